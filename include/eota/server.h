@@ -1,0 +1,179 @@
+/*
+ * eota/server.h: the device-side OTA engine (the OTA server a firmware
+ * embeds). One state machine, driven from the integrator's main loop: it
+ * never blocks, allocates nothing and keeps no global state. The integrator
+ * owns the eota_server struct and one transfer buffer.
+ *
+ *   eota_server srv;
+ *   static uint8_t buf[4096];
+ *   eota_server_init(&srv, &cfg, buf, sizeof buf);
+ *   for (;;) {
+ *       if (a client is waiting) eota_server_accept(&srv, conn);
+ *       if (eota_server_poll(&srv) == EOTA_SERVER_REBOOT) reboot();
+ *       ... the rest of the main loop ...
+ *   }
+ */
+#ifndef EOTA_SERVER_H
+#define EOTA_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eota/backend.h"
+#include "eota/clock.h"
+#include "eota/crypto.h"
+#include "eota/events.h"
+#include "eota/protocol.h"
+#include "eota/random.h"
+#include "eota/status.h"
+#include "eota/transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef EOTA_PASSWORD_MAX
+/* Longest password the engine stores, in bytes. */
+#define EOTA_PASSWORD_MAX 128
+#endif
+
+/* Smallest transfer buffer eota_server_init accepts. */
+#define EOTA_SERVER_MIN_BUFFER 64u
+
+typedef struct eota_server_config {
+    const eota_transport_ops *transport;
+    eota_clock clock;
+    eota_random random;
+    eota_hash hash;
+    eota_backend backend;
+    eota_events events;        /* optional callbacks */
+    const char *password;      /* NULL or "" = no authentication */
+    uint8_t version;           /* 1 or 2; 0 means 2 */
+    uint8_t allow_md5_auth;    /* 1: answer clients without SHA-256 with
+                                  the legacy MD5 challenge (opt-in) */
+    uint32_t handshake_timeout_ms;  /* 0 = EOTA_DEVICE_HANDSHAKE_TIMEOUT_MS */
+    uint32_t data_timeout_ms;       /* 0 = EOTA_DEVICE_DATA_TIMEOUT_MS */
+    uint32_t final_ack_timeout_ms;  /* 0 = EOTA_DEVICE_FINAL_ACK_TIMEOUT_MS;
+                                       also bounds the flush of an error
+                                       byte before the close */
+} eota_server_config;
+
+/* What eota_server_poll reports. */
+typedef enum eota_server_result {
+    EOTA_SERVER_IDLE = 0,   /* no connection */
+    EOTA_SERVER_ACTIVE = 1, /* a connection is being served */
+    EOTA_SERVER_REBOOT = 2  /* an image was committed: reboot into it
+                               (reported once per successful upload) */
+} eota_server_result;
+
+/* Which way the engine waits (eota_server_wants), for poll(2) users. */
+#define EOTA_WANT_READ 0x01u
+#define EOTA_WANT_WRITE 0x02u
+
+/* How the authentication of the current or last session went. */
+typedef enum eota_auth_kind {
+    EOTA_AUTH_NONE = 0,
+    EOTA_AUTH_SHA256 = 1,
+    EOTA_AUTH_MD5 = 2
+} eota_auth_kind;
+
+/* Private state: fields may change between versions; use the functions. */
+typedef struct eota_server {
+    eota_server_config cfg;
+    uint8_t *buf;
+    size_t buf_size;
+    char password[EOTA_PASSWORD_MAX + 1];
+    char session_password[EOTA_PASSWORD_MAX + 1];
+
+    void *conn;
+    int phase;
+    uint32_t phase_start_ms;
+    uint32_t last_activity_ms;
+    uint32_t last_progress_ms;
+
+    /* input accumulator for the fixed-size fields of the handshake */
+    uint8_t in[128];
+    size_t in_need;
+    size_t in_have;
+
+    /* bytes queued for the peer, in order */
+    uint8_t out[160];
+    size_t out_len;
+    size_t out_pos;
+
+    uint8_t client_features;
+    uint8_t server_flags;
+    uint8_t auth_kind;
+    uint8_t ota_type;
+    uint8_t started;        /* STARTED was emitted */
+    uint8_t backend_begun;
+    uint8_t error_code;     /* code of the last failed session, or 0 */
+    uint8_t reboot_pending;
+    uint8_t peer_gone;      /* the client closed or failed; nothing more to send */
+    uint8_t gzip_agreed;
+    uint8_t end_called;     /* backend end() reported pending */
+    char nonce[EOTA_SHA256_HEX_LEN + 1];
+    char md5_expected[EOTA_MD5_HEX_LEN + 1];
+
+    uint32_t size;
+    uint32_t received;      /* wire bytes received in the data phase */
+    uint32_t acked;         /* bytes covered by CHUNK_OKs already queued */
+    size_t pend_off;        /* data in buf not yet taken by the backend */
+    size_t pend_len;
+    uint32_t written;       /* bytes taken by the backend */
+} eota_server;
+
+/* Set up an engine. The config is copied; the password is copied too.
+ * buf (at least EOTA_SERVER_MIN_BUFFER bytes; 4 KiB or more is better) stays
+ * the caller's and must live as long as the engine. Returns EOTA_OK or
+ * EOTA_EINVAL. */
+int eota_server_init(eota_server *srv, const eota_server_config *cfg, uint8_t *buf, size_t buf_size);
+
+/* Change the password (the seed's set_auth_password). Takes effect from the
+ * next connection; NULL or "" turns authentication off. EOTA_EINVAL when the
+ * password is longer than EOTA_PASSWORD_MAX (the old one stays). */
+int eota_server_set_password(eota_server *srv, const char *password);
+
+/* Hand a newly accepted connection to the engine. When an upload is already
+ * being served the new one is closed at once (EOTA_EBUSY) and the running one
+ * is not disturbed. */
+int eota_server_accept(eota_server *srv, void *conn);
+
+/* Do all the work that can be done now without blocking: read, write, feed
+ * the backend, check timeouts. Call it from the main loop, or whenever the
+ * connection is readable or writable or eota_server_timeout_ms has passed. */
+eota_server_result eota_server_poll(eota_server *srv);
+
+/* EOTA_WANT_READ / EOTA_WANT_WRITE for the current connection, or 0. */
+unsigned eota_server_wants(const eota_server *srv);
+
+/* Milliseconds until the engine has something to do without any I/O (a
+ * timeout, a busy backend to retry); -1 when it only waits for I/O. */
+long eota_server_timeout_ms(const eota_server *srv);
+
+/* Cut the current session (device shutting down): the backend is aborted,
+ * the connection closed, nothing committed. */
+void eota_server_cancel(eota_server *srv);
+
+/* True while a connection is being served. */
+int eota_server_busy(const eota_server *srv);
+
+/* About the current or last session. */
+typedef struct eota_server_info {
+    uint8_t client_features;
+    uint8_t server_flags;
+    eota_auth_kind auth;
+    uint8_t version;
+    uint8_t ota_type;
+    uint32_t size;
+    uint32_t received;
+    uint8_t error_code;   /* response code sent for the last failure, or 0 */
+} eota_server_info;
+
+void eota_server_get_info(const eota_server *srv, eota_server_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * main.c: the eota command, one binary with subcommands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: eota COMMAND [OPTIONS]\n"
+            "\n"
+            "ESPHome-compatible over-the-air updates.\n"
+            "\n"
+            "commands:\n"
+            "  device    run a device: serve the OTA protocol, A/B slots, the application\n"
+            "  upload    upload firmware to one device or a fleet\n"
+            "  version   print the version\n"
+            "\n"
+            "'eota COMMAND --help' tells more about each.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("eota %s\n", EOTA_CLI_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "device"))
+        return eota_cmd_device(argc - 1, argv + 1);
+    if (!strcmp(cmd, "upload"))
+        return eota_cmd_upload(argc - 1, argv + 1);
+    fprintf(stderr, "eota: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,783 @@
+/*
+ * server.c: the device-side OTA engine, one non-blocking state machine for
+ * the whole exchange of PROTOCOL.md section 2 (versions 1 and 2).
+ *
+ * Shape: every fixed-size field of the handshake is gathered in `in` (exact
+ * reads, so any fragmentation gives the same result and nothing of a later
+ * field is consumed early); replies go to `out` and leave in order whenever
+ * the transport takes them; image bytes go through the caller's buffer to
+ * the backend, which may take them slowly. The engine never waits: when it
+ * cannot go on it returns, and the integrator calls eota_server_poll again.
+ */
+#include "eota/server.h"
+
+#include <string.h>
+
+enum phase {
+    PH_IDLE = 0,
+    PH_MAGIC,      /* need 5 bytes */
+    PH_FEATURES,   /* need 1 */
+    PH_AUTH,       /* need cnonce + response */
+    PH_TYPE,       /* need 1 (extended protocol only) */
+    PH_SIZE,       /* need 4 */
+    PH_MD5,        /* need 32 */
+    PH_DATA,       /* image bytes */
+    PH_FINISH,     /* all received: drain to the backend, verify, commit */
+    PH_FINAL_ACK,  /* 45 sent: short wait for the client's 00 */
+    PH_CLOSING     /* flushing a last byte, then close */
+};
+
+/* Work done per eota_server_poll call at most, so that a fast peer cannot
+ * hold the integrator's main loop. */
+#define POLL_BUDGET 32
+/* How often to retry a backend that took nothing, in ms. */
+#define BACKEND_RETRY_MS 2
+
+static const char hexdigits[] = "0123456789abcdef";
+
+static uint32_t now(const eota_server *s)
+{
+    return s->cfg.clock.now_ms(s->cfg.clock.ctx);
+}
+
+static void logmsg(eota_server *s, eota_log_level lvl, const char *msg, uint32_t arg)
+{
+    if (s->cfg.events.on_log)
+        s->cfg.events.on_log(s->cfg.events.ctx, lvl, msg, arg);
+}
+
+static void emit(eota_server *s, eota_state st, uint8_t code)
+{
+    if (!s->cfg.events.on_event)
+        return;
+    eota_event ev;
+    ev.state = st;
+    ev.code = code;
+    ev.received = s->received;
+    ev.total = s->size;
+    s->cfg.events.on_event(s->cfg.events.ctx, &ev);
+}
+
+static size_t out_pending(const eota_server *s) { return s->out_len - s->out_pos; }
+static size_t out_free(const eota_server *s) { return sizeof s->out - out_pending(s); }
+
+/* Queue bytes for the peer. Callers keep within the room they reserved;
+ * the check only guards the invariant. */
+static int queue(eota_server *s, const void *data, size_t n)
+{
+    if (s->out_len + n > sizeof s->out) {
+        size_t p = out_pending(s);
+        memmove(s->out, s->out + s->out_pos, p);
+        s->out_pos = 0;
+        s->out_len = p;
+        if (p + n > sizeof s->out)
+            return 0;
+    }
+    memcpy(s->out + s->out_len, data, n);
+    s->out_len += n;
+    return 1;
+}
+
+static void queue_byte(eota_server *s, uint8_t b) { (void)queue(s, &b, 1); }
+
+static void expect(eota_server *s, int phase, size_t need)
+{
+    s->phase = phase;
+    s->in_need = need;
+    s->in_have = 0;
+}
+
+static void to_hex(char *dst, const uint8_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        dst[2 * i] = hexdigits[src[i] >> 4];
+        dst[2 * i + 1] = hexdigits[src[i] & 15];
+    }
+}
+
+/* Lowercase for 'A'..'F' only, so no other byte can pass for a hex digit. */
+static uint8_t hex_lower(uint8_t c)
+{
+    return (c >= 'A' && c <= 'F') ? (uint8_t)(c | 0x20) : c;
+}
+
+/* Constant-time comparison of received hex (either case) with our own
+ * lowercase hex. */
+static int hex_equal_ct(const uint8_t *got, const char *want, size_t n)
+{
+    uint8_t diff = 0;
+    for (size_t i = 0; i < n; i++)
+        diff |= (uint8_t)(hex_lower(got[i]) ^ (uint8_t)want[i]);
+    return diff == 0;
+}
+
+static void release_conn(eota_server *s)
+{
+    if (s->conn) {
+        void *c = s->conn;
+        s->conn = NULL;
+        s->cfg.transport->close(c);
+    }
+    s->phase = PH_IDLE;
+    s->out_len = s->out_pos = 0;
+    s->pend_len = s->pend_off = 0;
+}
+
+static void abort_backend(eota_server *s)
+{
+    if (s->backend_begun) {
+        s->backend_begun = 0;
+        s->cfg.backend.ops->abort(s->cfg.backend.ctx);
+    }
+}
+
+/* An error path: send the code (best effort), abort the backend, tell the
+ * automations when the session had become an upload attempt, then close
+ * once the byte has left (or the linger time is over). */
+static void fail(eota_server *s, uint8_t code, const char *why)
+{
+    logmsg(s, EOTA_LOG_ERROR, why, code);
+    if (!s->peer_gone) {
+        /* Nothing queued after an error byte: drop what the peer has not
+         * taken only if the error would not fit (it always fits by design). */
+        if (out_free(s) < 1)
+            s->out_len = s->out_pos = 0;
+        queue_byte(s, code);
+    }
+    s->error_code = code;
+    abort_backend(s);
+    if (s->started || code == EOTA_RESP_ERROR_AUTH_INVALID)
+        emit(s, EOTA_STATE_ERROR, code);
+    s->phase = PH_CLOSING;
+    s->phase_start_ms = now(s);
+}
+
+static void complete(eota_server *s);
+
+/* The peer went away or the transport failed. Before the size it is a probe
+ * (no event); after it, an upload that failed. */
+static void lost(eota_server *s, const char *why)
+{
+    s->peer_gone = 1;
+    s->out_len = s->out_pos = 0;
+    if (s->phase == PH_FINISH) {
+        /* Everything arrived: carry on with the commit, as a stock device
+         * does; the client will see nothing more. */
+        logmsg(s, EOTA_LOG_WARN, "client gone after the whole image arrived; finishing", 0);
+        return;
+    }
+    if (s->phase == PH_FINAL_ACK) {
+        complete(s); /* committed already; the goodbye is optional */
+        return;
+    }
+    if (s->started) {
+        fail(s, EOTA_RESP_ERROR_UNKNOWN, why);
+    } else {
+        logmsg(s, EOTA_LOG_DEBUG, why, 0);
+        release_conn(s);
+    }
+}
+
+static void complete(eota_server *s)
+{
+    release_conn(s);
+    s->reboot_pending = 1;
+    s->error_code = 0;
+    logmsg(s, EOTA_LOG_INFO, "update complete, rebooting", s->size);
+    emit(s, EOTA_STATE_COMPLETED, 0);
+}
+
+int eota_server_init(eota_server *srv, const eota_server_config *cfg, uint8_t *buf, size_t buf_size)
+{
+    if (!srv || !cfg || !buf || buf_size < EOTA_SERVER_MIN_BUFFER || !cfg->transport ||
+        !cfg->transport->read || !cfg->transport->write || !cfg->transport->close ||
+        !cfg->clock.now_ms || !cfg->random.fill || !cfg->hash.ops || !cfg->backend.ops ||
+        !cfg->backend.ops->begin || !cfg->backend.ops->write || !cfg->backend.ops->end ||
+        !cfg->backend.ops->abort)
+        return EOTA_EINVAL;
+    if (cfg->version > EOTA_VERSION_2)
+        return EOTA_EINVAL;
+    memset(srv, 0, sizeof *srv);
+    srv->cfg = *cfg;
+    if (srv->cfg.version == 0)
+        srv->cfg.version = EOTA_VERSION_2;
+    if (srv->cfg.handshake_timeout_ms == 0)
+        srv->cfg.handshake_timeout_ms = EOTA_DEVICE_HANDSHAKE_TIMEOUT_MS;
+    if (srv->cfg.data_timeout_ms == 0)
+        srv->cfg.data_timeout_ms = EOTA_DEVICE_DATA_TIMEOUT_MS;
+    if (srv->cfg.final_ack_timeout_ms == 0)
+        srv->cfg.final_ack_timeout_ms = EOTA_DEVICE_FINAL_ACK_TIMEOUT_MS;
+    srv->cfg.password = NULL; /* kept in our own copy below */
+    srv->buf = buf;
+    srv->buf_size = buf_size;
+    if (eota_server_set_password(srv, cfg->password) != EOTA_OK)
+        return EOTA_EINVAL;
+    return EOTA_OK;
+}
+
+int eota_server_set_password(eota_server *srv, const char *password)
+{
+    size_t n = password ? strlen(password) : 0;
+    if (n > EOTA_PASSWORD_MAX)
+        return EOTA_EINVAL;
+    if (n)
+        memcpy(srv->password, password, n);
+    memset(srv->password + n, 0, sizeof srv->password - n);
+    return EOTA_OK;
+}
+
+int eota_server_accept(eota_server *srv, void *conn)
+{
+    if (srv->conn || srv->reboot_pending) {
+        logmsg(srv, EOTA_LOG_WARN, "another client while an upload runs: turned away", 0);
+        srv->cfg.transport->close(conn);
+        return EOTA_EBUSY;
+    }
+    srv->conn = conn;
+    memcpy(srv->session_password, srv->password, sizeof srv->password);
+    srv->phase_start_ms = srv->last_activity_ms = now(srv);
+    srv->out_len = srv->out_pos = 0;
+    srv->client_features = srv->server_flags = 0;
+    srv->auth_kind = EOTA_AUTH_NONE;
+    srv->ota_type = EOTA_OTA_TYPE_APP;
+    srv->started = srv->backend_begun = srv->peer_gone = srv->gzip_agreed = 0;
+    srv->size = srv->received = srv->acked = srv->written = 0;
+    srv->pend_len = srv->pend_off = 0;
+    srv->end_called = 0;
+    expect(srv, PH_MAGIC, EOTA_MAGIC_LEN);
+    logmsg(srv, EOTA_LOG_DEBUG, "client connected", 0);
+    return EOTA_OK;
+}
+
+/* --- the handshake fields, each handled once it is complete --- */
+
+static void on_magic(eota_server *s)
+{
+    static const uint8_t magic[EOTA_MAGIC_LEN] = {EOTA_MAGIC_0, EOTA_MAGIC_1, EOTA_MAGIC_2,
+                                                  EOTA_MAGIC_3, EOTA_MAGIC_4};
+    if (memcmp(s->in, magic, EOTA_MAGIC_LEN) != 0) {
+        fail(s, EOTA_RESP_ERROR_MAGIC, "invalid magic bytes");
+        return;
+    }
+    uint8_t reply[2] = {EOTA_RESP_OK, s->cfg.version};
+    queue(s, reply, 2);
+    expect(s, PH_FEATURES, 1);
+}
+
+static int random_hex(eota_server *s, size_t nbytes)
+{
+    uint8_t r[EOTA_SHA256_HEX_LEN / 2];
+    if (s->cfg.random.fill(s->cfg.random.ctx, r, nbytes) != EOTA_OK)
+        return 0;
+    to_hex(s->nonce, r, nbytes);
+    s->nonce[2 * nbytes] = '\0';
+    memset(r, 0, sizeof r);
+    return 1;
+}
+
+static void after_auth(eota_server *s)
+{
+    queue_byte(s, EOTA_RESP_AUTH_OK);
+    if (s->client_features & EOTA_FEATURE_EXTENDED)
+        expect(s, PH_TYPE, 1);
+    else
+        expect(s, PH_SIZE, 4);
+}
+
+static void on_features(eota_server *s)
+{
+    uint8_t f = s->in[0];
+    uint8_t caps = s->cfg.backend.caps;
+    s->client_features = f;
+    s->gzip_agreed = (f & EOTA_FEATURE_COMPRESSION) && (caps & EOTA_BACKEND_CAP_GZIP);
+    logmsg(s, EOTA_LOG_VERBOSE, "client features", f);
+    if (f & EOTA_FEATURE_EXTENDED) {
+        uint8_t flags = 0;
+        if (s->gzip_agreed)
+            flags |= EOTA_SERVER_FLAG_COMPRESSION;
+        if (caps & (EOTA_BACKEND_CAP_PARTITION_TABLE | EOTA_BACKEND_CAP_BOOTLOADER))
+            flags |= EOTA_SERVER_FLAG_PARTITIONS;
+        s->server_flags = flags;
+        uint8_t reply[2] = {EOTA_RESP_FEATURE_FLAGS, flags};
+        queue(s, reply, 2);
+    } else {
+        queue_byte(s, s->gzip_agreed ? EOTA_RESP_SUPPORTS_COMPRESSION : EOTA_RESP_HEADER_OK);
+    }
+
+    if (s->session_password[0] == '\0') {
+        after_auth(s);
+        return;
+    }
+    size_t hexlen;
+    uint8_t req;
+    if (f & EOTA_FEATURE_SHA256_AUTH) {
+        s->auth_kind = EOTA_AUTH_SHA256;
+        hexlen = EOTA_SHA256_HEX_LEN;
+        req = EOTA_RESP_REQUEST_SHA256_AUTH;
+    } else if (s->cfg.allow_md5_auth) {
+        s->auth_kind = EOTA_AUTH_MD5;
+        hexlen = EOTA_MD5_HEX_LEN;
+        req = EOTA_RESP_REQUEST_AUTH;
+        logmsg(s, EOTA_LOG_WARN, "client uses legacy MD5 authentication (allowed by configuration)", 0);
+    } else {
+        fail(s, EOTA_RESP_ERROR_AUTH_INVALID, "client cannot do SHA-256 authentication; refused");
+        return;
+    }
+    if (!random_hex(s, hexlen / 2)) {
+        fail(s, EOTA_RESP_ERROR_UNKNOWN, "random source failed");
+        return;
+    }
+    queue_byte(s, req);
+    queue(s, s->nonce, hexlen);
+    expect(s, PH_AUTH, 2 * hexlen);
+}
+
+static void on_auth(eota_server *s)
+{
+    eota_hash_alg alg = s->auth_kind == EOTA_AUTH_SHA256 ? EOTA_HASH_SHA256 : EOTA_HASH_MD5;
+    size_t hexlen = s->in_need / 2;
+    uint8_t digest[EOTA_SHA256_DIGEST_LEN];
+    char want[EOTA_SHA256_HEX_LEN];
+    const eota_hash *h = &s->cfg.hash;
+
+    if (h->ops->begin(h->ctx, alg) != EOTA_OK) {
+        fail(s, EOTA_RESP_ERROR_UNKNOWN, "hash seam failed");
+        return;
+    }
+    h->ops->update(h->ctx, (const uint8_t *)s->session_password, strlen(s->session_password));
+    h->ops->update(h->ctx, (const uint8_t *)s->nonce, hexlen);
+    h->ops->update(h->ctx, s->in, hexlen); /* cnonce, exactly as received */
+    if (h->ops->finish(h->ctx, digest) != EOTA_OK) {
+        fail(s, EOTA_RESP_ERROR_UNKNOWN, "hash seam failed");
+        return;
+    }
+    to_hex(want, digest, hexlen / 2);
+    int ok = hex_equal_ct(s->in + hexlen, want, hexlen);
+    memset(digest, 0, sizeof digest);
+    memset(want, 0, sizeof want);
+    if (!ok) {
+        fail(s, EOTA_RESP_ERROR_AUTH_INVALID, "authentication failed: wrong password");
+        return;
+    }
+    logmsg(s, EOTA_LOG_DEBUG, "authenticated", s->auth_kind);
+    after_auth(s);
+}
+
+static void on_type(eota_server *s)
+{
+    s->ota_type = s->in[0];
+    expect(s, PH_SIZE, 4);
+}
+
+static int type_supported(const eota_server *s)
+{
+    switch (s->ota_type) {
+    case EOTA_OTA_TYPE_APP: return 1;
+    case EOTA_OTA_TYPE_PARTITION_TABLE: return (s->cfg.backend.caps & EOTA_BACKEND_CAP_PARTITION_TABLE) != 0;
+    case EOTA_OTA_TYPE_BOOTLOADER: return (s->cfg.backend.caps & EOTA_BACKEND_CAP_BOOTLOADER) != 0;
+    default: return 0;
+    }
+}
+
+static void on_size(eota_server *s)
+{
+    s->size = ((uint32_t)s->in[0] << 24) | ((uint32_t)s->in[1] << 16) | ((uint32_t)s->in[2] << 8) |
+              (uint32_t)s->in[3];
+    /* Past auth and size: this is an upload, not a scan. */
+    s->started = 1;
+    s->last_progress_ms = now(s);
+    logmsg(s, EOTA_LOG_INFO, "starting update, bytes", s->size);
+    emit(s, EOTA_STATE_STARTED, 0);
+    if (!type_supported(s)) {
+        fail(s, EOTA_RESP_ERROR_UNSUPPORTED_OTA_TYPE, "unsupported OTA type");
+        return;
+    }
+    if (s->size == 0) {
+        fail(s, EOTA_RESP_ERROR_UPDATE_PREPARE, "announced size is 0");
+        return;
+    }
+    eota_begin_info info;
+    info.size = s->size;
+    info.ota_type = s->ota_type;
+    info.gzip_agreed = s->gzip_agreed;
+    uint8_t code = s->cfg.backend.ops->begin(s->cfg.backend.ctx, &info);
+    if (code != 0) {
+        fail(s, code, "backend refused to prepare");
+        return;
+    }
+    s->backend_begun = 1;
+    queue_byte(s, EOTA_RESP_UPDATE_PREPARE_OK);
+    expect(s, PH_MD5, EOTA_MD5_HEX_LEN);
+}
+
+static void on_md5(eota_server *s)
+{
+    for (size_t i = 0; i < EOTA_MD5_HEX_LEN; i++)
+        s->md5_expected[i] = (char)hex_lower(s->in[i]);
+    s->md5_expected[EOTA_MD5_HEX_LEN] = '\0';
+    if (s->cfg.hash.ops->begin(s->cfg.hash.ctx, EOTA_HASH_MD5) != EOTA_OK) {
+        fail(s, EOTA_RESP_ERROR_UNKNOWN, "hash seam failed");
+        return;
+    }
+    queue_byte(s, EOTA_RESP_BIN_MD5_OK);
+    s->phase = PH_DATA;
+    s->last_activity_ms = now(s);
+}
+
+static void on_field(eota_server *s)
+{
+    switch (s->phase) {
+    case PH_MAGIC: on_magic(s); break;
+    case PH_FEATURES: on_features(s); break;
+    case PH_AUTH: on_auth(s); break;
+    case PH_TYPE: on_type(s); break;
+    case PH_SIZE: on_size(s); break;
+    case PH_MD5: on_md5(s); break;
+    case PH_FINAL_ACK:
+        if (s->in[0] != EOTA_RESP_OK)
+            logmsg(s, EOTA_LOG_WARN, "unexpected final acknowledgement", s->in[0]);
+        complete(s);
+        break;
+    default: break;
+    }
+}
+
+/* --- the data phase --- */
+
+/* Give buffered image bytes to the backend. Returns 1 when it took some. */
+static int feed_backend(eota_server *s)
+{
+    if (s->pend_len == 0)
+        return 0;
+    size_t taken = 0;
+    uint8_t code = s->cfg.backend.ops->write(s->cfg.backend.ctx, s->buf + s->pend_off, s->pend_len, &taken);
+    if (code != 0) {
+        fail(s, code, "backend write failed");
+        return 0;
+    }
+    if (taken > s->pend_len)
+        taken = s->pend_len; /* a misbehaving backend cannot make us over-read */
+    s->pend_off += taken;
+    s->pend_len -= taken;
+    s->written += (uint32_t)taken;
+    if (taken)
+        s->last_activity_ms = now(s);
+    return taken > 0;
+}
+
+static void all_received(eota_server *s)
+{
+    uint8_t digest[EOTA_MD5_DIGEST_LEN];
+    char got[EOTA_MD5_HEX_LEN + 1];
+    queue_byte(s, EOTA_RESP_RECEIVE_OK);
+    if (s->cfg.hash.ops->finish(s->cfg.hash.ctx, digest) != EOTA_OK) {
+        fail(s, EOTA_RESP_ERROR_UNKNOWN, "hash seam failed");
+        return;
+    }
+    to_hex(got, digest, EOTA_MD5_DIGEST_LEN);
+    got[EOTA_MD5_HEX_LEN] = '\0';
+    if (memcmp(got, s->md5_expected, EOTA_MD5_HEX_LEN) != 0) {
+        fail(s, EOTA_RESP_ERROR_MD5_MISMATCH, "MD5 of the received image does not match");
+        return;
+    }
+    logmsg(s, EOTA_LOG_DEBUG, "image received, MD5 verified", s->received);
+    s->phase = PH_FINISH;
+}
+
+static int data_read(eota_server *s)
+{
+    /* Room for the acks this read may produce, plus 44 and an error byte. */
+    size_t room = out_free(s);
+    if (room < 4)
+        return 0;
+    size_t max = (room - 3) * EOTA_BLOCK_SIZE;
+    size_t want = s->size - s->received;
+    if (want > s->buf_size)
+        want = s->buf_size;
+    if (want > max)
+        want = max;
+    long n = s->cfg.transport->read(s->conn, s->buf, want);
+    if (n == EOTA_AGAIN)
+        return 0;
+    if (n <= 0) {
+        lost(s, n == EOTA_CLOSED ? "client closed during the data phase" : "read error during the data phase");
+        return 0;
+    }
+    s->cfg.hash.ops->update(s->cfg.hash.ctx, s->buf, (size_t)n);
+    s->received += (uint32_t)n;
+    s->pend_off = 0;
+    s->pend_len = (size_t)n;
+    s->last_activity_ms = now(s);
+    if (s->cfg.version >= EOTA_VERSION_2) {
+        while (s->acked + EOTA_BLOCK_SIZE <= s->received ||
+               (s->received == s->size && s->acked < s->size)) {
+            queue_byte(s, EOTA_RESP_CHUNK_OK);
+            s->acked = (s->size - s->acked < EOTA_BLOCK_SIZE) ? s->size : s->acked + EOTA_BLOCK_SIZE;
+        }
+    }
+    uint32_t t = now(s);
+    if (t - s->last_progress_ms >= EOTA_PROGRESS_INTERVAL_MS) {
+        s->last_progress_ms = t;
+        logmsg(s, EOTA_LOG_DEBUG, "progress, bytes", s->received);
+        emit(s, EOTA_STATE_IN_PROGRESS, 0);
+    }
+    if (s->received == s->size)
+        all_received(s);
+    return 1;
+}
+
+static int finish_step(eota_server *s)
+{
+    if (s->pend_len)
+        return feed_backend(s);
+    int pending = 0;
+    s->end_called = 1;
+    uint8_t code = s->cfg.backend.ops->end(s->cfg.backend.ctx, &pending);
+    if (code != 0) {
+        fail(s, code, "backend could not finish the update");
+        return 0;
+    }
+    if (pending)
+        return 0;
+    s->backend_begun = 0;
+    s->end_called = 0;
+    if (s->peer_gone) {
+        complete(s);
+        return 1;
+    }
+    queue_byte(s, EOTA_RESP_UPDATE_END_OK);
+    expect(s, PH_FINAL_ACK, 1);
+    s->phase_start_ms = now(s);
+    return 1;
+}
+
+/* --- driving --- */
+
+static int flush(eota_server *s)
+{
+    int moved = 0;
+    while (s->conn && out_pending(s) > 0 && !s->peer_gone) {
+        long n = s->cfg.transport->write(s->conn, s->out + s->out_pos, out_pending(s));
+        if (n == EOTA_AGAIN || n == 0)
+            break;
+        if (n < 0) {
+            if (s->phase == PH_CLOSING) {
+                s->peer_gone = 1;
+                s->out_len = s->out_pos = 0;
+            } else {
+                lost(s, "write to client failed");
+            }
+            return moved;
+        }
+        if ((size_t)n > out_pending(s))
+            n = (long)out_pending(s);
+        s->out_pos += (size_t)n;
+        moved = 1;
+    }
+    if (s->out_pos == s->out_len)
+        s->out_pos = s->out_len = 0;
+    return moved;
+}
+
+static int read_field(eota_server *s)
+{
+    long n = s->cfg.transport->read(s->conn, s->in + s->in_have, s->in_need - s->in_have);
+    if (n == EOTA_AGAIN)
+        return 0;
+    if (n <= 0) {
+        if (s->phase == PH_FINAL_ACK) {
+            complete(s); /* the final 00 may be missing */
+            return 1;
+        }
+        lost(s, n == EOTA_CLOSED ? "client closed during the handshake" : "read error during the handshake");
+        return 0;
+    }
+    s->in_have += (size_t)n;
+    if (s->in_have == s->in_need)
+        on_field(s);
+    return 1;
+}
+
+/* After an error byte: let it leave, take (and drop) what the peer still
+ * sends so the close does not become a reset that could swallow the byte,
+ * and close when the peer closes or the linger time is over. */
+static int closing_step(eota_server *s)
+{
+    if (out_pending(s) > 0 && !s->peer_gone)
+        return 0;
+    if (!s->peer_gone) {
+        uint8_t sink[64];
+        long n = s->cfg.transport->read(s->conn, sink, sizeof sink);
+        if (n > 0)
+            return 1;
+        if (n == EOTA_AGAIN)
+            return 0;
+    }
+    release_conn(s);
+    return 1;
+}
+
+static int check_timeouts(eota_server *s)
+{
+    uint32_t t = now(s);
+    switch (s->phase) {
+    case PH_MAGIC:
+    case PH_FEATURES:
+    case PH_AUTH:
+    case PH_TYPE:
+    case PH_SIZE:
+    case PH_MD5:
+        if (t - s->phase_start_ms >= s->cfg.handshake_timeout_ms) {
+            if (s->started) {
+                fail(s, EOTA_RESP_ERROR_UNKNOWN, "handshake timed out");
+            } else {
+                logmsg(s, EOTA_LOG_WARN, "handshake timed out", s->cfg.handshake_timeout_ms);
+                release_conn(s);
+            }
+            return 1;
+        }
+        break;
+    case PH_DATA:
+    case PH_FINISH:
+        if (t - s->last_activity_ms >= s->cfg.data_timeout_ms) {
+            fail(s, EOTA_RESP_ERROR_UNKNOWN, "no data from the client: timed out");
+            return 1;
+        }
+        break;
+    case PH_FINAL_ACK:
+        if (t - s->phase_start_ms >= s->cfg.final_ack_timeout_ms) {
+            logmsg(s, EOTA_LOG_DEBUG, "no final acknowledgement; going on", 0);
+            complete(s);
+            return 1;
+        }
+        break;
+    case PH_CLOSING:
+        if (t - s->phase_start_ms >= s->cfg.final_ack_timeout_ms) {
+            release_conn(s);
+            return 1;
+        }
+        break;
+    default: break;
+    }
+    return 0;
+}
+
+eota_server_result eota_server_poll(eota_server *srv)
+{
+    for (int budget = 0; srv->conn && budget < POLL_BUDGET; budget++) {
+        int progress = flush(srv);
+        if (!srv->conn)
+            break;
+        if (check_timeouts(srv))
+            continue;
+        switch (srv->phase) {
+        case PH_MAGIC:
+        case PH_FEATURES:
+        case PH_AUTH:
+        case PH_TYPE:
+        case PH_SIZE:
+        case PH_MD5:
+        case PH_FINAL_ACK:
+            progress |= read_field(srv);
+            break;
+        case PH_DATA:
+            if (srv->pend_len)
+                progress |= feed_backend(srv);
+            else
+                progress |= data_read(srv);
+            break;
+        case PH_FINISH:
+            progress |= finish_step(srv);
+            break;
+        case PH_CLOSING:
+            progress |= closing_step(srv);
+            break;
+        default: break;
+        }
+        if (!progress)
+            break;
+    }
+    if (srv->reboot_pending) {
+        srv->reboot_pending = 0;
+        return EOTA_SERVER_REBOOT;
+    }
+    return srv->conn ? EOTA_SERVER_ACTIVE : EOTA_SERVER_IDLE;
+}
+
+unsigned eota_server_wants(const eota_server *srv)
+{
+    if (!srv->conn)
+        return 0;
+    unsigned w = 0;
+    if (out_pending(srv) > 0 && !srv->peer_gone)
+        w |= EOTA_WANT_WRITE;
+    switch (srv->phase) {
+    case PH_DATA:
+        if (srv->pend_len == 0 && out_free(srv) >= 4)
+            w |= EOTA_WANT_READ;
+        break;
+    case PH_FINISH: break;
+    case PH_CLOSING:
+        if (!(w & EOTA_WANT_WRITE) && !srv->peer_gone)
+            w |= EOTA_WANT_READ;
+        break;
+    default: w |= EOTA_WANT_READ; break;
+    }
+    return w;
+}
+
+static long remaining(uint32_t start, uint32_t limit, uint32_t t)
+{
+    uint32_t spent = t - start;
+    return spent >= limit ? 0 : (long)(limit - spent);
+}
+
+long eota_server_timeout_ms(const eota_server *srv)
+{
+    if (!srv->conn)
+        return srv->reboot_pending ? 0 : -1;
+    uint32_t t = now(srv);
+    switch (srv->phase) {
+    case PH_DATA:
+        if (srv->pend_len)
+            return BACKEND_RETRY_MS;
+        return remaining(srv->last_activity_ms, srv->cfg.data_timeout_ms, t);
+    case PH_FINISH:
+        return srv->pend_len || srv->end_called ? BACKEND_RETRY_MS : 0;
+    case PH_FINAL_ACK:
+    case PH_CLOSING:
+        return remaining(srv->phase_start_ms, srv->cfg.final_ack_timeout_ms, t);
+    default:
+        return remaining(srv->phase_start_ms, srv->cfg.handshake_timeout_ms, t);
+    }
+}
+
+void eota_server_cancel(eota_server *srv)
+{
+    if (!srv->conn)
+        return;
+    logmsg(srv, EOTA_LOG_WARN, "upload cancelled", srv->received);
+    abort_backend(srv);
+    if (srv->started && srv->phase != PH_CLOSING && srv->phase != PH_FINAL_ACK)
+        emit(srv, EOTA_STATE_ABORT, 0);
+    if (srv->phase == PH_FINAL_ACK) {
+        /* The image is committed; only the goodbye is cut short. */
+        complete(srv);
+        return;
+    }
+    release_conn(srv);
+}
+
+int eota_server_busy(const eota_server *srv) { return srv->conn != NULL; }
+
+void eota_server_get_info(const eota_server *srv, eota_server_info *info)
+{
+    info->client_features = srv->client_features;
+    info->server_flags = srv->server_flags;
+    info->auth = (eota_auth_kind)srv->auth_kind;
+    info->version = srv->cfg.version;
+    info->ota_type = srv->ota_type;
+    info->size = srv->size;
+    info->received = srv->received;
+    info->error_code = srv->error_code;
+}
