@@ -6,14 +6,6 @@
 
 #include "cli.h"
 
-int eota_cmd_device(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "eota device: not built yet (issue 3)\n");
-    return 2;
-}
-
 int eota_cmd_upload(int argc, char **argv)
 {
     (void)argc;

@@ -1,0 +1,672 @@
+/*
+ * device.c: `eota device`, a real device for Linux boards and a faithful
+ * simulator of ESPHome devices. It serves the native OTA protocol with the
+ * engine over non-blocking sockets (IPv4 and IPv6, one poll loop), writes
+ * uploads into the inactive A/B slot, and runs the application from the
+ * active slot as a child process, restarting it on the new image after an
+ * update ("reboot").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include "automation.h"
+#include "cli.h"
+#include "config.h"
+#include "eota/posix.h"
+#include "eota/server.h"
+#include "log.h"
+#include "slots.h"
+
+#define TAG "ota"
+#define MAX_LISTEN 8
+#define XFER_SIZE 65536
+
+typedef struct device {
+    eota_config cfg;
+    const char *config_path;
+    char state_dir[4096];
+    eota_slots slots;
+    eota_file_backend fb;
+    eota_server srv;
+    eota_posix_hash hash;
+    uint8_t *xfer;
+    eota_posix_conn conn;
+    int listen_fd[MAX_LISTEN];
+    int nlisten;
+    int sig_fd;
+    pid_t app_pid;
+    uint64_t app_started_ms;
+    eota_children kids;
+    int last_state;
+    uint64_t upload_started_ms;
+    int verbose;
+} device;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: eota device --config FILE.yaml [--state-dir DIR] [OPTIONS]\n"
+            "\n"
+            "Serve ESPHome's native OTA protocol as a device: uploads go to the inactive\n"
+            "A/B slot in the state directory, are verified and committed atomically, and\n"
+            "the application of the config's `app:` block is restarted on the new image.\n"
+            "The platform block (host:, esp32:, esp8266:, rp2040:, bk72xx:, rtl87xx:,\n"
+            "ln882x:) makes the device behave like that chip on the wire.\n"
+            "\n"
+            "options:\n"
+            "  -c, --config FILE     the ESPHome-style YAML config (required)\n"
+            "  -s, --state-dir DIR   slots and boot state (default: /var/lib/eota/NAME as\n"
+            "                        root, else ~/.local/state/eota/NAME)\n"
+            "  -l, --listen ADDR     address to listen on; repeatable (default: 0.0.0.0 and ::)\n"
+            "  -p, --port PORT       override the OTA port of the config\n"
+            "  -v, --verbose         log at VERBOSE level\n"
+            "  -q, --quiet           log warnings and errors only\n"
+            "  -h, --help            this text\n"
+            "\n"
+            "signals: SIGTERM/SIGINT stop cleanly (an upload in progress is discarded);\n"
+            "SIGHUP rereads the config's password (effective from the next connection).\n"
+            "\n"
+            "example:\n"
+            "  eota device --config living-room.yaml --state-dir /tmp/lr\n");
+}
+
+static uint64_t now_ms(void) { return eota_posix_now_ms64(); }
+
+/* ---------------- engine events -> logs and automations ---------------- */
+
+static void run_trigger(device *d, const char *trigger, const eota_automation *a, const eota_event *ev, double x,
+                        int x_is_int)
+{
+    if (!a->count)
+        return;
+    eota_auto_vars v = {trigger, x, x_is_int, (int)ev->state, ev->code, d->cfg.name};
+    eota_automation_run(a, &v, &d->kids);
+}
+
+static void on_event(void *ctx, const eota_event *ev)
+{
+    device *d = ctx;
+    const eota_ota_config *o = &d->cfg.ota;
+    double pct = eota_event_percent(ev);
+    switch (ev->state) {
+    case EOTA_STATE_STARTED:
+        d->upload_started_ms = now_ms();
+        LOGI(TAG, "Starting update of %u bytes", ev->total);
+        run_trigger(d, "on_begin", &o->on_begin, ev, 0, 0);
+        break;
+    case EOTA_STATE_IN_PROGRESS:
+        LOGD(TAG, "Progress: %.1f%%", pct);
+        run_trigger(d, "on_progress", &o->on_progress, ev, pct, 0);
+        break;
+    case EOTA_STATE_COMPLETED: {
+        double secs = (double)(now_ms() - d->upload_started_ms) / 1000.0;
+        LOGI(TAG, "Update complete: %u bytes in %.1f s", ev->total, secs);
+        run_trigger(d, "on_end", &o->on_end, ev, 100, 0);
+        break;
+    }
+    case EOTA_STATE_ABORT:
+        LOGW(TAG, "Update aborted");
+        run_trigger(d, "on_abort", &o->on_abort, ev, 0, 0);
+        break;
+    case EOTA_STATE_ERROR: {
+        const char *name = eota_response_name(ev->code);
+        LOGE(TAG, "Update failed: %s (0x%02X): %s%s%s", name ? name : "?", ev->code,
+             eota_response_describe(ev->code), d->fb.why[0] ? "; " : "", d->fb.why);
+        run_trigger(d, "on_error", &o->on_error, ev, ev->code, 1);
+        break;
+    }
+    }
+    if ((int)ev->state != d->last_state || ev->state != EOTA_STATE_IN_PROGRESS)
+        run_trigger(d, "on_state_change", &o->on_state_change, ev, (double)ev->state, 1);
+    d->last_state = (int)ev->state;
+}
+
+static void on_log(void *ctx, eota_log_level level, const char *msg, uint32_t arg)
+{
+    (void)ctx;
+    if (arg)
+        eota_log((int)level, TAG, "%s (%u, 0x%X)", msg, arg, arg);
+    else
+        eota_log((int)level, TAG, "%s", msg);
+}
+
+/* ---------------- the application ---------------- */
+
+static char *replace_image(const char *arg, const char *image)
+{
+    const char *pat = "{image}";
+    size_t count = 0;
+    for (const char *p = strstr(arg, pat); p; p = strstr(p + 7, pat))
+        count++;
+    size_t len = strlen(arg) + count * strlen(image) + 1;
+    char *out = malloc(len);
+    if (!out)
+        return NULL;
+    char *o = out;
+    for (const char *p = arg; *p;) {
+        if (!strncmp(p, pat, 7)) {
+            o = stpcpy(o, image);
+            p += 7;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static void start_app(device *d)
+{
+    if (!d->cfg.app.present)
+        return;
+    if (!d->slots.active) {
+        LOGW("app", "No image installed yet: waiting for an upload before starting the application");
+        return;
+    }
+    char image[4096];
+    eota_slots_path(&d->slots, d->slots.active, image, sizeof image);
+    if (chmod(image, 0755) != 0)
+        LOGW("app", "chmod %s: %s", image, strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) {
+        LOGE("app", "cannot start the application: %s", strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        setpgid(0, 0);
+        setenv("EOTA_IMAGE", image, 1);
+        setenv("EOTA_SLOT", d->slots.active == 'a' ? "a" : "b", 1);
+        setenv("EOTA_DEVICE", d->cfg.name, 1);
+        for (size_t i = 0; i < d->cfg.app.nenv; i++)
+            putenv(d->cfg.app.env[i]);
+        char **argv = calloc(d->cfg.app.argc + 1, sizeof *argv);
+        if (!argv)
+            _exit(127);
+        for (size_t i = 0; i < d->cfg.app.argc; i++)
+            if (!(argv[i] = replace_image(d->cfg.app.argv[i], image)))
+                _exit(127);
+        execvp(argv[0], argv);
+        fprintf(stderr, "eota device: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    d->app_pid = pid;
+    d->app_started_ms = now_ms();
+    LOGI("app", "Started the application from slot %c (pid %d): %s", d->slots.active, (int)pid, image);
+}
+
+static void stop_app(device *d)
+{
+    if (d->app_pid <= 0)
+        return;
+    LOGI("app", "Stopping the application (pid %d)", (int)d->app_pid);
+    kill(-d->app_pid, SIGTERM);
+    kill(d->app_pid, SIGTERM);
+    uint64_t deadline = now_ms() + d->cfg.app.stop_timeout_ms;
+    int status;
+    for (;;) {
+        pid_t r = waitpid(d->app_pid, &status, WNOHANG);
+        if (r == d->app_pid || (r < 0 && errno == ECHILD))
+            break;
+        if (now_ms() >= deadline) {
+            LOGW("app", "The application did not stop within %u ms: killing it", d->cfg.app.stop_timeout_ms);
+            kill(-d->app_pid, SIGKILL);
+            kill(d->app_pid, SIGKILL);
+            waitpid(d->app_pid, &status, 0);
+            break;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    d->app_pid = 0;
+}
+
+/* ---------------- sockets ---------------- */
+
+static int open_listener(const char *addr, uint16_t port, char *err, size_t errlen)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%u", port);
+    int rc = getaddrinfo(addr, portstr, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "listen address '%s': %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket for %s: %s", addr, strerror(errno));
+        freeaddrinfo(res);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (res->ai_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    /* A small backlog, as stock devices have: the engine turns away a
+     * second client itself, at once. */
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4) != 0) {
+        snprintf(err, errlen, "listen on [%s]:%u: %s", addr, port, strerror(errno));
+        close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static void describe_peer(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+            port = ntohs(a->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+            port = ntohs(a->sin6_port);
+        }
+    }
+    snprintf(buf, len, "%s:%u", host, port);
+}
+
+static void accept_clients(device *d, int lfd)
+{
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                LOGW(TAG, "accept: %s", strerror(errno));
+            return;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        char peer[80];
+        describe_peer(fd, peer, sizeof peer);
+        if (eota_server_busy(&d->srv)) {
+            eota_posix_conn other = {fd};
+            LOGW(TAG, "Connection from %s turned away: an upload is in progress", peer);
+            eota_server_accept(&d->srv, &other);
+            continue;
+        }
+        d->conn.fd = fd;
+        d->fb.why[0] = '\0';
+        LOGD(TAG, "Connection from %s", peer);
+        eota_server_accept(&d->srv, &d->conn);
+    }
+}
+
+/* ---------------- configuration ---------------- */
+
+/* The password in force: the ota: entry's, or the last one set by an
+ * esphome: on_boot: ota.set_auth_password action for one of its ids. */
+static const char *effective_password(const eota_config *c)
+{
+    const char *pw = c->ota.password;
+    for (size_t i = 0; i < c->on_boot.count; i++) {
+        const eota_action *a = &c->on_boot.actions[i];
+        if (a->type != EOTA_ACTION_SET_AUTH_PASSWORD)
+            continue;
+        if (a->id && c->ota.id && !strcmp(a->id, c->ota.id))
+            pw = a->password;
+    }
+    return pw;
+}
+
+static void reload(device *d)
+{
+    eota_config fresh;
+    char err[1024];
+    if (eota_config_load(d->config_path, &fresh, err, sizeof err) != 0) {
+        LOGE("config", "Reload refused, keeping the running settings: %s", err);
+        return;
+    }
+    const char *pw = effective_password(&fresh);
+    if (eota_server_set_password(&d->srv, pw) != EOTA_OK) {
+        LOGE("config", "Reload refused: the password is longer than %d bytes", EOTA_PASSWORD_MAX);
+        eota_config_free(&fresh);
+        return;
+    }
+    LOGI("config", "Reloaded %s: password %s (effective from the next connection)", d->config_path,
+         pw && *pw ? "set" : "off");
+    if (!d->verbose)
+        eota_log_set_level((int)fresh.log_level);
+    eota_config_free(&fresh);
+}
+
+static int default_state_dir(const char *name, char *buf, size_t len)
+{
+    if (geteuid() == 0)
+        return snprintf(buf, len, "/var/lib/eota/%s", name) < (int)len ? 0 : -1;
+    const char *xdg = getenv("XDG_STATE_HOME");
+    if (xdg && *xdg)
+        return snprintf(buf, len, "%s/eota/%s", xdg, name) < (int)len ? 0 : -1;
+    const char *home = getenv("HOME");
+    if (!home || !*home) {
+        struct passwd *pw = getpwuid(getuid());
+        home = pw ? pw->pw_dir : "/tmp";
+    }
+    return snprintf(buf, len, "%s/.local/state/eota/%s", home, name) < (int)len ? 0 : -1;
+}
+
+/* ---------------- the loop ---------------- */
+
+static void handle_signals(device *d, int *stop)
+{
+    struct signalfd_siginfo si;
+    while (read(d->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        switch (si.ssi_signo) {
+        case SIGTERM:
+        case SIGINT:
+            LOGI("device", "Signal %s: shutting down", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            *stop = 1;
+            break;
+        case SIGHUP:
+            reload(d);
+            break;
+        case SIGCHLD:
+            for (;;) {
+                int status;
+                pid_t pid = waitpid(-1, &status, WNOHANG);
+                if (pid <= 0)
+                    break;
+                if (pid == d->app_pid) {
+                    d->app_pid = 0;
+                    if (WIFEXITED(status))
+                        LOGW("app", "The application exited with status %d", WEXITSTATUS(status));
+                    else if (WIFSIGNALED(status))
+                        LOGW("app", "The application was killed by signal %d", WTERMSIG(status));
+                } else {
+                    eota_children_reap(&d->kids, pid, status);
+                }
+            }
+            break;
+        default: break;
+        }
+    }
+}
+
+static void reboot(device *d)
+{
+    LOGI("device", "Rebooting into slot %c", d->slots.active);
+    stop_app(d);
+    /* Boot again: read the boot state from disk, as a fresh start would. */
+    char err[512];
+    eota_slots fresh;
+    if (eota_slots_open(&fresh, d->state_dir, err, sizeof err) != 0) {
+        LOGE("device", "Boot state unreadable after the update: %s", err);
+    } else {
+        eota_slots_close(&d->slots);
+        d->slots = fresh;
+    }
+    start_app(d);
+}
+
+static int run(device *d)
+{
+    int stop = 0;
+    while (!stop) {
+        struct pollfd pfd[MAX_LISTEN + 2];
+        int n = 0;
+        pfd[n++] = (struct pollfd){d->sig_fd, POLLIN, 0};
+        for (int i = 0; i < d->nlisten; i++)
+            pfd[n++] = (struct pollfd){d->listen_fd[i], POLLIN, 0};
+        int conn_idx = -1;
+        if (eota_server_busy(&d->srv) && d->conn.fd >= 0) {
+            unsigned w = eota_server_wants(&d->srv);
+            short ev = (short)(((w & EOTA_WANT_READ) ? POLLIN : 0) | ((w & EOTA_WANT_WRITE) ? POLLOUT : 0));
+            conn_idx = n;
+            pfd[n++] = (struct pollfd){d->conn.fd, ev, 0};
+        }
+        long timeout = eota_server_timeout_ms(&d->srv);
+        long kt = eota_children_next_timeout(&d->kids);
+        if (kt >= 0 && (timeout < 0 || kt < timeout))
+            timeout = kt;
+        int r = poll(pfd, (nfds_t)n, timeout < 0 ? -1 : (int)(timeout > 60000 ? 60000 : timeout));
+        if (r < 0 && errno != EINTR) {
+            LOGE("device", "poll: %s", strerror(errno));
+            return 1;
+        }
+        if (pfd[0].revents & POLLIN)
+            handle_signals(d, &stop);
+        if (stop)
+            break;
+        for (int i = 0; i < d->nlisten; i++)
+            if (pfd[1 + i].revents & POLLIN)
+                accept_clients(d, d->listen_fd[i]);
+        (void)conn_idx;
+        eota_server_result res = eota_server_poll(&d->srv);
+        eota_children_check_timeouts(&d->kids);
+        if (res == EOTA_SERVER_REBOOT)
+            reboot(d);
+    }
+    if (eota_server_busy(&d->srv)) {
+        LOGW(TAG, "Upload in progress discarded by the shutdown");
+        eota_server_cancel(&d->srv);
+    }
+    stop_app(d);
+    return 0;
+}
+
+static int setup_listeners(device *d, char **addrs, int naddrs, uint16_t port)
+{
+    char err[512];
+    static char *defaults[] = {"0.0.0.0", "::"};
+    int use_default = naddrs == 0;
+    if (use_default) {
+        addrs = defaults;
+        naddrs = 2;
+    }
+    for (int i = 0; i < naddrs && d->nlisten < MAX_LISTEN; i++) {
+        int fd = open_listener(addrs[i], port, err, sizeof err);
+        if (fd < 0) {
+            if (use_default && i == 1 && d->nlisten > 0) {
+                LOGW("device", "IPv6 not available (%s): IPv4 only", err);
+                continue;
+            }
+            LOGE("device", "%s", err);
+            return -1;
+        }
+        d->listen_fd[d->nlisten++] = fd;
+        LOGI("device", "Listening for OTA on [%s]:%u", addrs[i], port);
+    }
+    return 0;
+}
+
+int eota_cmd_device(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"state-dir", required_argument, 0, 's'},
+        {"listen", required_argument, 0, 'l'}, {"port", required_argument, 0, 'p'},
+        {"verbose", no_argument, 0, 'v'},      {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    device *d = calloc(1, sizeof *d);
+    if (!d) {
+        fprintf(stderr, "eota device: out of memory\n");
+        return 1;
+    }
+    const char *state_dir = NULL;
+    char *listen_addrs[MAX_LISTEN];
+    int nlisten_addrs = 0, quiet = 0, rc = 2;
+    long port_override = 0;
+    d->conn.fd = -1;
+    d->sig_fd = -1;
+    d->last_state = -1;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:s:l:p:vqh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': d->config_path = optarg; break;
+        case 's': state_dir = optarg; break;
+        case 'l':
+            if (nlisten_addrs == MAX_LISTEN) {
+                fprintf(stderr, "eota device: at most %d --listen addresses\n", MAX_LISTEN);
+                goto out;
+            }
+            listen_addrs[nlisten_addrs++] = optarg;
+            break;
+        case 'p': {
+            char *end;
+            port_override = strtol(optarg, &end, 10);
+            if (*end || port_override < 1 || port_override > 65535) {
+                fprintf(stderr, "eota device: --port: expected 1 to 65535, got '%s'\n", optarg);
+                goto out;
+            }
+            break;
+        }
+        case 'v': d->verbose = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h':
+            usage(stdout);
+            rc = 0;
+            goto out;
+        default:
+            usage(stderr);
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "eota device: unexpected argument '%s'\n", argv[optind]);
+        goto out;
+    }
+    if (!d->config_path) {
+        fprintf(stderr, "eota device: --config FILE.yaml is required (see --help)\n");
+        goto out;
+    }
+    char err[1024];
+    if (eota_config_load(d->config_path, &d->cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "eota device: %s\n", err);
+        goto out;
+    }
+    eota_log_set_level(d->verbose ? 5 : quiet ? 2 : (int)d->cfg.log_level);
+    rc = 1;
+    if (state_dir)
+        snprintf(d->state_dir, sizeof d->state_dir, "%s", state_dir);
+    else if (default_state_dir(d->cfg.name, d->state_dir, sizeof d->state_dir) != 0) {
+        fprintf(stderr, "eota device: state directory path too long\n");
+        goto out;
+    }
+    if (eota_slots_open(&d->slots, d->state_dir, err, sizeof err) != 0) {
+        fprintf(stderr, "eota device: %s\n", err);
+        goto out;
+    }
+    uint16_t port = port_override ? (uint16_t)port_override : d->cfg.ota.port;
+
+    /* Signals arrive through a descriptor in the poll loop. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    d->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (d->sig_fd < 0) {
+        fprintf(stderr, "eota device: signalfd: %s\n", strerror(errno));
+        goto out;
+    }
+
+    LOGI("device", "eota device %s: '%s', platform %s, state in %s", EOTA_CLI_VERSION, d->cfg.name,
+         d->cfg.profile->platform, d->state_dir);
+    const char *pw = effective_password(&d->cfg);
+    LOGI("device", "OTA: port %u, protocol version %u, password %s%s, gzip %s, slot size %u bytes", port,
+         d->cfg.ota.version, pw && *pw ? "set" : "off", d->cfg.ota.allow_md5_auth ? " (MD5 allowed)" : "",
+         d->cfg.profile->gzip ? "accepted" : "not accepted", d->cfg.slot_size);
+    if (d->cfg.ota.allow_md5_auth)
+        LOGW("device", "allow_md5_auth is on: uploaders without SHA-256 may authenticate with legacy MD5");
+    if (d->cfg.simulate.present && (d->cfg.simulate.flash_write_speed || d->cfg.simulate.fail_at))
+        LOGW("device", "simulate: flash speed %llu B/s, injected failure %d (code 0x%02X)",
+             (unsigned long long)d->cfg.simulate.flash_write_speed, (int)d->cfg.simulate.fail_at,
+             d->cfg.simulate.fail_code);
+
+    if (eota_posix_hash_init(&d->hash) != EOTA_OK) {
+        fprintf(stderr, "eota device: OpenSSL hash context unavailable\n");
+        goto out;
+    }
+    eota_file_backend_opts fo;
+    memset(&fo, 0, sizeof fo);
+    fo.slot_size = d->cfg.slot_size;
+    fo.too_big_code = d->cfg.profile->too_big_code;
+    fo.gzip = d->cfg.profile->gzip;
+    fo.write_speed = d->cfg.simulate.flash_write_speed;
+    fo.fail_at = (int)d->cfg.simulate.fail_at;
+    fo.fail_code = d->cfg.simulate.fail_code;
+    fo.has_fail_after = d->cfg.simulate.has_fail_after_bytes;
+    fo.fail_after = d->cfg.simulate.fail_after_bytes;
+    eota_file_backend_init(&d->fb, &d->slots, &fo);
+
+    d->xfer = malloc(XFER_SIZE);
+    if (!d->xfer) {
+        fprintf(stderr, "eota device: out of memory\n");
+        goto out;
+    }
+    eota_server_config sc;
+    memset(&sc, 0, sizeof sc);
+    sc.transport = &eota_posix_transport;
+    sc.clock = eota_posix_clock();
+    sc.random = eota_posix_random();
+    sc.hash = eota_posix_hash_seam(&d->hash);
+    sc.backend = eota_file_backend_seam(&d->fb);
+    sc.events.on_event = on_event;
+    sc.events.on_log = on_log;
+    sc.events.ctx = d;
+    sc.password = pw;
+    sc.version = d->cfg.ota.version;
+    sc.allow_md5_auth = d->cfg.ota.allow_md5_auth;
+    if (eota_server_init(&d->srv, &sc, d->xfer, XFER_SIZE) != EOTA_OK) {
+        fprintf(stderr, "eota device: the password is longer than %d bytes\n", EOTA_PASSWORD_MAX);
+        goto out;
+    }
+    if (setup_listeners(d, listen_addrs, nlisten_addrs, port) != 0)
+        goto out;
+    if (d->slots.active)
+        LOGI("device", "Booting slot %c (install #%u)", d->slots.active, d->slots.installs);
+    else
+        LOGI("device", "No image installed yet");
+    start_app(d);
+    rc = run(d);
+    LOGI("device", "Stopped");
+
+out:
+    for (int i = 0; i < d->nlisten; i++)
+        close(d->listen_fd[i]);
+    if (d->sig_fd >= 0)
+        close(d->sig_fd);
+    if (d->conn.fd >= 0)
+        close(d->conn.fd);
+    if (d->hash.md_ctx)
+        eota_posix_hash_free(&d->hash);
+    free(d->xfer);
+    eota_slots_close(&d->slots);
+    eota_config_free(&d->cfg);
+    free(d);
+    return rc;
+}

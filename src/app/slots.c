@@ -1,0 +1,404 @@
+/*
+ * slots.c: the A/B slots of `eota device` and the storage backend that
+ * receives an upload into the inactive slot (see slots.h for the layout and
+ * the order of the atomic steps).
+ */
+#include "slots.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eota/posix.h"
+#include "eota/protocol.h"
+#include "config.h"
+
+#define STATE_FILE "boot.state"
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int r = fsync(fd);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+char *eota_slots_path(const eota_slots *s, char slot, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/slot_%c.bin", s->dir, slot);
+    return buf;
+}
+
+char eota_slots_inactive(const eota_slots *s) { return s->active == 'a' ? 'b' : 'a'; }
+
+/* boot.state is a few "key=value" lines; unknown keys are ignored so that
+ * later versions can add some. */
+static int read_state(eota_slots *s, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", s->dir, STATE_FILE);
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[256];
+    int lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (!line[0] || line[0] == '#')
+            continue;
+        char *eq = strchr(line, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected key=value", path, lineno);
+            fclose(f);
+            return -1;
+        }
+        *eq = '\0';
+        const char *k = line, *v = eq + 1;
+        if (!strcmp(k, "active")) {
+            if (strcmp(v, "a") && strcmp(v, "b") && strcmp(v, "none")) {
+                snprintf(err, errlen, "%s:%d: active must be a, b or none, got '%.20s'", path, lineno, v);
+                fclose(f);
+                return -1;
+            }
+            s->active = v[0] == 'n' ? 0 : v[0];
+        } else if (!strcmp(k, "seq")) {
+            s->seq = (uint32_t)strtoul(v, NULL, 10);
+        } else if (!strcmp(k, "installs")) {
+            s->installs = (uint32_t)strtoul(v, NULL, 10);
+        }
+    }
+    fclose(f);
+    if (s->active) {
+        char img[4096];
+        struct stat st;
+        if (stat(eota_slots_path(s, s->active, img, sizeof img), &st) != 0) {
+            snprintf(err, errlen, "%s says slot %c is active but %s is missing", path, s->active, img);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void remove_parts(const eota_slots *s)
+{
+    DIR *d = opendir(s->dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n > 5 && (!strcmp(e->d_name + n - 5, ".part") || !strcmp(e->d_name + n - 4, ".tmp"))) {
+            char p[4096];
+            snprintf(p, sizeof p, "%s/%s", s->dir, e->d_name);
+            unlink(p);
+        }
+    }
+    closedir(d);
+}
+
+int eota_slots_open(eota_slots *s, const char *dir, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    if (mkdir_p(dir) != 0) {
+        snprintf(err, errlen, "state directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    s->dir = strdup(dir);
+    if (!s->dir) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (read_state(s, err, errlen) != 0) {
+        eota_slots_close(s);
+        return -1;
+    }
+    remove_parts(s);
+    return 0;
+}
+
+void eota_slots_close(eota_slots *s)
+{
+    free(s->dir);
+    s->dir = NULL;
+}
+
+int eota_slots_activate(eota_slots *s, char slot)
+{
+    char tmp[4096], path[4096], body[128];
+    snprintf(tmp, sizeof tmp, "%s/%s.tmp", s->dir, STATE_FILE);
+    snprintf(path, sizeof path, "%s/%s", s->dir, STATE_FILE);
+    int n = snprintf(body, sizeof body, "active=%c\nseq=%u\ninstalls=%u\n", slot, s->seq + 1, s->installs + 1);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    if (write(fd, body, (size_t)n) != n || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        errno = e ? e : EIO;
+        return -1;
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    if (fsync_dir(s->dir) != 0)
+        return -1;
+    s->active = slot;
+    s->seq++;
+    s->installs++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The file backend                                                    */
+/* ------------------------------------------------------------------ */
+
+static uint64_t now_ms(void) { return eota_posix_now_ms64(); }
+
+static void fb_reset(eota_file_backend *fb)
+{
+    if (fb->inflating) {
+        inflateEnd(&fb->zs);
+        fb->inflating = 0;
+    }
+    if (fb->fd >= 0) {
+        close(fb->fd);
+        fb->fd = -1;
+    }
+}
+
+static uint8_t fb_fail(eota_file_backend *fb, uint8_t code, const char *what)
+{
+    snprintf(fb->why, sizeof fb->why, "%s", what);
+    return code;
+}
+
+static uint8_t fb_begin(void *ctx, const eota_begin_info *info)
+{
+    eota_file_backend *fb = ctx;
+    fb_reset(fb);
+    fb->why[0] = '\0';
+    if (fb->o.fail_at == EOTA_SIM_FAIL_PREPARE)
+        return fb_fail(fb, fb->o.fail_code, "simulated failure at prepare");
+    if (info->ota_type != EOTA_OTA_TYPE_APP)
+        return fb_fail(fb, EOTA_RESP_ERROR_UNSUPPORTED_OTA_TYPE, "only application images");
+    /* gzip shrinks, so the wire size only bounds a raw image */
+    if (info->size > fb->o.slot_size && !(info->gzip_agreed && fb->o.gzip))
+        return fb_fail(fb, fb->o.too_big_code, "image larger than the slot");
+    fb->target = eota_slots_inactive(fb->slots);
+    snprintf(fb->part_path, sizeof fb->part_path, "%s/slot_%c.bin.part", fb->slots->dir, fb->target);
+    fb->fd = open(fb->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    if (fb->fd < 0) {
+        snprintf(fb->why, sizeof fb->why, "%s: %s", fb->part_path, strerror(errno));
+        return EOTA_RESP_ERROR_UPDATE_PREPARE;
+    }
+    fb->wire_taken = 0;
+    fb->image_len = 0;
+    fb->sniffed = 0;
+    fb->head_len = 0;
+    fb->gzip_allowed = info->gzip_agreed && fb->o.gzip;
+    fb->inflate_done = 0;
+    fb->bucket_ms = now_ms();
+    fb->tokens = 0;
+    return 0;
+}
+
+static uint8_t put_file(eota_file_backend *fb, const uint8_t *p, size_t n)
+{
+    if (fb->image_len + n > fb->o.slot_size)
+        return fb_fail(fb, fb->o.too_big_code, "image larger than the slot");
+    while (n > 0) {
+        ssize_t w = write(fb->fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(fb->why, sizeof fb->why, "%s: %s", fb->part_path, strerror(errno));
+            return EOTA_RESP_ERROR_WRITING_FLASH;
+        }
+        p += w;
+        n -= (size_t)w;
+        fb->image_len += (uint64_t)w;
+    }
+    return 0;
+}
+
+static uint8_t put_image(eota_file_backend *fb, const uint8_t *p, size_t n)
+{
+    if (!fb->inflating)
+        return put_file(fb, p, n);
+    if (fb->inflate_done)
+        return n ? fb_fail(fb, EOTA_RESP_ERROR_WRITING_FLASH, "data after the end of the gzip stream") : 0;
+    uint8_t out[16384];
+    fb->zs.next_in = (Bytef *)(uintptr_t)p;
+    fb->zs.avail_in = (uInt)n;
+    do {
+        fb->zs.next_out = out;
+        fb->zs.avail_out = sizeof out;
+        int r = inflate(&fb->zs, Z_NO_FLUSH);
+        if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
+            return fb_fail(fb, EOTA_RESP_ERROR_WRITING_FLASH, "the gzip image is corrupt");
+        uint8_t code = put_file(fb, out, sizeof out - fb->zs.avail_out);
+        if (code)
+            return code;
+        if (r == Z_STREAM_END) {
+            fb->inflate_done = 1;
+            if (fb->zs.avail_in > 0)
+                return fb_fail(fb, EOTA_RESP_ERROR_WRITING_FLASH, "data after the end of the gzip stream");
+            break;
+        }
+        if (r == Z_BUF_ERROR && fb->zs.avail_in == 0)
+            break;
+    } while (fb->zs.avail_in > 0 || fb->zs.avail_out == 0);
+    return 0;
+}
+
+/* Decide raw or gzip on the first two bytes (1F 8B), then pass them on. */
+static uint8_t sniff(eota_file_backend *fb, const uint8_t *p, size_t n, size_t *used)
+{
+    *used = 0;
+    while (fb->head_len < 2 && *used < n)
+        fb->head[fb->head_len++] = p[(*used)++];
+    if (fb->head_len < 2)
+        return 0;
+    fb->sniffed = 1;
+    if (fb->gzip_allowed && fb->head[0] == 0x1f && fb->head[1] == 0x8b) {
+        memset(&fb->zs, 0, sizeof fb->zs);
+        if (inflateInit2(&fb->zs, 16 + MAX_WBITS) != Z_OK)
+            return fb_fail(fb, EOTA_RESP_ERROR_UPDATE_PREPARE, "zlib could not start");
+        fb->inflating = 1;
+    }
+    return put_image(fb, fb->head, 2);
+}
+
+static uint8_t fb_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
+{
+    eota_file_backend *fb = ctx;
+    *taken = 0;
+    if (fb->fd < 0)
+        return fb_fail(fb, EOTA_RESP_ERROR_WRITING_FLASH, "write without begin");
+    if (fb->o.write_speed) {
+        uint64_t t = now_ms();
+        uint64_t burst = fb->o.write_speed / 50 > 4096 ? fb->o.write_speed / 50 : 4096;
+        fb->tokens += (t - fb->bucket_ms) * fb->o.write_speed / 1000;
+        fb->bucket_ms = t;
+        if (fb->tokens > burst)
+            fb->tokens = burst;
+        if (len > fb->tokens)
+            len = (size_t)fb->tokens;
+        if (len == 0)
+            return 0;
+        fb->tokens -= len;
+    }
+    if (fb->o.fail_at == EOTA_SIM_FAIL_WRITE &&
+        (!fb->o.has_fail_after || fb->wire_taken + len > fb->o.fail_after))
+        return fb_fail(fb, fb->o.fail_code, "simulated failure while writing");
+    size_t used = 0;
+    if (!fb->sniffed) {
+        uint8_t code = sniff(fb, data, len, &used);
+        if (code)
+            return code;
+    }
+    uint8_t code = put_image(fb, data + used, len - used);
+    if (code)
+        return code;
+    fb->wire_taken += (uint32_t)len;
+    *taken = len;
+    return 0;
+}
+
+static uint8_t fb_end(void *ctx, int *pending)
+{
+    eota_file_backend *fb = ctx;
+    char final[4096];
+    *pending = 0;
+    if (fb->o.fail_at == EOTA_SIM_FAIL_END)
+        return fb_fail(fb, fb->o.fail_code, "simulated failure at end");
+    if (!fb->sniffed && fb->head_len) { /* a one-byte image */
+        uint8_t code = put_image(fb, fb->head, fb->head_len);
+        if (code)
+            return code;
+    }
+    if (fb->inflating && !fb->inflate_done)
+        return fb_fail(fb, EOTA_RESP_ERROR_UPDATE_END, "the gzip image is truncated");
+    if (fsync(fb->fd) != 0 || close(fb->fd) != 0) {
+        fb->fd = -1;
+        snprintf(fb->why, sizeof fb->why, "%s: %s", fb->part_path, strerror(errno));
+        return EOTA_RESP_ERROR_UPDATE_END;
+    }
+    fb->fd = -1;
+    eota_slots_path(fb->slots, fb->target, final, sizeof final);
+    if (rename(fb->part_path, final) != 0 || fsync_dir(fb->slots->dir) != 0 ||
+        eota_slots_activate(fb->slots, fb->target) != 0) {
+        snprintf(fb->why, sizeof fb->why, "committing %s: %s", final, strerror(errno));
+        return EOTA_RESP_ERROR_UPDATE_END;
+    }
+    fb_reset(fb);
+    return 0;
+}
+
+static void fb_abort(void *ctx)
+{
+    eota_file_backend *fb = ctx;
+    fb_reset(fb);
+    if (fb->part_path[0])
+        unlink(fb->part_path);
+}
+
+static const eota_backend_ops file_ops = {fb_begin, fb_write, fb_end, fb_abort};
+
+void eota_file_backend_init(eota_file_backend *fb, eota_slots *slots, const eota_file_backend_opts *o)
+{
+    memset(fb, 0, sizeof *fb);
+    fb->slots = slots;
+    fb->o = *o;
+    fb->fd = -1;
+}
+
+eota_backend eota_file_backend_seam(eota_file_backend *fb)
+{
+    eota_backend b;
+    b.ops = &file_ops;
+    b.ctx = fb;
+    b.caps = fb->o.gzip ? EOTA_BACKEND_CAP_GZIP : 0;
+    return b;
+}
