@@ -142,7 +142,7 @@ static void on_log(void *ctx, eota_log_level level, const char *msg, uint32_t ar
 {
     (void)ctx;
     if (arg)
-        eota_log((int)level, TAG, "%s (%u, 0x%X)", msg, arg, arg);
+        eota_log((int)level, TAG, "%s (%u)", msg, arg);
     else
         eota_log((int)level, TAG, "%s", msg);
 }

@@ -665,6 +665,7 @@ static int check_timeouts(eota_server *s)
 eota_server_result eota_server_poll(eota_server *srv)
 {
     for (int budget = 0; srv->conn && budget < POLL_BUDGET; budget++) {
+        int phase_before = srv->phase;
         int progress = flush(srv);
         if (!srv->conn)
             break;
@@ -694,7 +695,9 @@ eota_server_result eota_server_poll(eota_server *srv)
             break;
         default: break;
         }
-        if (!progress)
+        /* A phase change (an error path, a lost peer) is progress too: the
+         * new phase may have work to do at once, with no I/O to wake us. */
+        if (!progress && srv->phase == phase_before)
             break;
     }
     if (srv->reboot_pending) {
