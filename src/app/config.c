@@ -336,7 +336,7 @@ static int parse_ll(const char *s, long long *out)
 #define SHOW_LEN 80
 
 typedef struct pending_id {
-    const char *id;   /* text inside the document */
+    const char *id;   /* the action's own copy (alive until the config is freed) */
     yaml_mark_t mark;
     char path[PATH_LEN];
 } pending_id;
@@ -412,11 +412,12 @@ static char *xstrdup(ctx *c, const char *s)
     return d;
 }
 
-/* Append text to a PATH_LEN buffer holding n bytes, truncating. */
+/* Append text to a PATH_LEN buffer holding n bytes, truncating; control
+ * characters (keys come from the file) become '?'. */
 static size_t path_cat(char *buf, size_t n, const char *text)
 {
-    while (*text && n + 1 < PATH_LEN)
-        buf[n++] = *text++;
+    for (; *text && n + 1 < PATH_LEN; text++)
+        buf[n++] = ((unsigned char)*text < 0x20 || *text == 0x7F) ? '?' : *text;
     buf[n] = '\0';
     return n;
 }
@@ -937,7 +938,7 @@ static int check_keys(ctx *c, yaml_node_t *map, const char *path, const spec *sp
          pr < map->data.mapping.pairs.top; pr++) {
         yaml_node_t *k = node_at(c, pr->key);
         if (k->type != YAML_SCALAR_NODE || tag_is(k, "!secret") || !*ntext(k))
-            return FAIL(c, k, path, "a key must be a plain name, got %s",
+            return FAIL(c, k, *path ? path : NULL, "a key must be a plain name, got %s",
                         describe(sh, k, false));
         const char *name = ntext(k);
         pkey(p, path, name);
@@ -1138,8 +1139,9 @@ static int parse_log(ctx *c, yaml_node_t *n, yaml_node_t *at, const char *path,
     if (apply_spec(c, n, path, log_spec))
         return -1;
     yaml_node_t *v = map_get(c, n, "format");
+    pkey(p, path, "format");
     if (!v)
-        return FAIL(c, n, pkey(p, path, "format"), "required key missing");
+        return FAIL(c, n, p, "required key missing");
     if (get_str(c, v, p, STR_EMPTY_OK, &a->format))
         return -1;
     if ((v = map_get(c, n, "level")) && get_level(c, v, pkey(p, path, "level"), &a->level))
@@ -1189,8 +1191,9 @@ static int parse_shell(ctx *c, yaml_node_t *n, yaml_node_t *at, const char *path
     if (apply_spec(c, n, path, shell_spec))
         return -1;
     yaml_node_t *v = map_get(c, n, "command");
+    pkey(p, path, "command");
     if (!v)
-        return FAIL(c, n, pkey(p, path, "command"), "required key missing");
+        return FAIL(c, n, p, "required key missing");
     if (get_str(c, v, p, 0, &a->command))
         return -1;
     if ((v = map_get(c, n, "timeout")) &&
@@ -1216,21 +1219,23 @@ static int parse_setpw(ctx *c, yaml_node_t *n, yaml_node_t *at, const char *path
     if (apply_spec(c, n, path, setpw_spec))
         return -1;
     yaml_node_t *v = map_get(c, n, "id");
+    pkey(p, path, "id");
     if (!v)
-        return FAIL(c, n, pkey(p, path, "id"), "required key missing");
+        return FAIL(c, n, p, "required key missing");
     if (get_str(c, v, p, 0, &a->id))
         return -1;
     pending_id *np = realloc(c->pending, (c->npending + 1) * sizeof *np);
     if (!np)
         return oom(c);
     c->pending = np;
-    np[c->npending].id = ntext(v);
+    np[c->npending].id = a->id; /* the value, even when it came from !secret */
     np[c->npending].mark = v->start_mark;
     snprintf(np[c->npending].path, PATH_LEN, "%s", p);
     c->npending++;
     v = map_get(c, n, "password");
+    pkey(p, path, "password");
     if (!v)
-        return FAIL(c, n, pkey(p, path, "password"), "required key missing");
+        return FAIL(c, n, p, "required key missing");
     return get_str(c, v, pkey(p, path, "password"), STR_SENSITIVE | STR_EMPTY_OK,
                    &a->password);
 }
