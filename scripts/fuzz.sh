@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# fuzz.sh: build the libFuzzer target for the device engine with clang
+# (ASan + UBSan) in build-fuzz and run it for SECONDS (default 60), starting
+# from the checked-in seeds (tests/fuzz/corpus) and seeds generated fresh by
+# fuzz_seedgen (which also checks that each seed still does what it should).
+# Exits non-zero on any crash, leak, sanitizer report or broken invariant;
+# the input that did it is left in build-fuzz/artifacts/.
+#
+# usage: scripts/fuzz.sh [SECONDS]
+#        scripts/fuzz.sh --update-seeds   rewrite tests/fuzz/corpus
+# Environment: FUZZ_JOBS (parallel workers, default 1), FUZZ_ARGS (extra
+# libFuzzer flags).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+bdir=$root/build-fuzz
+update=0
+secs=60
+case "${1:-}" in
+  --update-seeds) update=1 ;;
+  "") ;;
+  *[!0-9]*) echo "usage: $0 [SECONDS] | --update-seeds" >&2; exit 2 ;;
+  *) secs=$1 ;;
+esac
+
+command -v clang >/dev/null || { echo "fuzz: clang not found (scripts/deps.sh)" >&2; exit 2; }
+CC=clang cmake -S "$root" -B "$bdir" -G Ninja -DEOTA_FUZZ=ON -DEOTA_BUILD_TESTS=OFF \
+  -DEOTA_SANITIZE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C "$bdir" fuzz_server fuzz_seedgen
+
+seeds=$root/tests/fuzz/corpus
+if [ $update -eq 1 ]; then
+  rm -rf "$seeds"
+  mkdir -p "$seeds"
+  "$bdir/tests/fuzz/fuzz_seedgen" "$seeds"
+  echo "fuzz: seeds written to $seeds"
+  exit 0
+fi
+
+# Fresh seeds each run: a seed that no longer commits (or fails as meant)
+# stops the script here, before any fuzzing.
+rm -rf "$bdir/seeds"
+mkdir -p "$bdir/seeds" "$bdir/corpus" "$bdir/artifacts"
+"$bdir/tests/fuzz/fuzz_seedgen" "$bdir/seeds"
+
+dirs=("$bdir/corpus" "$bdir/seeds")
+if [ -d "$seeds" ] && [ -n "$(ls -A "$seeds")" ]; then
+  dirs+=("$seeds")
+fi
+
+# shellcheck disable=SC2206
+extra=(${FUZZ_ARGS:-})
+jobs=${FUZZ_JOBS:-1}
+par=()
+if [ "$jobs" -gt 1 ]; then
+  par=(-fork="$jobs")
+fi
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+echo "fuzz: running fuzz_server for ${secs}s (corpus: ${dirs[*]})"
+"$bdir/tests/fuzz/fuzz_server" -max_total_time="$secs" -max_len=4096 -timeout=20 \
+  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/" \
+  "${par[@]+"${par[@]}"}" "${extra[@]+"${extra[@]}"}" "${dirs[@]}"
+echo "fuzz: no crash in ${secs}s"
