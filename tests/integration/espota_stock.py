@@ -18,10 +18,8 @@ misbehaviour was carried out), 1 on any error, 2 on bad usage.
 """
 
 import argparse
-import errno
 import gzip
 import hashlib
-import hmac
 import json
 import os
 import socket
