@@ -51,6 +51,11 @@ typedef struct eota_server_config {
     uint8_t version;           /* 1 or 2; 0 means 2 */
     uint8_t allow_md5_auth;    /* 1: answer clients without SHA-256 with
                                   the legacy MD5 challenge (opt-in) */
+    uint8_t ack_after_write;   /* 1: send each CHUNK_OK once the backend has
+                                  taken the block, as stock devices do (they
+                                  write, then acknowledge); 0: as soon as the
+                                  bytes arrive, which keeps a stop-and-wait
+                                  uploader busy while the flash writes */
     uint32_t handshake_timeout_ms;  /* 0 = EOTA_DEVICE_HANDSHAKE_TIMEOUT_MS */
     uint32_t data_timeout_ms;       /* 0 = EOTA_DEVICE_DATA_TIMEOUT_MS */
     uint32_t final_ack_timeout_ms;  /* 0 = EOTA_DEVICE_FINAL_ACK_TIMEOUT_MS;

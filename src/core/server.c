@@ -228,6 +228,10 @@ int eota_server_set_password(eota_server *srv, const char *password)
 
 int eota_server_accept(eota_server *srv, void *conn)
 {
+    /* A failed session that only lingers to let its error byte leave gives
+     * way once that byte is out: no upload runs, so none is disturbed. */
+    if (srv->conn && srv->phase == PH_CLOSING && (out_pending(srv) == 0 || srv->peer_gone))
+        release_conn(srv);
     if (srv->conn || srv->reboot_pending) {
         logmsg(srv, EOTA_LOG_WARN, "another client while an upload runs: turned away", 0);
         srv->cfg.transport->close(conn);
@@ -444,6 +448,31 @@ static void on_field(eota_server *s)
 
 /* --- the data phase --- */
 
+static void all_received(eota_server *s);
+
+/* Queue the CHUNK_OKs (version 2) for the bytes up to `upto`: one per 8192
+ * bytes and one for a final partial block, ceil(size / 8192) in all. */
+static void data_acks(eota_server *s, uint32_t upto)
+{
+    if (s->cfg.version < EOTA_VERSION_2)
+        return;
+    /* upto - acked, not acked + 8192: that sum wraps for sizes from
+     * 0xFFFFE000 up and the loop would never end. */
+    while (upto - s->acked >= EOTA_BLOCK_SIZE || (upto == s->size && s->acked < s->size)) {
+        queue_byte(s, EOTA_RESP_CHUNK_OK);
+        s->acked = (s->size - s->acked < EOTA_BLOCK_SIZE) ? s->size : s->acked + EOTA_BLOCK_SIZE;
+    }
+}
+
+/* RECEIVE_OK once every byte arrived; when acknowledging after writes, only
+ * once every byte was also written, so that 44 follows the last 47. */
+static void data_check_end(eota_server *s)
+{
+    if (s->phase == PH_DATA && s->received == s->size &&
+        (!s->cfg.ack_after_write || s->written == s->size))
+        all_received(s);
+}
+
 /* Give buffered image bytes to the backend. Returns 1 when it took some. */
 static int feed_backend(eota_server *s)
 {
@@ -460,8 +489,11 @@ static int feed_backend(eota_server *s)
     s->pend_off += taken;
     s->pend_len -= taken;
     s->written += (uint32_t)taken;
-    if (taken)
+    if (taken) {
         s->last_activity_ms = now(s);
+        if (s->cfg.ack_after_write && s->phase == PH_DATA)
+            data_acks(s, s->written);
+    }
     return taken > 0;
 }
 
@@ -508,21 +540,15 @@ static int data_read(eota_server *s)
     s->pend_off = 0;
     s->pend_len = (size_t)n;
     s->last_activity_ms = now(s);
-    if (s->cfg.version >= EOTA_VERSION_2) {
-        while (s->acked + EOTA_BLOCK_SIZE <= s->received ||
-               (s->received == s->size && s->acked < s->size)) {
-            queue_byte(s, EOTA_RESP_CHUNK_OK);
-            s->acked = (s->size - s->acked < EOTA_BLOCK_SIZE) ? s->size : s->acked + EOTA_BLOCK_SIZE;
-        }
-    }
+    if (!s->cfg.ack_after_write)
+        data_acks(s, s->received);
     uint32_t t = now(s);
     if (t - s->last_progress_ms >= EOTA_PROGRESS_INTERVAL_MS) {
         s->last_progress_ms = t;
         logmsg(s, EOTA_LOG_DEBUG, "progress, bytes", s->received);
         emit(s, EOTA_STATE_IN_PROGRESS, 0);
     }
-    if (s->received == s->size)
-        all_received(s);
+    data_check_end(s);
     return 1;
 }
 
@@ -581,6 +607,11 @@ static int flush(eota_server *s)
 
 static int read_field(eota_server *s)
 {
+    /* A reply leaves before the next field is read: otherwise a client that
+     * sends ahead (its final 00, or a close) ends the session while replies
+     * such as 45 still wait in `out`, and they are lost. */
+    if (out_pending(s) > 0 && !s->peer_gone)
+        return 0;
     long n = s->cfg.transport->read(s->conn, s->in + s->in_have, s->in_need - s->in_have);
     if (n == EOTA_AGAIN)
         return 0;
@@ -682,10 +713,12 @@ eota_server_result eota_server_poll(eota_server *srv)
             progress |= read_field(srv);
             break;
         case PH_DATA:
-            if (srv->pend_len)
+            if (srv->pend_len) {
                 progress |= feed_backend(srv);
-            else
+                data_check_end(srv);
+            } else {
                 progress |= data_read(srv);
+            }
             break;
         case PH_FINISH:
             progress |= finish_step(srv);
@@ -724,7 +757,10 @@ unsigned eota_server_wants(const eota_server *srv)
         if (!(w & EOTA_WANT_WRITE) && !srv->peer_gone)
             w |= EOTA_WANT_READ;
         break;
-    default: w |= EOTA_WANT_READ; break;
+    default:
+        if (!(w & EOTA_WANT_WRITE))
+            w |= EOTA_WANT_READ; /* read_field waits for the flush */
+        break;
     }
     return w;
 }

@@ -1,0 +1,352 @@
+#!/usr/bin/env python3
+"""eota benchmarks: one command that prints where eota stands on speed, cost
+and size, side by side and from one run (issue 6).
+
+    bench/run.py [--quick] [--json FILE] [--rows 1,2,...]
+
+It builds what it needs (a Release build in build-bench), then measures:
+
+ 1. loopback throughput of a large upload to `eota device` vs the machine's
+    ceiling (MD5 of the image + write and fsync of it), same run;
+ 2. emulated links (user-space delay proxy bench/linkemu.c; RTT 2, 20, 50 ms)
+    to a device with flash writes emulated at 300 KB/s: --window 1 (stock
+    stop-and-wait) vs eota's default window, and the ceiling size/speed;
+ 3. device CPU: instructions per MiB received by `eota device` (callgrind,
+    difference of two upload sizes so start-up cancels) vs MD5 alone;
+ 4. memory: peak RSS of `eota device` during the large upload; the engine's
+    own RAM (sizeof state + transfer buffer);
+ 5. footprint of the core for Cortex-M0+ and RV32IMC (scripts/size.sh);
+ 6. fleet: one `eota upload` to 1, 10, 100 devices (flash at 300 KB/s);
+ 7. compression: an ELF executable with and without gzip.
+
+Every figure has its unit and conditions; timed rows are medians of several
+runs (one in --quick, which also shrinks the sizes so CI can run it).
+The table is printed and written as JSON (default build-bench/bench.json).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+BUILD = os.path.join(ROOT, "build-bench")
+
+from devicelib import Device, free_port  # noqa: E402
+
+MiB = 1 << 20
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def build():
+    sh(["cmake", "-S", ROOT, "-B", BUILD, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
+        "-DEOTA_SANITIZE=OFF", "-DEOTA_BUILD_TESTS=OFF"], stdout=subprocess.DEVNULL)
+    sh(["ninja", "-C", BUILD, "eota_cli", "linkemu", "eota_bench_cost"], stdout=subprocess.DEVNULL)
+    os.environ["EOTA_BIN"] = os.path.join(BUILD, "eota")
+
+
+def eota(*args):
+    return [os.path.join(BUILD, "eota")] + list(args)
+
+
+def upload(port, image, *extra, devices=None):
+    """Run one `eota upload`; returns (wall seconds, list of JSON results)."""
+    devs = devices or ["127.0.0.1:%d" % port]
+    cmd = eota("upload", image, "--json", "--quiet", "--retries", "0")
+    for d in devs:
+        cmd += ["--device", d]
+    cmd += list(extra)
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wall = time.monotonic() - t0
+    res = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    if p.returncode != 0 or len(res) != len(devs) or any(r.get("result") != "ok" for r in res):
+        raise RuntimeError("eota upload failed (%d): %s %s" % (p.returncode, p.stderr[-2000:],
+                                                               p.stdout[-2000:]))
+    return wall, res
+
+
+def random_file(path, size):
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(left, MiB)
+            f.write(os.urandom(n))
+            left -= n
+
+
+def median_of(fn, n):
+    vals = [fn() for _ in range(n)]
+    return statistics.median(vals), vals
+
+
+class Bench:
+    def __init__(self, quick):
+        self.quick = quick
+        self.tmp = tempfile.mkdtemp(prefix="eota-bench-")
+        self.rows = []
+        self.runs = 1 if quick else 3
+
+    def add(self, row, name, value, unit, conditions, **extra):
+        d = {"row": row, "name": name, "value": value, "unit": unit, "conditions": conditions}
+        d.update(extra)
+        self.rows.append(d)
+        v = ("%.3g" % value) if isinstance(value, float) else str(value)
+        print("  %-4s %-46s %12s %-10s %s" % (row, name, v, unit, conditions), flush=True)
+
+    # -- row 1 and 4 ---------------------------------------------------
+    def row1_loopback(self):
+        size = (16 if self.quick else 64) * MiB
+        img = os.path.join(self.tmp, "big.bin")
+        random_file(img, size)
+        dev = Device("ota:\n  - platform: esphome\n", app=False)
+        peak = 0
+        try:
+            def once():
+                wall, _ = upload(dev.port, img, "--compress", "never")
+                return wall
+            t, all_t = median_of(once, self.runs)
+            with open("/proc/%d/status" % dev.proc.pid) as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        peak = int(line.split()[1])
+        finally:
+            dev.stop(expect_rc=None)
+            dev.cleanup()
+
+        def ceiling():
+            t0 = time.monotonic()
+            sh(["md5sum", img], stdout=subprocess.DEVNULL)
+            t1 = time.monotonic()
+            out = os.path.join(self.tmp, "copy.bin")
+            sh(["dd", "if=" + img, "of=" + out, "bs=1M", "conv=fsync"], stderr=subprocess.DEVNULL)
+            t2 = time.monotonic()
+            os.unlink(out)
+            return t2 - t0
+        c, _ = median_of(ceiling, self.runs)
+        mbs = size / t / 1e6
+        cmbs = size / c / 1e6
+        cond = "%d MiB random image, host profile, loopback, median of %d" % (size // MiB, self.runs)
+        self.add("1", "loopback upload throughput", mbs, "MB/s", cond, runs_s=all_t)
+        self.add("1", "ceiling: md5sum + dd conv=fsync", cmbs, "MB/s", "same file, same run")
+        self.add("1", "ratio to the ceiling", mbs / cmbs, "x", "target >= 0.5")
+        self.add("4", "peak RSS of eota device during the upload", peak / 1024.0, "MiB",
+                 "VmHWM, %d MiB upload" % (size // MiB))
+        out = subprocess.run([os.path.join(BUILD, "eota_bench_cost"), "sizes"], stdout=subprocess.PIPE,
+                             text=True, check=True).stdout
+        sizes = dict(l.split("=") for l in out.split())
+        self.add("4", "engine RAM: eota_server state", int(sizes["server"]), "bytes", "sizeof, x86_64")
+        self.add("4", "engine RAM: + transfer buffer (MCU / eota device)",
+                 "%d / %d" % (int(sizes["server"]) + 4096, int(sizes["server"]) + 65536), "bytes",
+                 "4 KiB buffer on a chip, 64 KiB in eota device")
+
+    # -- row 2 -----------------------------------------------------------
+    def row2_links(self):
+        size = 1536 * 1024 if not self.quick else 512 * 1024
+        speed = 300000
+        img = os.path.join(self.tmp, "link.bin")
+        random_file(img, size)
+        dev = Device("ota:\n  - platform: esphome\nsimulate:\n  flash_write_speed: %d\n" % speed,
+                     platform="esp32:\n  board: esp32dev\n", app=False)
+        try:
+            for rtt in (2, 20, 50):
+                lport = free_port()
+                proxy = subprocess.Popen([os.path.join(BUILD, "linkemu"), "--listen", str(lport), "--to",
+                                          "127.0.0.1:%d" % dev.port, "--delay-ms", str(rtt / 2.0)])
+                time.sleep(0.2)
+                try:
+                    res = {}
+                    for label, args in (("window 1", ["--window", "1"]), ("default", [])):
+                        res[label], _ = median_of(
+                            lambda: upload(lport, img, "--compress", "never", *args)[0], self.runs)
+                finally:
+                    proxy.kill()
+                    proxy.wait()
+                cond = "RTT %d ms, flash 300 KB/s, %.1f MiB, median of %d" % (rtt, size / MiB, self.runs)
+                self.add("2", "RTT %d ms: --window 1 (stock stop-and-wait)" % rtt, res["window 1"], "s", cond)
+                self.add("2", "RTT %d ms: default window" % rtt, res["default"], "s", cond)
+                self.add("2", "RTT %d ms: speed-up" % rtt, res["window 1"] / res["default"], "x",
+                         "target >= 2 at 20 and 50 ms")
+            self.add("2", "ceiling: image size / flash speed", size / speed, "s", "%d B at %d B/s" % (size, speed))
+        finally:
+            dev.stop(expect_rc=None)
+            dev.cleanup()
+
+    # -- row 3 -----------------------------------------------------------
+    def callgrind_device(self, size):
+        img = os.path.join(self.tmp, "cg%d.bin" % size)
+        random_file(img, size)
+        port = free_port()
+        cfg = os.path.join(self.tmp, "cg.yaml")
+        with open(cfg, "w") as f:
+            f.write("esphome:\n  name: cg\nhost:\nota:\n  - platform: esphome\n    port: %d\n"
+                    "logger:\n  level: WARN\n" % port)
+        out = os.path.join(self.tmp, "callgrind.%d.out" % size)
+        state = os.path.join(self.tmp, "cgstate%d" % size)
+        p = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                              os.path.join(BUILD, "eota"), "device", "--config", cfg, "--state-dir", state,
+                              "--listen", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # wait until it listens
+        end = time.monotonic() + 60
+        import socket
+        while time.monotonic() < end:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        time.sleep(0.5)  # the probe connection above is served and closed
+        upload(port, img, "--compress", "never")
+        p.terminate()
+        p.wait(120)
+        shutil.rmtree(state, ignore_errors=True)
+        return callgrind_total(out)
+
+    def row3_cpu(self):
+        small, big = 1 * MiB, (5 if self.quick else 9) * MiB
+        i_small = self.callgrind_device(small)
+        i_big = self.callgrind_device(big)
+        per_mib = (i_big - i_small) / ((big - small) / MiB)
+        md5 = []
+        for n in (1, 2):
+            out = os.path.join(self.tmp, "md5.%d.out" % n)
+            sh(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                os.path.join(BUILD, "eota_bench_cost"), "md5", str(n)],
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            md5.append(callgrind_total(out))
+        md5_per_mib = md5[1] - md5[0]
+        self.add("3", "eota device: instructions per MiB received", per_mib / 1e6, "M instr",
+                 "callgrind, (I(%d MiB) - I(1 MiB)) / %d" % (big // MiB, (big - small) // MiB))
+        self.add("3", "MD5 alone over 1 MiB (OpenSSL)", md5_per_mib / 1e6, "M instr", "callgrind, I(2)-I(1)")
+        self.add("3", "ratio device / MD5 alone", per_mib / md5_per_mib, "x", "target < 1.5")
+
+    # -- row 5 -----------------------------------------------------------
+    def row5_size(self):
+        bdir = os.path.join(BUILD, "size")
+        sh([os.path.join(ROOT, "scripts", "size.sh"), bdir], stdout=subprocess.DEVNULL)
+        with open(os.path.join(bdir, "size.json")) as f:
+            data = json.load(f)
+        for target, t in data_targets(data):
+            self.add("5", "core -Os for %s (text/data/bss)" % target,
+                     "%d/%d/%d" % (t["text"], t["data"], t["bss"]), "bytes",
+                     "%d objects, total %d" % (t.get("objects", 0), t["text"] + t["data"] + t["bss"]))
+
+    # -- row 6 -----------------------------------------------------------
+    def row6_fleet(self):
+        counts = (1, 5, 10) if self.quick else (1, 10, 100)
+        size = 256 * 1024
+        img = os.path.join(self.tmp, "fleet.bin")
+        random_file(img, size)
+        times = {}
+        for n in counts:
+            devs = []
+            try:
+                for _ in range(n):
+                    devs.append(Device("ota:\n  - platform: esphome\nsimulate:\n  flash_write_speed: 300000\n"
+                                       "logger:\n  level: WARN\n", app=False))
+                t, _ = upload(0, img, "--compress", "never", "--jobs", str(n),
+                              devices=["127.0.0.1:%d" % d.port for d in devs])
+                times[n] = t
+                for d in devs:
+                    with open(img, "rb") as f:
+                        assert d.active_image() == f.read()
+            finally:
+                for d in devs:
+                    d.stop(expect_rc=None)
+                    d.cleanup()
+            self.add("6", "fleet of %d devices, one eota upload" % n, t, "s",
+                     "256 KiB each, flash 300 KB/s, loopback")
+        self.add("6", "ratio %d devices / 1 device" % counts[-1], times[counts[-1]] / times[1], "x",
+                 "1.0 would be perfect concurrency")
+
+    # -- row 7 -----------------------------------------------------------
+    def row7_compression(self):
+        elf = os.path.join(BUILD, "eota")
+        size = os.path.getsize(elf)
+        dev = Device("ota:\n  - platform: esphome\nsimulate:\n  flash_write_speed: 300000\n",
+                     platform="esp8266:\n  board: d1_mini\n", app=False)
+        try:
+            for mode in ("never", "always"):
+                res = []
+
+                def once():
+                    wall, r = upload(dev.port, elf, "--compress", mode)
+                    res.append(r[0])
+                    return wall
+                t, _ = median_of(once, self.runs)
+                r = res[-1]
+                self.add("7", "ELF %d B, gzip %s: wire bytes" % (size, "on" if mode == "always" else "off"),
+                         int(r.get("wire_size") or r.get("bytes_sent")), "bytes", "eota executable, esp8266 profile")
+                self.add("7", "ELF, gzip %s: time (compress %.2f s)" % ("on" if mode == "always" else "off",
+                                                                       r.get("compress_seconds", 0.0)),
+                         t, "s", "flash 300 KB/s, loopback, median of %d" % self.runs)
+                with open(elf, "rb") as f:
+                    assert dev.active_image() == f.read()
+        finally:
+            dev.stop(expect_rc=None)
+            dev.cleanup()
+
+
+def data_targets(data):
+    """size.json -> [(target name, totals)] whatever its exact shape."""
+    out = []
+    targets = data.get("targets", data) if isinstance(data, dict) else {}
+    if isinstance(targets, dict):
+        items = targets.items()
+    else:
+        items = [(t.get("name", "?"), t) for t in targets]
+    for name, t in items:
+        tot = t.get("total", t)
+        out.append((name, {"text": tot.get("text", 0), "data": tot.get("data", 0), "bss": tot.get("bss", 0),
+                           "objects": len(t.get("objects", []))}))
+    return out
+
+
+def callgrind_total(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith("summary:") or line.startswith("totals:"):
+                return int(line.split()[1])
+    raise RuntimeError("no totals in " + path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes, one run each (for CI)")
+    ap.add_argument("--json", default=os.path.join(BUILD, "bench.json"), help="where to write the JSON")
+    ap.add_argument("--rows", default="1,2,3,5,6,7", help="which rows (4 comes with 1)")
+    a = ap.parse_args()
+    rows = set(a.rows.split(","))
+    build()
+    b = Bench(a.quick)
+    info = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": platform.node(),
+            "cpus": os.cpu_count(), "kernel": platform.release(), "quick": a.quick}
+    print("eota benchmarks, %s, %s, %d CPUs%s" % (info["date"], info["kernel"], info["cpus"],
+                                                  " (quick)" if a.quick else ""))
+    print("  %-4s %-46s %12s %-10s %s" % ("row", "what", "value", "unit", "conditions"))
+    try:
+        for r, fn in (("1", b.row1_loopback), ("2", b.row2_links), ("3", b.row3_cpu), ("5", b.row5_size),
+                      ("6", b.row6_fleet), ("7", b.row7_compression)):
+            if r in rows:
+                fn()
+    finally:
+        shutil.rmtree(b.tmp, ignore_errors=True)
+    os.makedirs(os.path.dirname(a.json), exist_ok=True)
+    with open(a.json, "w") as f:
+        json.dump({"info": info, "rows": b.rows}, f, indent=1)
+    print("written: %s" % a.json)
+
+
+if __name__ == "__main__":
+    main()

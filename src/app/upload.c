@@ -1,0 +1,1656 @@
+/*
+ * upload.c: `eota upload`, the uploader command. One process, one poll loop:
+ * every device of a fleet is a job with its own uploader engine
+ * (src/core/client.c) over a non-blocking socket; --jobs bounds how many
+ * run at once. Per job: resolve every address (IPv4 and IPv6), connect
+ * without blocking, fall back to the next address and retry on network
+ * errors as the stock uploader does (never once the whole image was sent),
+ * and on 82 try the next --previous-password. The image is mapped once and
+ * its gzip made once, when the first device accepts gzip and a quick trial
+ * said it pays.
+ *
+ * Output: events and progress on stderr (a bar on a terminal, plain lines
+ * every few seconds otherwise), results on stdout (a table for a fleet, or
+ * one JSON object per device with --json).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "cli.h"
+#include "config.h"
+#include "eota/client.h"
+#include "eota/posix.h"
+#include "upload_image.h"
+
+#define DEFAULT_PORT 3232
+#define DEFAULT_WINDOW 8
+#define DEFAULT_JOBS 16
+#define JOB_BUFFER (16u * 1024u)
+#define GZIP_MIN_SAVING 0.10 /* gzip only when the trial saves at least 10% */
+#define PLAIN_PROGRESS_MS 2000u
+#define BAR_REFRESH_MS 100u
+
+enum compress_mode { CMP_AUTO, CMP_ALWAYS, CMP_NEVER };
+enum job_state { J_PENDING, J_CONNECTING, J_RUNNING, J_WAIT, J_DONE };
+
+typedef struct up_target {
+    char *host;
+    uint16_t port;
+} up_target;
+
+typedef struct up_addr {
+    struct sockaddr_storage sa;
+    socklen_t len;
+    char ip[INET6_ADDRSTRLEN];
+    uint16_t port;
+    char show[INET6_ADDRSTRLEN + 16]; /* "1.2.3.4:3232", "[::1]:3232" */
+} up_addr;
+
+/* The transport seam over the POSIX one, keeping errno of a failure so
+ * that messages can say "connection reset" rather than "I/O error". */
+typedef struct up_conn {
+    eota_posix_conn pc;
+    int err;
+} up_conn;
+
+typedef struct job {
+    char *spec;             /* as given: "kitchen.local", "[::1]:8266,10.0.0.5" */
+    up_target *targets;
+    size_t ntargets;
+    up_addr *addrs;
+    size_t naddrs;
+    enum job_state st;
+    size_t attempts;        /* network attempts made */
+    size_t max_attempts;
+    size_t addr_i;          /* address of the current attempt */
+    long good_addr;         /* last address that took a connection, or -1 */
+    size_t pw_i;            /* password in use (0 current, k: previous #k) */
+    up_conn conn;
+    uint64_t t_begin, t_end, deadline, next_try;
+    eota_client cl;
+    eota_posix_hash hash;
+    int hash_ok;
+    int engine_ok;
+    uint8_t *buf;
+    int announced;          /* "connected ..." line printed for this attempt */
+    /* result of the last attempt (and of the job once J_DONE) */
+    int ok;
+    eota_client_error err;
+    eota_client_phase phase;
+    uint8_t code;
+    int sys_err;
+    eota_client_report rep;
+    int have_rep;
+    char msg[768];
+    char resolve_msg[256];
+} job;
+
+typedef struct up_ctx {
+    /* options */
+    const char *positional;
+    const char *firmware;
+    char *firmware_owned;
+    const char *config_path;
+    char **specs;
+    size_t nspecs;
+    const char *devices_from;
+    int port;
+    const char *password_opt;
+    const char *password_file;
+    char **previous;
+    size_t nprevious;
+    int window;
+    enum compress_mode compress;
+    int jobs;
+    int retries;
+    uint32_t retry_delay_ms;
+    uint32_t handshake_ms, data_ms;
+    uint8_t ota_type;
+    int quiet, json, verbose;
+
+    /* derived */
+    eota_config cfg;
+    int have_cfg;
+    char *passwords[64];
+    size_t npasswords;
+    char *password_file_buf;
+    up_image img;
+    int offer_gzip;
+    int compress_announced;
+    job *jobs_v;
+    size_t njobs;
+
+    /* output */
+    int tty;
+    int bar_shown;
+    uint64_t t0;
+    uint64_t last_draw;
+} up_ctx;
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static uint64_t now_ms(void) { return eota_posix_now_ms64(); }
+
+static void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (!p) {
+        fprintf(stderr, "eota upload: out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    if (!p) {
+        fprintf(stderr, "eota upload: out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static void human_bytes(char *out, size_t outlen, uint64_t n)
+{
+    if (n >= 1024u * 1024u)
+        snprintf(out, outlen, "%.1f MiB", (double)n / (1024.0 * 1024.0));
+    else if (n >= 1024u)
+        snprintf(out, outlen, "%.1f KiB", (double)n / 1024.0);
+    else
+        snprintf(out, outlen, "%llu B", (unsigned long long)n);
+}
+
+/* Clear the progress bar line before other stderr output. */
+static void bar_clear(up_ctx *x)
+{
+    if (x->bar_shown) {
+        fputs("\r\033[K", stderr);
+        x->bar_shown = 0;
+    }
+}
+
+static void say(up_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(up_ctx *x, const char *fmt, ...)
+{
+    if (x->quiet)
+        return;
+    va_list ap;
+    bar_clear(x);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* Printed even with --quiet. */
+static void shout(up_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void shout(up_ctx *x, const char *fmt, ...)
+{
+    va_list ap;
+    bar_clear(x);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* "20", "2.5", "500ms", "5s", "1min" -> milliseconds. */
+static int parse_seconds(const char *s, uint32_t *ms)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v >= 0))
+        return -1;
+    double mult = 1000.0;
+    if (*end == '\0' || !strcmp(end, "s"))
+        mult = 1000.0;
+    else if (!strcmp(end, "ms"))
+        mult = 1.0;
+    else if (!strcmp(end, "min"))
+        mult = 60000.0;
+    else
+        return -1;
+    double r = v * mult;
+    if (r > 4.0e9)
+        return -1;
+    *ms = (uint32_t)(r + 0.5);
+    return 0;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the transport wrapper                                               */
+/* ------------------------------------------------------------------ */
+
+static long up_read(void *c, uint8_t *b, size_t n)
+{
+    up_conn *u = c;
+    long r = eota_posix_transport.read(&u->pc, b, n);
+    if (r == EOTA_EIO)
+        u->err = errno;
+    return r;
+}
+
+static long up_write(void *c, const uint8_t *b, size_t n)
+{
+    up_conn *u = c;
+    long r = eota_posix_transport.write(&u->pc, b, n);
+    if (r == EOTA_EIO)
+        u->err = errno;
+    return r;
+}
+
+static void up_close(void *c)
+{
+    up_conn *u = c;
+    eota_posix_transport.close(&u->pc);
+}
+
+static const eota_transport_ops up_transport = {up_read, up_write, up_close};
+
+/* ------------------------------------------------------------------ */
+/* help                                                                */
+/* ------------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: eota upload FIRMWARE --device HOST[:PORT] [--device ...] [OPTIONS]\n"
+"       eota upload CONFIG.yaml [--file FIRMWARE] [--device HOST[:PORT]] [OPTIONS]\n"
+"\n"
+"Upload a firmware image over ESPHome's native OTA protocol to one device or\n"
+"a fleet. Speaks to every device generation (protocol versions 1 and 2, the\n"
+"one-byte and the extended feature replies, SHA-256 and legacy MD5 password\n"
+"challenges) and keeps several 8 KiB blocks in flight instead of waiting for\n"
+"each acknowledgement. A fleet is uploaded concurrently from one process.\n"
+"\n"
+"devices:\n"
+"  -d, --device SPEC       a device; repeatable, each one is a separate upload.\n"
+"                          SPEC is HOST, HOST:PORT, [IPV6]:PORT or a bare IPv6\n"
+"                          address; several addresses of the SAME device are\n"
+"                          joined with commas (\"kitchen.local,192.168.1.20\"):\n"
+"                          they are tried in order, like every address a name\n"
+"                          resolves to (IPv4 and IPv6)\n"
+"  -D, --devices-from FILE one SPEC per line; '#' starts a comment; '-' is stdin\n"
+"  -p, --port PORT         port for devices given without one (default: the\n"
+"                          config's ota: port, else %d, the ESP32 default)\n"
+"\n"
+"image:\n"
+"  FIRMWARE                the image file as built (e.g. firmware.bin)\n"
+"  CONFIG.yaml             an ESPHome-style config (a name ending in .yaml or\n"
+"                          .yml): its ota: entry with platform: esphome gives\n"
+"                          the port and the password (with !secret), as\n"
+"                          `esphome upload` does; without --device the device\n"
+"                          is NAME.local\n"
+"  -f, --file FIRMWARE     the image to send with a CONFIG (default: ESPHome's\n"
+"                          build output .esphome/build/NAME/.pioenvs/NAME/\n"
+"                          firmware.bin beside the config, when it exists)\n"
+"  -z, --compress MODE     auto (default): gzip (level 9) only when the device\n"
+"                          accepts it and a trial on a sample of the image\n"
+"                          saves at least 10%%; always: whenever the device\n"
+"                          accepts it; never: send the image as is\n"
+"      --ota-type TYPE     app (default), partition-table or bootloader\n"
+"                          (extended protocol devices only)\n"
+"\n"
+"authentication:\n"
+"  -P, --password PW       the OTA password\n"
+"      --password-file F   read the password from the first line of F\n"
+"      --previous-password PW\n"
+"                          repeatable: when a device answers 82 (wrong\n"
+"                          password), reconnect and try these in order; the\n"
+"                          output says which one worked. Makes a password\n"
+"                          change a single step.\n"
+"  The password is the first of: --password, --password-file, the variable\n"
+"  EOTA_PASSWORD, the config's ota: password. None means no authentication.\n"
+"\n"
+"transfer:\n"
+"  -w, --window N          8 KiB blocks in flight on version-2 devices\n"
+"                          (default %d; 1 is stop-and-wait, as the stock\n"
+"                          uploader; at most %u)\n"
+"  -j, --jobs N            devices uploaded at the same time (default %d)\n"
+"      --retries N         extra attempts after every address was tried once\n"
+"                          (default 2), for network errors only (refused,\n"
+"                          unreachable, timeout, closed without answer); never\n"
+"                          once the whole image was sent (the device may have\n"
+"                          installed it)\n"
+"      --retry-delay S     seconds between those extra attempts (default 5)\n"
+"      --handshake-timeout S\n"
+"                          connect and handshake, in all (default 20)\n"
+"      --data-timeout S    longest silence in the data phase (default 160)\n"
+"  Durations are seconds, or take a unit: 500ms, 2s, 1min.\n"
+"\n"
+"output:\n"
+"  -q, --quiet             only failures (one line each) on stderr\n"
+"      --json              one JSON object per device on stdout, as each ends:\n"
+"                          device, address, port, result, error, error_code,\n"
+"                          error_name, phase, message, bytes_sent, wire_size,\n"
+"                          image_size, compressed, compress_seconds, seconds,\n"
+"                          protocol_version, auth, server_flags, attempts,\n"
+"                          password, received_whole_image\n"
+"  -v, --verbose           every connection attempt and handshake\n"
+"  -h, --help              this text\n"
+"  Progress goes to stderr: a bar on a terminal, a line every few seconds\n"
+"  otherwise. A fleet ends with a summary table on stdout.\n"
+"\n"
+"exit status:\n"
+"  0  every device installed the image\n"
+"  1  at least one device failed (each failure is named, with the device's\n"
+"     response code in words, or refused / timed out in which step / closed\n"
+"     without answering)\n"
+"  2  usage or configuration error: nothing was uploaded\n"
+"\n"
+"examples:\n"
+"  eota upload firmware.bin --device 192.168.1.20\n"
+"  eota upload firmware.bin -d kitchen.local:8266 -d garage.local:8266 -P s3cret\n"
+"  eota upload living-room.yaml --file .esphome/build/lr/firmware.bin\n"
+"  eota upload living-room.yaml --previous-password old-secret\n"
+"  EOTA_PASSWORD=s3cret eota upload fw.bin --devices-from fleet.txt --jobs 32 --json\n"
+"  eota upload fw.bin -d '[fd00::20]:3232,192.168.1.20' --window 1 --compress never\n",
+            DEFAULT_PORT, DEFAULT_WINDOW, EOTA_CLIENT_MAX_WINDOW, DEFAULT_JOBS);
+}
+
+/* ------------------------------------------------------------------ */
+/* device specs                                                        */
+/* ------------------------------------------------------------------ */
+
+/* One address of a spec: HOST, HOST:PORT, [V6], [V6]:PORT, bare V6. */
+static int parse_target(const char *s, uint16_t defport, up_target *t, char *err, size_t errlen)
+{
+    char host[512];
+    const char *port = NULL;
+    size_t n = strlen(s);
+    if (n == 0 || n >= sizeof host) {
+        snprintf(err, errlen, "empty or too long device address '%s'", s);
+        return -1;
+    }
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close) {
+            snprintf(err, errlen, "missing ']' in device address '%s'", s);
+            return -1;
+        }
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        if (close[1] == ':')
+            port = close + 2;
+        else if (close[1] != '\0') {
+            snprintf(err, errlen, "unexpected text after ']' in device address '%s'", s);
+            return -1;
+        }
+    } else {
+        const char *c1 = strchr(s, ':');
+        if (c1 && strchr(c1 + 1, ':')) {
+            /* two colons or more: a bare IPv6 address, no port */
+            memcpy(host, s, n + 1);
+        } else if (c1) {
+            memcpy(host, s, (size_t)(c1 - s));
+            host[c1 - s] = '\0';
+            port = c1 + 1;
+        } else {
+            memcpy(host, s, n + 1);
+        }
+    }
+    if (host[0] == '\0') {
+        snprintf(err, errlen, "no host in device address '%s'", s);
+        return -1;
+    }
+    long p = defport;
+    if (port && parse_int(port, 1, 65535, &p) != 0) {
+        snprintf(err, errlen, "bad port in device address '%s' (expected 1 to 65535)", s);
+        return -1;
+    }
+    t->host = xstrdup(host);
+    t->port = (uint16_t)p;
+    return 0;
+}
+
+static int parse_spec(job *j, const char *spec, uint16_t defport, char *err, size_t errlen)
+{
+    j->spec = xstrdup(spec);
+    size_t parts = 1;
+    for (const char *p = spec; *p; p++)
+        parts += *p == ',';
+    j->targets = xcalloc(parts, sizeof *j->targets);
+    char *copy = xstrdup(spec);
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*tok))
+            tok++;
+        size_t l = strlen(tok);
+        while (l && isspace((unsigned char)tok[l - 1]))
+            tok[--l] = '\0';
+        if (!l)
+            continue;
+        if (parse_target(tok, defport, &j->targets[j->ntargets], err, errlen) != 0) {
+            free(copy);
+            return -1;
+        }
+        j->ntargets++;
+    }
+    free(copy);
+    if (j->ntargets == 0) {
+        snprintf(err, errlen, "empty device '%s'", spec);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_devices_file(up_ctx *x, const char *path, char ***list, size_t *n, char *err, size_t errlen)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    if (!f) {
+        snprintf(err, errlen, "cannot open --devices-from '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *s = line;
+        while (isspace((unsigned char)*s))
+            s++;
+        size_t l = strlen(s);
+        while (l && isspace((unsigned char)s[l - 1]))
+            s[--l] = '\0';
+        if (!l)
+            continue;
+        *list = realloc(*list, (*n + 1) * sizeof **list);
+        if (!*list) {
+            fprintf(stderr, "eota upload: out of memory\n");
+            exit(2);
+        }
+        (*list)[(*n)++] = xstrdup(s);
+    }
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    (void)x;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* results                                                             */
+/* ------------------------------------------------------------------ */
+
+static const char *auth_name(eota_auth_kind a)
+{
+    switch (a) {
+    case EOTA_AUTH_SHA256: return "sha256";
+    case EOTA_AUTH_MD5: return "md5";
+    default: return "none";
+    }
+}
+
+static const char *auth_words(eota_auth_kind a)
+{
+    switch (a) {
+    case EOTA_AUTH_SHA256: return "SHA-256 password";
+    case EOTA_AUTH_MD5: return "legacy MD5 password";
+    default: return "no password";
+    }
+}
+
+static int retryable(eota_client_error e)
+{
+    switch (e) {
+    case EOTA_CLIENT_ERR_CLOSED:
+    case EOTA_CLIENT_ERR_TIMEOUT:
+    case EOTA_CLIENT_ERR_IO:
+    case EOTA_CLIENT_ERR_REFUSED:
+    case EOTA_CLIENT_ERR_UNREACHABLE: return 1;
+    default: return 0;
+    }
+}
+
+static const up_addr *cur_addr(const job *j) { return j->naddrs ? &j->addrs[j->addr_i] : NULL; }
+
+static void describe_failure(up_ctx *x, job *j, char *out, size_t outlen)
+{
+    const up_addr *a = cur_addr(j);
+    const char *where = eota_client_phase_describe(j->phase);
+    size_t n = 0;
+    switch (j->err) {
+    case EOTA_CLIENT_ERR_DEVICE: {
+        const char *name = eota_response_name(j->code);
+        n = (size_t)snprintf(out, outlen, "the device answered 0x%02X %s during %s: %s", j->code,
+                             name ? name : "(unknown code)", where, eota_response_describe(j->code));
+        if (j->code == EOTA_RESP_ERROR_AUTH_INVALID && x->npasswords > 1 && n < outlen)
+            n += (size_t)snprintf(out + n, outlen - n, " (tried %zu password%s)", j->pw_i + 1,
+                                  j->pw_i ? "s" : "");
+        break;
+    }
+    case EOTA_CLIENT_ERR_CLOSED:
+        n = (size_t)snprintf(out, outlen, "the device closed the connection without answering during %s%s", where,
+                             j->sys_err == ECONNRESET ? " (connection reset)" : "");
+        break;
+    case EOTA_CLIENT_ERR_TIMEOUT:
+        if (j->phase == EOTA_CLIENT_PH_CONNECT)
+            n = (size_t)snprintf(out, outlen, "timed out connecting to %s (no answer in %.0f s)",
+                                 a ? a->show : "?", x->handshake_ms / 1000.0);
+        else
+            n = (size_t)snprintf(out, outlen, "timed out during %s: the device said nothing for %.0f s",
+                                 where,
+                                 (j->phase >= EOTA_CLIENT_PH_DATA ? x->data_ms : x->handshake_ms) / 1000.0);
+        break;
+    case EOTA_CLIENT_ERR_IO:
+        n = (size_t)snprintf(out, outlen, "network error during %s: %s", where,
+                             j->sys_err ? strerror(j->sys_err) : "connection failed");
+        break;
+    case EOTA_CLIENT_ERR_PROTOCOL:
+        n = (size_t)snprintf(out, outlen,
+                             "the device sent an unexpected byte 0x%02X during %s (is this an ESPHome "
+                             "native OTA port?)",
+                             j->code, where);
+        break;
+    case EOTA_CLIENT_ERR_VERSION:
+        n = (size_t)snprintf(out, outlen,
+                             "the device speaks OTA protocol version %u; eota upload knows versions 1 and 2",
+                             j->code);
+        break;
+    case EOTA_CLIENT_ERR_PASSWORD_REQUIRED:
+        n = (size_t)snprintf(out, outlen,
+                             "the device asks for a password (%s challenge) and none was given: use "
+                             "--password, --password-file, EOTA_PASSWORD or the config's ota: password",
+                             j->code == EOTA_RESP_REQUEST_AUTH ? "MD5" : "SHA-256");
+        break;
+    case EOTA_CLIENT_ERR_IMAGE: n = (size_t)snprintf(out, outlen, "could not read the image"); break;
+    case EOTA_CLIENT_ERR_CRYPTO: n = (size_t)snprintf(out, outlen, "the hash or random source failed"); break;
+    case EOTA_CLIENT_ERR_CANCELLED: n = (size_t)snprintf(out, outlen, "cancelled"); break;
+    case EOTA_CLIENT_ERR_REFUSED:
+        n = (size_t)snprintf(out, outlen, "connection refused by %s (is the device on, and is %u its OTA port?)",
+                             a ? a->show : "?", a ? a->port : 0);
+        break;
+    case EOTA_CLIENT_ERR_UNREACHABLE:
+        n = (size_t)snprintf(out, outlen, "cannot reach %s: %s", a ? a->show : "?",
+                             j->sys_err ? strerror(j->sys_err) : "unreachable");
+        break;
+    case EOTA_CLIENT_ERR_RESOLVE: n = (size_t)snprintf(out, outlen, "%s", j->resolve_msg); break;
+    case EOTA_CLIENT_OK: n = (size_t)snprintf(out, outlen, "ok"); break;
+    }
+    if (n >= outlen)
+        return;
+    if (j->have_rep && j->rep.all_sent && j->err != EOTA_CLIENT_ERR_DEVICE)
+        n += (size_t)snprintf(out + n, outlen - n,
+                              "; the whole image had been sent, so it was not retried (the device may "
+                              "have installed it: check before uploading again)");
+    else if (retryable(j->err) && j->attempts > 1 && n < outlen)
+        n += (size_t)snprintf(out + n, outlen - n, " (after %zu attempts)", j->attempts);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static double job_seconds(const job *j)
+{
+    uint64_t end = j->t_end ? j->t_end : now_ms();
+    return (double)(end - j->t_begin) / 1000.0;
+}
+
+static void print_json(up_ctx *x, job *j)
+{
+    const up_addr *a = cur_addr(j);
+    FILE *f = stdout;
+    int code_known = j->err == EOTA_CLIENT_ERR_DEVICE || j->err == EOTA_CLIENT_ERR_PROTOCOL ||
+                     j->err == EOTA_CLIENT_ERR_VERSION;
+    fputs("{\"device\":", f);
+    json_str(f, j->spec);
+    fputs(",\"address\":", f);
+    if (a && j->attempts)
+        json_str(f, a->ip);
+    else
+        fputs("null", f);
+    fprintf(f, ",\"port\":");
+    if (a)
+        fprintf(f, "%u", a->port);
+    else if (j->ntargets)
+        fprintf(f, "%u", j->targets[0].port);
+    else
+        fputs("null", f);
+    fprintf(f, ",\"result\":\"%s\"", j->ok ? "ok" : "failed");
+    fputs(",\"error\":", f);
+    if (j->ok)
+        fputs("null", f);
+    else
+        json_str(f, eota_client_error_name(j->err));
+    fputs(",\"error_code\":", f);
+    if (!j->ok && code_known)
+        fprintf(f, "%u", j->code);
+    else
+        fputs("null", f);
+    fputs(",\"error_name\":", f);
+    if (!j->ok && j->err == EOTA_CLIENT_ERR_DEVICE) {
+        const char *nm = eota_response_name(j->code);
+        char unk[32];
+        snprintf(unk, sizeof unk, "UNKNOWN_0x%02X", j->code);
+        json_str(f, nm ? nm : unk);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\"phase\":", f);
+    if (j->ok)
+        fputs("null", f);
+    else
+        json_str(f, eota_client_phase_name(j->phase));
+    fputs(",\"message\":", f);
+    json_str(f, j->msg);
+    const eota_client_report *r = &j->rep;
+    int have = j->have_rep;
+    fprintf(f, ",\"bytes_sent\":%u,\"wire_size\":%u,\"image_size\":%zu", have ? r->sent : 0u,
+            have ? r->size : 0u, x->img.size);
+    fprintf(f, ",\"compressed\":%s,\"compress_seconds\":%.3f,\"seconds\":%.3f",
+            have && r->gzip_sent ? "true" : "false", have && r->gzip_sent ? x->img.compress_seconds : 0.0,
+            job_seconds(j));
+    fputs(",\"protocol_version\":", f);
+    if (have && r->version)
+        fprintf(f, "%u", r->version);
+    else
+        fputs("null", f);
+    fputs(",\"auth\":", f);
+    if (have && r->feature_reply && (r->auth != EOTA_AUTH_NONE || r->phase > EOTA_CLIENT_PH_AUTH))
+        json_str(f, auth_name(r->auth));
+    else
+        fputs("null", f);
+    fputs(",\"server_flags\":", f);
+    if (have && r->extended)
+        fprintf(f, "%u", r->server_flags);
+    else
+        fputs("null", f);
+    fprintf(f, ",\"attempts\":%zu", j->attempts);
+    fputs(",\"password\":", f);
+    if (have && r->auth != EOTA_AUTH_NONE && (j->ok || j->pw_i > 0)) {
+        char pw[32];
+        if (j->pw_i == 0)
+            snprintf(pw, sizeof pw, "current");
+        else
+            snprintf(pw, sizeof pw, "previous-%zu", j->pw_i);
+        json_str(f, pw);
+    } else {
+        fputs("null", f);
+    }
+    fprintf(f, ",\"received_whole_image\":%s}\n", have && r->received ? "true" : "false");
+    fflush(f);
+}
+
+static void ok_message(up_ctx *x, job *j, char *out, size_t outlen)
+{
+    const eota_client_report *r = &j->rep;
+    const up_addr *a = cur_addr(j);
+    char sent[32], raw[32];
+    human_bytes(sent, sizeof sent, r->sent);
+    human_bytes(raw, sizeof raw, x->img.size);
+    size_t n = (size_t)snprintf(out, outlen, "installed: %s", sent);
+    if (r->gzip_sent && n < outlen)
+        n += (size_t)snprintf(out + n, outlen - n, " (gzip of %s)", raw);
+    if (n < outlen)
+        n += (size_t)snprintf(out + n, outlen - n, " in %.1f s, protocol %u, %s, %s", job_seconds(j),
+                              r->version, auth_words(r->auth), a ? a->show : "?");
+    if (j->pw_i > 0 && n < outlen)
+        snprintf(out + n, outlen - n, "; authenticated with --previous-password #%zu (the device still "
+                 "had the old password)", j->pw_i);
+}
+
+static void finish_job(up_ctx *x, job *j, int ok)
+{
+    j->st = J_DONE;
+    j->ok = ok;
+    j->t_end = now_ms();
+    if (j->engine_ok && j->have_rep == 0) {
+        eota_client_get_report(&j->cl, &j->rep);
+        j->have_rep = 1;
+    }
+    if (ok)
+        ok_message(x, j, j->msg, sizeof j->msg);
+    else
+        describe_failure(x, j, j->msg, sizeof j->msg);
+    if (ok)
+        say(x, "%s: OK, %s", j->spec, j->msg);
+    else
+        shout(x, "%s: FAILED: %s", j->spec, j->msg);
+    if (x->json)
+        print_json(x, j);
+    free(j->buf);
+    j->buf = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* connecting                                                          */
+/* ------------------------------------------------------------------ */
+
+static int resolve(up_ctx *x, job *j)
+{
+    size_t cap = 0;
+    for (size_t t = 0; t < j->ntargets; t++) {
+        struct addrinfo hints, *res = NULL;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_protocol = IPPROTO_TCP;
+        char port[8];
+        snprintf(port, sizeof port, "%u", j->targets[t].port);
+        int rc = getaddrinfo(j->targets[t].host, port, &hints, &res);
+        if (rc != 0) {
+            snprintf(j->resolve_msg, sizeof j->resolve_msg, "cannot resolve '%s': %s", j->targets[t].host,
+                     rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+            if (x->verbose || j->ntargets > 1)
+                say(x, "%s: %s", j->spec, j->resolve_msg);
+            continue;
+        }
+        for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+            if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+                continue;
+            if (ai->ai_addrlen > sizeof(struct sockaddr_storage))
+                continue;
+            int dup = 0;
+            for (size_t k = 0; k < j->naddrs; k++)
+                if (j->addrs[k].len == ai->ai_addrlen && !memcmp(&j->addrs[k].sa, ai->ai_addr, ai->ai_addrlen))
+                    dup = 1;
+            if (dup)
+                continue;
+            if (j->naddrs == cap) {
+                cap = cap ? cap * 2 : 4;
+                j->addrs = realloc(j->addrs, cap * sizeof *j->addrs);
+                if (!j->addrs) {
+                    fprintf(stderr, "eota upload: out of memory\n");
+                    exit(2);
+                }
+            }
+            up_addr *a = &j->addrs[j->naddrs++];
+            memset(a, 0, sizeof *a);
+            memcpy(&a->sa, ai->ai_addr, ai->ai_addrlen);
+            a->len = (socklen_t)ai->ai_addrlen;
+            a->port = j->targets[t].port;
+            if (ai->ai_family == AF_INET6) {
+                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, a->ip, sizeof a->ip);
+                snprintf(a->show, sizeof a->show, "[%s]:%u", a->ip, a->port);
+            } else {
+                inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, a->ip, sizeof a->ip);
+                snprintf(a->show, sizeof a->show, "%s:%u", a->ip, a->port);
+            }
+        }
+        freeaddrinfo(res);
+    }
+    return j->naddrs ? 0 : -1;
+}
+
+static void attempt(up_ctx *x, job *j, size_t addr_i, int counts);
+static void start_engine(up_ctx *x, job *j);
+
+/* After every address was tried once: the one that last took a connection
+ * (the device lives there; it may have been busy), else round the list. */
+static size_t retry_addr(const job *j)
+{
+    if (j->good_addr >= 0)
+        return (size_t)j->good_addr;
+    return j->attempts % j->naddrs;
+}
+
+static eota_client_error classify_connect_errno(int e)
+{
+    switch (e) {
+    case ECONNREFUSED: return EOTA_CLIENT_ERR_REFUSED;
+    case ETIMEDOUT: return EOTA_CLIENT_ERR_TIMEOUT;
+    case ECONNRESET:
+    case EPIPE: return EOTA_CLIENT_ERR_CLOSED;
+    default: return EOTA_CLIENT_ERR_UNREACHABLE;
+    }
+}
+
+/* The attempt ended without success: retry, fall back, or give up. */
+static void attempt_failed(up_ctx *x, job *j)
+{
+    int all_sent = j->have_rep && j->rep.all_sent;
+    int auth_refused = (j->err == EOTA_CLIENT_ERR_DEVICE && j->code == EOTA_RESP_ERROR_AUTH_INVALID) ||
+                       j->err == EOTA_CLIENT_ERR_PASSWORD_REQUIRED;
+    if (auth_refused && j->pw_i + 1 < x->npasswords) {
+        j->pw_i++;
+        say(x, "%s: %s with the %s password; trying --previous-password #%zu", j->spec,
+            j->err == EOTA_CLIENT_ERR_PASSWORD_REQUIRED ? "a password is required" : "authentication failed",
+            j->pw_i == 1 ? "current" : "previous", j->pw_i);
+        attempt(x, j, j->addr_i, 0);
+        return;
+    }
+    if (retryable(j->err) && !all_sent && j->attempts < j->max_attempts) {
+        char why[512];
+        describe_failure(x, j, why, sizeof why);
+        if (j->attempts < j->naddrs) {
+            say(x, "%s: %s; trying the next address", j->spec, why);
+            attempt(x, j, j->attempts % j->naddrs, 1);
+        } else {
+            say(x, "%s: %s; retrying in %.1f s (attempt %zu of %zu)", j->spec, why, x->retry_delay_ms / 1000.0,
+                j->attempts + 1, j->max_attempts);
+            j->st = J_WAIT;
+            j->next_try = now_ms() + x->retry_delay_ms;
+        }
+        return;
+    }
+    finish_job(x, j, 0);
+}
+
+static void connect_failed(up_ctx *x, job *j, eota_client_error e, int sys_err)
+{
+    if (j->conn.pc.fd >= 0)
+        close(j->conn.pc.fd);
+    j->conn.pc.fd = -1;
+    j->err = e;
+    j->phase = EOTA_CLIENT_PH_CONNECT;
+    j->code = 0;
+    j->sys_err = sys_err;
+    j->have_rep = 0;
+    attempt_failed(x, j);
+}
+
+/* Start a connection to address addr_i; counts: it is a network attempt
+ * (a password fallback is not). */
+static void attempt(up_ctx *x, job *j, size_t addr_i, int counts)
+{
+    const up_addr *a = &j->addrs[addr_i];
+    j->addr_i = addr_i;
+    if (counts)
+        j->attempts++;
+    j->announced = 0;
+    if (x->verbose)
+        say(x, "%s: connecting to %s", j->spec, a->show);
+    int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    j->conn.pc.fd = fd;
+    j->conn.err = 0;
+    if (fd < 0) {
+        connect_failed(x, j, EOTA_CLIENT_ERR_UNREACHABLE, errno);
+        return;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    j->deadline = now_ms() + x->handshake_ms;
+    if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0) {
+        start_engine(x, j);
+        return;
+    }
+    if (errno == EINPROGRESS || errno == EINTR) {
+        j->st = J_CONNECTING;
+        return;
+    }
+    connect_failed(x, j, classify_connect_errno(errno), errno);
+}
+
+static void finish_connect(up_ctx *x, job *j, short revents)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (revents & (POLLOUT | POLLERR | POLLHUP)) {
+        if (getsockopt(j->conn.pc.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+            err = errno;
+        if (err == 0) {
+            start_engine(x, j);
+            return;
+        }
+        if (err == EINPROGRESS || err == EALREADY)
+            return;
+        connect_failed(x, j, classify_connect_errno(err), err);
+        return;
+    }
+    if (now_ms() >= j->deadline)
+        connect_failed(x, j, EOTA_CLIENT_ERR_TIMEOUT, ETIMEDOUT);
+}
+
+/* ------------------------------------------------------------------ */
+/* the engine                                                          */
+/* ------------------------------------------------------------------ */
+
+static int setup_engine(up_ctx *x, job *j, char *err, size_t errlen)
+{
+    if (eota_posix_hash_init(&j->hash) != EOTA_OK) {
+        snprintf(err, errlen, "OpenSSL: cannot make a hash context");
+        return -1;
+    }
+    j->hash_ok = 1;
+    j->buf = xcalloc(1, JOB_BUFFER);
+    eota_client_config cc;
+    memset(&cc, 0, sizeof cc);
+    cc.transport = &up_transport;
+    cc.clock = eota_posix_clock();
+    cc.random = eota_posix_random();
+    cc.hash = eota_posix_hash_seam(&j->hash);
+    cc.password = x->passwords[0];
+    cc.features = EOTA_FEATURES_STOCK_CLIENT;
+    cc.offer_gzip = (uint8_t)x->offer_gzip;
+    cc.ota_type = x->ota_type;
+    cc.window = (uint16_t)x->window;
+    cc.handshake_timeout_ms = x->handshake_ms;
+    cc.data_timeout_ms = x->data_ms;
+    cc.image = up_image_raw(&x->img);
+    cc.gzip_image = up_image_gzip(&x->img); /* empty until compressed */
+    if (eota_client_init(&j->cl, &cc, j->buf, JOB_BUFFER) != EOTA_OK) {
+        snprintf(err, errlen, "cannot set up the uploader engine (password longer than %d bytes?)",
+                 EOTA_PASSWORD_MAX);
+        return -1;
+    }
+    j->engine_ok = 1;
+    return 0;
+}
+
+static void start_engine(up_ctx *x, job *j)
+{
+    (void)eota_client_set_password(&j->cl, x->passwords[j->pw_i]);
+    if (eota_client_start(&j->cl, &j->conn) != EOTA_OK) {
+        connect_failed(x, j, EOTA_CLIENT_ERR_UNREACHABLE, 0);
+        return;
+    }
+    j->st = J_RUNNING;
+    j->have_rep = 0;
+    j->good_addr = (long)j->addr_i;
+    if (x->verbose)
+        say(x, "%s: connected to %s", j->spec, cur_addr(j)->show);
+}
+
+/* The device's feature reply is in: give it the right bytes. */
+static void provide_image(up_ctx *x, job *j)
+{
+    char err[256];
+    if (!eota_client_gzip_accepted(&j->cl)) {
+        eota_client_image raw = up_image_raw(&x->img);
+        (void)eota_client_set_image(&j->cl, &raw, 0);
+        return;
+    }
+    if (x->img.gz_state == 0) {
+        char a[32], b[32];
+        if (up_image_compress(&x->img, err, sizeof err) == 0) {
+            human_bytes(a, sizeof a, x->img.size);
+            human_bytes(b, sizeof b, x->img.gz_size);
+            say(x, "compressed the image for devices that accept gzip: %s -> %s (%.0f%%) in %.2f s", a, b,
+                100.0 * (double)x->img.gz_size / (double)x->img.size, x->img.compress_seconds);
+        } else {
+            shout(x, "eota upload: %s; sending the image uncompressed", err);
+        }
+    }
+    if (x->img.gz_state == 1) {
+        eota_client_image gz = up_image_gzip(&x->img);
+        (void)eota_client_set_image(&j->cl, &gz, 1);
+    } else {
+        /* The device agreed to gzip but we have none: devices tell gzip
+         * from raw by its magic bytes, so the raw image still works. */
+        eota_client_image raw = up_image_raw(&x->img);
+        (void)eota_client_set_image(&j->cl, &raw, 1);
+    }
+}
+
+static void drive(up_ctx *x, job *j)
+{
+    eota_client_status st;
+    for (;;) {
+        st = eota_client_poll(&j->cl);
+        if (st != EOTA_CLIENT_NEED_IMAGE)
+            break;
+        provide_image(x, j);
+    }
+    if (!j->announced && (st == EOTA_CLIENT_BUSY || st == EOTA_CLIENT_DONE)) {
+        eota_client_report r;
+        eota_client_get_report(&j->cl, &r);
+        if (r.size) {
+            j->announced = 1;
+            if (x->verbose || x->njobs == 1) {
+                char sz[32];
+                human_bytes(sz, sizeof sz, r.size);
+                const char *show = cur_addr(j)->show;
+                int same = !strcmp(show, j->spec);
+                say(x, "%s: %s%sprotocol %u, %s%s; sending %s%s", j->spec, same ? "" : show, same ? "" : ": ",
+                    r.version, auth_words(r.auth), r.gzip_accepted ? ", accepts gzip" : "", sz,
+                    r.gzip_sent ? " (gzip)" : "");
+            }
+        }
+    }
+    if (st != EOTA_CLIENT_DONE && st != EOTA_CLIENT_FAILED)
+        return;
+    eota_client_get_report(&j->cl, &j->rep);
+    j->have_rep = 1;
+    if (st == EOTA_CLIENT_DONE) {
+        j->err = EOTA_CLIENT_OK;
+        finish_job(x, j, 1);
+        return;
+    }
+    j->err = j->rep.error;
+    j->phase = j->rep.phase;
+    j->code = j->rep.code;
+    j->sys_err = j->conn.err;
+    /* A reset is the device closing on us with our bytes unread (it does
+     * that when it gives up): to the user it closed without answering. */
+    if (j->err == EOTA_CLIENT_ERR_IO && (j->sys_err == ECONNRESET || j->sys_err == EPIPE))
+        j->err = EOTA_CLIENT_ERR_CLOSED;
+    attempt_failed(x, j);
+}
+
+/* ------------------------------------------------------------------ */
+/* progress                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Fraction done of a job, 0..1. Version 2: what the device acknowledged;
+ * version 1: what left us. */
+static double job_fraction(const job *j, uint64_t *bytes)
+{
+    if (j->st == J_DONE) {
+        *bytes = j->have_rep ? j->rep.sent : 0;
+        return 1.0;
+    }
+    if (j->st != J_RUNNING || !j->engine_ok) {
+        *bytes = 0;
+        return 0.0;
+    }
+    eota_client_report r;
+    eota_client_get_report(&j->cl, &r);
+    uint32_t done = r.version >= 2 ? r.acked : r.sent;
+    *bytes = done;
+    return r.size ? (double)done / (double)r.size : 0.0;
+}
+
+static void progress(up_ctx *x, int force)
+{
+    if (x->quiet)
+        return;
+    uint64_t t = now_ms();
+    uint32_t every = x->tty ? BAR_REFRESH_MS : PLAIN_PROGRESS_MS;
+    if (!force && t - x->last_draw < every)
+        return;
+    x->last_draw = t;
+    size_t done = 0, failed = 0, running = 0, waiting = 0;
+    double frac = 0;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < x->njobs; i++) {
+        job *j = &x->jobs_v[i];
+        uint64_t b = 0;
+        frac += job_fraction(j, &b);
+        bytes += b;
+        if (j->st == J_DONE && j->ok)
+            done++;
+        else if (j->st == J_DONE)
+            failed++;
+        else if (j->st == J_PENDING)
+            waiting++;
+        else
+            running++;
+    }
+    frac /= (double)x->njobs;
+    double secs = (double)(t - x->t0) / 1000.0;
+    char rate[32];
+    human_bytes(rate, sizeof rate, secs > 0.05 ? (uint64_t)((double)bytes / secs) : 0);
+    if (x->tty) {
+        struct winsize ws;
+        int width = 80;
+        if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+            width = ws.ws_col;
+        char tail[160];
+        if (x->njobs == 1) {
+            job *j = &x->jobs_v[0];
+            eota_client_report r;
+            memset(&r, 0, sizeof r);
+            if (j->engine_ok)
+                eota_client_get_report(&j->cl, &r);
+            char a[32], b[32];
+            human_bytes(a, sizeof a, bytes);
+            human_bytes(b, sizeof b, r.size);
+            snprintf(tail, sizeof tail, " %3.0f%% %s/%s %s/s", frac * 100.0, a, b, rate);
+        } else {
+            snprintf(tail, sizeof tail, " %3.0f%% %zu ok, %zu failed, %zu running, %zu waiting, %s/s",
+                     frac * 100.0, done, failed, running, waiting, rate);
+        }
+        int barw = width - (int)strlen(tail) - 4;
+        if (barw > 50)
+            barw = 50;
+        if (barw < 10)
+            barw = 10;
+        int fill = (int)(frac * barw + 0.5);
+        char bar[64];
+        for (int i = 0; i < barw; i++)
+            bar[i] = i < fill ? '#' : '-';
+        bar[barw] = '\0';
+        fprintf(stderr, "\r\033[K[%s]%s", bar, tail);
+        fflush(stderr);
+        x->bar_shown = 1;
+    } else if (!force) {
+        if (x->njobs == 1) {
+            job *j = &x->jobs_v[0];
+            if (j->st != J_RUNNING)
+                return;
+            eota_client_report r;
+            eota_client_get_report(&j->cl, &r);
+            if (!r.size)
+                return;
+            char a[32], b[32];
+            human_bytes(a, sizeof a, bytes);
+            human_bytes(b, sizeof b, r.size);
+            fprintf(stderr, "%s: %.0f%% (%s of %s, %s/s)\n", j->spec, frac * 100.0, a, b, rate);
+        } else {
+            fprintf(stderr, "progress: %.0f%%: %zu ok, %zu failed, %zu running, %zu waiting (%s/s)\n",
+                    frac * 100.0, done, failed, running, waiting, rate);
+        }
+    }
+}
+
+static void summary_table(up_ctx *x)
+{
+    size_t w = 6;
+    for (size_t i = 0; i < x->njobs; i++)
+        if (strlen(x->jobs_v[i].spec) > w)
+            w = strlen(x->jobs_v[i].spec);
+    if (w > 40)
+        w = 40;
+    printf("%-*s  %-22s  %-6s  %10s  %7s  %s\n", (int)w, "DEVICE", "ADDRESS", "RESULT", "SENT", "TIME",
+           "DETAIL");
+    size_t failed = 0;
+    for (size_t i = 0; i < x->njobs; i++) {
+        job *j = &x->jobs_v[i];
+        const up_addr *a = j->attempts ? cur_addr(j) : NULL;
+        char sent[32];
+        human_bytes(sent, sizeof sent, j->have_rep ? j->rep.sent : 0);
+        char detail[800];
+        if (j->ok) {
+            snprintf(detail, sizeof detail, "v%u, %s%s%s", j->rep.version, auth_name(j->rep.auth),
+                     j->rep.gzip_sent ? ", gzip" : "", j->pw_i ? ", previous password" : "");
+        } else {
+            failed++;
+            snprintf(detail, sizeof detail, "%s", j->msg);
+        }
+        printf("%-*s  %-22s  %-6s  %10s  %6.1fs  %s\n", (int)w, j->spec, a ? a->show : "-",
+               j->ok ? "ok" : "FAILED", sent, job_seconds(j), detail);
+    }
+    if (failed)
+        printf("%zu of %zu devices failed.\n", failed, x->njobs);
+    else
+        printf("all %zu devices updated.\n", x->njobs);
+    fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ */
+/* the loop                                                            */
+/* ------------------------------------------------------------------ */
+
+static void begin_job(up_ctx *x, job *j)
+{
+    char err[256];
+    j->t_begin = now_ms();
+    j->conn.pc.fd = -1;
+    j->good_addr = -1;
+    if (setup_engine(x, j, err, sizeof err) != 0) {
+        j->err = EOTA_CLIENT_ERR_CRYPTO;
+        finish_job(x, j, 0);
+        return;
+    }
+    if (resolve(x, j) != 0) {
+        j->err = EOTA_CLIENT_ERR_RESOLVE;
+        finish_job(x, j, 0);
+        return;
+    }
+    j->max_attempts = j->naddrs + (size_t)x->retries;
+    attempt(x, j, 0, 1);
+}
+
+static void run_loop(up_ctx *x)
+{
+    struct pollfd *pfd = xcalloc(x->njobs, sizeof *pfd);
+    size_t *idx = xcalloc(x->njobs, sizeof *idx);
+    size_t next = 0;
+    for (;;) {
+        size_t active = 0, unfinished = 0;
+        for (size_t i = 0; i < next; i++)
+            if (x->jobs_v[i].st != J_DONE)
+                active++;
+        while (active < (size_t)x->jobs && next < x->njobs) {
+            job *j = &x->jobs_v[next++];
+            begin_job(x, j);
+            if (j->st != J_DONE)
+                active++;
+        }
+        unfinished = active + (x->njobs - next);
+        if (unfinished == 0)
+            break;
+
+        uint64_t t = now_ms();
+        long timeout = x->quiet ? 1000 : (long)(x->tty ? BAR_REFRESH_MS : 500);
+        nfds_t n = 0;
+        for (size_t i = 0; i < next; i++) {
+            job *j = &x->jobs_v[i];
+            short ev = 0;
+            long tj = -1;
+            if (j->st == J_CONNECTING) {
+                ev = POLLOUT;
+                tj = j->deadline > t ? (long)(j->deadline - t) : 0;
+            } else if (j->st == J_RUNNING) {
+                unsigned w = eota_client_wants(&j->cl);
+                ev = (short)(((w & EOTA_WANT_READ) ? POLLIN : 0) | ((w & EOTA_WANT_WRITE) ? POLLOUT : 0));
+                tj = eota_client_timeout_ms(&j->cl);
+            } else if (j->st == J_WAIT) {
+                tj = j->next_try > t ? (long)(j->next_try - t) : 0;
+            }
+            if (tj >= 0 && tj < timeout)
+                timeout = tj;
+            if ((j->st == J_CONNECTING || j->st == J_RUNNING) && j->conn.pc.fd >= 0) {
+                pfd[n].fd = j->conn.pc.fd;
+                pfd[n].events = ev;
+                pfd[n].revents = 0;
+                idx[n] = i;
+                n++;
+            }
+        }
+        int pr = poll(pfd, n, (int)timeout);
+        if (pr < 0 && errno != EINTR) {
+            shout(x, "eota upload: poll: %s", strerror(errno));
+            break;
+        }
+        /* Who is ready: connecting sockets need their revents. */
+        for (nfds_t k = 0; k < n; k++) {
+            job *j = &x->jobs_v[idx[k]];
+            if (j->st == J_CONNECTING)
+                finish_connect(x, j, pr > 0 ? pfd[k].revents : 0);
+        }
+        for (size_t i = 0; i < next; i++) {
+            job *j = &x->jobs_v[i];
+            if (j->st == J_RUNNING)
+                drive(x, j);
+            else if (j->st == J_CONNECTING && now_ms() >= j->deadline)
+                finish_connect(x, j, 0);
+            else if (j->st == J_WAIT && now_ms() >= j->next_try)
+                attempt(x, j, retry_addr(j), 1);
+        }
+        progress(x, 0);
+    }
+    if (x->tty && !x->quiet) {
+        progress(x, 1);
+        bar_clear(x);
+    }
+    free(pfd);
+    free(idx);
+}
+
+/* ------------------------------------------------------------------ */
+/* setup                                                               */
+/* ------------------------------------------------------------------ */
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcasecmp(s + a - b, suf);
+}
+
+static int read_password_file(up_ctx *x, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot open --password-file '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, f);
+    fclose(f);
+    if (n < 0) {
+        free(line);
+        line = xstrdup("");
+    }
+    size_t l = strlen(line);
+    while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
+        line[--l] = '\0';
+    x->password_file_buf = line;
+    return 0;
+}
+
+static void add_password(up_ctx *x, const char *pw)
+{
+    if (x->npasswords < sizeof x->passwords / sizeof x->passwords[0])
+        x->passwords[x->npasswords++] = xstrdup(pw ? pw : "");
+}
+
+static int file_exists(const char *p) { return access(p, R_OK) == 0; }
+
+static void free_ctx(up_ctx *x)
+{
+    for (size_t i = 0; i < x->njobs; i++) {
+        job *j = &x->jobs_v[i];
+        if (j->conn.pc.fd >= 0 && j->st != J_DONE)
+            close(j->conn.pc.fd);
+        if (j->hash_ok)
+            eota_posix_hash_free(&j->hash);
+        for (size_t t = 0; t < j->ntargets; t++)
+            free(j->targets[t].host);
+        free(j->targets);
+        free(j->addrs);
+        free(j->spec);
+        free(j->buf);
+    }
+    free(x->jobs_v);
+    for (size_t i = 0; i < x->npasswords; i++) {
+        memset(x->passwords[i], 0, strlen(x->passwords[i]));
+        free(x->passwords[i]);
+    }
+    if (x->password_file_buf) {
+        memset(x->password_file_buf, 0, strlen(x->password_file_buf));
+        free(x->password_file_buf);
+    }
+    for (size_t i = 0; i < x->nspecs; i++)
+        free(x->specs[i]);
+    free(x->specs);
+    free(x->previous);
+    free(x->firmware_owned);
+    up_image_free(&x->img);
+    if (x->have_cfg)
+        eota_config_free(&x->cfg);
+}
+
+enum {
+    OPT_PASSWORD_FILE = 1000,
+    OPT_PREVIOUS,
+    OPT_RETRIES,
+    OPT_RETRY_DELAY,
+    OPT_HANDSHAKE,
+    OPT_DATA,
+    OPT_JSON,
+    OPT_OTA_TYPE
+};
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("eota upload: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n(eota upload --help tells more)\n", stderr);
+    return 2;
+}
+
+static int parse_args(up_ctx *x, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"device", required_argument, NULL, 'd'},
+        {"devices-from", required_argument, NULL, 'D'},
+        {"file", required_argument, NULL, 'f'},
+        {"port", required_argument, NULL, 'p'},
+        {"password", required_argument, NULL, 'P'},
+        {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+        {"previous-password", required_argument, NULL, OPT_PREVIOUS},
+        {"window", required_argument, NULL, 'w'},
+        {"compress", required_argument, NULL, 'z'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"retries", required_argument, NULL, OPT_RETRIES},
+        {"retry-delay", required_argument, NULL, OPT_RETRY_DELAY},
+        {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
+        {"data-timeout", required_argument, NULL, OPT_DATA},
+        {"ota-type", required_argument, NULL, OPT_OTA_TYPE},
+        {"quiet", no_argument, NULL, 'q'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    long v;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":d:D:f:p:P:w:z:j:qvh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            x->specs = realloc(x->specs, (x->nspecs + 1) * sizeof *x->specs);
+            if (!x->specs)
+                return usage_error("out of memory");
+            x->specs[x->nspecs++] = xstrdup(optarg);
+            break;
+        case 'D': x->devices_from = optarg; break;
+        case 'f': x->firmware = optarg; break;
+        case 'p':
+            if (parse_int(optarg, 1, 65535, &v))
+                return usage_error("--port: expected 1 to 65535, got '%s'", optarg);
+            x->port = (int)v;
+            break;
+        case 'P': x->password_opt = optarg; break;
+        case OPT_PASSWORD_FILE: x->password_file = optarg; break;
+        case OPT_PREVIOUS:
+            x->previous = realloc(x->previous, (x->nprevious + 1) * sizeof *x->previous);
+            if (!x->previous)
+                return usage_error("out of memory");
+            x->previous[x->nprevious++] = optarg;
+            break;
+        case 'w':
+            if (parse_int(optarg, 1, EOTA_CLIENT_MAX_WINDOW, &v))
+                return usage_error("--window: expected 1 to %u, got '%s'", EOTA_CLIENT_MAX_WINDOW, optarg);
+            x->window = (int)v;
+            break;
+        case 'z':
+            if (!strcmp(optarg, "auto"))
+                x->compress = CMP_AUTO;
+            else if (!strcmp(optarg, "always"))
+                x->compress = CMP_ALWAYS;
+            else if (!strcmp(optarg, "never"))
+                x->compress = CMP_NEVER;
+            else
+                return usage_error("--compress: expected auto, always or never, got '%s'", optarg);
+            break;
+        case 'j':
+            if (parse_int(optarg, 1, 100000, &v))
+                return usage_error("--jobs: expected a number from 1, got '%s'", optarg);
+            x->jobs = (int)v;
+            break;
+        case OPT_RETRIES:
+            if (parse_int(optarg, 0, 1000, &v))
+                return usage_error("--retries: expected 0 to 1000, got '%s'", optarg);
+            x->retries = (int)v;
+            break;
+        case OPT_RETRY_DELAY:
+            if (parse_seconds(optarg, &x->retry_delay_ms))
+                return usage_error("--retry-delay: expected seconds (e.g. 5, 0.5, 500ms), got '%s'", optarg);
+            break;
+        case OPT_HANDSHAKE:
+            if (parse_seconds(optarg, &x->handshake_ms) || x->handshake_ms == 0)
+                return usage_error("--handshake-timeout: expected seconds above 0, got '%s'", optarg);
+            break;
+        case OPT_DATA:
+            if (parse_seconds(optarg, &x->data_ms) || x->data_ms == 0)
+                return usage_error("--data-timeout: expected seconds above 0, got '%s'", optarg);
+            break;
+        case OPT_OTA_TYPE:
+            if (!strcmp(optarg, "app"))
+                x->ota_type = EOTA_OTA_TYPE_APP;
+            else if (!strcmp(optarg, "partition-table"))
+                x->ota_type = EOTA_OTA_TYPE_PARTITION_TABLE;
+            else if (!strcmp(optarg, "bootloader"))
+                x->ota_type = EOTA_OTA_TYPE_BOOTLOADER;
+            else
+                return usage_error("--ota-type: expected app, partition-table or bootloader, got '%s'", optarg);
+            break;
+        case 'q': x->quiet = 1; break;
+        case OPT_JSON: x->json = 1; break;
+        case 'v': x->verbose = 1; break;
+        case 'h': usage(stdout); return 0;
+        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return usage_error("no firmware or config given");
+    if (optind + 1 < argc)
+        return usage_error("one firmware or config only; unexpected '%s'", argv[optind + 1]);
+    x->positional = argv[optind];
+    return -1; /* go on */
+}
+
+int eota_cmd_upload(int argc, char **argv)
+{
+    up_ctx ctx;
+    up_ctx *x = &ctx;
+    memset(x, 0, sizeof *x);
+    x->port = -1;
+    x->window = DEFAULT_WINDOW;
+    x->compress = CMP_AUTO;
+    x->jobs = DEFAULT_JOBS;
+    x->retries = (int)EOTA_CLIENT_EXTRA_RETRIES;
+    x->retry_delay_ms = EOTA_CLIENT_RETRY_DELAY_MS;
+    x->handshake_ms = EOTA_CLIENT_HANDSHAKE_TIMEOUT_MS;
+    x->data_ms = EOTA_CLIENT_DATA_TIMEOUT_MS;
+
+    int rc = parse_args(x, argc, argv);
+    if (rc >= 0) {
+        free_ctx(x);
+        return rc;
+    }
+    char err[1024];
+    rc = 2;
+
+    /* config or firmware */
+    if (ends_with(x->positional, ".yaml") || ends_with(x->positional, ".yml")) {
+        x->config_path = x->positional;
+        if (eota_config_load(x->config_path, &x->cfg, err, sizeof err) != 0) {
+            fprintf(stderr, "eota upload: %s\n", err);
+            goto out;
+        }
+        x->have_cfg = 1;
+        if (!x->cfg.ota.present) {
+            fprintf(stderr,
+                    "eota upload: %s has no ota: entry with platform: esphome; the device would not serve "
+                    "the native OTA protocol\n",
+                    x->config_path);
+            goto out;
+        }
+        if (!x->firmware) {
+            /* ESPHome's own build output, as `esphome upload` finds it. */
+            char guess[4096];
+            const char *slash = strrchr(x->config_path, '/');
+            int dl = slash ? (int)(slash - x->config_path) : 1;
+            snprintf(guess, sizeof guess, "%.*s/.esphome/build/%s/.pioenvs/%s/firmware.bin", dl,
+                     slash ? x->config_path : ".", x->cfg.name ? x->cfg.name : "", x->cfg.name ? x->cfg.name : "");
+            if (x->cfg.name && file_exists(guess)) {
+                x->firmware_owned = xstrdup(guess);
+                x->firmware = x->firmware_owned;
+            } else {
+                fprintf(stderr, "eota upload: no firmware given: use --file FIRMWARE with a config (looked for %s)\n",
+                        guess);
+                goto out;
+            }
+        }
+    } else {
+        if (x->firmware) {
+            fprintf(stderr, "eota upload: --file goes with a CONFIG.yaml; '%s' is taken as the firmware\n",
+                    x->positional);
+            goto out;
+        }
+        x->firmware = x->positional;
+    }
+
+    /* passwords: current first, then the previous ones */
+    const char *pw = NULL;
+    if (x->password_opt)
+        pw = x->password_opt;
+    else if (x->password_file) {
+        if (read_password_file(x, x->password_file, err, sizeof err) != 0) {
+            fprintf(stderr, "eota upload: %s\n", err);
+            goto out;
+        }
+        pw = x->password_file_buf;
+    } else if (getenv("EOTA_PASSWORD"))
+        pw = getenv("EOTA_PASSWORD");
+    else if (x->have_cfg && x->cfg.ota.has_password)
+        pw = x->cfg.ota.password;
+    add_password(x, pw);
+    for (size_t i = 0; i < x->nprevious; i++)
+        add_password(x, x->previous[i]);
+    for (size_t i = 0; i < x->npasswords; i++) {
+        if (strlen(x->passwords[i]) > EOTA_PASSWORD_MAX) {
+            fprintf(stderr, "eota upload: a password is longer than %d bytes\n", EOTA_PASSWORD_MAX);
+            goto out;
+        }
+    }
+
+    /* devices */
+    if (x->devices_from && read_devices_file(x, x->devices_from, &x->specs, &x->nspecs, err, sizeof err) != 0) {
+        fprintf(stderr, "eota upload: %s\n", err);
+        goto out;
+    }
+    if (x->nspecs == 0 && x->have_cfg && x->cfg.name) {
+        char def[512];
+        snprintf(def, sizeof def, "%s.local", x->cfg.name);
+        x->specs = xcalloc(1, sizeof *x->specs);
+        x->specs[x->nspecs++] = xstrdup(def);
+    }
+    if (x->nspecs == 0) {
+        rc = usage_error("no device given (--device HOST[:PORT] or --devices-from FILE)");
+        goto out;
+    }
+    uint16_t defport = (uint16_t)(x->port > 0 ? x->port : x->have_cfg ? x->cfg.ota.port : DEFAULT_PORT);
+    x->jobs_v = xcalloc(x->nspecs, sizeof *x->jobs_v);
+    for (size_t i = 0; i < x->nspecs; i++) {
+        x->jobs_v[i].conn.pc.fd = -1;
+        x->njobs++;
+        if (parse_spec(&x->jobs_v[i], x->specs[i], defport, err, sizeof err) != 0) {
+            rc = usage_error("%s", err);
+            goto out;
+        }
+    }
+
+    /* the image */
+    if (up_image_load(&x->img, x->firmware, err, sizeof err) != 0) {
+        fprintf(stderr, "eota upload: %s\n", err);
+        goto out;
+    }
+    if (x->compress == CMP_ALWAYS) {
+        x->offer_gzip = 1;
+    } else if (x->compress == CMP_AUTO) {
+        double ratio = up_image_trial(&x->img);
+        x->offer_gzip = ratio <= 1.0 - GZIP_MIN_SAVING;
+        if (x->verbose || !x->offer_gzip)
+            say(x, "gzip trial on %zu KiB of the image: %.0f%% of the size in %.3f s; %s", x->img.trial_bytes / 1024,
+                ratio * 100.0, x->img.trial_seconds,
+                x->offer_gzip ? "gzip offered to devices that accept it" : "it does not pay, sending raw");
+    }
+
+    x->tty = isatty(2);
+    x->t0 = now_ms();
+    x->last_draw = x->t0;
+    run_loop(x);
+
+    size_t failed = 0;
+    for (size_t i = 0; i < x->njobs; i++)
+        failed += !x->jobs_v[i].ok;
+    if (x->njobs > 1 && !x->json && !x->quiet)
+        summary_table(x);
+    rc = failed ? 1 : 0;
+out:
+    free_ctx(x);
+    return rc;
+}

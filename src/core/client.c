@@ -1,0 +1,782 @@
+/*
+ * client.c: the uploader engine, one non-blocking state machine for the
+ * client side of PROTOCOL.md section 2, for every device generation
+ * (versions 1 and 2, one-byte and extended feature replies, SHA-256 and
+ * legacy MD5 challenges).
+ *
+ * Shape, as in server.c: every fixed-size reply is gathered in `in` with
+ * exact reads (a reply may arrive one byte at a time, and nothing of a later
+ * reply is consumed early); our handshake bytes go to `out` and leave in
+ * order whenever the transport takes them. In the data phase image bytes
+ * are read from the caller (at an offset) into the caller's buffer and
+ * written from there, never more than `window` 8 KiB blocks beyond the last
+ * CHUNK_OK on a version-2 device, while the device's bytes (47, 44, 45, or
+ * an error) are consumed as they come. The engine never waits: when it
+ * cannot go on it returns, and the integrator polls again.
+ */
+#include "eota/client.h"
+
+#include <string.h>
+
+enum state {
+    ST_IDLE = 0,
+    ST_HELLO_CODE,    /* need 1: 00 (or an error byte) */
+    ST_HELLO_VERSION, /* need 1: the version */
+    ST_FEATURE_REPLY, /* need 1: 40 / 46 / 48 */
+    ST_FLAGS,         /* need 1: server flags after 48 */
+    ST_AUTH_CODE,     /* need 1: 41, 01 or 02 */
+    ST_NONCE,         /* need 32 or 64 hex */
+    ST_AUTH_RESULT,   /* need 1: 41 */
+    ST_WAIT_IMAGE,    /* authenticated; the caller has not given the image */
+    ST_PREPARE,       /* need 1: 42 */
+    ST_MD5,           /* need 1: 43 */
+    ST_DATA,          /* sending; 47s and then 44 arrive */
+    ST_VERIFY,        /* need 45 */
+    ST_FINAL,         /* flushing the final 00 */
+    ST_END
+};
+
+/* Work done per eota_client_poll call at most, so that one fast connection
+ * cannot starve the others of the integrator's loop. */
+#define POLL_BUDGET 64
+
+static const char hexdigits[] = "0123456789abcdef";
+
+static uint32_t now(const eota_client *c) { return c->cfg.clock.now_ms(c->cfg.clock.ctx); }
+
+static size_t out_pending(const eota_client *c) { return c->out_len - c->out_pos; }
+
+/* Queue bytes for the device. The handshake never has more queued than
+ * `out` holds (the largest field, cnonce + response, goes alone). */
+static int queue(eota_client *c, const void *data, size_t n)
+{
+    if (c->out_len + n > sizeof c->out) {
+        size_t p = out_pending(c);
+        memmove(c->out, c->out + c->out_pos, p);
+        c->out_pos = 0;
+        c->out_len = p;
+        if (p + n > sizeof c->out)
+            return 0;
+    }
+    memcpy(c->out + c->out_len, data, n);
+    c->out_len += n;
+    return 1;
+}
+
+static void expect(eota_client *c, int state, size_t need)
+{
+    c->state = state;
+    c->in_need = need;
+    c->in_have = 0;
+}
+
+static void to_hex(char *dst, const uint8_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        dst[2 * i] = hexdigits[src[i] >> 4];
+        dst[2 * i + 1] = hexdigits[src[i] & 15];
+    }
+}
+
+static int is_hex(uint8_t ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+static eota_client_phase phase_of(const eota_client *c)
+{
+    switch (c->state) {
+    case ST_HELLO_CODE:
+    case ST_HELLO_VERSION: return EOTA_CLIENT_PH_HELLO;
+    case ST_FEATURE_REPLY:
+    case ST_FLAGS: return EOTA_CLIENT_PH_FEATURES;
+    case ST_AUTH_CODE:
+    case ST_NONCE:
+    case ST_AUTH_RESULT: return EOTA_CLIENT_PH_AUTH;
+    case ST_WAIT_IMAGE:
+    case ST_PREPARE: return EOTA_CLIENT_PH_PREPARE;
+    case ST_MD5: return EOTA_CLIENT_PH_MD5;
+    case ST_DATA: return c->sent < c->img.size ? EOTA_CLIENT_PH_DATA : EOTA_CLIENT_PH_RECEIVE;
+    case ST_VERIFY: return EOTA_CLIENT_PH_VERIFY;
+    case ST_FINAL: return EOTA_CLIENT_PH_FINAL;
+    case ST_END: return EOTA_CLIENT_PH_END;
+    default: return EOTA_CLIENT_PH_NONE;
+    }
+}
+
+static void release_conn(eota_client *c)
+{
+    if (c->conn) {
+        void *conn = c->conn;
+        c->conn = NULL;
+        c->cfg.transport->close(conn);
+    }
+    c->out_len = c->out_pos = 0;
+    c->buf_pos = c->buf_len = 0;
+}
+
+static void fail(eota_client *c, eota_client_error err, uint8_t code)
+{
+    c->error = err;
+    c->error_phase = phase_of(c);
+    c->error_code = code;
+    c->status = EOTA_CLIENT_FAILED;
+    release_conn(c);
+    c->state = ST_END;
+}
+
+static void succeed(eota_client *c)
+{
+    c->error = EOTA_CLIENT_OK;
+    c->error_phase = EOTA_CLIENT_PH_END;
+    c->status = EOTA_CLIENT_DONE;
+    release_conn(c);
+    c->state = ST_END;
+}
+
+/* A byte that is not what the current step expects: an error byte is the
+ * device's verdict, anything else a protocol violation. */
+static void unexpected(eota_client *c, uint8_t b)
+{
+    if (eota_response_is_error(b))
+        fail(c, EOTA_CLIENT_ERR_DEVICE, b);
+    else
+        fail(c, EOTA_CLIENT_ERR_PROTOCOL, b);
+}
+
+/* The transport failed or hit end of stream while we wrote. A device
+ * usually sends an error byte and then closes, and our write can be the
+ * first to notice the close: look for that byte before blaming the
+ * network. */
+static void transport_failed(eota_client *c, long rc)
+{
+    uint8_t tmp[64];
+    for (int i = 0; i < 8; i++) {
+        long n = c->cfg.transport->read(c->conn, tmp, sizeof tmp);
+        if (n <= 0)
+            break;
+        for (long k = 0; k < n; k++) {
+            if (eota_response_is_error(tmp[k])) {
+                fail(c, EOTA_CLIENT_ERR_DEVICE, tmp[k]);
+                return;
+            }
+        }
+    }
+    fail(c, rc == EOTA_CLOSED ? EOTA_CLIENT_ERR_CLOSED : EOTA_CLIENT_ERR_IO, 0);
+}
+
+static void read_failed(eota_client *c, long rc)
+{
+    fail(c, rc == EOTA_CLOSED ? EOTA_CLIENT_ERR_CLOSED : EOTA_CLIENT_ERR_IO, 0);
+}
+
+/* --- setup --- */
+
+int eota_client_set_password(eota_client *cl, const char *password)
+{
+    size_t n = password ? strlen(password) : 0;
+    if (n > EOTA_PASSWORD_MAX)
+        return EOTA_EINVAL;
+    if (n)
+        memcpy(cl->password, password, n);
+    memset(cl->password + n, 0, sizeof cl->password - n);
+    return EOTA_OK;
+}
+
+int eota_client_init(eota_client *cl, const eota_client_config *cfg, uint8_t *buf, size_t buf_size)
+{
+    if (!cl || !cfg || !buf || buf_size < EOTA_CLIENT_MIN_BUFFER || !cfg->transport ||
+        !cfg->transport->read || !cfg->transport->write || !cfg->transport->close ||
+        !cfg->clock.now_ms || !cfg->random.fill || !cfg->hash.ops || !cfg->hash.ops->begin ||
+        !cfg->hash.ops->update || !cfg->hash.ops->finish || cfg->window > EOTA_CLIENT_MAX_WINDOW)
+        return EOTA_EINVAL;
+    memset(cl, 0, sizeof *cl);
+    cl->cfg = *cfg;
+    cl->cfg.password = NULL; /* kept in our own copy */
+    if (cl->cfg.features == 0)
+        cl->cfg.features = EOTA_FEATURES_STOCK_CLIENT;
+    /* No Noise here, and never the bits upstream gives other meanings. */
+    cl->cfg.features &= (uint8_t) ~(EOTA_FEATURE_NOISE | EOTA_FEATURE_RESERVED_MASK);
+    if (!cl->cfg.offer_gzip)
+        cl->cfg.features &= (uint8_t)~EOTA_FEATURE_COMPRESSION;
+    if (cl->cfg.window == 0)
+        cl->cfg.window = 1;
+    if (cl->cfg.handshake_timeout_ms == 0)
+        cl->cfg.handshake_timeout_ms = EOTA_CLIENT_HANDSHAKE_TIMEOUT_MS;
+    if (cl->cfg.data_timeout_ms == 0)
+        cl->cfg.data_timeout_ms = EOTA_CLIENT_DATA_TIMEOUT_MS;
+    cl->buf = buf;
+    cl->buf_size = buf_size;
+    if (eota_client_set_password(cl, cfg->password) != EOTA_OK)
+        return EOTA_EINVAL;
+    return EOTA_OK;
+}
+
+int eota_client_start(eota_client *cl, void *conn)
+{
+    static const uint8_t magic[EOTA_MAGIC_LEN] = {EOTA_MAGIC_0, EOTA_MAGIC_1, EOTA_MAGIC_2,
+                                                  EOTA_MAGIC_3, EOTA_MAGIC_4};
+    if (cl->conn)
+        return EOTA_EBUSY;
+    if (!conn)
+        return EOTA_EINVAL;
+    cl->conn = conn;
+    cl->status = EOTA_CLIENT_BUSY;
+    cl->start_ms = cl->activity_ms = now(cl);
+    cl->out_len = cl->out_pos = 0;
+    cl->features = cl->cfg.features;
+    cl->version = cl->feature_reply = cl->server_flags = 0;
+    cl->extended = cl->gzip_accepted = cl->replied = 0;
+    cl->auth_kind = EOTA_AUTH_NONE;
+    cl->authed = cl->image_set = cl->image_gzip = cl->received = cl->committed = 0;
+    cl->size_sent = 0;
+    memset(&cl->img, 0, sizeof cl->img);
+    cl->sent = cl->fetched = cl->acks = 0;
+    cl->buf_pos = cl->buf_len = 0;
+    cl->error = EOTA_CLIENT_OK;
+    cl->error_phase = EOTA_CLIENT_PH_NONE;
+    cl->error_code = 0;
+    (void)queue(cl, magic, sizeof magic);
+    expect(cl, ST_HELLO_CODE, 1);
+    return EOTA_OK;
+}
+
+/* Pick the version of the image the device's reply calls for, when the
+ * caller gave it already. */
+static void choose_image(eota_client *c)
+{
+    const eota_client_image *want = c->gzip_accepted ? &c->cfg.gzip_image : &c->cfg.image;
+    if (want->read) {
+        c->img = *want;
+        c->image_set = 1;
+        c->image_gzip = c->gzip_accepted;
+    }
+}
+
+int eota_client_set_image(eota_client *cl, const eota_client_image *img, int is_gzip)
+{
+    if (!img || !img->read || img->size == 0)
+        return EOTA_EINVAL;
+    is_gzip = is_gzip != 0;
+    if (cl->conn && cl->replied) {
+        if (cl->size_sent)
+            return EOTA_EBUSY;
+        if (is_gzip != cl->gzip_accepted)
+            return EOTA_EINVAL;
+        cl->img = *img;
+        cl->image_set = 1;
+        cl->image_gzip = (uint8_t)is_gzip;
+    }
+    /* Kept for a later start (a retry) as well. */
+    if (is_gzip)
+        cl->cfg.gzip_image = *img;
+    else
+        cl->cfg.image = *img;
+    return EOTA_OK;
+}
+
+/* --- the handshake --- */
+
+static void send_size(eota_client *c)
+{
+    uint32_t n = c->img.size;
+    if (n == 0 || !c->img.read) {
+        fail(c, EOTA_CLIENT_ERR_IMAGE, 0);
+        return;
+    }
+    if (c->extended) {
+        uint8_t t = c->cfg.ota_type;
+        (void)queue(c, &t, 1);
+    }
+    uint8_t sz[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+    (void)queue(c, sz, sizeof sz);
+    c->size_sent = 1;
+    expect(c, ST_PREPARE, 1);
+}
+
+static void authenticated(eota_client *c)
+{
+    c->authed = 1;
+    if (c->image_set)
+        send_size(c);
+    else
+        c->state = ST_WAIT_IMAGE;
+}
+
+static void after_feature_reply(eota_client *c)
+{
+    c->replied = 1;
+    choose_image(c);
+    expect(c, ST_AUTH_CODE, 1);
+}
+
+static void on_nonce(eota_client *c)
+{
+    size_t hexlen = c->in_need;
+    eota_hash_alg alg = hexlen == EOTA_SHA256_HEX_LEN ? EOTA_HASH_SHA256 : EOTA_HASH_MD5;
+    uint8_t r[EOTA_SHA256_HEX_LEN / 2];
+    uint8_t digest[EOTA_SHA256_DIGEST_LEN];
+    char reply[2 * EOTA_SHA256_HEX_LEN];
+    const eota_hash *h = &c->cfg.hash;
+
+    for (size_t i = 0; i < hexlen; i++) {
+        if (!is_hex(c->in[i])) {
+            fail(c, EOTA_CLIENT_ERR_PROTOCOL, c->in[i]);
+            return;
+        }
+    }
+    if (c->cfg.random.fill(c->cfg.random.ctx, r, hexlen / 2) != EOTA_OK) {
+        fail(c, EOTA_CLIENT_ERR_CRYPTO, 0);
+        return;
+    }
+    to_hex(reply, r, hexlen / 2); /* cnonce */
+    if (h->ops->begin(h->ctx, alg) != EOTA_OK) {
+        fail(c, EOTA_CLIENT_ERR_CRYPTO, 0);
+        return;
+    }
+    h->ops->update(h->ctx, (const uint8_t *)c->password, strlen(c->password));
+    h->ops->update(h->ctx, c->in, hexlen); /* the nonce exactly as received */
+    h->ops->update(h->ctx, (const uint8_t *)reply, hexlen);
+    if (h->ops->finish(h->ctx, digest) != EOTA_OK) {
+        fail(c, EOTA_CLIENT_ERR_CRYPTO, 0);
+        return;
+    }
+    to_hex(reply + hexlen, digest, hexlen / 2);
+    (void)queue(c, reply, 2 * hexlen);
+    memset(digest, 0, sizeof digest);
+    memset(reply, 0, sizeof reply);
+    memset(r, 0, sizeof r);
+    expect(c, ST_AUTH_RESULT, 1);
+}
+
+static void on_field(eota_client *c)
+{
+    uint8_t b = c->in[0];
+    switch (c->state) {
+    case ST_HELLO_CODE:
+        if (b == EOTA_RESP_OK)
+            expect(c, ST_HELLO_VERSION, 1);
+        else
+            unexpected(c, b);
+        break;
+    case ST_HELLO_VERSION:
+        if (b != EOTA_VERSION_1 && b != EOTA_VERSION_2) {
+            fail(c, EOTA_CLIENT_ERR_VERSION, b);
+            break;
+        }
+        c->version = b;
+        (void)queue(c, &c->features, 1);
+        expect(c, ST_FEATURE_REPLY, 1);
+        break;
+    case ST_FEATURE_REPLY:
+        if (b == EOTA_RESP_FEATURE_FLAGS && (c->features & EOTA_FEATURE_EXTENDED)) {
+            c->feature_reply = b;
+            expect(c, ST_FLAGS, 1);
+        } else if (b == EOTA_RESP_HEADER_OK || b == EOTA_RESP_SUPPORTS_COMPRESSION) {
+            c->feature_reply = b;
+            c->gzip_accepted = b == EOTA_RESP_SUPPORTS_COMPRESSION && (c->features & EOTA_FEATURE_COMPRESSION);
+            after_feature_reply(c);
+        } else {
+            unexpected(c, b);
+        }
+        break;
+    case ST_FLAGS:
+        c->server_flags = b;
+        c->extended = 1;
+        c->gzip_accepted = (b & EOTA_SERVER_FLAG_COMPRESSION) && (c->features & EOTA_FEATURE_COMPRESSION);
+        after_feature_reply(c);
+        break;
+    case ST_AUTH_CODE:
+        if (b == EOTA_RESP_AUTH_OK) {
+            authenticated(c);
+        } else if (b == EOTA_RESP_REQUEST_SHA256_AUTH || b == EOTA_RESP_REQUEST_AUTH) {
+            c->auth_kind = b == EOTA_RESP_REQUEST_SHA256_AUTH ? EOTA_AUTH_SHA256 : EOTA_AUTH_MD5;
+            if (c->password[0] == '\0') {
+                fail(c, EOTA_CLIENT_ERR_PASSWORD_REQUIRED, b);
+                break;
+            }
+            expect(c, ST_NONCE, b == EOTA_RESP_REQUEST_SHA256_AUTH ? EOTA_SHA256_HEX_LEN : EOTA_MD5_HEX_LEN);
+        } else {
+            unexpected(c, b);
+        }
+        break;
+    case ST_NONCE: on_nonce(c); break;
+    case ST_AUTH_RESULT:
+        if (b == EOTA_RESP_AUTH_OK)
+            authenticated(c);
+        else
+            unexpected(c, b);
+        break;
+    case ST_PREPARE:
+        if (b == EOTA_RESP_UPDATE_PREPARE_OK) {
+            char hex[EOTA_MD5_HEX_LEN];
+            to_hex(hex, c->img.md5, EOTA_MD5_DIGEST_LEN);
+            (void)queue(c, hex, sizeof hex);
+            expect(c, ST_MD5, 1);
+        } else {
+            unexpected(c, b);
+        }
+        break;
+    case ST_MD5:
+        if (b == EOTA_RESP_BIN_MD5_OK) {
+            c->state = ST_DATA;
+            c->activity_ms = now(c);
+        } else {
+            unexpected(c, b);
+        }
+        break;
+    default: break;
+    }
+}
+
+static int read_field(eota_client *c)
+{
+    long n = c->cfg.transport->read(c->conn, c->in + c->in_have, c->in_need - c->in_have);
+    if (n == EOTA_AGAIN || n == 0)
+        return 0;
+    if (n < 0) {
+        read_failed(c, n);
+        return 0;
+    }
+    if ((size_t)n > c->in_need - c->in_have)
+        n = (long)(c->in_need - c->in_have); /* a misbehaving transport */
+    c->in_have += (size_t)n;
+    if (c->in_have == c->in_need)
+        on_field(c);
+    return 1;
+}
+
+/* --- the data phase --- */
+
+static uint32_t acks_expected(const eota_client *c)
+{
+    return (c->img.size + EOTA_BLOCK_SIZE - 1) / EOTA_BLOCK_SIZE;
+}
+
+/* Image bytes the window lets us have sent by now. */
+static uint32_t send_limit(const eota_client *c)
+{
+    if (c->version < EOTA_VERSION_2)
+        return c->img.size;
+    uint64_t lim = ((uint64_t)c->acks + c->cfg.window) * EOTA_BLOCK_SIZE;
+    return lim < c->img.size ? (uint32_t)lim : c->img.size;
+}
+
+static int can_send(const eota_client *c)
+{
+    return c->state == ST_DATA && (c->buf_pos < c->buf_len || c->fetched < send_limit(c));
+}
+
+static void on_data_byte(eota_client *c, uint8_t b)
+{
+    if (c->state == ST_DATA) {
+        if (b == EOTA_RESP_CHUNK_OK && c->acks < acks_expected(c) &&
+            (uint64_t)c->acks * EOTA_BLOCK_SIZE < c->sent) {
+            c->acks++;
+        } else if (b == EOTA_RESP_RECEIVE_OK && c->sent == c->img.size) {
+            c->received = 1;
+            c->state = ST_VERIFY;
+        } else {
+            unexpected(c, b);
+        }
+    } else if (c->state == ST_VERIFY) {
+        if (b == EOTA_RESP_UPDATE_END_OK) {
+            uint8_t ok = EOTA_RESP_OK;
+            c->committed = 1;
+            (void)queue(c, &ok, 1);
+            c->state = ST_FINAL;
+            c->final_ms = now(c);
+        } else {
+            unexpected(c, b);
+        }
+    }
+}
+
+static int data_read(eota_client *c)
+{
+    uint8_t tmp[64];
+    long n = c->cfg.transport->read(c->conn, tmp, sizeof tmp);
+    if (n == EOTA_AGAIN || n == 0)
+        return 0;
+    if (n < 0) {
+        read_failed(c, n);
+        return 0;
+    }
+    if ((size_t)n > sizeof tmp)
+        n = (long)sizeof tmp;
+    c->activity_ms = now(c);
+    for (long i = 0; i < n && (c->state == ST_DATA || c->state == ST_VERIFY); i++)
+        on_data_byte(c, tmp[i]);
+    /* Anything after 45 is ignored: nothing more is expected. */
+    return 1;
+}
+
+static int data_write(eota_client *c)
+{
+    if (c->buf_pos == c->buf_len) {
+        uint32_t lim = send_limit(c);
+        if (c->fetched >= lim)
+            return 0;
+        size_t n = lim - c->fetched;
+        if (n > c->buf_size)
+            n = c->buf_size;
+        if (c->img.read(c->img.ctx, c->fetched, c->buf, n) != EOTA_OK) {
+            fail(c, EOTA_CLIENT_ERR_IMAGE, 0);
+            return 0;
+        }
+        c->buf_pos = 0;
+        c->buf_len = n;
+        c->fetched += (uint32_t)n;
+    }
+    long w = c->cfg.transport->write(c->conn, c->buf + c->buf_pos, c->buf_len - c->buf_pos);
+    if (w == EOTA_AGAIN || w == 0)
+        return 0;
+    if (w < 0) {
+        transport_failed(c, w);
+        return 0;
+    }
+    if ((size_t)w > c->buf_len - c->buf_pos)
+        w = (long)(c->buf_len - c->buf_pos);
+    c->buf_pos += (size_t)w;
+    c->sent += (uint32_t)w;
+    c->activity_ms = now(c);
+    return 1;
+}
+
+/* --- driving --- */
+
+static int flush(eota_client *c)
+{
+    int moved = 0;
+    while (c->conn && out_pending(c) > 0) {
+        long n = c->cfg.transport->write(c->conn, c->out + c->out_pos, out_pending(c));
+        if (n == EOTA_AGAIN || n == 0)
+            break;
+        if (n < 0) {
+            if (c->state == ST_FINAL)
+                succeed(c); /* the final 00 is optional */
+            else
+                transport_failed(c, n);
+            return moved;
+        }
+        if ((size_t)n > out_pending(c))
+            n = (long)out_pending(c);
+        c->out_pos += (size_t)n;
+        moved = 1;
+    }
+    if (c->out_pos == c->out_len)
+        c->out_pos = c->out_len = 0;
+    return moved;
+}
+
+static int check_timeouts(eota_client *c)
+{
+    uint32_t t = now(c);
+    switch (c->state) {
+    case ST_DATA:
+    case ST_VERIFY:
+        if (t - c->activity_ms >= c->cfg.data_timeout_ms) {
+            fail(c, EOTA_CLIENT_ERR_TIMEOUT, 0);
+            return 1;
+        }
+        return 0;
+    case ST_FINAL:
+        if (t - c->final_ms >= EOTA_CLIENT_FINAL_ACK_MS) {
+            succeed(c);
+            return 1;
+        }
+        return 0;
+    case ST_IDLE:
+    case ST_END: return 0;
+    default:
+        if (t - c->start_ms >= c->cfg.handshake_timeout_ms) {
+            fail(c, EOTA_CLIENT_ERR_TIMEOUT, 0);
+            return 1;
+        }
+        return 0;
+    }
+}
+
+eota_client_status eota_client_poll(eota_client *cl)
+{
+    for (int budget = 0; cl->conn && budget < POLL_BUDGET; budget++) {
+        int progress = flush(cl);
+        if (!cl->conn)
+            break;
+        if (check_timeouts(cl))
+            break;
+        switch (cl->state) {
+        case ST_HELLO_CODE:
+        case ST_HELLO_VERSION:
+        case ST_FEATURE_REPLY:
+        case ST_FLAGS:
+        case ST_AUTH_CODE:
+        case ST_NONCE:
+        case ST_AUTH_RESULT:
+        case ST_PREPARE:
+        case ST_MD5:
+            progress |= read_field(cl);
+            break;
+        case ST_WAIT_IMAGE:
+            if (cl->image_set) {
+                send_size(cl);
+                progress = 1;
+            }
+            break;
+        case ST_DATA:
+            progress |= data_read(cl);
+            if (cl->conn && cl->state == ST_DATA)
+                progress |= data_write(cl);
+            break;
+        case ST_VERIFY:
+            progress |= data_read(cl);
+            break;
+        case ST_FINAL:
+            if (out_pending(cl) == 0) {
+                succeed(cl);
+                progress = 1;
+            }
+            break;
+        default: break;
+        }
+        if (!progress)
+            break;
+    }
+    if (cl->conn && cl->replied && !cl->image_set)
+        return EOTA_CLIENT_NEED_IMAGE;
+    return cl->status;
+}
+
+unsigned eota_client_wants(const eota_client *cl)
+{
+    if (!cl->conn)
+        return 0;
+    unsigned w = 0;
+    if (out_pending(cl) > 0)
+        w |= EOTA_WANT_WRITE;
+    switch (cl->state) {
+    case ST_WAIT_IMAGE:
+    case ST_FINAL: break;
+    case ST_DATA:
+        w |= EOTA_WANT_READ;
+        if (can_send(cl))
+            w |= EOTA_WANT_WRITE;
+        break;
+    default: w |= EOTA_WANT_READ; break;
+    }
+    return w;
+}
+
+static long remaining(uint32_t start, uint32_t limit, uint32_t t)
+{
+    uint32_t spent = t - start;
+    return spent >= limit ? 0 : (long)(limit - spent);
+}
+
+long eota_client_timeout_ms(const eota_client *cl)
+{
+    if (!cl->conn)
+        return -1;
+    uint32_t t = now(cl);
+    switch (cl->state) {
+    case ST_WAIT_IMAGE:
+        if (cl->image_set)
+            return 0;
+        return remaining(cl->start_ms, cl->cfg.handshake_timeout_ms, t);
+    case ST_DATA:
+    case ST_VERIFY: return remaining(cl->activity_ms, cl->cfg.data_timeout_ms, t);
+    case ST_FINAL: return remaining(cl->final_ms, EOTA_CLIENT_FINAL_ACK_MS, t);
+    default: return remaining(cl->start_ms, cl->cfg.handshake_timeout_ms, t);
+    }
+}
+
+int eota_client_gzip_accepted(const eota_client *cl) { return cl->replied && cl->gzip_accepted; }
+
+void eota_client_cancel(eota_client *cl)
+{
+    if (!cl->conn)
+        return;
+    fail(cl, EOTA_CLIENT_ERR_CANCELLED, 0);
+}
+
+void eota_client_get_report(const eota_client *cl, eota_client_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->error = cl->error;
+    rep->phase = cl->state == ST_END ? cl->error_phase : phase_of(cl);
+    rep->code = cl->error_code;
+    rep->version = cl->version;
+    rep->features = cl->features;
+    rep->feature_reply = cl->feature_reply;
+    rep->server_flags = cl->server_flags;
+    rep->extended = cl->extended;
+    rep->gzip_accepted = cl->gzip_accepted;
+    rep->gzip_sent = cl->size_sent && cl->image_gzip;
+    rep->auth = (eota_auth_kind)cl->auth_kind;
+    rep->size = cl->size_sent ? cl->img.size : 0;
+    rep->sent = cl->sent;
+    uint64_t acked = (uint64_t)cl->acks * EOTA_BLOCK_SIZE;
+    rep->acked = acked < cl->img.size ? (uint32_t)acked : cl->img.size;
+    rep->all_sent = cl->img.size > 0 && cl->sent == cl->img.size;
+    rep->received = cl->received;
+    rep->committed = cl->committed;
+}
+
+const char *eota_client_phase_name(eota_client_phase phase)
+{
+    switch (phase) {
+    case EOTA_CLIENT_PH_NONE: return "none";
+    case EOTA_CLIENT_PH_CONNECT: return "connect";
+    case EOTA_CLIENT_PH_HELLO: return "hello";
+    case EOTA_CLIENT_PH_FEATURES: return "features";
+    case EOTA_CLIENT_PH_AUTH: return "auth";
+    case EOTA_CLIENT_PH_PREPARE: return "prepare";
+    case EOTA_CLIENT_PH_MD5: return "md5";
+    case EOTA_CLIENT_PH_DATA: return "data";
+    case EOTA_CLIENT_PH_RECEIVE: return "receive";
+    case EOTA_CLIENT_PH_VERIFY: return "verify";
+    case EOTA_CLIENT_PH_FINAL: return "final";
+    case EOTA_CLIENT_PH_END: return "end";
+    }
+    return "unknown";
+}
+
+const char *eota_client_phase_describe(eota_client_phase phase)
+{
+    switch (phase) {
+    case EOTA_CLIENT_PH_NONE: return "before the upload started";
+    case EOTA_CLIENT_PH_CONNECT: return "connecting";
+    case EOTA_CLIENT_PH_HELLO: return "the handshake (waiting for the protocol version)";
+    case EOTA_CLIENT_PH_FEATURES: return "the handshake (waiting for the feature reply)";
+    case EOTA_CLIENT_PH_AUTH: return "authentication";
+    case EOTA_CLIENT_PH_PREPARE: return "preparation (waiting for the device to accept the image size)";
+    case EOTA_CLIENT_PH_MD5: return "preparation (waiting for the device to take the image's MD5)";
+    case EOTA_CLIENT_PH_DATA: return "the data transfer";
+    case EOTA_CLIENT_PH_RECEIVE: return "the end of the transfer (waiting for the device to confirm it has every byte)";
+    case EOTA_CLIENT_PH_VERIFY: return "verification (waiting for the device to check and install the image)";
+    case EOTA_CLIENT_PH_FINAL: return "the final acknowledgement";
+    case EOTA_CLIENT_PH_END: return "the end of the upload";
+    }
+    return "an unknown step";
+}
+
+const char *eota_client_error_name(eota_client_error err)
+{
+    switch (err) {
+    case EOTA_CLIENT_OK: return "ok";
+    case EOTA_CLIENT_ERR_DEVICE: return "device_error";
+    case EOTA_CLIENT_ERR_CLOSED: return "closed";
+    case EOTA_CLIENT_ERR_TIMEOUT: return "timeout";
+    case EOTA_CLIENT_ERR_IO: return "network_error";
+    case EOTA_CLIENT_ERR_PROTOCOL: return "protocol_error";
+    case EOTA_CLIENT_ERR_VERSION: return "unsupported_version";
+    case EOTA_CLIENT_ERR_PASSWORD_REQUIRED: return "password_required";
+    case EOTA_CLIENT_ERR_IMAGE: return "image_error";
+    case EOTA_CLIENT_ERR_CRYPTO: return "crypto_error";
+    case EOTA_CLIENT_ERR_CANCELLED: return "cancelled";
+    case EOTA_CLIENT_ERR_REFUSED: return "refused";
+    case EOTA_CLIENT_ERR_UNREACHABLE: return "unreachable";
+    case EOTA_CLIENT_ERR_RESOLVE: return "resolve_error";
+    }
+    return "unknown";
+}
