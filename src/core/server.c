@@ -245,6 +245,7 @@ int eota_server_accept(eota_server *srv, void *conn)
     srv->auth_kind = EOTA_AUTH_NONE;
     srv->ota_type = EOTA_OTA_TYPE_APP;
     srv->started = srv->backend_begun = srv->peer_gone = srv->gzip_agreed = 0;
+    srv->error_code = 0; /* info describes the current session from here */
     srv->size = srv->received = srv->acked = srv->written = 0;
     srv->pend_len = srv->pend_off = 0;
     srv->end_called = 0;

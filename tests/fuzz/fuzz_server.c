@@ -400,10 +400,17 @@ static void connect_new(void)
         return;
     fconn *c = &fz.conns[fz.nconns++];
     int busy = eota_server_busy(&fz.srv);
+    int prev = fz.cur;
+    eota_server_info before;
+    eota_server_get_info(&fz.srv, &before);
     c->accepted = 1;
     int rc = eota_server_accept(&fz.srv, c);
-    if (busy) {
-        CHECK(rc == EOTA_EBUSY, "second client accepted while one is served");
+    if (busy && rc != EOTA_EBUSY) {
+        /* Only a failed session that lingers for its error byte gives way:
+         * it must have failed, be closed now, and hold no backend. */
+        CHECK(before.error_code != 0, "second client accepted while an upload is served");
+        CHECK(prev >= 0 && fz.conns[prev].close_count == 1, "replaced session not closed");
+        CHECK(!fz.begun, "replaced session left the backend begun");
     }
     if (rc == EOTA_EBUSY) {
         CHECK(c->close_count == 1, "turned-away client not closed at once");
