@@ -102,7 +102,7 @@ class Bench:
         d = {"row": row, "name": name, "value": value, "unit": unit, "conditions": conditions}
         d.update(extra)
         self.rows.append(d)
-        v = ("%.3g" % value) if isinstance(value, float) else str(value)
+        v = ("%.4g" % value) if isinstance(value, float) else str(value)
         print("  %-4s %-46s %12s %-10s %s" % (row, name, v, unit, conditions), flush=True)
 
     # -- row 1 and 4 ---------------------------------------------------
@@ -335,17 +335,25 @@ def main():
     print("eota benchmarks, %s, %s, %d CPUs%s" % (info["date"], info["kernel"], info["cpus"],
                                                   " (quick)" if a.quick else ""))
     print("  %-4s %-46s %12s %-10s %s" % ("row", "what", "value", "unit", "conditions"))
+    failed = []
     try:
         for r, fn in (("1", b.row1_loopback), ("2", b.row2_links), ("3", b.row3_cpu), ("5", b.row5_size),
                       ("6", b.row6_fleet), ("7", b.row7_compression)):
             if r in rows:
-                fn()
+                try:
+                    fn()
+                except Exception as e:  # noqa: BLE001 - a broken row must not hide the others
+                    failed.append(r)
+                    b.add(r, "ROW FAILED", 0, "", str(e).splitlines()[0][:200] if str(e) else repr(e))
     finally:
         shutil.rmtree(b.tmp, ignore_errors=True)
     os.makedirs(os.path.dirname(a.json), exist_ok=True)
     with open(a.json, "w") as f:
-        json.dump({"info": info, "rows": b.rows}, f, indent=1)
+        json.dump({"info": info, "rows": b.rows, "failed_rows": failed}, f, indent=1)
     print("written: %s" % a.json)
+    if failed:
+        print("bench: rows %s failed" % ",".join(failed))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

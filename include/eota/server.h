@@ -163,6 +163,13 @@ void eota_server_cancel(eota_server *srv);
 /* True while a connection is being served. */
 int eota_server_busy(const eota_server *srv);
 
+/* True when the session's upload is over and only its goodbye remains (the
+ * short wait for the client's final 00, or a failed session's error byte
+ * leaving): the engine will be free within final_ack_timeout_ms. An
+ * integrator may leave a new client waiting in its listen backlog then,
+ * rather than turn it away: it is often the same uploader coming back. */
+int eota_server_finishing(const eota_server *srv);
+
 /* About the current or last session. */
 typedef struct eota_server_info {
     uint8_t client_features;

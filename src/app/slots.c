@@ -240,6 +240,7 @@ static uint8_t fb_begin(void *ctx, const eota_begin_info *info)
     fb->inflate_done = 0;
     fb->bucket_ms = now_ms();
     fb->tokens = 0;
+    fb->flash_busy = 0;
     return 0;
 }
 
@@ -317,17 +318,24 @@ static uint8_t fb_write(void *ctx, const uint8_t *data, size_t len, size_t *take
     if (fb->fd < 0)
         return fb_fail(fb, EOTA_RESP_ERROR_WRITING_FLASH, "write without begin");
     if (fb->o.write_speed) {
+        /* The emulated flash works only while it has data: time spent
+         * waiting for the network is not banked as write credit, so a block
+         * arriving after an idle gap takes len / speed to be written, as on
+         * a chip. */
         uint64_t t = now_ms();
-        uint64_t burst = fb->o.write_speed / 50 > 4096 ? fb->o.write_speed / 50 : 4096;
+        if (!fb->flash_busy) {
+            fb->bucket_ms = t;
+            fb->tokens = 0;
+        }
         fb->tokens += (t - fb->bucket_ms) * fb->o.write_speed / 1000;
         fb->bucket_ms = t;
-        if (fb->tokens > burst)
-            fb->tokens = burst;
+        size_t want = len;
         if (len > fb->tokens)
             len = (size_t)fb->tokens;
+        fb->tokens -= len;
+        fb->flash_busy = len < want;
         if (len == 0)
             return 0;
-        fb->tokens -= len;
     }
     if (fb->o.fail_at == EOTA_SIM_FAIL_WRITE &&
         (!fb->o.has_fail_after || fb->wire_taken + len > fb->o.fail_after))

@@ -72,6 +72,7 @@ typedef struct eota_file_backend {
     /* emulated flash speed */
     uint64_t bucket_ms;
     uint64_t tokens;
+    int flash_busy;            /* the last write left bytes untaken */
     /* the last failure, for logs */
     char why[4352];
 } eota_file_backend;

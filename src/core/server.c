@@ -810,6 +810,11 @@ void eota_server_cancel(eota_server *srv)
 
 int eota_server_busy(const eota_server *srv) { return srv->conn != NULL; }
 
+int eota_server_finishing(const eota_server *srv)
+{
+    return srv->conn != NULL && (srv->phase == PH_FINAL_ACK || srv->phase == PH_CLOSING);
+}
+
 void eota_server_get_info(const eota_server *srv, eota_server_info *info)
 {
     info->client_features = srv->client_features;
