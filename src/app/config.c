@@ -1696,7 +1696,7 @@ static const spec safe_mode_spec[] = {
 
 static int parse_safe_mode(ctx *c, yaml_node_t *n)
 {
-    eota_safe_mode_config *s = &c->cfg->safe_mode;
+    eota_config_safe_mode *s = &c->cfg->safe_mode;
     yaml_node_t *v;
     long long ll;
     s->present = true;

@@ -120,7 +120,7 @@ typedef struct eota_ota_config {
     eota_automation on_state_change;
 } eota_ota_config;
 
-typedef struct eota_safe_mode_config {
+typedef struct eota_config_safe_mode {
     bool present;                   /* the block was given */
     uint32_t num_attempts;          /* default 10, >= 1 */
     uint32_t reboot_timeout_ms;     /* default 300000 */
@@ -128,7 +128,7 @@ typedef struct eota_safe_mode_config {
     bool disabled;                  /* default false */
     char *id;
     eota_automation on_safe_mode;
-} eota_safe_mode_config;
+} eota_config_safe_mode;
 
 typedef struct eota_app_config {
     bool present;
@@ -190,7 +190,7 @@ typedef struct eota_config {
     eota_ota_config ota;
     bool ota_web_server;     /* an entry `platform: web_server` */
     int ota_web_server_line;
-    eota_safe_mode_config safe_mode;
+    eota_config_safe_mode safe_mode;
     eota_app_config app;
     eota_simulate_config simulate;
     eota_config_level log_level; /* logger: level:, default DEBUG */

@@ -704,7 +704,7 @@ static void test_safe_mode(void **state)
                  "    - logger.log: \"entering safe mode\"\n"
                  "    - shell: {command: \"wall safe mode\"}\n",
             &cfg);
-    eota_safe_mode_config *s = &cfg.safe_mode;
+    eota_config_safe_mode *s = &cfg.safe_mode;
     assert_true(s->present);
     assert_string_equal(s->id, "sm");
     assert_int_equal(s->num_attempts, 3);
