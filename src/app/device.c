@@ -33,6 +33,7 @@
 #include "eota/server.h"
 #include "log.h"
 #include "slots.h"
+#include "web.h"
 
 #define TAG "ota"
 #define MAX_LISTEN 8
@@ -57,6 +58,8 @@ typedef struct device {
     int last_state;
     uint64_t upload_started_ms;
     int verbose;
+    eota_web *web; /* web_server: (web.c); NULL without one */
+    long web_port; /* --web-port, 0: the config's */
 } device;
 
 static void usage(FILE *f)
@@ -76,6 +79,7 @@ static void usage(FILE *f)
             "                        root, else ~/.local/state/eota/NAME)\n"
             "  -l, --listen ADDR     address to listen on; repeatable (default: 0.0.0.0 and ::)\n"
             "  -p, --port PORT       override the OTA port of the config\n"
+            "      --web-port PORT   override the port of the config's web_server: block\n"
             "  -v, --verbose         log at VERBOSE level\n"
             "  -q, --quiet           log warnings and errors only\n"
             "  -h, --help            this text\n"
@@ -136,7 +140,11 @@ static void on_event(void *ctx, const eota_event *ev)
     if ((int)ev->state != d->last_state || ev->state != EOTA_STATE_IN_PROGRESS)
         run_trigger(d, "on_state_change", &o->on_state_change, ev, (double)ev->state, 1);
     d->last_state = (int)ev->state;
+    eota_web_note_event(d->web, ev); /* the page's "last update" */
 }
+
+/* web.c: web uploads get 409 while a native upload holds the backend */
+static int native_busy(void *ctx) { return eota_server_busy(&((device *)ctx)->srv); }
 
 static void on_log(void *ctx, eota_log_level level, const char *msg, uint32_t arg)
 {
@@ -310,6 +318,11 @@ static void accept_clients(device *d, int lfd)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         char peer[80];
         describe_peer(fd, peer, sizeof peer);
+        if (eota_web_busy(d->web)) { /* one upload at a time: a web upload runs */
+            LOGW(TAG, "Connection from %s turned away: a web upload is in progress", peer);
+            close(fd);
+            continue;
+        }
         if (eota_server_busy(&d->srv)) {
             eota_posix_conn other = {fd};
             LOGW(TAG, "Connection from %s turned away: an upload is in progress", peer);
@@ -433,11 +446,15 @@ static int run(device *d)
 {
     int stop = 0;
     while (!stop) {
-        struct pollfd pfd[MAX_LISTEN + 2];
+        struct pollfd pfd[MAX_LISTEN + 2 + EOTA_WEB_MAX_FDS];
         int n = 0;
         pfd[n++] = (struct pollfd){d->sig_fd, POLLIN, 0};
+        /* A session that only says goodbye ends within a second: a new
+         * client waits in the backlog for it instead of being turned away
+         * (often it is the same uploader, back for another image). */
+        short lev = eota_server_finishing(&d->srv) ? 0 : POLLIN;
         for (int i = 0; i < d->nlisten; i++)
-            pfd[n++] = (struct pollfd){d->listen_fd[i], POLLIN, 0};
+            pfd[n++] = (struct pollfd){d->listen_fd[i], lev, 0};
         int conn_idx = -1;
         if (eota_server_busy(&d->srv) && d->conn.fd >= 0) {
             unsigned w = eota_server_wants(&d->srv);
@@ -445,10 +462,14 @@ static int run(device *d)
             conn_idx = n;
             pfd[n++] = (struct pollfd){d->conn.fd, ev, 0};
         }
+        n += eota_web_pollfds(d->web, pfd + n, EOTA_WEB_MAX_FDS);
         long timeout = eota_server_timeout_ms(&d->srv);
         long kt = eota_children_next_timeout(&d->kids);
         if (kt >= 0 && (timeout < 0 || kt < timeout))
             timeout = kt;
+        long wt = eota_web_timeout_ms(d->web);
+        if (wt >= 0 && (timeout < 0 || wt < timeout))
+            timeout = wt;
         int r = poll(pfd, (nfds_t)n, timeout < 0 ? -1 : (int)(timeout > 60000 ? 60000 : timeout));
         if (r < 0 && errno != EINTR) {
             LOGE("device", "poll: %s", strerror(errno));
@@ -458,13 +479,20 @@ static int run(device *d)
             handle_signals(d, &stop);
         if (stop)
             break;
+        (void)conn_idx;
+        /* The running session first: a client that just sent its final
+         * 00 and reconnected at once must find the device free, not be
+         * turned away because that 00 was still unread. */
+        if (eota_server_poll(&d->srv) == EOTA_SERVER_REBOOT)
+            reboot(d);
         for (int i = 0; i < d->nlisten; i++)
             if (pfd[1 + i].revents & POLLIN)
                 accept_clients(d, d->listen_fd[i]);
-        (void)conn_idx;
         eota_server_result res = eota_server_poll(&d->srv);
         eota_children_check_timeouts(&d->kids);
         if (res == EOTA_SERVER_REBOOT)
+            reboot(d);
+        if (eota_web_run(d->web)) /* 100 ms after a web upload's success reply */
             reboot(d);
     }
     if (eota_server_busy(&d->srv)) {
@@ -506,7 +534,8 @@ int eota_cmd_device(int argc, char **argv)
         {"config", required_argument, 0, 'c'}, {"state-dir", required_argument, 0, 's'},
         {"listen", required_argument, 0, 'l'}, {"port", required_argument, 0, 'p'},
         {"verbose", no_argument, 0, 'v'},      {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},         {"web-port", required_argument, 0, 'W'},
+        {0, 0, 0, 0}};
     device *d = calloc(1, sizeof *d);
     if (!d) {
         fprintf(stderr, "eota device: out of memory\n");
@@ -537,6 +566,15 @@ int eota_cmd_device(int argc, char **argv)
             port_override = strtol(optarg, &end, 10);
             if (*end || port_override < 1 || port_override > 65535) {
                 fprintf(stderr, "eota device: --port: expected 1 to 65535, got '%s'\n", optarg);
+                goto out;
+            }
+            break;
+        }
+        case 'W': {
+            char *end;
+            d->web_port = strtol(optarg, &end, 10);
+            if (*end || d->web_port < 1 || d->web_port > 65535) {
+                fprintf(stderr, "eota device: --web-port: expected 1 to 65535, got '%s'\n", optarg);
                 goto out;
             }
             break;
@@ -641,12 +679,22 @@ int eota_cmd_device(int argc, char **argv)
     sc.password = pw;
     sc.version = d->cfg.ota.version;
     sc.allow_md5_auth = d->cfg.ota.allow_md5_auth;
+    /* A simulated chip acknowledges a block once it is written, as stock
+     * firmware does; the Linux device acknowledges on arrival, so that even
+     * a stop-and-wait uploader overlaps the network with the disk. */
+    sc.ack_after_write = strcmp(d->cfg.profile->platform, "host") != 0;
     if (eota_server_init(&d->srv, &sc, d->xfer, XFER_SIZE) != EOTA_OK) {
         fprintf(stderr, "eota device: the password is longer than %d bytes\n", EOTA_PASSWORD_MAX);
         goto out;
     }
     if (setup_listeners(d, listen_addrs, nlisten_addrs, port) != 0)
         goto out;
+    {
+        eota_web_opts wo = {&d->cfg, &d->slots, &d->fb, listen_addrs, nlisten_addrs, (uint16_t)d->web_port,
+                            on_event, native_busy, d};
+        if (eota_web_start(&d->web, &wo) != 0)
+            goto out;
+    }
     if (d->slots.active)
         LOGI("device", "Booting slot %c (install #%u)", d->slots.active, d->slots.installs);
     else
@@ -656,6 +704,8 @@ int eota_cmd_device(int argc, char **argv)
     LOGI("device", "Stopped");
 
 out:
+    eota_web_stop(d->web); /* aborts a web upload in progress */
+    d->web = NULL;
     for (int i = 0; i < d->nlisten; i++)
         close(d->listen_fd[i]);
     if (d->sig_fd >= 0)
