@@ -30,6 +30,7 @@
 #include "cli.h"
 #include "config.h"
 #include "eota/posix.h"
+#include "eota/safemode.h"
 #include "eota/server.h"
 #include "log.h"
 #include "slots.h"
@@ -59,6 +60,10 @@ typedef struct device {
     uint64_t upload_started_ms;
     int verbose;
     eota_web *web; /* web_server: (web.c); NULL without one */
+    eota_safe_mode_config smcfg;
+    eota_boot_decision dec; /* this boot's decision */
+    eota_safe_mode sm;      /* this boot's confirmation and safe-mode timers */
+    int reboot_wanted;      /* reboot once no upload runs */
     long web_port; /* --web-port, 0: the config's */
 } device;
 
@@ -80,12 +85,23 @@ static void usage(FILE *f)
             "  -l, --listen ADDR     address to listen on; repeatable (default: 0.0.0.0 and ::)\n"
             "  -p, --port PORT       override the OTA port of the config\n"
             "      --web-port PORT   override the port of the config's web_server: block\n"
+            "      --show-state      print the boot state of --state-dir (active slot,\n"
+            "                        slot states, boot attempts) and exit; safe while a\n"
+            "                        device runs on it\n"
             "  -v, --verbose         log at VERBOSE level\n"
             "  -q, --quiet           log warnings and errors only\n"
             "  -h, --help            this text\n"
             "\n"
-            "signals: SIGTERM/SIGINT stop cleanly (an upload in progress is discarded);\n"
-            "SIGHUP rereads the config's password (effective from the next connection).\n"
+            "Boot: every start and every reboot counts a boot attempt; a new image runs\n"
+            "on trial and is confirmed after safe_mode: boot_is_good_after (1 min) of\n"
+            "running; an application that exits before that makes the device reboot,\n"
+            "which rolls a trial image back, and after num_attempts (10) failed boots\n"
+            "the device enters safe mode (OTA only) for reboot_timeout (5 min).\n"
+            "\n"
+            "signals: SIGTERM/SIGINT stop cleanly (an upload in progress is discarded;\n"
+            "the boot counts as good); SIGHUP rereads the config's password (effective\n"
+            "from the next connection); SIGUSR1 requests safe mode and reboots into it\n"
+            "(the stock safe-mode button).\n"
             "\n"
             "example:\n"
             "  eota device --config living-room.yaml --state-dir /tmp/lr\n");
@@ -404,6 +420,15 @@ static void handle_signals(device *d, int *stop)
         case SIGHUP:
             reload(d);
             break;
+        case SIGUSR1:
+            if (d->smcfg.disabled) {
+                LOGW("safe_mode", "SIGUSR1: safe mode is disabled in the config; ignored");
+                break;
+            }
+            LOGW("safe_mode", "SIGUSR1: safe mode requested; rebooting into it");
+            eota_safe_mode_request(&d->sm);
+            d->reboot_wanted = 1;
+            break;
         case SIGCHLD:
             for (;;) {
                 int status;
@@ -413,9 +438,10 @@ static void handle_signals(device *d, int *stop)
                 if (pid == d->app_pid) {
                     d->app_pid = 0;
                     if (WIFEXITED(status))
-                        LOGW("app", "The application exited with status %d", WEXITSTATUS(status));
+                        LOGW("app", "The application exited with status %d: rebooting", WEXITSTATUS(status));
                     else if (WIFSIGNALED(status))
-                        LOGW("app", "The application was killed by signal %d", WTERMSIG(status));
+                        LOGW("app", "The application was killed by signal %d: rebooting", WTERMSIG(status));
+                    d->reboot_wanted = 1;
                 } else {
                     eota_children_reap(&d->kids, pid, status);
                 }
@@ -426,20 +452,53 @@ static void handle_signals(device *d, int *stop)
     }
 }
 
+static uint32_t now32(void) { return (uint32_t)eota_posix_now_ms64(); }
+
+/* A boot, as the bootloader and the start of the firmware would do it: the
+ * boot state is read again, the attempt counted (first), the slot chosen
+ * (a trial image that never got confirmed is rolled back), safe mode decided;
+ * then the application starts, or only the OTA server runs. */
+static void boot(device *d)
+{
+    char err[512];
+    if (eota_slots_reload(&d->slots, err, sizeof err) != 0)
+        LOGE("boot", "%s", err);
+    eota_boot_decision *dec = &d->dec;
+    int rc = eota_boot(&d->slots.bs, &d->smcfg, dec);
+    if (rc != EOTA_OK)
+        LOGE("boot", "Writing the boot state failed (status %d); booting anyway", rc);
+    d->slots.active = eota_slot_letter(dec->slot);
+    eota_safe_mode_begin(&d->sm, &d->slots.bs, &d->smcfg, dec, now32());
+    if (dec->invalidated >= 0)
+        LOGW("boot", "Slot %c marked invalid", eota_slot_letter(dec->invalidated));
+    if (dec->rolled_back)
+        LOGW("boot", "The image on trial was never confirmed: rolled back to slot %c", d->slots.active);
+    if (dec->slot >= 0)
+        LOGI("boot", "Boot attempt %u: slot %c%s", dec->attempts + 1, d->slots.active,
+             dec->trial ? (dec->trial_started ? " (new image, on trial)" : " (on trial)") : "");
+    else
+        LOGI("boot", "Boot attempt %u: no image", dec->attempts + 1);
+    if (dec->safe_mode) {
+        LOGW("safe_mode", "Entering safe mode%s: only OTA runs, for %u s", dec->requested ? " (requested)" : " after failed boots",
+             d->smcfg.reboot_timeout_ms / 1000);
+        if (d->cfg.safe_mode.on_safe_mode.count) {
+            eota_event ev = {EOTA_STATE_STARTED, 0, 0, 0};
+            eota_auto_vars v = {"on_safe_mode", 0, 0, (int)ev.state, 0, d->cfg.name};
+            eota_automation_run(&d->cfg.safe_mode.on_safe_mode, &v, &d->kids);
+        }
+        return;
+    }
+    if (dec->trial)
+        LOGI("boot", "Slot %c runs on trial: confirmed after %u s of running, rolled back if it fails first",
+             d->slots.active, d->smcfg.boot_is_good_after_ms / 1000);
+    start_app(d);
+}
+
 static void reboot(device *d)
 {
-    LOGI("device", "Rebooting into slot %c", d->slots.active);
+    LOGI("device", "Rebooting");
     stop_app(d);
-    /* Boot again: read the boot state from disk, as a fresh start would. */
-    char err[512];
-    eota_slots fresh;
-    if (eota_slots_open(&fresh, d->state_dir, err, sizeof err) != 0) {
-        LOGE("device", "Boot state unreadable after the update: %s", err);
-    } else {
-        eota_slots_close(&d->slots);
-        d->slots = fresh;
-    }
-    start_app(d);
+    boot(d);
 }
 
 static int run(device *d)
@@ -467,6 +526,11 @@ static int run(device *d)
         long kt = eota_children_next_timeout(&d->kids);
         if (kt >= 0 && (timeout < 0 || kt < timeout))
             timeout = kt;
+        long st = eota_safe_mode_timeout_ms(&d->sm, now32());
+        if (st >= 0 && (timeout < 0 || st < timeout))
+            timeout = st;
+        if (d->reboot_wanted && timeout < 0)
+            timeout = 100;
         long wt = eota_web_timeout_ms(d->web);
         if (wt >= 0 && (timeout < 0 || wt < timeout))
             timeout = wt;
@@ -494,12 +558,31 @@ static int run(device *d)
             reboot(d);
         if (eota_web_run(d->web)) /* 100 ms after a web upload's success reply */
             reboot(d);
+        switch (eota_safe_mode_poll(&d->sm, now32())) {
+        case EOTA_SAFE_MODE_CONFIRMED:
+            LOGI("boot", "Boot is good: %s", d->dec.trial ? "the image on trial is confirmed" : "boot counter cleared");
+            break;
+        case EOTA_SAFE_MODE_REBOOT:
+            if (!d->reboot_wanted)
+                LOGI("safe_mode", "Safe mode is over: rebooting");
+            d->reboot_wanted = 1;
+            break;
+        default: break;
+        }
+        /* A reboot waits for the upload in progress: that upload ends in a
+         * reboot of its own when it succeeds. */
+        if (d->reboot_wanted && !eota_server_busy(&d->srv) && !eota_web_busy(d->web)) {
+            d->reboot_wanted = 0;
+            reboot(d);
+        }
     }
     if (eota_server_busy(&d->srv)) {
         LOGW(TAG, "Upload in progress discarded by the shutdown");
         eota_server_cancel(&d->srv);
     }
     stop_app(d);
+    /* An orderly shutdown: the boot counts as good, as on a stock device. */
+    eota_safe_mode_shutdown(&d->sm);
     return 0;
 }
 
@@ -535,6 +618,7 @@ int eota_cmd_device(int argc, char **argv)
         {"listen", required_argument, 0, 'l'}, {"port", required_argument, 0, 'p'},
         {"verbose", no_argument, 0, 'v'},      {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},         {"web-port", required_argument, 0, 'W'},
+        {"show-state", no_argument, 0, 'S'},
         {0, 0, 0, 0}};
     device *d = calloc(1, sizeof *d);
     if (!d) {
@@ -543,9 +627,10 @@ int eota_cmd_device(int argc, char **argv)
     }
     const char *state_dir = NULL;
     char *listen_addrs[MAX_LISTEN];
-    int nlisten_addrs = 0, quiet = 0, rc = 2;
+    int nlisten_addrs = 0, quiet = 0, rc = 2, show_state = 0;
     long port_override = 0;
     d->conn.fd = -1;
+    d->slots.ff.fd = -1;
     d->sig_fd = -1;
     d->last_state = -1;
     optind = 1;
@@ -579,6 +664,7 @@ int eota_cmd_device(int argc, char **argv)
             }
             break;
         }
+        case 'S': show_state = 1; break;
         case 'v': d->verbose = 1; break;
         case 'q': quiet = 1; break;
         case 'h':
@@ -592,6 +678,20 @@ int eota_cmd_device(int argc, char **argv)
     }
     if (optind < argc) {
         fprintf(stderr, "eota device: unexpected argument '%s'\n", argv[optind]);
+        goto out;
+    }
+    if (show_state) {
+        char serr[1024];
+        if (!state_dir) {
+            fprintf(stderr, "eota device: --show-state needs --state-dir DIR\n");
+            goto out;
+        }
+        if (eota_slots_show(state_dir, stdout, serr, sizeof serr) != 0) {
+            fprintf(stderr, "eota device: %s\n", serr);
+            rc = 1;
+            goto out;
+        }
+        rc = 0;
         goto out;
     }
     if (!d->config_path) {
@@ -623,6 +723,7 @@ int eota_cmd_device(int argc, char **argv)
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGUSR1);
     sigaddset(&mask, SIGCHLD);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -695,11 +796,11 @@ int eota_cmd_device(int argc, char **argv)
         if (eota_web_start(&d->web, &wo) != 0)
             goto out;
     }
-    if (d->slots.active)
-        LOGI("device", "Booting slot %c (install #%u)", d->slots.active, d->slots.installs);
-    else
-        LOGI("device", "No image installed yet");
-    start_app(d);
+    d->smcfg.num_attempts = d->cfg.safe_mode.num_attempts;
+    d->smcfg.reboot_timeout_ms = d->cfg.safe_mode.reboot_timeout_ms;
+    d->smcfg.boot_is_good_after_ms = d->cfg.safe_mode.boot_is_good_after_ms;
+    d->smcfg.disabled = d->cfg.safe_mode.disabled;
+    boot(d);
     rc = run(d);
     LOGI("device", "Stopped");
 

@@ -15,11 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eota/crc32.h"
 #include "eota/posix.h"
 #include "eota/protocol.h"
 #include "config.h"
 
-#define STATE_FILE "boot.state"
 
 static int mkdir_p(const char *path)
 {
@@ -59,62 +59,7 @@ char *eota_slots_path(const eota_slots *s, char slot, char *buf, size_t len)
     return buf;
 }
 
-char eota_slots_inactive(const eota_slots *s) { return s->active == 'a' ? 'b' : 'a'; }
-
-/* boot.state is a few "key=value" lines; unknown keys are ignored so that
- * later versions can add some. */
-static int read_state(eota_slots *s, char *err, size_t errlen)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", s->dir, STATE_FILE);
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    char line[256];
-    int lineno = 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        if (!line[0] || line[0] == '#')
-            continue;
-        char *eq = strchr(line, '=');
-        if (!eq) {
-            snprintf(err, errlen, "%s:%d: expected key=value", path, lineno);
-            fclose(f);
-            return -1;
-        }
-        *eq = '\0';
-        const char *k = line, *v = eq + 1;
-        if (!strcmp(k, "active")) {
-            if (strcmp(v, "a") && strcmp(v, "b") && strcmp(v, "none")) {
-                snprintf(err, errlen, "%s:%d: active must be a, b or none, got '%.20s'", path, lineno, v);
-                fclose(f);
-                return -1;
-            }
-            s->active = v[0] == 'n' ? 0 : v[0];
-        } else if (!strcmp(k, "seq")) {
-            s->seq = (uint32_t)strtoul(v, NULL, 10);
-        } else if (!strcmp(k, "installs")) {
-            s->installs = (uint32_t)strtoul(v, NULL, 10);
-        }
-    }
-    fclose(f);
-    if (s->active) {
-        char img[4096];
-        struct stat st;
-        if (stat(eota_slots_path(s, s->active, img, sizeof img), &st) != 0) {
-            snprintf(err, errlen, "%s says slot %c is active but %s is missing", path, s->active, img);
-            return -1;
-        }
-    }
-    return 0;
-}
+char eota_slots_inactive(const eota_slots *s) { return eota_slot_letter(eota_bootstate_target(&s->bs)); }
 
 static void remove_parts(const eota_slots *s)
 {
@@ -133,9 +78,32 @@ static void remove_parts(const eota_slots *s)
     closedir(d);
 }
 
+/* Two 4 KiB sectors, one per copy of the record (plus its boot counter);
+ * 4-byte writes, erased to FF: the shape of a small NOR otadata area. */
+#define BOOT_SECTOR 4096u
+
+int eota_slots_reload(eota_slots *s, char *err, size_t errlen)
+{
+    eota_bootstate_config bc;
+    memset(&bc, 0, sizeof bc);
+    bc.flash = eota_fileflash_seam(&s->ff);
+    bc.copy_addr[0] = 0;
+    bc.copy_addr[1] = BOOT_SECTOR;
+    /* images are files, not regions of this flash: no slot regions and no
+     * CRC check by the core (slot sizes 0) */
+    int rc = eota_bootstate_open(&s->bs, &bc);
+    if (rc != EOTA_OK) {
+        snprintf(err, errlen, "%s/boot.flash: boot state unreadable (status %d)", s->dir, rc);
+        return -1;
+    }
+    s->active = eota_slot_letter(eota_bootstate_active(&s->bs));
+    return 0;
+}
+
 int eota_slots_open(eota_slots *s, const char *dir, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
+    s->ff.fd = -1;
     if (mkdir_p(dir) != 0) {
         snprintf(err, errlen, "state directory %s: %s", dir, strerror(errno));
         return -1;
@@ -145,7 +113,14 @@ int eota_slots_open(eota_slots *s, const char *dir, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (read_state(s, err, errlen) != 0) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/boot.flash", dir);
+    if (eota_fileflash_open(&s->ff, path, 2, BOOT_SECTOR, 4, 0xFF) != EOTA_OK) {
+        snprintf(err, errlen, "%s: %s", path, errno ? strerror(errno) : "not a boot state file");
+        eota_slots_close(s);
+        return -1;
+    }
+    if (eota_slots_reload(s, err, errlen) != 0) {
         eota_slots_close(s);
         return -1;
     }
@@ -153,40 +128,49 @@ int eota_slots_open(eota_slots *s, const char *dir, char *err, size_t errlen)
     return 0;
 }
 
-void eota_slots_close(eota_slots *s)
+int eota_slots_show(const char *dir, FILE *out, char *err, size_t errlen)
 {
-    free(s->dir);
-    s->dir = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/boot.flash", dir);
+    if (access(path, F_OK) != 0) {
+        snprintf(err, errlen, "%s: %s (no device has run with this state directory)", path, strerror(errno));
+        return -1;
+    }
+    eota_slots s;
+    memset(&s, 0, sizeof s);
+    s.dir = (char *)dir;
+    if (eota_fileflash_open(&s.ff, path, 2, BOOT_SECTOR, 4, 0xFF) != EOTA_OK) {
+        snprintf(err, errlen, "%s: %s", path, errno ? strerror(errno) : "not a boot state file");
+        return -1;
+    }
+    int rc = eota_slots_reload(&s, err, errlen);
+    if (rc == 0) {
+        fprintf(out, "active=%c\nseq=%u\nattempts=%u\nsafe_mode_requested=%d\n", s.active ? s.active : '-',
+                eota_bootstate_seq(&s.bs), eota_bootstate_attempts(&s.bs),
+                eota_bootstate_safe_mode_requested(&s.bs));
+        uint32_t installs = 0;
+        for (int i = 0; i < EOTA_BOOT_SLOTS; i++) {
+            eota_slot_info si;
+            eota_bootstate_slot(&s.bs, i, &si);
+            fprintf(out, "slot_%c=%s\nslot_%c_size=%u\nslot_%c_crc=%08x\nslot_%c_install=%u\n", eota_slot_letter(i),
+                    eota_slot_state_name(si.state), eota_slot_letter(i), si.size, eota_slot_letter(i), si.crc,
+                    eota_slot_letter(i), si.image_seq);
+            if (si.image_seq > installs)
+                installs = si.image_seq;
+        }
+        fprintf(out, "installs=%u\n", installs);
+    }
+    eota_fileflash_close(&s.ff);
+    return rc;
 }
 
-int eota_slots_activate(eota_slots *s, char slot)
+void eota_slots_close(eota_slots *s)
 {
-    char tmp[4096], path[4096], body[128];
-    snprintf(tmp, sizeof tmp, "%s/%s.tmp", s->dir, STATE_FILE);
-    snprintf(path, sizeof path, "%s/%s", s->dir, STATE_FILE);
-    int n = snprintf(body, sizeof body, "active=%c\nseq=%u\ninstalls=%u\n", slot, s->seq + 1, s->installs + 1);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    if (write(fd, body, (size_t)n) != n || fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        errno = e ? e : EIO;
-        return -1;
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        errno = e;
-        return -1;
-    }
-    if (fsync_dir(s->dir) != 0)
-        return -1;
-    s->active = slot;
-    s->seq++;
-    s->installs++;
-    return 0;
+    if (s->ff.fd >= 0)
+        eota_fileflash_close(&s->ff);
+    s->ff.fd = -1;
+    free(s->dir);
+    s->dir = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -226,6 +210,13 @@ static uint8_t fb_begin(void *ctx, const eota_begin_info *info)
     if (info->size > fb->o.slot_size && !(info->gzip_agreed && fb->o.gzip))
         return fb_fail(fb, fb->o.too_big_code, "image larger than the slot");
     fb->target = eota_slots_inactive(fb->slots);
+    /* The boot state says first that the target holds nothing bootable, so
+     * that no crash from here on can boot a half-written slot. */
+    int prc = eota_bootstate_prepare(&fb->slots->bs, fb->target == 'a' ? 0 : 1);
+    if (prc != EOTA_OK) {
+        snprintf(fb->why, sizeof fb->why, "boot state: cannot prepare slot %c (status %d)", fb->target, prc);
+        return EOTA_RESP_ERROR_UPDATE_PREPARE;
+    }
     snprintf(fb->part_path, sizeof fb->part_path, "%s/slot_%c.bin.part", fb->slots->dir, fb->target);
     fb->fd = open(fb->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
     if (fb->fd < 0) {
@@ -234,6 +225,7 @@ static uint8_t fb_begin(void *ctx, const eota_begin_info *info)
     }
     fb->wire_taken = 0;
     fb->image_len = 0;
+    fb->image_crc = 0;
     fb->sniffed = 0;
     fb->head_len = 0;
     fb->gzip_allowed = info->gzip_agreed && fb->o.gzip;
@@ -256,6 +248,7 @@ static uint8_t put_file(eota_file_backend *fb, const uint8_t *p, size_t n)
             snprintf(fb->why, sizeof fb->why, "%s: %s", fb->part_path, strerror(errno));
             return EOTA_RESP_ERROR_WRITING_FLASH;
         }
+        fb->image_crc = eota_crc32(fb->image_crc, p, (size_t)w);
         p += w;
         n -= (size_t)w;
         fb->image_len += (uint64_t)w;
@@ -375,9 +368,14 @@ static uint8_t fb_end(void *ctx, int *pending)
     }
     fb->fd = -1;
     eota_slots_path(fb->slots, fb->target, final, sizeof final);
-    if (rename(fb->part_path, final) != 0 || fsync_dir(fb->slots->dir) != 0 ||
-        eota_slots_activate(fb->slots, fb->target) != 0) {
+    if (rename(fb->part_path, final) != 0 || fsync_dir(fb->slots->dir) != 0) {
         snprintf(fb->why, sizeof fb->why, "committing %s: %s", final, strerror(errno));
+        return EOTA_RESP_ERROR_UPDATE_END;
+    }
+    int irc = eota_bootstate_install(&fb->slots->bs, fb->target == 'a' ? 0 : 1, (uint32_t)fb->image_len,
+                                     fb->image_crc);
+    if (irc != EOTA_OK) {
+        snprintf(fb->why, sizeof fb->why, "boot state: cannot install slot %c (status %d)", fb->target, irc);
         return EOTA_RESP_ERROR_UPDATE_END;
     }
     fb_reset(fb);

@@ -885,7 +885,7 @@ static void running_md5(eota_web *w, char *out)
     struct stat st;
     if (stat(path, &st) != 0)
         return;
-    if (w->md5_slot == s->active && w->md5_seq == s->seq && w->md5_size == st.st_size &&
+    if (w->md5_slot == s->active && w->md5_seq == eota_bootstate_seq(&s->bs) && w->md5_size == st.st_size &&
         w->md5_mtime.tv_sec == st.st_mtim.tv_sec && w->md5_mtime.tv_nsec == st.st_mtim.tv_nsec) {
         strcpy(out, w->md5_hex);
         return;
@@ -910,7 +910,7 @@ static void running_md5(eota_web *w, char *out)
         for (unsigned i = 0; i < 16; i++)
             snprintf(w->md5_hex + 2 * i, 3, "%02x", md[i]);
         w->md5_slot = s->active;
-        w->md5_seq = s->seq;
+        w->md5_seq = eota_bootstate_seq(&s->bs);
         w->md5_size = st.st_size;
         w->md5_mtime = st.st_mtim;
         strcpy(out, w->md5_hex);
@@ -985,7 +985,13 @@ static enum MHD_Result page(eota_web *w, struct MHD_Connection *c)
     } else {
         fputs("none installed yet", f);
     }
-    fprintf(f, "</td></tr>\n<tr><th>Installs</th><td id=\"installs\">%u</td></tr>\n", s->installs);
+    eota_slot_info si;
+    memset(&si, 0, sizeof si);
+    if (s->active)
+        eota_bootstate_slot(&s->bs, s->active == 'a' ? 0 : 1, &si);
+    fprintf(f, "</td></tr>\n<tr><th>Installs</th><td id=\"installs\">%u</td></tr>\n", si.image_seq);
+    fprintf(f, "<tr><th>Boot state</th><td id=\"bootstate\">%s</td></tr>\n",
+            s->active ? eota_slot_state_name(si.state) : "-");
     fputs("<tr><th>Last update</th><td id=\"last\">", f);
     html_escape(f, w->last_result[0] ? w->last_result : "none since the device started");
     fputs("</td></tr>\n</table>\n<h2>Firmware update</h2>\n", f);

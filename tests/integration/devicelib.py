@@ -114,11 +114,12 @@ class Device:
                              % (pattern, self.log()[-3000:]))
 
     def boot_state(self):
-        try:
-            with open(os.path.join(self.state, "boot.state")) as f:
-                return dict(l.strip().split("=", 1) for l in f if "=" in l)
-        except FileNotFoundError:
+        """The boot state as `eota device --show-state` prints it."""
+        p = subprocess.run([eota_bin(), "device", "--show-state", "--state-dir", self.state],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0:
             return {}
+        return dict(l.strip().split("=", 1) for l in p.stdout.splitlines() if "=" in l)
 
     def active_image(self):
         st = self.boot_state()
