@@ -7,9 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 echo "== building eota"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build eota_cli >/dev/null
-EOTA=$PWD/build/eota
+cmake -S . -B build-demo -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEOTA_BUILD_TESTS=OFF >/dev/null
+if ! ninja -C build-demo eota_cli >build-demo.log 2>&1; then
+  cat build-demo.log >&2
+  exit 1
+fi
+EOTA=$PWD/build-demo/eota
 
 work=$(mktemp -d /tmp/eota-demo.XXXXXX)
 dev_pid=""
@@ -63,6 +66,7 @@ done
 echo "== the device's log"
 cat "$work/device.log"
 echo "== state directory"
-ls -l "$work/state"; cat "$work/state/boot.state"
+ls -l "$work/state"
+"$EOTA" device --show-state --state-dir "$work/state"
 grep -q "sample application version 2 running" "$work/device.log"
 echo "demo: OK (the application restarted on version 2)"

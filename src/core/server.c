@@ -183,7 +183,7 @@ static void complete(eota_server *s)
     release_conn(s);
     s->reboot_pending = 1;
     s->error_code = 0;
-    logmsg(s, EOTA_LOG_INFO, "update complete, rebooting", s->size);
+    logmsg(s, EOTA_LOG_DEBUG, "update committed, reboot requested", s->size);
     emit(s, EOTA_STATE_COMPLETED, 0);
 }
 
@@ -391,7 +391,7 @@ static void on_size(eota_server *s)
     /* Past auth and size: this is an upload, not a scan. */
     s->started = 1;
     s->last_progress_ms = now(s);
-    logmsg(s, EOTA_LOG_INFO, "starting update, bytes", s->size);
+    logmsg(s, EOTA_LOG_DEBUG, "size received, bytes", s->size);
     emit(s, EOTA_STATE_STARTED, 0);
     if (!type_supported(s)) {
         fail(s, EOTA_RESP_ERROR_UNSUPPORTED_OTA_TYPE, "unsupported OTA type");
