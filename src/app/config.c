@@ -1913,7 +1913,9 @@ static int parse_web_server(ctx *c, yaml_node_t *n)
     w->present = true;
     if (apply_spec(c, n, "web_server", web_server_spec))
         return -1;
-    if ((v = map_get(c, n, "port")) && get_port(c, v, "web_server.port", &w->port))
+    if ((v = map_get(c, n, "port")))
+        w->has_port = true;
+    if (v && get_port(c, v, "web_server.port", &w->port))
         return -1;
     if ((v = map_get(c, n, "version")) && get_int(c, v, "web_server.version", 1, 3, &ll))
         return -1;
@@ -2020,6 +2022,10 @@ static int parse_root(ctx *c, yaml_node_t *root)
                          show(sh, pi->id, false));
     }
     cfg->slot_size = cfg->simulate.slot_size ? cfg->simulate.slot_size : cfg->profile->slot_size;
+    /* ESPHome's web_server listens on 80; a Linux host would need root for
+     * that, so the host profile defaults to 8080 */
+    if (!cfg->web_server.has_port)
+        cfg->web_server.port = strcmp(cfg->profile->platform, "host") ? 80 : 8080;
     return 0;
 }
 

@@ -163,7 +163,8 @@ typedef enum eota_web_auth_type {
 
 typedef struct eota_web_server_config {
     bool present;
-    uint16_t port;             /* default 80 */
+    uint16_t port;             /* resolved: given, or 80 (8080 on host:) */
+    bool has_port;             /* web_server: port: given */
     bool has_auth;
     char *username;
     char *password;

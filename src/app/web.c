@@ -159,46 +159,6 @@ static void html_escape(FILE *f, const char *s)
     }
 }
 
-/* Does the config file itself give web_server: port:? The reader stores 80
- * either way, and the default differs by platform (80 on chips, 8080 on
- * host). Any doubt counts as "not given". */
-static int port_given(const char *path)
-{
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (!f)
-        return 0;
-    yaml_parser_t p;
-    yaml_document_t doc;
-    int found = 0;
-    if (!yaml_parser_initialize(&p)) {
-        fclose(f);
-        return 0;
-    }
-    yaml_parser_set_input_file(&p, f);
-    if (yaml_parser_load(&p, &doc)) {
-        yaml_node_t *root = yaml_document_get_root_node(&doc);
-        if (root && root->type == YAML_MAPPING_NODE) {
-            for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
-                yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
-                yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
-                if (!k || k->type != YAML_SCALAR_NODE || strcmp((char *)k->data.scalar.value, "web_server"))
-                    continue;
-                if (!v || v->type != YAML_MAPPING_NODE)
-                    break;
-                for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
-                    yaml_node_t *kk = yaml_document_get_node(&doc, q->key);
-                    if (kk && kk->type == YAML_SCALAR_NODE && !strcmp((char *)kk->data.scalar.value, "port"))
-                        found = 1;
-                }
-            }
-        }
-        yaml_document_delete(&doc);
-    }
-    yaml_parser_delete(&p);
-    fclose(f);
-    return found;
-}
-
 static int open_listener(const char *addr, uint16_t port, int *family)
 {
     struct addrinfo hints, *res = NULL;
@@ -1185,10 +1145,8 @@ int eota_web_start(eota_web **out, const eota_web_opts *o)
     w->upload_enabled = cfg->ota_web_server;
     if (o->port_override)
         w->port = o->port_override;
-    else if (cfg->web_server.present && port_given(cfg->path))
-        w->port = cfg->web_server.port;
     else
-        w->port = strcmp(cfg->profile->platform, "host") ? 80 : 8080;
+        w->port = cfg->web_server.port; /* the config's, or 80 (8080 on host) */
     snprintf(w->realm, sizeof w->realm, "%s", cfg->name);
     uint8_t rnd[16];
     if (getrandom(w->digest_random, sizeof w->digest_random, 0) != (ssize_t)sizeof w->digest_random ||

@@ -149,7 +149,7 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(cfg.simulate.flash_write_speed, 0);
     assert_int_equal(cfg.log_level, EOTA_CONFIG_LEVEL_DEBUG);
     assert_false(cfg.web_server.present);
-    assert_int_equal(cfg.web_server.port, 80);
+    assert_int_equal(cfg.web_server.port, 8080); /* host: 8080; chips: 80 */
     eota_config_free(&cfg);
     assert_null(cfg.name);
     eota_config_free(&cfg); /* twice is harmless */
@@ -971,8 +971,16 @@ static void test_web_server(void **state)
     eota_config_free(&cfg);
 
     load_ok(BASE "web_server:\n  auth:\n    username: a\n    password: b\n", &cfg);
-    assert_int_equal(cfg.web_server.port, 80);
+    assert_int_equal(cfg.web_server.port, 8080);
+    assert_false(cfg.web_server.has_port);
     assert_int_equal(cfg.web_server.auth_type, EOTA_WEB_AUTH_BASIC);
+    eota_config_free(&cfg);
+    load_ok("esphome:\n  name: dev\nesp32:\n  board: esp32dev\nweb_server:\n", &cfg);
+    assert_int_equal(cfg.web_server.port, 80);
+    eota_config_free(&cfg);
+    load_ok("esphome:\n  name: dev\nesp8266:\n  board: d1_mini\nweb_server:\n  port: 80\n", &cfg);
+    assert_int_equal(cfg.web_server.port, 80);
+    assert_true(cfg.web_server.has_port);
     eota_config_free(&cfg);
 
     expect_error(BASE "web_server:\n  auth:\n    password: b\n",
