@@ -12,6 +12,9 @@ ninja -C build-test
 echo "== tests"
 ctest --test-dir build-test --output-on-failure -j2
 
+echo "== install: library, headers, pkg-config, CMake package, command"
+scripts/check_install.sh
+
 if [ -x scripts/size.sh ]; then
   echo "== freestanding core for Cortex-M0+ and RV32IMC"
   scripts/size.sh build-size

@@ -12,6 +12,11 @@
  * Output: events and progress on stderr (a bar on a terminal, plain lines
  * every few seconds otherwise), results on stdout (a table for a fleet, or
  * one JSON object per device with --json).
+ *
+ * --ota-platform web_server (PROTOCOL.md section 9): the same jobs,
+ * addresses, retries and output, but each attempt is an HTTP POST /update
+ * through libcurl (upload_web.c); the loop then waits in curl_multi_poll
+ * instead of poll(), so a fleet of web uploads runs concurrently too.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -34,9 +39,12 @@
 #include "eota/client.h"
 #include "eota/posix.h"
 #include "upload_image.h"
+#include "upload_web.h"
 
 #define DEFAULT_PORT 3232
-#define DEFAULT_WINDOW 8
+#define DEFAULT_WEB_PORT 80      /* a chip's web server; `host:` configs: 8080 */
+#define DEFAULT_WEB_PORT_HOST 8080
+#define DEFAULT_WINDOW 32 /* bench/run.py row 8: covers a 5 MB/s link at 50 ms RTT */
 #define DEFAULT_JOBS 16
 #define JOB_BUFFER (16u * 1024u)
 #define GZIP_MIN_SAVING 0.10 /* gzip only when the trial saves at least 10% */
@@ -44,6 +52,7 @@
 #define BAR_REFRESH_MS 100u
 
 enum compress_mode { CMP_AUTO, CMP_ALWAYS, CMP_NEVER };
+enum ota_platform { PLAT_AUTO, PLAT_ESPHOME, PLAT_WEB };
 enum job_state { J_PENDING, J_CONNECTING, J_RUNNING, J_WAIT, J_DONE };
 
 typedef struct up_target {
@@ -96,6 +105,10 @@ typedef struct job {
     int have_rep;
     char msg[768];
     char resolve_msg[256];
+    /* --ota-platform web_server */
+    up_web_xfer *wx;        /* the transfer of the current attempt */
+    up_web_result wres;     /* the result of the last attempt */
+    int have_wres;
 } job;
 
 typedef struct up_ctx {
@@ -119,7 +132,13 @@ typedef struct up_ctx {
     uint32_t retry_delay_ms;
     uint32_t handshake_ms, data_ms;
     uint8_t ota_type;
+    int ota_type_given;
     int quiet, json, verbose;
+    enum ota_platform platform;
+    const char *web_username_opt;
+    const char *web_password_opt;
+    int web_auth_opt;       /* up_web_auth, or -1 */
+    int web_port;           /* --web-port, or -1 */
 
     /* derived */
     eota_config cfg;
@@ -132,6 +151,16 @@ typedef struct up_ctx {
     int compress_announced;
     job *jobs_v;
     size_t njobs;
+    /* web_server */
+    int web;                /* the web upload is in use */
+    up_web_multi *wm;
+    const char *web_username; /* NULL: no credentials */
+    const char *web_password;
+    up_web_auth web_auth;
+    const uint8_t *web_data;  /* what goes in the form part */
+    size_t web_len;
+    int web_gzip;
+    char *web_filename;
 
     /* output */
     int tty;
@@ -290,6 +319,8 @@ static void usage(FILE *f)
 "one-byte and the extended feature replies, SHA-256 and legacy MD5 password\n"
 "challenges) and keeps several 8 KiB blocks in flight instead of waiting for\n"
 "each acknowledgement. A fleet is uploaded concurrently from one process.\n"
+"With --ota-platform web_server it uses the device's web server instead:\n"
+"HTTP POST /update, as the web page's upload form does.\n"
 "\n"
 "devices:\n"
 "  -d, --device SPEC       a device; repeatable, each one is a separate upload.\n"
@@ -300,7 +331,8 @@ static void usage(FILE *f)
 "                          resolves to (IPv4 and IPv6)\n"
 "  -D, --devices-from FILE one SPEC per line; '#' starts a comment; '-' is stdin\n"
 "  -p, --port PORT         port for devices given without one (default: the\n"
-"                          config's ota: port, else %d, the ESP32 default)\n"
+"                          config's ota: port, else %d, the ESP32 default;\n"
+"                          with web_server: the web port, see --web-port)\n"
 "\n"
 "image:\n"
 "  FIRMWARE                the image file as built (e.g. firmware.bin)\n"
@@ -308,16 +340,44 @@ static void usage(FILE *f)
 "                          .yml): its ota: entry with platform: esphome gives\n"
 "                          the port and the password (with !secret), as\n"
 "                          `esphome upload` does; without --device the device\n"
-"                          is NAME.local\n"
+"                          is NAME.local. A config whose only ota: entry is\n"
+"                          platform: web_server selects --ota-platform\n"
+"                          web_server; its web_server: block gives the port\n"
+"                          and the credentials (auth: username, password,\n"
+"                          type)\n"
 "  -f, --file FIRMWARE     the image to send with a CONFIG (default: ESPHome's\n"
 "                          build output .esphome/build/NAME/.pioenvs/NAME/\n"
 "                          firmware.bin beside the config, when it exists)\n"
 "  -z, --compress MODE     auto (default): gzip (level 9) only when the device\n"
 "                          accepts it and a trial on a sample of the image\n"
 "                          saves at least 10%%; always: whenever the device\n"
-"                          accepts it; never: send the image as is\n"
+"                          accepts it; never: send the image as is. A web\n"
+"                          upload cannot ask the device: it sends the image\n"
+"                          as is, or its gzip with always (for devices that\n"
+"                          inflate gzip by its magic bytes)\n"
 "      --ota-type TYPE     app (default), partition-table or bootloader\n"
 "                          (extended protocol devices only)\n"
+"\n"
+"web server upload (PROTOCOL.md section 9):\n"
+"      --ota-platform P    esphome (native OTA, the default) or web_server:\n"
+"                          POST /update, multipart/form-data, the image in the\n"
+"                          field 'update', streamed from the file. Success is\n"
+"                          HTTP 200 with the body 'Update Successful!'; any\n"
+"                          other answer (a stock device's 200 'Update\n"
+"                          Failed!' too) is a failure, named with its status\n"
+"                          and the device's reason. An HTTP answer is never\n"
+"                          retried; network errors are, as for native OTA.\n"
+"      --web-port PORT     the web server's port for devices given without one\n"
+"                          (default: the config's web_server: port, else %d\n"
+"                          for a host: config, else %d)\n"
+"      --web-username U    the web server's credentials (default: the config's\n"
+"      --web-password PW   web_server: auth:; the password also from the\n"
+"                          variable EOTA_WEB_PASSWORD). None: no credentials\n"
+"      --web-auth TYPE     basic, digest or any: whatever the server's 401\n"
+"                          challenge asks for (default: the config's auth:\n"
+"                          type, else any)\n"
+"  --password, --previous-password, --window and --ota-type do not apply to\n"
+"  a web upload (the OTA password is not the web server's).\n"
 "\n"
 "authentication:\n"
 "  -P, --password PW       the OTA password\n"
@@ -344,7 +404,9 @@ static void usage(FILE *f)
 "      --handshake-timeout S\n"
 "                          connect and handshake, in all (default 20)\n"
 "      --data-timeout S    longest silence in the data phase (default 160)\n"
-"  Durations are seconds, or take a unit: 500ms, 2s, 1min.\n"
+"  Durations are seconds, or take a unit: 500ms, 2s, 1min. A web upload\n"
+"  uses --handshake-timeout for the TCP connect and --data-timeout for the\n"
+"  longest silence from then on.\n"
 "\n"
 "output:\n"
 "  -q, --quiet             only failures (one line each) on stderr\n"
@@ -353,8 +415,10 @@ static void usage(FILE *f)
 "                          error_name, phase, message, bytes_sent, wire_size,\n"
 "                          image_size, compressed, compress_seconds, seconds,\n"
 "                          protocol_version, auth, server_flags, attempts,\n"
-"                          password, received_whole_image\n"
-"  -v, --verbose           every connection attempt and handshake\n"
+"                          password, received_whole_image, ota_platform;\n"
+"                          web uploads add http_status and reply (the body)\n"
+"  -v, --verbose           every connection attempt and handshake (twice, with\n"
+"                          web_server: libcurl's trace of the HTTP exchange)\n"
 "  -h, --help              this text\n"
 "  Progress goes to stderr: a bar on a terminal, a line every few seconds\n"
 "  otherwise. A fleet ends with a summary table on stdout.\n"
@@ -363,7 +427,8 @@ static void usage(FILE *f)
 "  0  every device installed the image\n"
 "  1  at least one device failed (each failure is named, with the device's\n"
 "     response code in words, or refused / timed out in which step / closed\n"
-"     without answering)\n"
+"     without answering; web uploads: the HTTP status in words and the\n"
+"     device's reason)\n"
 "  2  usage or configuration error: nothing was uploaded\n"
 "\n"
 "examples:\n"
@@ -372,8 +437,15 @@ static void usage(FILE *f)
 "  eota upload living-room.yaml --file .esphome/build/lr/firmware.bin\n"
 "  eota upload living-room.yaml --previous-password old-secret\n"
 "  EOTA_PASSWORD=s3cret eota upload fw.bin --devices-from fleet.txt --jobs 32 --json\n"
-"  eota upload fw.bin -d '[fd00::20]:3232,192.168.1.20' --window 1 --compress never\n",
-            DEFAULT_PORT, DEFAULT_WINDOW, EOTA_CLIENT_MAX_WINDOW, DEFAULT_JOBS);
+"  eota upload fw.bin -d '[fd00::20]:3232,192.168.1.20' --window 1 --compress never\n"
+"  eota upload fw.bin -d 192.168.1.20 --ota-platform web_server\n"
+"  eota upload fw.bin -d 192.168.1.20:8080 --ota-platform web_server \\\n"
+"      --web-username admin --web-password 'w3b pass' --web-auth digest\n"
+"  eota upload web-only.yaml --file fw.bin    (ota: has only platform: web_server)\n"
+"  EOTA_WEB_PASSWORD=pw eota upload fw.bin --ota-platform web_server \\\n"
+"      --web-username admin --devices-from fleet.txt --jobs 8 --json\n",
+            DEFAULT_PORT, DEFAULT_WEB_PORT_HOST, DEFAULT_WEB_PORT, DEFAULT_WINDOW, EOTA_CLIENT_MAX_WINDOW,
+            DEFAULT_JOBS);
 }
 
 /* ------------------------------------------------------------------ */
@@ -534,8 +606,53 @@ static int retryable(eota_client_error e)
 
 static const up_addr *cur_addr(const job *j) { return j->naddrs ? &j->addrs[j->addr_i] : NULL; }
 
+/* The step a web attempt ended in: connect (no connection), request (an
+ * answer before any body byte), data (in the body), reply (after it). */
+static const char *web_phase(const job *j)
+{
+    const up_web_result *r = &j->wres;
+    if (!j->have_wres)
+        return j->err == EOTA_CLIENT_ERR_RESOLVE ? "resolve" : "connect";
+    if (!r->connected)
+        return "connect";
+    if (r->all_sent)
+        return "reply";
+    return r->body_sent ? "data" : "request";
+}
+
+static void web_describe_failure(up_ctx *x, job *j, char *out, size_t outlen)
+{
+    if (!j->have_wres) {
+        snprintf(out, outlen, "%s", j->err == EOTA_CLIENT_ERR_RESOLVE ? j->resolve_msg : "cannot start the upload");
+        return;
+    }
+    const up_addr *a = cur_addr(j);
+    up_web_describe_ctx c;
+    memset(&c, 0, sizeof c);
+    c.show = a ? a->show : "?";
+    c.port = a ? a->port : 0;
+    c.have_credentials = x->web_username != NULL;
+    c.auth = x->web_auth;
+    c.connect_ms = x->handshake_ms;
+    c.idle_ms = x->data_ms;
+    up_web_describe(&j->wres, &c, out, outlen);
+    if (j->wres.outcome == UP_WEB_HTTP || j->wres.outcome == UP_WEB_INTERNAL)
+        return;
+    size_t n = strlen(out);
+    if (j->wres.all_sent && n < outlen)
+        snprintf(out + n, outlen - n,
+                 "; the whole image had been sent, so it was not retried (the device may have installed it: "
+                 "check before uploading again)");
+    else if (retryable(j->err) && j->attempts > 1 && n < outlen)
+        snprintf(out + n, outlen - n, " (after %zu attempts)", j->attempts);
+}
+
 static void describe_failure(up_ctx *x, job *j, char *out, size_t outlen)
 {
+    if (x->web) {
+        web_describe_failure(x, j, out, outlen);
+        return;
+    }
     const up_addr *a = cur_addr(j);
     const char *where = eota_client_phase_describe(j->phase);
     size_t n = 0;
@@ -628,8 +745,75 @@ static double job_seconds(const job *j)
     return (double)(end - j->t_begin) / 1000.0;
 }
 
+/* The same fields as native uploads; what has no meaning over HTTP is null
+ * (error_code, error_name, protocol_version, server_flags, password). */
+static void print_json_web(up_ctx *x, job *j)
+{
+    const up_addr *a = cur_addr(j);
+    const up_web_result *r = &j->wres;
+    int have = j->have_wres;
+    FILE *f = stdout;
+    fputs("{\"device\":", f);
+    json_str(f, j->spec);
+    fputs(",\"address\":", f);
+    if (a && j->attempts)
+        json_str(f, a->ip);
+    else
+        fputs("null", f);
+    fprintf(f, ",\"port\":");
+    if (a)
+        fprintf(f, "%u", a->port);
+    else if (j->ntargets)
+        fprintf(f, "%u", j->targets[0].port);
+    else
+        fputs("null", f);
+    fprintf(f, ",\"result\":\"%s\"", j->ok ? "ok" : "failed");
+    fputs(",\"error\":", f);
+    if (j->ok)
+        fputs("null", f);
+    else if (have)
+        json_str(f, up_web_outcome_name(r->outcome));
+    else
+        json_str(f, eota_client_error_name(j->err));
+    fputs(",\"error_code\":null,\"error_name\":null,\"phase\":", f);
+    if (j->ok)
+        fputs("null", f);
+    else
+        json_str(f, web_phase(j));
+    fputs(",\"message\":", f);
+    json_str(f, j->msg);
+    fprintf(f, ",\"bytes_sent\":%llu,\"wire_size\":%llu,\"image_size\":%zu",
+            have ? (unsigned long long)r->body_sent : 0ull, have ? (unsigned long long)r->body_size : 0ull,
+            x->img.size);
+    fprintf(f, ",\"compressed\":%s,\"compress_seconds\":%.3f,\"seconds\":%.3f", x->web_gzip ? "true" : "false",
+            x->web_gzip ? x->img.compress_seconds : 0.0, job_seconds(j));
+    fputs(",\"protocol_version\":null,\"auth\":", f);
+    if (have && r->connected)
+        json_str(f, r->auth_used);
+    else
+        fputs("null", f);
+    fprintf(f, ",\"server_flags\":null,\"attempts\":%zu,\"password\":null", j->attempts);
+    fprintf(f, ",\"received_whole_image\":%s", have && r->all_sent && r->http_status ? "true" : "false");
+    fputs(",\"ota_platform\":\"web_server\",\"http_status\":", f);
+    if (have && r->http_status)
+        fprintf(f, "%ld", r->http_status);
+    else
+        fputs("null", f);
+    fputs(",\"reply\":", f);
+    if (have && r->http_status)
+        json_str(f, r->reply);
+    else
+        fputs("null", f);
+    fputs("}\n", f);
+    fflush(f);
+}
+
 static void print_json(up_ctx *x, job *j)
 {
+    if (x->web) {
+        print_json_web(x, j);
+        return;
+    }
     const up_addr *a = cur_addr(j);
     FILE *f = stdout;
     int code_known = j->err == EOTA_CLIENT_ERR_DEVICE || j->err == EOTA_CLIENT_ERR_PROTOCOL ||
@@ -709,7 +893,8 @@ static void print_json(up_ctx *x, job *j)
     } else {
         fputs("null", f);
     }
-    fprintf(f, ",\"received_whole_image\":%s}\n", have && r->received ? "true" : "false");
+    fprintf(f, ",\"received_whole_image\":%s,\"ota_platform\":\"esphome\"}\n",
+            have && r->received ? "true" : "false");
     fflush(f);
 }
 
@@ -717,6 +902,16 @@ static void ok_message(up_ctx *x, job *j, char *out, size_t outlen)
 {
     const eota_client_report *r = &j->rep;
     const up_addr *a = cur_addr(j);
+    if (x->web) {
+        char sent[32];
+        human_bytes(sent, sizeof sent, x->web_len);
+        const char *au = j->wres.auth_used;
+        snprintf(out, outlen, "installed: %s%s in %.1f s over the web server (HTTP 200 \"%s\"), %s%s, %s", sent,
+                 x->web_gzip ? " (gzip)" : "", job_seconds(j), UP_WEB_SUCCESS_TEXT,
+                 strcmp(au, "none") ? au : "no credentials", strcmp(au, "none") ? " authentication" : "",
+                 a ? a->show : "?");
+        return;
+    }
     char sent[32], raw[32];
     human_bytes(sent, sizeof sent, r->sent);
     human_bytes(raw, sizeof raw, x->img.size);
@@ -840,9 +1035,9 @@ static eota_client_error classify_connect_errno(int e)
 /* The attempt ended without success: retry, fall back, or give up. */
 static void attempt_failed(up_ctx *x, job *j)
 {
-    int all_sent = j->have_rep && j->rep.all_sent;
-    int auth_refused = (j->err == EOTA_CLIENT_ERR_DEVICE && j->code == EOTA_RESP_ERROR_AUTH_INVALID) ||
-                       j->err == EOTA_CLIENT_ERR_PASSWORD_REQUIRED;
+    int all_sent = x->web ? j->have_wres && j->wres.all_sent : j->have_rep && j->rep.all_sent;
+    int auth_refused = !x->web && ((j->err == EOTA_CLIENT_ERR_DEVICE && j->code == EOTA_RESP_ERROR_AUTH_INVALID) ||
+                                   j->err == EOTA_CLIENT_ERR_PASSWORD_REQUIRED);
     if (auth_refused && j->pw_i + 1 < x->npasswords) {
         j->pw_i++;
         say(x, "%s: %s with the %s password; trying --previous-password #%zu", j->spec,
@@ -881,10 +1076,104 @@ static void connect_failed(up_ctx *x, job *j, eota_client_error e, int sys_err)
     attempt_failed(x, j);
 }
 
+/* ------------------------------------------------------------------ */
+/* web_server: one HTTP POST per attempt                               */
+/* ------------------------------------------------------------------ */
+
+static eota_client_error web_error_class(up_web_outcome o)
+{
+    switch (o) {
+    case UP_WEB_OK: return EOTA_CLIENT_OK;
+    case UP_WEB_REFUSED: return EOTA_CLIENT_ERR_REFUSED;
+    case UP_WEB_UNREACHABLE: return EOTA_CLIENT_ERR_UNREACHABLE;
+    case UP_WEB_TIMEOUT: return EOTA_CLIENT_ERR_TIMEOUT;
+    case UP_WEB_CLOSED: return EOTA_CLIENT_ERR_CLOSED;
+    case UP_WEB_IO: return EOTA_CLIENT_ERR_IO;
+    case UP_WEB_PROTOCOL: return EOTA_CLIENT_ERR_PROTOCOL;
+    case UP_WEB_HTTP: return EOTA_CLIENT_ERR_DEVICE; /* an answer: never retried */
+    default: return EOTA_CLIENT_ERR_CANCELLED;
+    }
+}
+
+static void web_attempt(up_ctx *x, job *j, size_t addr_i, int counts)
+{
+    const up_addr *a = &j->addrs[addr_i];
+    char url[INET6_ADDRSTRLEN + 40], err[256];
+    j->addr_i = addr_i;
+    if (counts)
+        j->attempts++;
+    j->have_wres = 0;
+    memset(&j->wres, 0, sizeof j->wres);
+    if (a->sa.ss_family == AF_INET6)
+        snprintf(url, sizeof url, "http://[%s]:%u/update", a->ip, a->port);
+    else
+        snprintf(url, sizeof url, "http://%s:%u/update", a->ip, a->port);
+    up_web_params p;
+    memset(&p, 0, sizeof p);
+    p.url = url;
+    p.filename = x->web_filename;
+    p.data = x->web_data;
+    p.len = x->web_len;
+    p.username = x->web_username;
+    p.password = x->web_password;
+    p.auth = x->web_auth;
+    p.connect_ms = x->handshake_ms;
+    p.idle_ms = x->data_ms;
+    p.verbose = x->verbose > 1;
+    p.user = j;
+    if (x->verbose || (x->njobs == 1 && !j->announced)) {
+        char sz[32];
+        human_bytes(sz, sizeof sz, x->web_len);
+        say(x, "%s: POST %s, %s; sending %s%s", j->spec, url,
+            x->web_username ? (x->web_auth == UP_WEB_AUTH_BASIC    ? "basic authentication"
+                               : x->web_auth == UP_WEB_AUTH_DIGEST ? "digest authentication"
+                                                                   : "basic or digest authentication")
+                            : "no credentials",
+            sz, x->web_gzip ? " (gzip)" : "");
+        j->announced = 1;
+    }
+    j->wx = up_web_start(x->wm, &p, err, sizeof err);
+    if (!j->wx) {
+        j->wres.outcome = UP_WEB_INTERNAL;
+        snprintf(j->wres.curl_msg, sizeof j->wres.curl_msg, "%s", err);
+        j->have_wres = 1;
+        j->err = EOTA_CLIENT_ERR_CANCELLED;
+        finish_job(x, j, 0);
+        return;
+    }
+    j->st = J_RUNNING;
+}
+
+/* A transfer ended: success, retry, or give up. */
+static void web_done(up_ctx *x, job *j)
+{
+    j->wres = *up_web_result_of(j->wx);
+    j->have_wres = 1;
+    up_web_free(x->wm, j->wx);
+    j->wx = NULL;
+    if (j->wres.connected)
+        j->good_addr = (long)j->addr_i;
+    if (x->verbose && j->wres.http_status)
+        say(x, "%s: HTTP %ld: %s", j->spec, j->wres.http_status, j->wres.reply);
+    if (j->wres.outcome == UP_WEB_OK) {
+        j->err = EOTA_CLIENT_OK;
+        finish_job(x, j, 1);
+        return;
+    }
+    j->err = web_error_class(j->wres.outcome);
+    j->sys_err = j->wres.sys_err;
+    j->code = 0;
+    attempt_failed(x, j);
+}
+
 /* Start a connection to address addr_i; counts: it is a network attempt
  * (a password fallback is not). */
 static void attempt(up_ctx *x, job *j, size_t addr_i, int counts)
 {
+    if (x->web) {
+        web_attempt(x, j, addr_i, counts);
+        return;
+    }
     const up_addr *a = &j->addrs[addr_i];
     j->addr_i = addr_i;
     if (counts)
@@ -1067,9 +1356,18 @@ static void drive(up_ctx *x, job *j)
  * version 1: what left us. */
 static double job_fraction(const job *j, uint64_t *bytes)
 {
+    if (j->st == J_DONE && j->have_wres) {
+        *bytes = j->wres.body_sent;
+        return 1.0;
+    }
     if (j->st == J_DONE) {
         *bytes = j->have_rep ? j->rep.sent : 0;
         return 1.0;
+    }
+    if (j->st == J_RUNNING && j->wx) {
+        uint64_t total = 0;
+        up_web_progress(j->wx, bytes, &total);
+        return total ? (double)*bytes / (double)total : 0.0;
     }
     if (j->st != J_RUNNING || !j->engine_ok) {
         *bytes = 0;
@@ -1124,10 +1422,20 @@ static void progress(up_ctx *x, int force)
             memset(&r, 0, sizeof r);
             if (j->engine_ok)
                 eota_client_get_report(&j->cl, &r);
+            uint64_t size = r.size;
+            if (j->wx) {
+                uint64_t s0;
+                up_web_progress(j->wx, &s0, &size);
+            } else if (j->have_wres) {
+                size = j->wres.body_size;
+            }
             char a[32], b[32];
             human_bytes(a, sizeof a, bytes);
-            human_bytes(b, sizeof b, r.size);
-            snprintf(tail, sizeof tail, " %3.0f%% %s/%s %s/s", frac * 100.0, a, b, rate);
+            human_bytes(b, sizeof b, size);
+            if (j->wx && size && bytes >= size)
+                snprintf(tail, sizeof tail, " %3.0f%% %s sent, waiting for the device's answer", frac * 100.0, b);
+            else
+                snprintf(tail, sizeof tail, " %3.0f%% %s/%s %s/s", frac * 100.0, a, b, rate);
         } else {
             snprintf(tail, sizeof tail, " %3.0f%% %zu ok, %zu failed, %zu running, %zu waiting, %s/s",
                      frac * 100.0, done, failed, running, waiting, rate);
@@ -1150,14 +1458,24 @@ static void progress(up_ctx *x, int force)
             job *j = &x->jobs_v[0];
             if (j->st != J_RUNNING)
                 return;
-            eota_client_report r;
-            eota_client_get_report(&j->cl, &r);
-            if (!r.size)
+            uint64_t size = 0;
+            if (j->wx) {
+                uint64_t s0;
+                up_web_progress(j->wx, &s0, &size);
+            } else {
+                eota_client_report r;
+                eota_client_get_report(&j->cl, &r);
+                size = r.size;
+            }
+            if (!size)
                 return;
             char a[32], b[32];
             human_bytes(a, sizeof a, bytes);
-            human_bytes(b, sizeof b, r.size);
-            fprintf(stderr, "%s: %.0f%% (%s of %s, %s/s)\n", j->spec, frac * 100.0, a, b, rate);
+            human_bytes(b, sizeof b, size);
+            if (j->wx && bytes >= size)
+                fprintf(stderr, "%s: %s sent, waiting for the device's answer\n", j->spec, b);
+            else
+                fprintf(stderr, "%s: %.0f%% (%s of %s, %s/s)\n", j->spec, frac * 100.0, a, b, rate);
         } else {
             fprintf(stderr, "progress: %.0f%%: %zu ok, %zu failed, %zu running, %zu waiting (%s/s)\n",
                     frac * 100.0, done, failed, running, waiting, rate);
@@ -1180,9 +1498,11 @@ static void summary_table(up_ctx *x)
         job *j = &x->jobs_v[i];
         const up_addr *a = j->attempts ? cur_addr(j) : NULL;
         char sent[32];
-        human_bytes(sent, sizeof sent, j->have_rep ? j->rep.sent : 0);
+        human_bytes(sent, sizeof sent, j->have_wres ? j->wres.body_sent : j->have_rep ? j->rep.sent : 0);
         char detail[800];
-        if (j->ok) {
+        if (j->ok && x->web) {
+            snprintf(detail, sizeof detail, "web, %s%s", j->wres.auth_used, x->web_gzip ? ", gzip" : "");
+        } else if (j->ok) {
             snprintf(detail, sizeof detail, "v%u, %s%s%s", j->rep.version, auth_name(j->rep.auth),
                      j->rep.gzip_sent ? ", gzip" : "", j->pw_i ? ", previous password" : "");
         } else {
@@ -1209,7 +1529,7 @@ static void begin_job(up_ctx *x, job *j)
     j->t_begin = now_ms();
     j->conn.pc.fd = -1;
     j->good_addr = -1;
-    if (setup_engine(x, j, err, sizeof err) != 0) {
+    if (!x->web && setup_engine(x, j, err, sizeof err) != 0) {
         j->err = EOTA_CLIENT_ERR_CRYPTO;
         finish_job(x, j, 0);
         return;
@@ -1253,6 +1573,8 @@ static void run_loop(up_ctx *x)
             if (j->st == J_CONNECTING) {
                 ev = POLLOUT;
                 tj = j->deadline > t ? (long)(j->deadline - t) : 0;
+            } else if (j->st == J_RUNNING && j->wx) {
+                /* libcurl's own timeout is in curl_multi_poll */
             } else if (j->st == J_RUNNING) {
                 unsigned w = eota_client_wants(&j->cl);
                 ev = (short)(((w & EOTA_WANT_READ) ? POLLIN : 0) | ((w & EOTA_WANT_WRITE) ? POLLOUT : 0));
@@ -1270,10 +1592,15 @@ static void run_loop(up_ctx *x)
                 n++;
             }
         }
-        int pr = poll(pfd, n, (int)timeout);
+        int pr = x->wm ? up_web_poll(x->wm, pfd, n, timeout) : poll(pfd, n, (int)timeout);
         if (pr < 0 && errno != EINTR) {
             shout(x, "eota upload: poll: %s", strerror(errno));
             break;
+        }
+        if (x->wm) {
+            up_web_xfer *wx;
+            while ((wx = up_web_next_done(x->wm)))
+                web_done(x, (job *)up_web_user(wx));
         }
         /* Who is ready: connecting sockets need their revents. */
         for (nfds_t k = 0; k < n; k++) {
@@ -1283,7 +1610,7 @@ static void run_loop(up_ctx *x)
         }
         for (size_t i = 0; i < next; i++) {
             job *j = &x->jobs_v[i];
-            if (j->st == J_RUNNING)
+            if (j->st == J_RUNNING && !j->wx && !x->web)
                 drive(x, j);
             else if (j->st == J_CONNECTING && now_ms() >= j->deadline)
                 finish_connect(x, j, 0);
@@ -1340,6 +1667,17 @@ static void add_password(up_ctx *x, const char *pw)
 
 static int file_exists(const char *p) { return access(p, R_OK) == 0; }
 
+/* The device's web port as its config sets it: the reader resolves
+ * web_server: port: (given, else 80 on chip profiles and 8080 on host:, as
+ * eota device listens); 0 would mean a reader that left it unset. */
+static uint16_t config_web_port(const eota_config *cfg)
+{
+    if (cfg->web_server.port)
+        return cfg->web_server.port;
+    int host = cfg->profile && cfg->profile->platform && !strcmp(cfg->profile->platform, "host");
+    return host ? DEFAULT_WEB_PORT_HOST : DEFAULT_WEB_PORT;
+}
+
 static void free_ctx(up_ctx *x)
 {
     for (size_t i = 0; i < x->njobs; i++) {
@@ -1348,6 +1686,8 @@ static void free_ctx(up_ctx *x)
             close(j->conn.pc.fd);
         if (j->hash_ok)
             eota_posix_hash_free(&j->hash);
+        if (j->wx)
+            up_web_free(x->wm, j->wx);
         for (size_t t = 0; t < j->ntargets; t++)
             free(j->targets[t].host);
         free(j->targets);
@@ -1356,6 +1696,8 @@ static void free_ctx(up_ctx *x)
         free(j->buf);
     }
     free(x->jobs_v);
+    up_web_multi_free(x->wm);
+    free(x->web_filename);
     for (size_t i = 0; i < x->npasswords; i++) {
         memset(x->passwords[i], 0, strlen(x->passwords[i]));
         free(x->passwords[i]);
@@ -1382,7 +1724,12 @@ enum {
     OPT_HANDSHAKE,
     OPT_DATA,
     OPT_JSON,
-    OPT_OTA_TYPE
+    OPT_OTA_TYPE,
+    OPT_OTA_PLATFORM,
+    OPT_WEB_PORT,
+    OPT_WEB_USERNAME,
+    OPT_WEB_PASSWORD,
+    OPT_WEB_AUTH
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -1415,6 +1762,11 @@ static int parse_args(up_ctx *x, int argc, char **argv)
         {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
         {"data-timeout", required_argument, NULL, OPT_DATA},
         {"ota-type", required_argument, NULL, OPT_OTA_TYPE},
+        {"ota-platform", required_argument, NULL, OPT_OTA_PLATFORM},
+        {"web-port", required_argument, NULL, OPT_WEB_PORT},
+        {"web-username", required_argument, NULL, OPT_WEB_USERNAME},
+        {"web-password", required_argument, NULL, OPT_WEB_PASSWORD},
+        {"web-auth", required_argument, NULL, OPT_WEB_AUTH},
         {"quiet", no_argument, NULL, 'q'},
         {"json", no_argument, NULL, OPT_JSON},
         {"verbose", no_argument, NULL, 'v'},
@@ -1485,7 +1837,33 @@ static int parse_args(up_ctx *x, int argc, char **argv)
             if (parse_seconds(optarg, &x->data_ms) || x->data_ms == 0)
                 return usage_error("--data-timeout: expected seconds above 0, got '%s'", optarg);
             break;
+        case OPT_OTA_PLATFORM:
+            if (!strcmp(optarg, "esphome"))
+                x->platform = PLAT_ESPHOME;
+            else if (!strcmp(optarg, "web_server"))
+                x->platform = PLAT_WEB;
+            else
+                return usage_error("--ota-platform: expected esphome or web_server, got '%s'", optarg);
+            break;
+        case OPT_WEB_PORT:
+            if (parse_int(optarg, 1, 65535, &v))
+                return usage_error("--web-port: expected 1 to 65535, got '%s'", optarg);
+            x->web_port = (int)v;
+            break;
+        case OPT_WEB_USERNAME: x->web_username_opt = optarg; break;
+        case OPT_WEB_PASSWORD: x->web_password_opt = optarg; break;
+        case OPT_WEB_AUTH:
+            if (!strcmp(optarg, "basic"))
+                x->web_auth_opt = UP_WEB_AUTH_BASIC;
+            else if (!strcmp(optarg, "digest"))
+                x->web_auth_opt = UP_WEB_AUTH_DIGEST;
+            else if (!strcmp(optarg, "any"))
+                x->web_auth_opt = UP_WEB_AUTH_ANY;
+            else
+                return usage_error("--web-auth: expected basic, digest or any, got '%s'", optarg);
+            break;
         case OPT_OTA_TYPE:
+            x->ota_type_given = 1;
             if (!strcmp(optarg, "app"))
                 x->ota_type = EOTA_OTA_TYPE_APP;
             else if (!strcmp(optarg, "partition-table"))
@@ -1497,7 +1875,7 @@ static int parse_args(up_ctx *x, int argc, char **argv)
             break;
         case 'q': x->quiet = 1; break;
         case OPT_JSON: x->json = 1; break;
-        case 'v': x->verbose = 1; break;
+        case 'v': x->verbose++; break;
         case 'h': usage(stdout); return 0;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -1524,6 +1902,8 @@ int eota_cmd_upload(int argc, char **argv)
     x->retry_delay_ms = EOTA_CLIENT_RETRY_DELAY_MS;
     x->handshake_ms = EOTA_CLIENT_HANDSHAKE_TIMEOUT_MS;
     x->data_ms = EOTA_CLIENT_DATA_TIMEOUT_MS;
+    x->web_auth_opt = -1;
+    x->web_port = -1;
 
     int rc = parse_args(x, argc, argv);
     if (rc >= 0) {
@@ -1541,10 +1921,20 @@ int eota_cmd_upload(int argc, char **argv)
             goto out;
         }
         x->have_cfg = 1;
-        if (!x->cfg.ota.present) {
+        if (x->platform == PLAT_AUTO && !x->cfg.ota.present && x->cfg.ota_web_server)
+            x->platform = PLAT_WEB;
+        if (x->platform != PLAT_WEB && !x->cfg.ota.present) {
             fprintf(stderr,
                     "eota upload: %s has no ota: entry with platform: esphome; the device would not serve "
-                    "the native OTA protocol\n",
+                    "the native OTA protocol%s\n",
+                    x->config_path,
+                    x->cfg.ota_web_server ? " (it has platform: web_server: use --ota-platform web_server)" : "");
+            goto out;
+        }
+        if (x->platform == PLAT_WEB && !x->cfg.ota_web_server) {
+            fprintf(stderr,
+                    "eota upload: %s has no ota: entry with platform: web_server; the device would answer "
+                    "404 to POST /update\n",
                     x->config_path);
             goto out;
         }
@@ -1571,6 +1961,43 @@ int eota_cmd_upload(int argc, char **argv)
             goto out;
         }
         x->firmware = x->positional;
+    }
+
+    x->web = x->platform == PLAT_WEB;
+    if (!x->web && (x->web_username_opt || x->web_password_opt || x->web_auth_opt >= 0 || x->web_port > 0)) {
+        rc = usage_error("--web-username, --web-password, --web-auth and --web-port go with --ota-platform "
+                         "web_server");
+        goto out;
+    }
+    if (x->web) {
+        if (x->ota_type_given && x->ota_type != EOTA_OTA_TYPE_APP) {
+            rc = usage_error("--ota-type: a web upload installs the application only");
+            goto out;
+        }
+        int cfg_auth = x->have_cfg && x->cfg.web_server.has_auth;
+        x->web_username = x->web_username_opt ? x->web_username_opt : cfg_auth ? x->cfg.web_server.username : NULL;
+        if (x->web_password_opt)
+            x->web_password = x->web_password_opt;
+        else if (x->web_username && getenv("EOTA_WEB_PASSWORD"))
+            x->web_password = getenv("EOTA_WEB_PASSWORD");
+        else if (cfg_auth)
+            x->web_password = x->cfg.web_server.password;
+        if (x->web_username && !x->web_password) {
+            rc = usage_error("--web-username needs a password: --web-password, EOTA_WEB_PASSWORD or the config's "
+                             "web_server: auth:");
+            goto out;
+        }
+        if (!x->web_username && x->web_password_opt) {
+            rc = usage_error("--web-password needs --web-username (or the config's web_server: auth:)");
+            goto out;
+        }
+        if (x->web_auth_opt >= 0)
+            x->web_auth = (up_web_auth)x->web_auth_opt;
+        else if (cfg_auth && !x->web_username_opt)
+            x->web_auth = x->cfg.web_server.auth_type == EOTA_WEB_AUTH_DIGEST ? UP_WEB_AUTH_DIGEST
+                                                                                : UP_WEB_AUTH_BASIC;
+        else
+            x->web_auth = UP_WEB_AUTH_ANY;
     }
 
     /* passwords: current first, then the previous ones */
@@ -1612,7 +2039,14 @@ int eota_cmd_upload(int argc, char **argv)
         rc = usage_error("no device given (--device HOST[:PORT] or --devices-from FILE)");
         goto out;
     }
-    uint16_t defport = (uint16_t)(x->port > 0 ? x->port : x->have_cfg ? x->cfg.ota.port : DEFAULT_PORT);
+    uint16_t defport;
+    if (x->web)
+        defport = (uint16_t)(x->web_port > 0 ? x->web_port
+                             : x->port > 0   ? x->port
+                             : x->have_cfg   ? config_web_port(&x->cfg)
+                                             : DEFAULT_WEB_PORT);
+    else
+        defport = (uint16_t)(x->port > 0 ? x->port : x->have_cfg ? x->cfg.ota.port : DEFAULT_PORT);
     x->jobs_v = xcalloc(x->nspecs, sizeof *x->jobs_v);
     for (size_t i = 0; i < x->nspecs; i++) {
         x->jobs_v[i].conn.pc.fd = -1;
@@ -1628,7 +2062,39 @@ int eota_cmd_upload(int argc, char **argv)
         fprintf(stderr, "eota upload: %s\n", err);
         goto out;
     }
-    if (x->compress == CMP_ALWAYS) {
+    if (x->web) {
+        /* No feature exchange over HTTP: the image as is, or its gzip when
+         * asked for (devices tell gzip by its magic bytes). */
+        x->web_data = x->img.data;
+        x->web_len = x->img.size;
+        if (x->compress == CMP_ALWAYS) {
+            if (up_image_compress(&x->img, err, sizeof err) == 0) {
+                char a[32], b[32];
+                human_bytes(a, sizeof a, x->img.size);
+                human_bytes(b, sizeof b, x->img.gz_size);
+                say(x, "compressed the image: %s -> %s (%.0f%%) in %.2f s", a, b,
+                    100.0 * (double)x->img.gz_size / (double)x->img.size, x->img.compress_seconds);
+                x->web_data = x->img.gz;
+                x->web_len = x->img.gz_size;
+                x->web_gzip = 1;
+            } else {
+                shout(x, "eota upload: %s; sending the image uncompressed", err);
+            }
+        }
+        const char *base = strrchr(x->firmware, '/');
+        x->web_filename = xstrdup(base ? base + 1 : x->firmware);
+        if (x->web_gzip) {
+            size_t l = strlen(x->web_filename);
+            char *gzname = xcalloc(1, l + 4);
+            snprintf(gzname, l + 4, "%s.gz", x->web_filename);
+            free(x->web_filename);
+            x->web_filename = gzname;
+        }
+        if (!(x->wm = up_web_multi_new(err, sizeof err))) {
+            fprintf(stderr, "eota upload: %s\n", err);
+            goto out;
+        }
+    } else if (x->compress == CMP_ALWAYS) {
         x->offer_gzip = 1;
     } else if (x->compress == CMP_AUTO) {
         double ratio = up_image_trial(&x->img);

@@ -252,7 +252,9 @@ def image():
     if IMG is None:
         fd, IMG = tempfile.mkstemp(prefix="eota-quirky-", suffix=".bin")
         with os.fdopen(fd, "wb") as f:
-            f.write(os.urandom(200000))
+            # larger than the default window (32 x 8 KiB), so that a device can
+            # answer in the data phase before the whole image is sent
+            f.write(os.urandom(600000))
     return IMG
 
 
