@@ -351,11 +351,13 @@ def data_targets(data):
     if isinstance(targets, dict):
         items = targets.items()
     else:
-        items = [(t.get("name", "?"), t) for t in targets]
+        items = [(t.get("target", t.get("name", "?")), t) for t in targets]
     for name, t in items:
-        tot = t.get("total", t)
+        objs = t.get("objects", [])
+        tot = t.get("total") if isinstance(t.get("total"), dict) else {
+            k: sum(o.get(k, 0) for o in objs) for k in ("text", "data", "bss")}
         out.append((name, {"text": tot.get("text", 0), "data": tot.get("data", 0), "bss": tot.get("bss", 0),
-                           "objects": len(t.get("objects", []))}))
+                           "objects": len(objs)}))
     return out
 
 

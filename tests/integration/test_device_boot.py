@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 
 from devicelib import Device, app_image, run_tests
 
@@ -47,10 +48,14 @@ def safe_mode_block(attempts=3, reboot="2s", good="1s", extra=""):
 def test_good_app_is_confirmed():
     dev = Device(OTA + safe_mode_block())
     try:
-        res = up(dev, app_image("v1"))
+        img = app_image("v1", 70000)
+        res = up(dev, img)
         assert res["result"] == "ok", res
         st = wait_state(dev, lambda s: s["active"] == "a")
         assert st["slot_a"] == "trial", st
+        # the boot state records the image's size and CRC-32
+        assert int(st["slot_a_size"]) == len(img), st
+        assert int(st["slot_a_crc"], 16) == zlib.crc32(img), st
         assert dev.running_version(expect="v1") == "v1"
         st = wait_state(dev, lambda s: s["slot_a"] == "valid")
         assert st["attempts"] == "0", st
