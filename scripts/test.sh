@@ -23,6 +23,10 @@ if [ -x scripts/fuzz.sh ]; then
   echo "== fuzz (bounded)"
   scripts/fuzz.sh "${EOTA_FUZZ_SECONDS:-60}"
 fi
+if [ "${EOTA_SKIP_BENCH:-0}" != 1 ]; then
+  echo "== benchmarks, quick mode (so that they cannot rot; figures are not checked here)"
+  python3 bench/run.py --quick --json build-bench/bench-quick.json
+fi
 echo "== valgrind (unit tests, no sanitizers)"
 cmake -S . -B build-vg -G Ninja -DEOTA_SANITIZE=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
 ninja -C build-vg
