@@ -33,6 +33,7 @@
 #include "eota/safemode.h"
 #include "eota/server.h"
 #include "log.h"
+#include "net.h"
 #include "slots.h"
 #include "web.h"
 
@@ -265,41 +266,6 @@ static void stop_app(device *d)
 }
 
 /* ---------------- sockets ---------------- */
-
-static int open_listener(const char *addr, uint16_t port, char *err, size_t errlen)
-{
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-    char portstr[8];
-    snprintf(portstr, sizeof portstr, "%u", port);
-    int rc = getaddrinfo(addr, portstr, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errlen, "listen address '%s': %s", addr, gai_strerror(rc));
-        return -1;
-    }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(err, errlen, "socket for %s: %s", addr, strerror(errno));
-        freeaddrinfo(res);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (res->ai_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    /* A small backlog, as stock devices have: the engine turns away a
-     * second client itself, at once. */
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4) != 0) {
-        snprintf(err, errlen, "listen on [%s]:%u: %s", addr, port, strerror(errno));
-        close(fd);
-        freeaddrinfo(res);
-        return -1;
-    }
-    freeaddrinfo(res);
-    return fd;
-}
 
 static void describe_peer(int fd, char *buf, size_t len)
 {
@@ -596,7 +562,9 @@ static int setup_listeners(device *d, char **addrs, int naddrs, uint16_t port)
         naddrs = 2;
     }
     for (int i = 0; i < naddrs && d->nlisten < MAX_LISTEN; i++) {
-        int fd = open_listener(addrs[i], port, err, sizeof err);
+        /* A small backlog, as stock devices have: the engine turns away a
+         * second client itself, at once. */
+        int fd = eota_net_listen(addrs[i], port, 4, NULL, err, sizeof err);
         if (fd < 0) {
             if (use_default && i == 1 && d->nlisten > 0) {
                 LOGW("device", "IPv6 not available (%s): IPv4 only", err);

@@ -747,12 +747,10 @@ static double job_seconds(const job *j)
 
 /* The same fields as native uploads; what has no meaning over HTTP is null
  * (error_code, error_name, protocol_version, server_flags, password). */
-static void print_json_web(up_ctx *x, job *j)
+/* The fields every JSON object starts with, native or web, up to the
+ * "error" key (its value is the caller's). */
+static void json_head(FILE *f, const job *j, const up_addr *a)
 {
-    const up_addr *a = cur_addr(j);
-    const up_web_result *r = &j->wres;
-    int have = j->have_wres;
-    FILE *f = stdout;
     fputs("{\"device\":", f);
     json_str(f, j->spec);
     fputs(",\"address\":", f);
@@ -769,6 +767,15 @@ static void print_json_web(up_ctx *x, job *j)
         fputs("null", f);
     fprintf(f, ",\"result\":\"%s\"", j->ok ? "ok" : "failed");
     fputs(",\"error\":", f);
+}
+
+static void print_json_web(up_ctx *x, job *j)
+{
+    const up_addr *a = cur_addr(j);
+    const up_web_result *r = &j->wres;
+    int have = j->have_wres;
+    FILE *f = stdout;
+    json_head(f, j, a);
     if (j->ok)
         fputs("null", f);
     else if (have)
@@ -818,22 +825,7 @@ static void print_json(up_ctx *x, job *j)
     FILE *f = stdout;
     int code_known = j->err == EOTA_CLIENT_ERR_DEVICE || j->err == EOTA_CLIENT_ERR_PROTOCOL ||
                      j->err == EOTA_CLIENT_ERR_VERSION;
-    fputs("{\"device\":", f);
-    json_str(f, j->spec);
-    fputs(",\"address\":", f);
-    if (a && j->attempts)
-        json_str(f, a->ip);
-    else
-        fputs("null", f);
-    fprintf(f, ",\"port\":");
-    if (a)
-        fprintf(f, "%u", a->port);
-    else if (j->ntargets)
-        fprintf(f, "%u", j->targets[0].port);
-    else
-        fputs("null", f);
-    fprintf(f, ",\"result\":\"%s\"", j->ok ? "ok" : "failed");
-    fputs(",\"error\":", f);
+    json_head(f, j, a);
     if (j->ok)
         fputs("null", f);
     else

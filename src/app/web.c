@@ -36,6 +36,7 @@
 #include "eota/posix.h"
 #include "eota/protocol.h"
 #include "log.h"
+#include "net.h"
 
 #define TAG "web_server"
 #define MAX_DAEMONS 8
@@ -157,40 +158,6 @@ static void html_escape(FILE *f, const char *s)
         default: fputc(*s, f);
         }
     }
-}
-
-static int open_listener(const char *addr, uint16_t port, int *family)
-{
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-    char portstr[8];
-    snprintf(portstr, sizeof portstr, "%u", port);
-    int rc = getaddrinfo(addr, portstr, &hints, &res);
-    if (rc != 0) {
-        LOGE(TAG, "listen address '%s': %s", addr, gai_strerror(rc));
-        return -1;
-    }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        LOGE(TAG, "socket for %s: %s", addr, strerror(errno));
-        freeaddrinfo(res);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (res->ai_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 16) != 0) {
-        LOGE(TAG, "listen on [%s]:%u: %s", addr, port, strerror(errno));
-        close(fd);
-        freeaddrinfo(res);
-        return -1;
-    }
-    *family = res->ai_family;
-    freeaddrinfo(res);
-    return fd;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1108,9 +1075,12 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 static int start_daemon(eota_web *w, const char *addr)
 {
     int family = 0;
-    int fd = open_listener(addr, w->port, &family);
-    if (fd < 0)
+    char err[512];
+    int fd = eota_net_listen(addr, w->port, 16, &family, err, sizeof err);
+    if (fd < 0) {
+        LOGE(TAG, "%s", err);
         return -1;
+    }
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;

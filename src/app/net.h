@@ -1,0 +1,17 @@
+/*
+ * net.h: socket helpers shared by the parts of the eota command that listen
+ * (the OTA port of `eota device` and its web server).
+ */
+#ifndef EOTA_APP_NET_H
+#define EOTA_APP_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A non-blocking, close-on-exec TCP listener on a numeric address (IPv6
+ * sockets are IPv6-only, so that 0.0.0.0 and :: can both be opened).
+ * Returns the fd, with *family set when not NULL; or -1 with a message in
+ * err. */
+int eota_net_listen(const char *addr, uint16_t port, int backlog, int *family, char *err, size_t errlen);
+
+#endif
