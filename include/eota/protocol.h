@@ -6,6 +6,7 @@
 #ifndef EOTA_PROTOCOL_H
 #define EOTA_PROTOCOL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -120,6 +121,10 @@ const char *eota_response_name(uint8_t code);
 /* A sentence for a person ("the image arrived corrupted (MD5 mismatch);
  * retry"); for an unknown byte, a generic sentence. Never NULL. */
 const char *eota_response_describe(uint8_t code);
+
+/* Digests travel as lowercase ASCII hex: write 2*n characters for the n
+ * bytes of src into dst (no terminating NUL). */
+void eota_hex_encode(char *dst, const uint8_t *src, size_t n);
 
 /* Seed automation states (PROTOCOL.md section 6). */
 typedef enum eota_state {

@@ -40,7 +40,6 @@ enum state {
  * cannot starve the others of the integrator's loop. */
 #define POLL_BUDGET 64
 
-static const char hexdigits[] = "0123456789abcdef";
 
 static uint32_t now(const eota_client *c) { return c->cfg.clock.now_ms(c->cfg.clock.ctx); }
 
@@ -68,14 +67,6 @@ static void expect(eota_client *c, int state, size_t need)
     c->state = state;
     c->in_need = need;
     c->in_have = 0;
-}
-
-static void to_hex(char *dst, const uint8_t *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        dst[2 * i] = hexdigits[src[i] >> 4];
-        dst[2 * i + 1] = hexdigits[src[i] & 15];
-    }
 }
 
 static int is_hex(uint8_t ch)
@@ -329,7 +320,7 @@ static void on_nonce(eota_client *c)
         fail(c, EOTA_CLIENT_ERR_CRYPTO, 0);
         return;
     }
-    to_hex(reply, r, hexlen / 2); /* cnonce */
+    eota_hex_encode(reply, r, hexlen / 2); /* cnonce */
     if (h->ops->begin(h->ctx, alg) != EOTA_OK) {
         fail(c, EOTA_CLIENT_ERR_CRYPTO, 0);
         return;
@@ -341,7 +332,7 @@ static void on_nonce(eota_client *c)
         fail(c, EOTA_CLIENT_ERR_CRYPTO, 0);
         return;
     }
-    to_hex(reply + hexlen, digest, hexlen / 2);
+    eota_hex_encode(reply + hexlen, digest, hexlen / 2);
     (void)queue(c, reply, 2 * hexlen);
     memset(digest, 0, sizeof digest);
     memset(reply, 0, sizeof reply);
@@ -410,7 +401,7 @@ static void on_field(eota_client *c)
     case ST_PREPARE:
         if (b == EOTA_RESP_UPDATE_PREPARE_OK) {
             char hex[EOTA_MD5_HEX_LEN];
-            to_hex(hex, c->img.md5, EOTA_MD5_DIGEST_LEN);
+            eota_hex_encode(hex, c->img.md5, EOTA_MD5_DIGEST_LEN);
             (void)queue(c, hex, sizeof hex);
             expect(c, ST_MD5, 1);
         } else {

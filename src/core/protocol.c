@@ -83,3 +83,12 @@ const char *eota_state_name(eota_state state)
     }
     return "UNKNOWN";
 }
+
+void eota_hex_encode(char *dst, const uint8_t *src, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        dst[2 * i] = digits[src[i] >> 4];
+        dst[2 * i + 1] = digits[src[i] & 15];
+    }
+}

@@ -33,7 +33,6 @@ enum phase {
 /* How often to retry a backend that took nothing, in ms. */
 #define BACKEND_RETRY_MS 2
 
-static const char hexdigits[] = "0123456789abcdef";
 
 static uint32_t now(const eota_server *s)
 {
@@ -85,14 +84,6 @@ static void expect(eota_server *s, int phase, size_t need)
     s->phase = phase;
     s->in_need = need;
     s->in_have = 0;
-}
-
-static void to_hex(char *dst, const uint8_t *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        dst[2 * i] = hexdigits[src[i] >> 4];
-        dst[2 * i + 1] = hexdigits[src[i] & 15];
-    }
 }
 
 /* Lowercase for 'A'..'F' only, so no other byte can pass for a hex digit. */
@@ -274,7 +265,7 @@ static int random_hex(eota_server *s, size_t nbytes)
     uint8_t r[EOTA_SHA256_HEX_LEN / 2];
     if (s->cfg.random.fill(s->cfg.random.ctx, r, nbytes) != EOTA_OK)
         return 0;
-    to_hex(s->nonce, r, nbytes);
+    eota_hex_encode(s->nonce, r, nbytes);
     s->nonce[2 * nbytes] = '\0';
     memset(r, 0, sizeof r);
     return 1;
@@ -356,7 +347,7 @@ static void on_auth(eota_server *s)
         fail(s, EOTA_RESP_ERROR_UNKNOWN, "hash seam failed");
         return;
     }
-    to_hex(want, digest, hexlen / 2);
+    eota_hex_encode(want, digest, hexlen / 2);
     int ok = hex_equal_ct(s->in + hexlen, want, hexlen);
     memset(digest, 0, sizeof digest);
     memset(want, 0, sizeof want);
@@ -507,7 +498,7 @@ static void all_received(eota_server *s)
         fail(s, EOTA_RESP_ERROR_UNKNOWN, "hash seam failed");
         return;
     }
-    to_hex(got, digest, EOTA_MD5_DIGEST_LEN);
+    eota_hex_encode(got, digest, EOTA_MD5_DIGEST_LEN);
     got[EOTA_MD5_HEX_LEN] = '\0';
     if (memcmp(got, s->md5_expected, EOTA_MD5_HEX_LEN) != 0) {
         fail(s, EOTA_RESP_ERROR_MD5_MISMATCH, "MD5 of the received image does not match");
