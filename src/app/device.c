@@ -50,7 +50,11 @@ typedef struct device {
     eota_server srv;
     eota_posix_hash hash;
     uint8_t *xfer;
-    eota_posix_conn conn;
+    /* Two connection slots: the engine may hand over from a failed session
+     * that lingers for its error byte to a new client, so the new one needs
+     * a slot of its own. A slot is free when its fd is -1 (the engine's
+     * close sets that). */
+    eota_posix_conn conns[2];
     int listen_fd[MAX_LISTEN];
     int nlisten;
     int sig_fd;
@@ -287,14 +291,16 @@ static void describe_peer(int fd, char *buf, size_t len)
     snprintf(buf, len, "%s:%u", host, port);
 }
 
-static void accept_clients(device *d, int lfd)
+/* Returns the number of connections handed to the engine (not turned away). */
+static int accept_clients(device *d, int lfd)
 {
+    int taken = 0;
     for (;;) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 LOGW(TAG, "accept: %s", strerror(errno));
-            return;
+            return taken;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -305,16 +311,15 @@ static void accept_clients(device *d, int lfd)
             close(fd);
             continue;
         }
-        if (eota_server_busy(&d->srv)) {
-            eota_posix_conn other = {fd};
+        eota_posix_conn *slot = d->conns[0].fd < 0 ? &d->conns[0] : &d->conns[1];
+        slot->fd = fd;
+        if (eota_server_accept(&d->srv, slot) != EOTA_OK) { /* the engine closed it */
             LOGW(TAG, "Connection from %s turned away: an upload is in progress", peer);
-            eota_server_accept(&d->srv, &other);
             continue;
         }
-        d->conn.fd = fd;
         d->fb.why[0] = '\0';
         LOGD(TAG, "Connection from %s", peer);
-        eota_server_accept(&d->srv, &d->conn);
+        taken++;
     }
 }
 
@@ -481,11 +486,12 @@ static int run(device *d)
         for (int i = 0; i < d->nlisten; i++)
             pfd[n++] = (struct pollfd){d->listen_fd[i], lev, 0};
         int conn_idx = -1;
-        if (eota_server_busy(&d->srv) && d->conn.fd >= 0) {
+        const eota_posix_conn *cur = d->conns[0].fd >= 0 ? &d->conns[0] : &d->conns[1];
+        if (eota_server_busy(&d->srv) && cur->fd >= 0) {
             unsigned w = eota_server_wants(&d->srv);
             short ev = (short)(((w & EOTA_WANT_READ) ? POLLIN : 0) | ((w & EOTA_WANT_WRITE) ? POLLOUT : 0));
             conn_idx = n;
-            pfd[n++] = (struct pollfd){d->conn.fd, ev, 0};
+            pfd[n++] = (struct pollfd){cur->fd, ev, 0};
         }
         n += eota_web_pollfds(d->web, pfd + n, EOTA_WEB_MAX_FDS);
         long timeout = eota_server_timeout_ms(&d->srv);
@@ -515,13 +521,14 @@ static int run(device *d)
          * turned away because that 00 was still unread. */
         if (eota_server_poll(&d->srv) == EOTA_SERVER_REBOOT)
             reboot(d);
+        int accepted = 0;
         for (int i = 0; i < d->nlisten; i++)
             if (pfd[1 + i].revents & POLLIN)
-                accept_clients(d, d->listen_fd[i]);
-        eota_server_result res = eota_server_poll(&d->srv);
-        eota_children_check_timeouts(&d->kids);
-        if (res == EOTA_SERVER_REBOOT)
+                accepted += accept_clients(d, d->listen_fd[i]);
+        /* a new client is served at once (its magic may be there already) */
+        if (accepted && eota_server_poll(&d->srv) == EOTA_SERVER_REBOOT)
             reboot(d);
+        eota_children_check_timeouts(&d->kids);
         if (eota_web_run(d->web)) /* 100 ms after a web upload's success reply */
             reboot(d);
         switch (eota_safe_mode_poll(&d->sm, now32())) {
@@ -597,7 +604,7 @@ int eota_cmd_device(int argc, char **argv)
     char *listen_addrs[MAX_LISTEN];
     int nlisten_addrs = 0, quiet = 0, rc = 2, show_state = 0;
     long port_override = 0;
-    d->conn.fd = -1;
+    d->conns[0].fd = d->conns[1].fd = -1;
     d->slots.ff.fd = -1;
     d->sig_fd = -1;
     d->last_state = -1;
@@ -779,8 +786,9 @@ out:
         close(d->listen_fd[i]);
     if (d->sig_fd >= 0)
         close(d->sig_fd);
-    if (d->conn.fd >= 0)
-        close(d->conn.fd);
+    for (int i = 0; i < 2; i++)
+        if (d->conns[i].fd >= 0)
+            close(d->conns[i].fd);
     if (d->hash.md_ctx)
         eota_posix_hash_free(&d->hash);
     free(d->xfer);
