@@ -202,6 +202,25 @@ class Device:
         subprocess.run(["rm", "-rf", self.dir])
 
 
+def with_device(body, device_class=None, **kw):
+    """Decorator: run the test with a fresh device (Device, or device_class)
+    made from `body` and **kw; afterwards the device must stop cleanly (exit
+    0), leave no .part file and no sanitizer report, and is removed."""
+    def deco(fn):
+        def run():
+            dev = (device_class or Device)(body, **kw)
+            try:
+                fn(dev)
+                dev.stop()
+                assert not dev.parts(), "left-over files: %r" % dev.parts()
+                assert "ERROR: AddressSanitizer" not in dev.log(), dev.log()[-3000:]
+            finally:
+                dev.cleanup()
+        run.__name__ = fn.__name__
+        return run
+    return deco
+
+
 def run_tests(tests):
     """Run test functions; print a line per test and 'N passed, N failed'."""
     only = os.environ.get("EOTA_TEST_ONLY")

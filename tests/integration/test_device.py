@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from devicelib import Device, app_image, free_port, run_tests
+from devicelib import Device, app_image, free_port, run_tests, with_device
 
 import espota_stock as stock
 
@@ -45,19 +45,6 @@ def install(dev, version, size=0, **kw):
     return img
 
 
-def with_device(body, **kw):
-    def deco(fn):
-        def run():
-            dev = Device(body, **kw)
-            try:
-                fn(dev)
-                dev.stop()
-                assert not dev.parts(), "left-over files: %r" % dev.parts()
-            finally:
-                dev.cleanup()
-        run.__name__ = fn.__name__
-        return run
-    return deco
 
 
 @with_device(OTA)

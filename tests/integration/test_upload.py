@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-from devicelib import Device, app_image, eota_bin, free_port, run_tests
+from devicelib import Device, app_image, eota_bin, free_port, run_tests, with_device
 
 OTA = "ota:\n  - platform: esphome\n"
 
@@ -71,18 +71,6 @@ def upload_fail(dev, img, *args, env=None, spec=None):
     return js[0], err
 
 
-def with_device(body, **kw):
-    def deco(fn):
-        def run():
-            dev = Device(body, **kw)
-            try:
-                fn(dev)
-                dev.stop()
-            finally:
-                dev.cleanup()
-        run.__name__ = fn.__name__
-        return run
-    return deco
 
 
 # ---------------------------------------------------------------- versions

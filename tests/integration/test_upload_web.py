@@ -20,6 +20,7 @@ Real processes and sockets; Python standard library only (plus the curl
 command for one background upload, which scripts/deps.sh installs).
 """
 
+import devicelib
 import json
 import os
 import re
@@ -67,19 +68,7 @@ class WebDevice(Device):
 
 
 def with_device(body, **kw):
-    def deco(fn):
-        def run():
-            dev = WebDevice(body, **kw)
-            try:
-                fn(dev)
-                dev.stop()
-                assert not dev.parts(), "left-over files: %r" % dev.parts()
-                assert "ERROR: AddressSanitizer" not in dev.log(), dev.log()[-3000:]
-            finally:
-                dev.cleanup()
-        run.__name__ = fn.__name__
-        return run
-    return deco
+    return devicelib.with_device(body, device_class=WebDevice, **kw)
 
 
 def eota_upload(*args, env=None, timeout=180):
