@@ -1,8 +1,8 @@
 """pytest fixtures for the integration tests (tests/integration/test_*.py).
 
 - dev: a fresh `eota device` (devicelib.Device) made from the test's
-  marker, @pytest.mark.device(body, **kw), with Device's arguments. After a
-  test that passed, the device must stop cleanly (exit 0), leave no .part
+  marker, @pytest.mark.device(body, **kw), with Device's arguments. For the
+  test to pass, the device must then stop cleanly (exit 0), leave no .part
   or .tmp file and no sanitizer report in its output; whatever the outcome,
   it is then removed.
 - web_dev: the same with its web server on a free port (weblib.WebDevice).
@@ -28,13 +28,13 @@ def pytest_configure(config):
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """Remember whether the test itself passed: the device checks after it
-    are only meaningful (and only reported) then."""
+def pytest_runtest_call(item):
+    """A test that took a device passes only if, after it, its device stops
+    cleanly: these checks are part of the test (a failure is the test's)."""
     outcome = yield
-    report = outcome.get_result()
-    if report.when == "call":
-        item.eota_passed = report.passed
+    dev = getattr(item, "eota_device", None)
+    if dev is not None and outcome.excinfo is None:
+        expect_clean_stop(dev)
 
 
 def expect_clean_stop(dev):
@@ -43,7 +43,7 @@ def expect_clean_stop(dev):
     dev.stop()
     assert not dev.parts(), "left-over files: %r" % dev.parts()
     log = dev.log()
-    assert not SANITIZER_REPORT.search(log), log[-3000:]
+    assert not SANITIZER_REPORT.search(log), "a sanitizer report in the device's output:\n" + log[-3000:]
 
 
 def device_from_marker(request, device_class):
@@ -52,10 +52,9 @@ def device_from_marker(request, device_class):
         pytest.fail("%s takes a device: give it @pytest.mark.device(body, ...)" % request.node.name,
                     pytrace=False)
     dev = device_class(*marker.args, **marker.kwargs)
+    request.node.eota_device = dev
     try:
         yield dev
-        if getattr(request.node, "eota_passed", False):
-            expect_clean_stop(dev)
     finally:
         dev.cleanup()
 
