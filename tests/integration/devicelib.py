@@ -150,12 +150,19 @@ class Device:
     def fds(self):
         return len(os.listdir("/proc/%d/fd" % self.proc.pid))
 
-    def rss_kb(self):
+    def status_kb(self, field):
+        """A memory figure of /proc/PID/status (VmRSS, VmHWM...), in kB."""
         with open("/proc/%d/status" % self.proc.pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
         return 0
+
+    def rss_kb(self):
+        return self.status_kb("VmRSS")
+
+    def hwm_kb(self):
+        return self.status_kb("VmHWM")
 
     def idle(self, timeout=5.0):
         """Wait until the device holds no connection: its only sockets are

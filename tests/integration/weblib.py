@@ -105,13 +105,6 @@ class WebDevice(Device):
             f.write(data)
         return curl(self.url("/update"), *args, data_file=path, **kw)
 
-    def hwm_kb(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-        return 0
-
 
 # ---------------------------------------------------------------- raw HTTP
 
