@@ -3,7 +3,8 @@
 A Device starts the eota command with a config written into a fresh
 temporary directory, on a free loopback port, and offers what the tests
 check: the active image, the log, open descriptors, memory, the .part files.
-Standard library only.
+Standard library only. The tests get their devices from the fixtures of
+conftest.py; bench/run.py uses this module too.
 """
 
 import os
@@ -149,12 +150,19 @@ class Device:
     def fds(self):
         return len(os.listdir("/proc/%d/fd" % self.proc.pid))
 
-    def rss_kb(self):
+    def status_kb(self, field):
+        """A memory figure of /proc/PID/status (VmRSS, VmHWM...), in kB."""
         with open("/proc/%d/status" % self.proc.pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
         return 0
+
+    def rss_kb(self):
+        return self.status_kb("VmRSS")
+
+    def hwm_kb(self):
+        return self.status_kb("VmHWM")
 
     def idle(self, timeout=5.0):
         """Wait until the device holds no connection: its only sockets are
@@ -201,40 +209,3 @@ class Device:
             self.proc.wait()
         subprocess.run(["rm", "-rf", self.dir])
 
-
-def with_device(body, device_class=None, **kw):
-    """Decorator: run the test with a fresh device (Device, or device_class)
-    made from `body` and **kw; afterwards the device must stop cleanly (exit
-    0), leave no .part file and no sanitizer report, and is removed."""
-    def deco(fn):
-        def run():
-            dev = (device_class or Device)(body, **kw)
-            try:
-                fn(dev)
-                dev.stop()
-                assert not dev.parts(), "left-over files: %r" % dev.parts()
-                assert "ERROR: AddressSanitizer" not in dev.log(), dev.log()[-3000:]
-            finally:
-                dev.cleanup()
-        run.__name__ = fn.__name__
-        return run
-    return deco
-
-
-def run_tests(tests):
-    """Run test functions; print a line per test and 'N passed, N failed'."""
-    only = os.environ.get("EOTA_TEST_ONLY")
-    passed = failed = 0
-    for t in tests:
-        if only and only not in t.__name__:
-            continue
-        t0 = time.monotonic()
-        try:
-            t()
-            passed += 1
-            print("PASS %s (%.1f s)" % (t.__name__, time.monotonic() - t0), flush=True)
-        except Exception as e:  # noqa: BLE001 - report every failure
-            failed += 1
-            print("FAIL %s: %s" % (t.__name__, e), flush=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0

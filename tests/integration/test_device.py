@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Integration tests of `eota device`: real sockets, real processes, a
 stock-like uploader (espota_stock.py, written from PROTOCOL.md) as the peer.
 
@@ -11,11 +10,12 @@ import gzip
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 
-from devicelib import Device, app_image, free_port, run_tests, with_device
+import pytest
+
+from devicelib import Device, app_image
 
 import espota_stock as stock
 
@@ -45,9 +45,7 @@ def install(dev, version, size=0, **kw):
     return img
 
 
-
-
-@with_device(OTA)
+@pytest.mark.device(OTA)
 def test_upload_v2_no_password(dev):
     install(dev, "v1", 30000)
     install(dev, "v2", 20000)
@@ -61,7 +59,7 @@ def test_upload_v2_no_password(dev):
     assert st["active"] == "a" and st["slot_a"] == "trial" and st["slot_b"] == "valid", st
 
 
-@with_device(OTA + "    version: 1\n")
+@pytest.mark.device(OTA + "    version: 1\n")
 def test_upload_version_1(dev):
     res = up(dev, app_image("v1", 50000))
     expect_ok(res)
@@ -69,7 +67,7 @@ def test_upload_version_1(dev):
     assert dev.running_version(expect="v1") == "v1"
 
 
-@with_device(OTA + "    password: !secret ota_pw\n", secrets="ota_pw: 'p@ss word'\n")
+@pytest.mark.device(OTA + "    password: !secret ota_pw\n", secrets="ota_pw: 'p@ss word'\n")
 def test_sha256_password(dev):
     res = up(dev, app_image("v1", 10000), password="p@ss word")
     expect_ok(res)
@@ -83,7 +81,7 @@ def test_sha256_password(dev):
     assert "p@ss word" not in dev.log(), "the password leaked into the log"
 
 
-@with_device(OTA + "    password: old\n    allow_md5_auth: true\n")
+@pytest.mark.device(OTA + "    password: old\n    allow_md5_auth: true\n")
 def test_md5_opt_in(dev):
     res = up(dev, app_image("v1"), password="old", features=0x01)
     expect_ok(res)
@@ -91,13 +89,13 @@ def test_md5_opt_in(dev):
     expect_code(up(dev, app_image("v2"), password="bad", features=0x01), 0x82)
 
 
-@with_device(OTA + "    password: pw\n")
+@pytest.mark.device(OTA + "    password: pw\n")
 def test_md5_refused_by_default(dev):
     expect_code(up(dev, app_image("v1"), password="pw", features=0x01), 0x82)
     assert dev.active_image() is None
 
 
-@with_device(OTA)
+@pytest.mark.device(OTA)
 def test_gzip_host(dev):
     img = app_image("v1", 400000)
     res = up(dev, img)
@@ -123,25 +121,25 @@ PROFILES = [
 ]
 
 
-def test_profiles():
-    for block, gz, too_big in PROFILES:
-        dev = Device(OTA + "simulate:\n  slot_size: 200000\n", platform=block)
-        try:
-            img = app_image("v1", 150000)
-            res = up(dev, img)
-            expect_ok(res)
-            assert bool(res.get("gzip")) == gz, (block, res)
-            assert dev.active_image() == img, block
-            assert dev.running_version(expect="v1") == "v1", block
-            res = up(dev, os.urandom(300000))
-            assert res["result"] == "error", (block, res)
-            if too_big is not None:
-                expect_code(res, too_big)
-            assert dev.active_image() == img and dev.running_version() == "v1"
-            dev.stop()
-            assert not dev.parts()
-        finally:
-            dev.cleanup()
+@pytest.mark.parametrize("block, gz, too_big", PROFILES, ids=[p[0].split(":")[0] for p in PROFILES])
+def test_profiles(block, gz, too_big):
+    dev = Device(OTA + "simulate:\n  slot_size: 200000\n", platform=block)
+    try:
+        img = app_image("v1", 150000)
+        res = up(dev, img)
+        expect_ok(res)
+        assert bool(res.get("gzip")) == gz, (block, res)
+        assert dev.active_image() == img, block
+        assert dev.running_version(expect="v1") == "v1", block
+        res = up(dev, os.urandom(300000))
+        assert res["result"] == "error", (block, res)
+        if too_big is not None:
+            expect_code(res, too_big)
+        assert dev.active_image() == img and dev.running_version() == "v1"
+        dev.stop()
+        assert not dev.parts()
+    finally:
+        dev.cleanup()
 
 
 def test_default_port_esp32():
@@ -149,8 +147,7 @@ def test_default_port_esp32():
     try:
         s.bind(("127.0.0.1", 3232))
     except OSError:
-        print("  (port 3232 busy: default-port check skipped)")
-        return
+        pytest.skip("port 3232 busy: default-port check skipped")
     finally:
         s.close()
     dev = Device(OTA, platform="esp32:\n  board: esp32dev\n", port=0)
@@ -163,7 +160,7 @@ def test_default_port_esp32():
         dev.cleanup()
 
 
-@with_device(OTA)
+@pytest.mark.device(OTA)
 def test_md5_mismatch_keeps_old_image(dev):
     old = install(dev, "v1", 20000)
     expect_code(up(dev, app_image("v2", 20000), corrupt_md5=True), 0x8B)
@@ -172,24 +169,24 @@ def test_md5_mismatch_keeps_old_image(dev):
     install(dev, "v3")
 
 
-def test_injected_errors():
-    for where, code in (("prepare", 0x81), ("write", 0x83), ("end", 0x84), ("write", 0x8D)):
-        body = OTA + "simulate:\n  fail_at: %s\n  fail_code: 0x%02X\n" % (where, code)
-        dev = Device(body)
-        try:
-            expect_code(up(dev, app_image("v1", 30000)), code)
-            assert dev.active_image() is None
-            assert dev.idle()
-            assert "0x%02X" % code in dev.log()
-            dev.stop()
-            assert not dev.parts(), dev.parts()
-        finally:
-            dev.cleanup()
+@pytest.mark.parametrize("where, code", [("prepare", 0x81), ("write", 0x83), ("end", 0x84), ("write", 0x8D)],
+                         ids=["prepare-81", "write-83", "end-84", "write-8D"])
+def test_injected_errors(where, code):
+    body = OTA + "simulate:\n  fail_at: %s\n  fail_code: 0x%02X\n" % (where, code)
+    dev = Device(body)
+    try:
+        expect_code(up(dev, app_image("v1", 30000)), code)
+        assert dev.active_image() is None
+        assert dev.idle()
+        assert "0x%02X" % code in dev.log()
+        dev.stop()
+        assert not dev.parts(), dev.parts()
+    finally:
+        dev.cleanup()
 
 
-def test_automation_shell_env():
-    import tempfile
-    mark = tempfile.mkdtemp(prefix="eota-marks-")
+def test_automation_shell_env(tmp_path):
+    mark = str(tmp_path)
     body = (OTA + "    on_error:\n      - shell: 'echo \"$EOTA_ERROR_NAME $EOTA_X\" > %s/err'\n"
             "    on_end:\n      - shell: 'echo \"$EOTA_STATE\" > %s/end'\n"
             "    on_state_change:\n      - logger.log:\n          format: 'state now %%d'\n"
@@ -210,11 +207,9 @@ def test_automation_shell_env():
         dev.stop()
     finally:
         dev.cleanup()
-        import shutil
-        shutil.rmtree(mark)
 
 
-@with_device(OTA + "    password: !secret pw\n", secrets="pw: first\n")
+@pytest.mark.device(OTA + "    password: !secret pw\n", secrets="pw: first\n")
 def test_sighup_changes_password(dev):
     expect_ok(up(dev, app_image("v1"), password="first"))
     with open(os.path.join(dev.dir, "secrets.yaml"), "w") as f:
@@ -253,7 +248,7 @@ def test_on_boot_set_auth_password():
         dev.cleanup()
 
 
-@with_device(OTA + "simulate:\n  flash_write_speed: 400000\n")
+@pytest.mark.device(OTA + "simulate:\n  flash_write_speed: 400000\n")
 def test_second_client_turned_away(dev):
     img = app_image("v1", 800000)  # about 2 s at 400 KB/s
     out = {}
@@ -282,8 +277,7 @@ def test_ipv6_listen():
         s.bind(("::1", 0))
         s.close()
     except OSError:
-        print("  (no IPv6 loopback: skipped)")
-        return
+        pytest.skip("no IPv6 loopback")
     dev = Device(OTA, listen="::1")
     try:
         res = up(dev, app_image("v1"), host="::1")
@@ -293,7 +287,7 @@ def test_ipv6_listen():
         dev.cleanup()
 
 
-@with_device(OTA + "simulate:\n  flash_write_speed: 200000\n")
+@pytest.mark.device(OTA + "simulate:\n  flash_write_speed: 200000\n")
 def test_sigterm_during_upload(dev):
     old = install(dev, "v1", 3000)
     t = threading.Thread(target=lambda: up(dev, app_image("v2", 1000000), compress=False))
@@ -308,7 +302,7 @@ def test_sigterm_during_upload(dev):
     assert dev.running_version(expect="v1") == "v1"
 
 
-@with_device(OTA + "    password: sweep\n")
+@pytest.mark.device(OTA + "    password: sweep\n")
 def test_disconnect_sweep(dev):
     """Cut the connection after every byte of the handshake and at 60 points
     of the data phase: the old image keeps running, nothing is left behind,
@@ -339,7 +333,7 @@ def test_disconnect_sweep(dev):
     install(dev, "v3", 50000, password="sweep")
 
 
-@with_device(OTA, app=False)
+@pytest.mark.device(OTA, app=False)
 def test_without_app_stores_images(dev):
     img = os.urandom(70000)
     expect_ok(up(dev, img, compress=False))
@@ -349,15 +343,3 @@ def test_without_app_stores_images(dev):
     expect_ok(up(dev, img2, features=0x06))
     assert dev.active_image() == img2
 
-
-TESTS = [
-    test_upload_v2_no_password, test_upload_version_1, test_sha256_password, test_md5_opt_in,
-    test_md5_refused_by_default, test_gzip_host, test_profiles, test_default_port_esp32,
-    test_md5_mismatch_keeps_old_image, test_injected_errors, test_automation_shell_env,
-    test_sighup_changes_password, test_on_boot_set_auth_password, test_second_client_turned_away,
-    test_ipv6_listen, test_sigterm_during_upload, test_disconnect_sweep,
-    test_without_app_stores_images,
-]
-
-if __name__ == "__main__":
-    sys.exit(run_tests(TESTS))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Integration tests of the boot decisions of `eota device` (issue 5): an
 application that keeps dying rolls a trial image back or leads to safe
 mode, exactly as configured; one that lives long enough is confirmed; a
@@ -7,13 +6,11 @@ consistent state; SIGUSR1 requests safe mode like the stock button."""
 
 import os
 import signal
-import sys
-import tempfile
 import threading
 import time
 import zlib
 
-from devicelib import Device, app_image, run_tests
+from devicelib import Device, app_image
 
 import espota_stock as stock
 
@@ -83,8 +80,8 @@ def test_dying_trial_image_rolls_back():
         dev.cleanup()
 
 
-def test_dying_app_without_fallback_enters_safe_mode():
-    mark = tempfile.mkdtemp(prefix="eota-sm-")
+def test_dying_app_without_fallback_enters_safe_mode(tmp_path):
+    mark = str(tmp_path)
     body = OTA + safe_mode_block(attempts=3, reboot="3s", extra="  on_safe_mode:\n    - shell: 'touch %s/entered'\n" % mark)
     dev = Device(body)
     try:
@@ -108,8 +105,6 @@ def test_dying_app_without_fallback_enters_safe_mode():
         dev.stop()
     finally:
         dev.cleanup()
-        import shutil
-        shutil.rmtree(mark)
 
 
 def test_safe_mode_ends_after_reboot_timeout():
@@ -180,12 +175,3 @@ def test_kill9_during_upload_boots_old_image():
     finally:
         dev.cleanup()
 
-
-TESTS = [
-    test_good_app_is_confirmed, test_dying_trial_image_rolls_back,
-    test_dying_app_without_fallback_enters_safe_mode, test_safe_mode_ends_after_reboot_timeout,
-    test_safe_mode_disabled, test_sigusr1_requests_safe_mode, test_kill9_during_upload_boots_old_image,
-]
-
-if __name__ == "__main__":
-    sys.exit(run_tests(TESTS))

@@ -1,9 +1,6 @@
-#!/usr/bin/env python3
 """Self-test of the two Python protocol peers against each other:
 espota_stock.py (stock-like uploader) and quirky_device.py (scripted fake
 device), on 127.0.0.1 ports picked free at random. Does not touch eota's C code.
-
-Exits non-zero on failure; the last line is 'N passed, N failed'.
 """
 
 import gzip
@@ -12,18 +9,20 @@ import json
 import os
 import random
 import select
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
+
+import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 UPLOADER = os.path.join(HERE, "espota_stock.py")
 DEVICE = os.path.join(HERE, "quirky_device.py")
-sys.path.insert(0, HERE)
-import espota_stock  # noqa: E402
+
+import espota_stock
 
 TMP = tempfile.mkdtemp(prefix="stock_peers_")
 RNG = random.Random(0x0E07A)      # images: reproducible
@@ -151,17 +150,15 @@ def expect_error(rc, res, code, step):
               and sentence in res["message"], "code not named in words", res)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def remove_tmp():
+    """The images and saved files live in TMP until the last test is done."""
+    yield
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
 # ---------------------------------------------------------------------------
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
-
-@test
-def worked_example():
+def test_worked_example():
     save = os.path.join(TMP, "we.bin")
     rc, res, err, ss = pair(["--script", "ok", "--save", save], IMG20K)
     expect_ok(rc, res, ss, DATA20K)
@@ -177,8 +174,7 @@ def worked_example():
         check(f.read() == DATA20K, "saved image differs")
 
 
-@test
-def chunk_ack_counts():
+def test_chunk_ack_counts():
     sizes = [1, 8191, 8192, 8193, 16384, 40000]
     dev = Device("--script", "ok", "--count", len(sizes))
     try:
@@ -194,8 +190,7 @@ def chunk_ack_counts():
               "device acks", size, s)
 
 
-@test
-def sha256_password():
+def test_sha256_password():
     rc, res, err, ss = pair(["--script", "ok", "--password", "s3cr3t"], IMG20K,
                             "--password", "s3cr3t")
     expect_ok(rc, res, ss, DATA20K)
@@ -204,31 +199,27 @@ def sha256_password():
     check(res["bytes_sent"] == 20000 + 172, "bytes sent", res)
 
 
-@test
-def wrong_password():
+def test_wrong_password():
     rc, res, err, ss = pair(["--script", "ok", "--password", "s3cr3t"], IMG20K,
                             "--password", "s3cr3t", "--password-wrong")
     expect_error(rc, res, 0x82, "auth")
     check(ss[0]["result"] == "error" and ss[0]["code"] == 0x82, "device", ss)
 
 
-@test
-def password_missing():
+def test_password_missing():
     rc, res, err, ss = pair(["--script", "ok", "--password", "s3cr3t"], IMG20K)
     expect_error(rc, res, None, "auth")
     check(res["message"] == "device requires a password", "message", res)
     check(ss[0]["result"] == "aborted" and ss[0]["at"] == "auth", "device", ss)
 
 
-@test
-def password_unneeded():
+def test_password_unneeded():
     rc, res, err, ss = pair(["--script", "ok"], IMG20K, "--password", "x")
     expect_ok(rc, res, ss, DATA20K)
     check(res["auth"] == "none", "auth", res)
 
 
-@test
-def legacy_md5_device():
+def test_legacy_md5_device():
     rc, res, err, ss = pair(["--script", "md5", "--password", "old"], IMG20K,
                             "--password", "old")
     expect_ok(rc, res, ss, DATA20K)
@@ -237,16 +228,14 @@ def legacy_md5_device():
     check("C 07 . D 40 . D 33B . C 32B . C 32B . D 41 . C 00004E20" in ss[0]["transcript"], "transcript", ss[0]["transcript"])
 
 
-@test
-def legacy_md5_gzip_device():
+def test_legacy_md5_gzip_device():
     rc, res, err, ss = pair(["--script", "md5", "--password", "old", "--gzip"], IMGZ,
                             "--password", "old")
     expect_ok(rc, res, ss, DATAZ)
     check(res["gzip"] and res["features_reply"] == "46", "gzip", res)
 
 
-@test
-def old_uploader_without_sha256():
+def test_old_uploader_without_sha256():
     # A current device refuses uploaders without 0x02 when a password is set.
     rc, res, err, ss = pair(["--script", "ok", "--password", "p"], IMG20K,
                             "--password", "p", "--features", "0x01")
@@ -258,23 +247,20 @@ def old_uploader_without_sha256():
     check(res["auth"] == "md5" and res["features_reply"] == "40", "md5", res)
 
 
-@test
-def version1_device():
+def test_version1_device():
     rc, res, err, ss = pair(["--script", "v1"], IMG20K)
     expect_ok(rc, res, ss, DATA20K)
     check(res["version"] == 1 and res["chunk_acks"] == 0 and ss[0]["acks"] == 0, "v1", res)
     check("D 47" not in ss[0]["transcript"], "no 47 in v1", ss[0]["transcript"])
 
 
-@test
-def unsupported_version():
+def test_unsupported_version():
     rc, res, err, ss = pair(["--script", "ok", "--version", "3"], IMG20K)
     expect_error(rc, res, None, "magic")
     check("unsupported protocol version 3" in res["message"], "message", res)
 
 
-@test
-def gzip_device():
+def test_gzip_device():
     save = os.path.join(TMP, "gz.bin")
     rc, res, err, ss = pair(["--script", "gzip", "--save", save], IMGZ)
     expect_ok(rc, res, ss, DATAZ)
@@ -289,36 +275,31 @@ def gzip_device():
         check(f.read() == DATAZ, "inflated image differs")
 
 
-@test
-def gzip_device_no_compress():
+def test_gzip_device_no_compress():
     rc, res, err, ss = pair(["--script", "gzip"], IMGZ, "--no-compress")
     expect_ok(rc, res, ss, DATAZ)
     check(not res["gzip"] and ss[0]["size"] == len(DATAZ), "no gzip", res)
 
 
-@test
-def gzip_not_offered():
+def test_gzip_not_offered():
     rc, res, err, ss = pair(["--script", "gzip"], IMGZ, "--features", "0x06")
     expect_ok(rc, res, ss, DATAZ)
     check(not res["gzip"] and res["features_reply"] == "40", "no gzip", res)
 
 
-@test
-def extended_gzip_flag():
+def test_extended_gzip_flag():
     rc, res, err, ss = pair(["--script", "extended", "--flags", "0x01"], IMGZ)
     expect_ok(rc, res, ss, DATAZ)
     check(res["gzip"] and res["server_flags"] == 1 and res["extended"], "gzip", res)
 
 
-@test
-def reserved_flags_ignored():
+def test_reserved_flags_ignored():
     rc, res, err, ss = pair(["--script", "reserved"], IMG20K)
     expect_ok(rc, res, ss, DATA20K)
     check(res["features_reply"] == "48 18" and res["warnings"], "reserved", res)
 
 
-@test
-def non_extended_uploader():
+def test_non_extended_uploader():
     rc, res, err, ss = pair(["--script", "ok"], IMG20K, "--features", "0x03")
     expect_ok(rc, res, ss, DATA20K)
     check(res["features_reply"] == "40" and not res["extended"]
@@ -328,15 +309,13 @@ def non_extended_uploader():
     check(res["features_reply"] == "46" and res["gzip"], "46", res)
 
 
-@test
-def strict_feature_flags():
+def test_strict_feature_flags():
     rc, res, err, ss = pair(["--script", "extended", "--force-extended"], IMG20K,
                             "--features", "0x03")
     expect_error(rc, res, 0x48, "features")
 
 
-@test
-def ota_types():
+def test_ota_types():
     rc, res, err, ss = pair(["--script", "ok"], IMG20K, "--ota-type", "1")
     expect_error(rc, res, 0x8E, "prepare")
     rc, res, err, ss = pair(["--script", "ok", "--allow-types"], IMG20K, "--ota-type", "2")
@@ -351,33 +330,29 @@ STAGE_CODES = {"magic": 0x80, "features": 0xFF, "challenge": 0x82, "auth": 0x94,
                "prepare": 0x8C, "md5": 0x8A, "chunk": 0x83, "receive": 0x8D, "end": 0x93}
 
 
-@test
-def error_at_each_stage():
-    for stage, code in STAGE_CODES.items():
-        rc, res, err, ss = pair(["--script", "error", "--stage", stage, "--code", code,
-                                 "--password", "pw"], IMG20K, "--password", "pw")
-        expect_error(rc, res, code, STEP_OF_STAGE[stage])
-        check(ss[0]["result"] == "error" and ss[0]["code"] == code, "device", stage, ss)
+@pytest.mark.parametrize("stage, code", STAGE_CODES.items(), ids=list(STAGE_CODES))
+def test_error_at_each_stage(stage, code):
+    rc, res, err, ss = pair(["--script", "error", "--stage", stage, "--code", code,
+                             "--password", "pw"], IMG20K, "--password", "pw")
+    expect_error(rc, res, code, STEP_OF_STAGE[stage])
+    check(ss[0]["result"] == "error" and ss[0]["code"] == code, "device", stage, ss)
 
 
-@test
-def error_at_later_chunk():
+def test_error_at_later_chunk():
     rc, res, err, ss = pair(["--script", "error", "--stage", "chunk", "--chunk", "3",
                              "--code", "0x83"], IMG20K)
     expect_error(rc, res, 0x83, "chunk")
     check(res["chunk_acks"] == 2, "two acks before the error", res)
 
 
-@test
-def error_while_v1_streams():
+def test_error_while_v1_streams():
     rc, res, err, ss = pair(["--script", "v1", "--inject", "error", "--stage", "chunk",
                              "--chunk", "2", "--code", "0x83"], IMGBIG)
     check(rc == 1 and res["code"] == 0x83 and "ERROR_WRITING_FLASH" in res["message"],
           "v1 error", res)
 
 
-@test
-def undefined_and_rp2040_codes():
+def test_undefined_and_rp2040_codes():
     rc, res, err, ss = pair(["--script", "error", "--stage", "prepare", "--code", "0xA5"],
                             IMG20K)
     check(rc == 1 and res["code"] == 0xA5 and "ERROR_UNDEFINED_A5" in res["message"],
@@ -387,8 +362,7 @@ def undefined_and_rp2040_codes():
     check("ERROR_RP2040_NOT_ENOUGH_SPACE" in res["message"], "8C named", res)
 
 
-@test
-def code_table_complete():
+def test_code_table_complete():
     codes = [0x00, 0x01, 0x02] + list(range(0x40, 0x49)) + list(range(0x80, 0x95)) + [0xFF]
     for c in codes:
         check(c in espota_stock.CODES, "code 0x%02X missing" % c)
@@ -396,49 +370,44 @@ def code_table_complete():
             check(espota_stock.CODES[c][1], "code 0x%02X has no sentence" % c)
 
 
-@test
-def close_at_each_stage():
-    for stage, step in STEP_OF_STAGE.items():
-        rc, res, err, ss = pair(["--script", "close", "--stage", stage,
-                                 "--password", "pw"], IMG20K, "--password", "pw")
-        check(rc == 1 and res["result"] == "error" and res["code"] is None
-              and res["step"] == step
-              and res["message"] == "device closed the connection without answering "
-                                    "(during %s)" % step, "close at " + stage, res)
-        check(ss[0]["result"] == "closed", "device", ss)
+@pytest.mark.parametrize("stage, step", STEP_OF_STAGE.items(), ids=list(STEP_OF_STAGE))
+def test_close_at_each_stage(stage, step):
+    rc, res, err, ss = pair(["--script", "close", "--stage", stage,
+                             "--password", "pw"], IMG20K, "--password", "pw")
+    check(rc == 1 and res["result"] == "error" and res["code"] is None
+          and res["step"] == step
+          and res["message"] == "device closed the connection without answering "
+                                "(during %s)" % step, "close at " + stage, res)
+    check(ss[0]["result"] == "closed", "device", ss)
 
 
-@test
-def stall_at_stages():
-    for stage in ("magic", "auth", "prepare", "chunk", "end"):
-        t0 = time.monotonic()
-        rc, res, err, ss = pair(["--script", "stall", "--stage", stage, "--stall-max", 20],
-                                IMG20K, "--handshake-timeout", 1, "--data-timeout", 1)
-        step = STEP_OF_STAGE[stage]
-        check(rc == 1 and res["message"] == "timed out during %s" % step,
-              "stall at " + stage, res)
-        check(ss[0]["result"] == "stalled" and 0.5 < ss[0]["client_waited"] < 5,
-              "device", ss)
-        check(time.monotonic() - t0 < 10, "took too long")
+@pytest.mark.parametrize("stage", ("magic", "auth", "prepare", "chunk", "end"))
+def test_stall_at_stages(stage):
+    t0 = time.monotonic()
+    rc, res, err, ss = pair(["--script", "stall", "--stage", stage, "--stall-max", 20],
+                            IMG20K, "--handshake-timeout", 1, "--data-timeout", 1)
+    step = STEP_OF_STAGE[stage]
+    check(rc == 1 and res["message"] == "timed out during %s" % step,
+          "stall at " + stage, res)
+    check(ss[0]["result"] == "stalled" and 0.5 < ss[0]["client_waited"] < 5,
+          "device", ss)
+    check(time.monotonic() - t0 < 10, "took too long")
 
 
-@test
-def connection_refused():
+def test_connection_refused():
     port = free_port()
     rc, res, err = uploader(port, IMG20K)
     check(rc == 1 and res["result"] == "error" and res["step"] == "connect"
           and "connection refused" in res["message"], "refused", res)
 
 
-@test
-def corrupt_md5():
+def test_corrupt_md5():
     rc, res, err, ss = pair(["--script", "ok"], IMG20K, "--corrupt-md5")
     expect_error(rc, res, 0x8B, "end")
     check(ss[0]["md5_ok"] is False and ss[0]["bytes"] == 20000, "device", ss)
 
 
-@test
-def size_overrides():
+def test_size_overrides():
     rc, res, err, ss = pair(["--script", "ok"], IMG20K, "--size-override", 0)
     expect_error(rc, res, 0x81, "prepare")
     rc, res, err, ss = pair(["--script", "ok"], IMG20K, "--size-override", 10000)
@@ -451,16 +420,14 @@ def size_overrides():
           "device", ss)
 
 
-@test
-def no_final_ack():
+def test_no_final_ack():
     rc, res, err, ss = pair(["--script", "ok", "--final-wait", 0.5], IMG20K,
                             "--no-final-ack")
     check(rc == 0 and res["result"] == "ok" and not res["final_ack_sent"], "ok", res)
     check(ss[0]["result"] == "ok" and ss[0]["final"] == "no", "device", ss)
 
 
-@test
-def cut_sweep():
+def test_cut_sweep():
     total = 20044
     points = [0, 1, 4, 5, 6, 7, 10, 11, 12, 42, 43, 44, 5000, 8235, 8236, 8237,
               16428, 20043, total]
@@ -490,8 +457,7 @@ def cut_sweep():
             check(s["result"] == "aborted", "aborted", n, s)
 
 
-@test
-def cut_sweep_password_and_rst():
+def test_cut_sweep_password_and_rst():
     points = [70, 133, 134, 140]  # mid cnonce, mid response, after auth, mid md5
     dev = Device("--script", "ok", "--password", "pw", "--count", 2 * len(points))
     try:
@@ -511,8 +477,7 @@ def cut_sweep_password_and_rst():
         check(s["rx"] <= n and s["result"] in ("aborted", "probe"), "device rst", n, s)
 
 
-@test
-def stall_after():
+def test_stall_after():
     # In the handshake: the device's handshake timeout ends it.
     rc, res, err, ss = pair(["--script", "ok", "--handshake-timeout", 1], IMG20K,
                             "--stall-after", 5, "--stall-max", 10)
@@ -530,8 +495,7 @@ def stall_after():
           and ss[0]["rx"] == 9000, "device", ss)
 
 
-@test
-def module_api():
+def test_module_api():
     dev = Device("--script", "ok", "--password", "pw", "--gzip", "--count", 2)
     try:
         seen = []
@@ -547,8 +511,7 @@ def module_api():
     check(ss[0]["result"] == "ok" and ss[1]["code"] == 0x82, "device", ss)
 
 
-@test
-def several_sessions_and_save():
+def test_several_sessions_and_save():
     save = os.path.join(TMP, "multi_{n}.bin")
     dev = Device("--script", "ok", "--count", 3, "--save", save)
     try:
@@ -564,8 +527,7 @@ def several_sessions_and_save():
             check(f.read() == DATA20K, "saved %d" % n)
 
 
-@test
-def human_output():
+def test_human_output():
     dev = Device("--script", "ok", "--count", 2)
     try:
         rc, _, err = uploader(dev.port, IMG20K, json_out=False)
@@ -580,8 +542,7 @@ def human_output():
         dev.kill()
 
 
-@test
-def bad_magic_to_device():
+def test_bad_magic_to_device():
     dev = Device("--script", "ok")
     try:
         s = socket.create_connection(("127.0.0.1", dev.port), timeout=5)
@@ -595,15 +556,13 @@ def bad_magic_to_device():
     check(ss[0]["code"] == 0x80, "device", ss)
 
 
-@test
-def ipv6_loopback():
+def test_ipv6_loopback():
     try:
         s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
         s.bind(("::1", 0))
         s.close()
     except OSError:
-        print("  (skipped: no IPv6 loopback)")
-        return
+        pytest.skip("no IPv6 loopback")
     dev = Device("--script", "ok", host="::1")
     try:
         rc, res, _ = uploader(dev.port, IMG20K, host="::1")
@@ -613,30 +572,3 @@ def ipv6_loopback():
     expect_ok(rc, res, ss, DATA20K)
     check(res["address"] == "::1", "address", res)
 
-
-def main():
-    only = sys.argv[1:]
-    passed = failed = 0
-    for fn in TESTS:
-        if only and fn.__name__ not in only:
-            continue
-        t0 = time.monotonic()
-        try:
-            fn()
-        except Exception as e:  # noqa: BLE001
-            failed += 1
-            print("FAIL %s (%.1f s)" % (fn.__name__, time.monotonic() - t0))
-            if isinstance(e, AssertionError):
-                print("  " + str(e))
-            else:
-                traceback.print_exc(file=sys.stdout)
-        else:
-            passed += 1
-            print("ok   %s (%.1f s)" % (fn.__name__, time.monotonic() - t0))
-        sys.stdout.flush()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Integration tests of `eota upload` against real `eota device` processes
 over loopback: versions 1 and 2, SHA-256 passwords and where they come from,
 gzip and the compression trial, wrong password and the previous-password
@@ -13,10 +12,11 @@ holds exactly the image, and the application runs it.
 import json
 import os
 import subprocess
-import sys
 import tempfile
 
-from devicelib import Device, app_image, eota_bin, free_port, run_tests, with_device
+import pytest
+
+from devicelib import Device, app_image, eota_bin, free_port
 
 OTA = "ota:\n  - platform: esphome\n"
 
@@ -71,11 +71,9 @@ def upload_fail(dev, img, *args, env=None, spec=None):
     return js[0], err
 
 
-
-
 # ---------------------------------------------------------------- versions
 
-@with_device(OTA)
+@pytest.mark.device(OTA)
 def test_version_2_no_password(dev):
     img = app_image("v1", 120000)
     j, err = upload_ok(dev, img, "--compress", "never", version="v1")
@@ -86,7 +84,7 @@ def test_version_2_no_password(dev):
     assert "installed" in err, err
 
 
-@with_device(OTA + "    version: 1\n")
+@pytest.mark.device(OTA + "    version: 1\n")
 def test_version_1(dev):
     img = app_image("v1", 90000)
     j, _ = upload_ok(dev, img, version="v1")
@@ -97,7 +95,7 @@ def test_version_1(dev):
     assert j["protocol_version"] == 1, j
 
 
-@with_device(OTA)
+@pytest.mark.device(OTA)
 def test_windows(dev):
     for i, w in enumerate(("1", "2", "8", "64")):
         img = app_image("w%d" % i, 150000 + i)
@@ -111,7 +109,7 @@ PW = OTA + "    password: !secret ota_pw\n"
 SECRETS = "ota_pw: 'p@ss word'\n"
 
 
-@with_device(PW, secrets=SECRETS)
+@pytest.mark.device(PW, secrets=SECRETS)
 def test_sha256_password_sources(dev):
     # --password
     j, _ = upload_ok(dev, app_image("a", 20000), "--password", "p@ss word", version="a")
@@ -131,7 +129,7 @@ def test_sha256_password_sources(dev):
     assert "p@ss word" not in dev.log()
 
 
-@with_device(PW, secrets=SECRETS)
+@pytest.mark.device(PW, secrets=SECRETS)
 def test_wrong_password(dev):
     old = upload_ok(dev, app_image("v1", 10000), "-P", "p@ss word")
     j, err = upload_fail(dev, app_image("v2", 10000), "-P", "nope")
@@ -143,7 +141,7 @@ def test_wrong_password(dev):
     assert dev.running_version() == "v1" and old
 
 
-@with_device(PW, secrets=SECRETS)
+@pytest.mark.device(PW, secrets=SECRETS)
 def test_password_required(dev):
     j, err = upload_fail(dev, app_image("v1", 10000))
     assert j["error"] == "password_required" and j["phase"] == "auth", j
@@ -151,7 +149,7 @@ def test_password_required(dev):
     assert dev.active_image() is None
 
 
-@with_device(PW, secrets=SECRETS)
+@pytest.mark.device(PW, secrets=SECRETS)
 def test_previous_password_fallback(dev):
     j, err = upload_ok(dev, app_image("v1", 30000), "-P", "brand new", "--previous-password", "older",
                        "--previous-password", "p@ss word", version="v1")
@@ -167,7 +165,7 @@ def test_previous_password_fallback(dev):
     assert j["password"] == "previous-1", j
 
 
-@with_device(OTA + "    password: pw\n    allow_md5_auth: true\n")
+@pytest.mark.device(OTA + "    password: pw\n    allow_md5_auth: true\n")
 def test_md5_opt_in_device_gets_sha256(dev):
     # eota upload always offers SHA-256, so an opt-in device uses it
     j, _ = upload_ok(dev, app_image("v1", 10000), "-P", "pw")
@@ -176,7 +174,7 @@ def test_md5_opt_in_device_gets_sha256(dev):
 
 # ---------------------------------------------------------------- compression
 
-@with_device(OTA)
+@pytest.mark.device(OTA)
 def test_gzip_device(dev):
     img = app_image("v1", 400000)   # text padding: compresses very well
     j, err = upload_ok(dev, img, version="v1")
@@ -191,7 +189,7 @@ def test_gzip_device(dev):
     assert j["compressed"] is False and j["bytes_sent"] == len(img2), j
 
 
-@with_device(OTA, app=False)
+@pytest.mark.device(OTA, app=False)
 def test_gzip_trial_random(dev):
     img = os.urandom(500000)
     j, err = upload_ok(dev, img)
@@ -202,7 +200,7 @@ def test_gzip_trial_random(dev):
     assert j["compressed"] is True, j
 
 
-@with_device(OTA, platform="esp32:\n  board: esp32dev\n")
+@pytest.mark.device(OTA, platform="esp32:\n  board: esp32dev\n")
 def test_no_gzip_on_esp32(dev):
     img = app_image("v1", 200000)
     j, _ = upload_ok(dev, img, "--compress", "always", version="v1")
@@ -211,37 +209,39 @@ def test_no_gzip_on_esp32(dev):
 
 # ---------------------------------------------------------------- errors
 
-def test_injected_errors():
-    cases = (("prepare", 0x81, "prepare", "could not prepare its storage"),
-             ("write", 0x83, None, "failed to write the image"),
-             ("end", 0x84, "verify", "failed to finish the update"),
-             ("write", 0x8D, None, "not signed with a key the device trusts"))
-    for where, code, phase, words in cases:
-        body = OTA + "simulate:\n  fail_at: %s\n  fail_code: 0x%02X\n" % (where, code)
-        dev = Device(body)
-        try:
-            j, err = upload_fail(dev, app_image("v1", 60000), "--compress", "never")
-            assert j["error"] == "device_error" and j["error_code"] == code, (where, j)
-            if phase:
-                assert j["phase"] == phase, (where, j)
-            else:
-                assert j["phase"] in ("data", "receive", "verify"), (where, j)
-            assert words in err, (where, err)
-            assert j["attempts"] == 1, j
-            assert dev.active_image() is None
-            dev.stop()
-        finally:
-            dev.cleanup()
+INJECTED = (("prepare", 0x81, "prepare", "could not prepare its storage"),
+            ("write", 0x83, None, "failed to write the image"),
+            ("end", 0x84, "verify", "failed to finish the update"),
+            ("write", 0x8D, None, "not signed with a key the device trusts"))
 
 
-@with_device(OTA + "simulate:\n  slot_size: 200000\n", platform="esp32:\n  board: esp32dev\n")
+@pytest.mark.parametrize("where, code, phase, words", INJECTED, ids=["%s-%02X" % c[:2] for c in INJECTED])
+def test_injected_errors(where, code, phase, words):
+    body = OTA + "simulate:\n  fail_at: %s\n  fail_code: 0x%02X\n" % (where, code)
+    dev = Device(body)
+    try:
+        j, err = upload_fail(dev, app_image("v1", 60000), "--compress", "never")
+        assert j["error"] == "device_error" and j["error_code"] == code, (where, j)
+        if phase:
+            assert j["phase"] == phase, (where, j)
+        else:
+            assert j["phase"] in ("data", "receive", "verify"), (where, j)
+        assert words in err, (where, err)
+        assert j["attempts"] == 1, j
+        assert dev.active_image() is None
+        dev.stop()
+    finally:
+        dev.cleanup()
+
+
+@pytest.mark.device(OTA + "simulate:\n  slot_size: 200000\n", platform="esp32:\n  board: esp32dev\n")
 def test_too_big(dev):
     j, err = upload_fail(dev, os.urandom(300000))
     assert j["error_code"] == 0x89 and j["phase"] == "prepare", j
     assert "OTA partition is too small" in err, err
 
 
-@with_device(OTA)
+@pytest.mark.device(OTA)
 def test_unsupported_ota_type(dev):
     j, err = upload_fail(dev, app_image("v1", 5000), "--ota-type", "bootloader")
     assert j["error_code"] == 0x8E, j
@@ -407,7 +407,7 @@ def test_devices_from_and_table():
             d.cleanup()
 
 
-@with_device(OTA, app=False)
+@pytest.mark.device(OTA, app=False)
 def test_quiet_and_progress(dev):
     img = os.urandom(3 << 20)
     fw = write_tmp(img)
@@ -446,15 +446,3 @@ def test_usage_errors():
     finally:
         os.unlink(fw)
 
-
-TESTS = [
-    test_version_2_no_password, test_version_1, test_windows, test_sha256_password_sources,
-    test_wrong_password, test_password_required, test_previous_password_fallback,
-    test_md5_opt_in_device_gets_sha256, test_gzip_device, test_gzip_trial_random, test_no_gzip_on_esp32,
-    test_injected_errors, test_too_big, test_unsupported_ota_type, test_address_fallback,
-    test_refused_and_retries, test_connect_timeout, test_config_file, test_devices_from_and_table,
-    test_quiet_and_progress, test_usage_errors,
-]
-
-if __name__ == "__main__":
-    sys.exit(run_tests(TESTS))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """`eota upload` against a scripted, quirky device (in this file, threads
 over real loopback sockets): every response code at every stage, a stall at
 every stage, a close without answer at every stage, odd bytes, unknown
@@ -14,14 +13,13 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from devicelib import eota_bin, run_tests  # noqa: E402
+import pytest
+
+from devicelib import eota_bin
 
 MAGIC = bytes([0x6C, 0x26, 0xF7, 0x5C, 0x45])
 BLOCK = 8192
@@ -245,17 +243,29 @@ def upload(dev, img_path, *args, timeout=60):
 
 
 IMG = None
+IMG_LOCK = threading.Lock()  # the first callers are parallel() threads
 
 
 def image():
     global IMG
-    if IMG is None:
-        fd, IMG = tempfile.mkstemp(prefix="eota-quirky-", suffix=".bin")
-        with os.fdopen(fd, "wb") as f:
-            # larger than the default window (32 x 8 KiB), so that a device can
-            # answer in the data phase before the whole image is sent
-            f.write(os.urandom(600000))
+    with IMG_LOCK:
+        if IMG is None:
+            fd, path = tempfile.mkstemp(prefix="eota-quirky-", suffix=".bin")
+            with os.fdopen(fd, "wb") as f:
+                # larger than the default window (32 x 8 KiB), so that a device can
+                # answer in the data phase before the whole image is sent
+                f.write(os.urandom(600000))
+            IMG = path
     return IMG
+
+
+@pytest.fixture(scope="module", autouse=True)
+def remove_image():
+    """The image is made once, by the first test that needs it, and removed
+    after the last test of this file."""
+    yield
+    if IMG:
+        os.unlink(IMG)
 
 
 def parallel(cases, fn, workers=8):
@@ -365,30 +375,32 @@ def test_version_1_stages():
 
 # ---------------------------------------------------------------- odd devices
 
-def test_unsupported_versions():
-    for v in (0, 3, 0x7F):
-        dev = Scripted(version=v)
-        try:
-            rc, j, err = upload(dev, image(), "--retry-delay", "0.05")
-            assert rc == 1 and j["error"] == "unsupported_version" and j["error_code"] == v, j
-            assert "speaks OTA protocol version %d" % v in err, err
-            assert len(dev.sessions) == 1, "not a network error: no retry"
-        finally:
-            dev.close()
+@pytest.mark.parametrize("v", (0, 3, 0x7F))
+def test_unsupported_versions(v):
+    dev = Scripted(version=v)
+    try:
+        rc, j, err = upload(dev, image(), "--retry-delay", "0.05")
+        assert rc == 1 and j["error"] == "unsupported_version" and j["error_code"] == v, j
+        assert "speaks OTA protocol version %d" % v in err, err
+        assert len(dev.sessions) == 1, "not a network error: no retry"
+    finally:
+        dev.close()
 
 
-def test_unexpected_bytes():
-    cases = (("hello", b"\x01\x02", "hello", 0x01), ("features", b"\x41", "features", 0x41),
-             ("challenge", b"\x03", "auth", 0x03), ("md5", b"\x43\x44", "data", 0x44))
-    for stage, b, phase, code in cases:
-        dev = Scripted(auth="sha256", at=stage, act="bytes", bytes=b)
-        try:
-            rc, j, err = upload(dev, image(), "-P", "pw", "--handshake-timeout", "1")
-            assert rc == 1 and j["error"] == "protocol_error", (stage, j)
-            assert j["error_code"] == code and j["phase"] == phase, (stage, j)
-            assert "unexpected byte 0x%02X" % code in err, err
-        finally:
-            dev.close()
+UNEXPECTED = (("hello", b"\x01\x02", "hello", 0x01), ("features", b"\x41", "features", 0x41),
+              ("challenge", b"\x03", "auth", 0x03), ("md5", b"\x43\x44", "data", 0x44))
+
+
+@pytest.mark.parametrize("stage, b, phase, code", UNEXPECTED, ids=[c[0] for c in UNEXPECTED])
+def test_unexpected_bytes(stage, b, phase, code):
+    dev = Scripted(auth="sha256", at=stage, act="bytes", bytes=b)
+    try:
+        rc, j, err = upload(dev, image(), "-P", "pw", "--handshake-timeout", "1")
+        assert rc == 1 and j["error"] == "protocol_error", (stage, j)
+        assert j["error_code"] == code and j["phase"] == phase, (stage, j)
+        assert "unexpected byte 0x%02X" % code in err, err
+    finally:
+        dev.close()
 
 
 def test_legacy_md5_device():
@@ -487,17 +499,3 @@ def test_error_byte_then_reset():
             dev.close()
     parallel(list(range(10)), case, workers=5)
 
-
-TESTS = [
-    test_every_code_at_every_stage, test_close_at_every_stage, test_stall_at_every_stage,
-    test_version_1_stages, test_unsupported_versions, test_unexpected_bytes, test_legacy_md5_device,
-    test_version_1_device_ok, test_gzip_by_one_byte_reply, test_reserved_and_noise_flags_ignored,
-    test_retry_then_success, test_timeout_is_retried_before_the_data, test_error_byte_then_reset,
-]
-
-if __name__ == "__main__":
-    try:
-        sys.exit(run_tests(TESTS))
-    finally:
-        if IMG:
-            os.unlink(IMG)

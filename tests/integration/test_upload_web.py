@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Integration tests of `eota upload --ota-platform web_server` (issue 7, the
 uploader side): HTTP POST /update with a multipart body through libcurl,
 against real `eota device` processes with a web_server: block, and against
@@ -20,20 +19,19 @@ Real processes and sockets; Python standard library only (plus the curl
 command for one background upload, which scripts/deps.sh installs).
 """
 
-import devicelib
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 
-from devicelib import Device, app_image, eota_bin, free_port, run_tests
-from weblib import curl_bg
+import pytest
+
+from devicelib import Device, app_image, eota_bin, free_port
+from weblib import WebDevice, curl_bg
 
 import espota_stock as stock
 
@@ -51,24 +49,10 @@ NATIVE_KEYS = {"device", "address", "port", "result", "error", "error_code", "er
                "ota_platform"}
 
 
-class WebDevice(Device):
-    """An eota device with its web server on a free loopback port."""
-
-    def __init__(self, body, **kw):
-        self.web_port = free_port()
-        kw["args"] = list(kw.get("args", ())) + ["--web-port", str(self.web_port)]
-        super().__init__(body, **kw)
-        self.wait_log(r"Listening for HTTP", 10)
-
-    def spec(self):
-        return "127.0.0.1:%d" % self.web_port
-
-    def url(self, path="/"):
-        return "http://127.0.0.1:%d%s" % (self.web_port, path)
-
-
-def with_device(body, **kw):
-    return devicelib.with_device(body, device_class=WebDevice, **kw)
+@pytest.fixture
+def dev(web_dev):
+    """In this file, the device of @pytest.mark.device has its web server on."""
+    return web_dev
 
 
 def eota_upload(*args, env=None, timeout=180):
@@ -109,6 +93,8 @@ def web_upload(spec, img, *args, env=None, name=None):
         return eota_upload(fw, "--device", spec, "--ota-platform", "web_server", "--json", *args, env=env)
     finally:
         rm(fw)
+        if name:
+            os.rmdir(os.path.dirname(fw))  # write_tmp's own directory
 
 
 def upload_ok(dev, img, *args, version=None, env=None):
@@ -239,7 +225,7 @@ class Stub:
 
 # ---------------------------------------------------------------- uploads that work
 
-@with_device(OTA_WEB + "web_server:\n")
+@pytest.mark.device(OTA_WEB + "web_server:\n")
 def test_no_auth(dev):
     img = app_image("v1", 120000)
     j, err = upload_ok(dev, img, version="v1")
@@ -262,7 +248,7 @@ def test_no_auth(dev):
     assert dev.running_version(expect="v2") == "v2" and dev.active_image() == img2
 
 
-@with_device(OTA_WEB + BASIC)
+@pytest.mark.device(OTA_WEB + BASIC)
 def test_basic_auth(dev):
     img = app_image("v1", 60000)
     j, err = upload_ok(dev, img, *CREDS, "--web-auth", "basic", version="v1")
@@ -277,7 +263,7 @@ def test_basic_auth(dev):
     assert "w3b pass" not in dev.log()
 
 
-@with_device(OTA_WEB + DIGEST)
+@pytest.mark.device(OTA_WEB + DIGEST)
 def test_digest_auth(dev):
     img = app_image("v1", 90000)
     j, _ = upload_ok(dev, img, *CREDS, "--web-auth", "digest", version="v1")
@@ -304,7 +290,7 @@ def expect_nothing_written(dev, before):
     assert dev.active_image() == before and not dev.parts(), "something was written: %r" % dev.parts()
 
 
-@with_device(OTA_WEB + BASIC)
+@pytest.mark.device(OTA_WEB + BASIC)
 def test_wrong_credentials_basic(dev):
     img = app_image("v1", 60000)
     j, err = upload_fail(dev.spec(), img, "--web-username", "admin", "--web-password", "wrong")
@@ -323,7 +309,7 @@ def test_wrong_credentials_basic(dev):
     assert "wrong" not in re.findall(r"password.*", dev.log()), "a password in the log"
 
 
-@with_device(OTA_WEB + DIGEST)
+@pytest.mark.device(OTA_WEB + DIGEST)
 def test_wrong_credentials_digest(dev):
     old = app_image("v0", 30000)
     upload_ok(dev, old, *CREDS, version="v0")
@@ -370,11 +356,11 @@ def test_auto_from_config():
         dev.cleanup()
 
 
-def test_config_ports_and_choice():
+def test_config_ports_and_choice(tmp_path):
     """The web port a config implies, without a device: 8080 for host:
     without port:, 80 for a chip, the given port: otherwise (80 included);
     a config with both entries stays native unless asked."""
-    d = tempfile.mkdtemp(prefix="eota-upw-")
+    d = str(tmp_path)
     fw = write_tmp(b"x" * 1000)
     try:
         def cfg(name, text):
@@ -410,7 +396,6 @@ def test_config_ports_and_choice():
                                        "web_server")
         assert rc == 2 and "platform: web_server" in err, err
     finally:
-        shutil.rmtree(d, ignore_errors=True)
         rm(fw)
 
 
@@ -467,7 +452,7 @@ def test_fleet_concurrent():
 
 # ---------------------------------------------------------------- the device says no
 
-@with_device(OTA_WEB + "web_server:\n" + SLOW % "300KB/s")
+@pytest.mark.device(OTA_WEB + "web_server:\n" + SLOW % "300KB/s")
 def test_busy_409(dev):
     first = app_image("v1", 900000)
     path = os.path.join(dev.dir, "first.bin")
@@ -486,7 +471,7 @@ def test_busy_409(dev):
     assert dev.running_version(expect="v1") == "v1" and dev.active_image() == first
 
 
-@with_device(OTA_BOTH + "web_server:\n" + SLOW % "300KB/s")
+@pytest.mark.device(OTA_BOTH + "web_server:\n" + SLOW % "300KB/s")
 def test_busy_native_409(dev):
     img = random_app("v1", 900000)
     out = {}
@@ -501,7 +486,7 @@ def test_busy_native_409(dev):
     wait_active(dev, img)
 
 
-@with_device(OTA_WEB + "web_server:\n", platform="esp32:\n  board: esp32dev")
+@pytest.mark.device(OTA_WEB + "web_server:\n", platform="esp32:\n  board: esp32dev")
 def test_too_big_413(dev):
     big = os.urandom(0x1C0000 + 100000)
     t0 = time.monotonic()
@@ -512,14 +497,14 @@ def test_too_big_413(dev):
     assert dev.active_image() is None and not dev.parts()
 
 
-@with_device(OTA_WEB + "web_server:\n" + "simulate:\n  slot_size: 100000\n", app=False)
+@pytest.mark.device(OTA_WEB + "web_server:\n" + "simulate:\n  slot_size: 100000\n", app=False)
 def test_too_big_while_streaming_413(dev):
     j, _ = upload_fail(dev.spec(), os.urandom(150000))
     assert j["http_status"] == 413 and "larger than the slot" in j["message"], j
     assert dev.active_image() is None and not dev.parts()
 
 
-@with_device(OTA_WEB + "web_server:\n" + "simulate:\n  fail_at: write\n  fail_after_bytes: 20000\n")
+@pytest.mark.device(OTA_WEB + "web_server:\n" + "simulate:\n  fail_at: write\n  fail_after_bytes: 20000\n")
 def test_write_failure_500(dev):
     j, _ = upload_fail(dev.spec(), app_image("v1", 80000))
     assert j["http_status"] == 500 and "could not write or verify" in j["message"], j
@@ -569,18 +554,20 @@ def test_stock_200_failure():
         s.close()
 
 
-def test_other_statuses():
-    cases = [(400, b"Update Failed! malformed multipart body", "malformed"),
-             (503, b"Service Unavailable", "HTTP 503"),
-             (200, b"", "empty body")]
-    for status, body, words in cases:
-        s = Stub("answer", status, body)
-        try:
-            j, _ = upload_fail(s.spec(), os.urandom(5000))
-            assert j["http_status"] == status and words in j["message"], j
-            assert j["attempts"] == 1 and s.conns == 1, "an HTTP answer was retried"
-        finally:
-            s.close()
+OTHER_STATUSES = [(400, b"Update Failed! malformed multipart body", "malformed"),
+                  (503, b"Service Unavailable", "HTTP 503"),
+                  (200, b"", "empty body")]
+
+
+@pytest.mark.parametrize("status, body, words", OTHER_STATUSES, ids=["400", "503", "200-empty"])
+def test_other_statuses(status, body, words):
+    s = Stub("answer", status, body)
+    try:
+        j, _ = upload_fail(s.spec(), os.urandom(5000))
+        assert j["http_status"] == status and words in j["message"], j
+        assert j["attempts"] == 1 and s.conns == 1, "an HTTP answer was retried"
+    finally:
+        s.close()
 
 
 def test_close_mid_upload():
@@ -695,7 +682,7 @@ def test_timeouts_and_refused():
 
 # ---------------------------------------------------------------- output
 
-@with_device(OTA_BOTH + DIGEST)
+@pytest.mark.device(OTA_BOTH + DIGEST)
 def test_json_fields(dev):
     img = app_image("v1", 100000)
     j, _ = upload_ok(dev, img, *CREDS, version="v1")
@@ -714,7 +701,7 @@ def test_json_fields(dev):
     assert set(j) == NATIVE_KEYS | {"http_status", "reply"}, j
 
 
-@with_device(OTA_WEB + "web_server:\n" + SLOW % "400KB/s", app=False)
+@pytest.mark.device(OTA_WEB + "web_server:\n" + SLOW % "400KB/s", app=False)
 def test_progress_and_quiet(dev):
     img = os.urandom(1600000)
     fw = write_tmp(img)
@@ -737,7 +724,7 @@ def test_progress_and_quiet(dev):
         rm(fw)
 
 
-@with_device(OTA_WEB + "web_server:\n", app=False)
+@pytest.mark.device(OTA_WEB + "web_server:\n", app=False)
 def test_gzip_always(dev):
     img = app_image("v1", 600000)
     fw = write_tmp(img)
@@ -866,34 +853,3 @@ def test_recovery_walkthrough():
     finally:
         dev.cleanup()
 
-
-TESTS = [
-    test_no_auth,
-    test_basic_auth,
-    test_digest_auth,
-    test_wrong_credentials_basic,
-    test_wrong_credentials_digest,
-    test_auto_from_config,
-    test_config_ports_and_choice,
-    test_fleet_concurrent,
-    test_busy_409,
-    test_busy_native_409,
-    test_too_big_413,
-    test_too_big_while_streaming_413,
-    test_write_failure_500,
-    test_not_enabled_404,
-    test_stock_200_failure,
-    test_other_statuses,
-    test_close_mid_upload,
-    test_real_device_stops_mid_upload,
-    test_timeouts_and_refused,
-    test_json_fields,
-    test_progress_and_quiet,
-    test_gzip_always,
-    test_uploader_memory_flat,
-    test_help_and_usage,
-    test_recovery_walkthrough,
-]
-
-if __name__ == "__main__":
-    sys.exit(run_tests(TESTS))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Integration tests of the web server of `eota device` (issue 7): the page
 at GET /, the web upload POST /update with stock-shaped requests (the real
 curl command, `curl -F "update=@fw.bin"`), authentication, failures that
@@ -10,21 +9,23 @@ Real processes and sockets; Python standard library only (plus the curl and
 chromium commands, which scripts/deps.sh installs).
 """
 
-import devicelib
 import gzip
 import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 
-from devicelib import Device, app_image, eota_bin, free_port, run_tests
+import pytest
+
+from devicelib import app_image, eota_bin, free_port
 
 import espota_stock as stock
-from weblib import Chromium, chromium_path, curl, curl_bg, dump_dom, multipart, raw_post
+from weblib import Chromium, WebDevice, chromium_path, curl, curl_bg, dump_dom, multipart, raw_post
+
+assert shutil.which("curl"), "curl is not installed (scripts/deps.sh installs it)"
 
 OTA = "ota:\n  - platform: esphome\n  - platform: web_server\n"
 AUTOS = ("ota:\n  - platform: esphome\n"
@@ -39,32 +40,10 @@ DIGEST = BASIC + "    type: digest\n"
 SLOW = "simulate:\n  flash_write_speed: %s\n"
 
 
-class WebDevice(Device):
-    def __init__(self, body, **kw):
-        self.web_port = free_port()
-        kw["args"] = list(kw.get("args", ())) + ["--web-port", str(self.web_port)]
-        super().__init__(body, **kw)
-        self.wait_log(r"Listening for HTTP", 10)
-
-    def url(self, path="/"):
-        return "http://127.0.0.1:%d%s" % (self.web_port, path)
-
-    def upload(self, data, *args, name="fw.bin", **kw):
-        path = os.path.join(self.dir, name)
-        with open(path, "wb") as f:
-            f.write(data)
-        return curl(self.url("/update"), *args, data_file=path, **kw)
-
-    def hwm_kb(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-        return 0
-
-
-def with_device(body, **kw):
-    return devicelib.with_device(body, device_class=WebDevice, **kw)
+@pytest.fixture
+def dev(web_dev):
+    """In this file, the device of @pytest.mark.device has its web server on."""
+    return web_dev
 
 
 def expect_ok(res):
@@ -100,7 +79,7 @@ def native(dev, data, **kw):
 
 # ---------------------------------------------------------------- basics
 
-@with_device(OTA + "web_server:\n")
+@pytest.mark.device(OTA + "web_server:\n")
 def test_open_upload_and_page(dev):
     assert re.search(r"\[W\]\[web_server\]: The web upload is open", dev.log()), "no warning about the open upload"
     status, headers, page = curl(dev.url("/"))
@@ -129,7 +108,7 @@ def test_open_upload_and_page(dev):
     assert "native upload" in page, page
 
 
-@with_device(OTA + BASIC)
+@pytest.mark.device(OTA + BASIC)
 def test_basic_auth(dev):
     assert "The web upload is open" not in dev.log()
     img = app_image("v1", 5000)
@@ -147,7 +126,7 @@ def test_basic_auth(dev):
     install_web(dev, "v1", 5000, "-u", "admin:w3b pass")
 
 
-@with_device(OTA + DIGEST)
+@pytest.mark.device(OTA + DIGEST)
 def test_digest_auth(dev):
     img = app_image("v1", 70000)
     status, headers, _ = dev.upload(img)
@@ -161,7 +140,7 @@ def test_digest_auth(dev):
     install_web(dev, "v2", 3000, "--digest", "-u", "admin:w3b pass")
 
 
-@with_device(OTA + "web_server:\n", platform="esp32:\n  board: esp32dev")
+@pytest.mark.device(OTA + "web_server:\n", platform="esp32:\n  board: esp32dev")
 def test_profile_gzip_off_and_too_big(dev):
     # esp32: slot 0x1C0000 bytes, no gzip: refused at once from Content-Length
     big = os.urandom(0x1C0000 + 100000)
@@ -171,7 +150,7 @@ def test_profile_gzip_off_and_too_big(dev):
     assert "Starting update" not in dev.log(), "a refused upload started"
 
 
-@with_device(OTA + "web_server:\n" + "simulate:\n  slot_size: 100000\n", app=False)
+@pytest.mark.device(OTA + "web_server:\n" + "simulate:\n  slot_size: 100000\n", app=False)
 def test_too_big_while_streaming(dev):
     ok = os.urandom(90000)
     expect_ok(dev.upload(ok))
@@ -183,7 +162,7 @@ def test_too_big_while_streaming(dev):
     dev.wait_log(r"Update failed: ERROR_UPDATE_PREPARE \(0x81\)")
 
 
-@with_device(OTA + "web_server:\n", app=False)
+@pytest.mark.device(OTA + "web_server:\n", app=False)
 def test_gzip_inflated(dev):
     img = app_image("v1", 400000)
     gz = gzip.compress(img, 9)
@@ -196,7 +175,7 @@ def test_gzip_inflated(dev):
     assert dev.active_image() == img
 
 
-@with_device(AUTOS + "web_server:\n" + "simulate:\n  fail_at: write\n  fail_after_bytes: 20000\n")
+@pytest.mark.device(AUTOS + "web_server:\n" + "simulate:\n  fail_at: write\n  fail_after_bytes: 20000\n")
 def test_write_failure_and_automations(dev):
     body = expect_fail(dev.upload(app_image("v1", 80000)), 500)
     assert "ERROR_WRITING_FLASH (0x83)" in body and "simulated failure" in body, body
@@ -207,7 +186,7 @@ def test_write_failure_and_automations(dev):
     assert "AUTO end" not in dev.log()
 
 
-@with_device(AUTOS + "web_server:\n" + SLOW % "400KB/s", app=False)
+@pytest.mark.device(AUTOS + "web_server:\n" + SLOW % "400KB/s", app=False)
 def test_automations_progress_end(dev):
     t0 = time.monotonic()
     expect_ok(dev.upload(os.urandom(1200000)))
@@ -220,29 +199,25 @@ def test_automations_progress_end(dev):
     assert log.index("AUTO begin") < log.index("AUTO progress") < log.index("AUTO end"), log[-3000:]
 
 
-def test_web_port_in_use():
+def test_web_port_in_use(tmp_path):
     """The web port is taken (here by the device's own native OTA port):
     the device refuses to start and says why."""
-    import tempfile
-    d = tempfile.mkdtemp(prefix="eota-itest-")
-    try:
-        cfg = os.path.join(d, "device.yaml")
-        with open(cfg, "w") as f:
-            f.write("esphome:\n  name: clash\nhost:\n" + OTA + "web_server:\n")
-        port = free_port()
-        p = subprocess.run([eota_bin(), "device", "--config", cfg, "--state-dir", os.path.join(d, "st"),
-                            "--listen", "127.0.0.1", "--port", str(port), "--web-port", str(port)],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
-        out = p.stdout.decode(errors="replace")
-        assert p.returncode == 1, (p.returncode, out)
-        assert re.search(r"\[E\]\[web_server\]: listen on \[127.0.0.1\]:%d: Address already in use" % port, out), out
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    d = str(tmp_path)
+    cfg = os.path.join(d, "device.yaml")
+    with open(cfg, "w") as f:
+        f.write("esphome:\n  name: clash\nhost:\n" + OTA + "web_server:\n")
+    port = free_port()
+    p = subprocess.run([eota_bin(), "device", "--config", cfg, "--state-dir", os.path.join(d, "st"),
+                        "--listen", "127.0.0.1", "--port", str(port), "--web-port", str(port)],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    out = p.stdout.decode(errors="replace")
+    assert p.returncode == 1, (p.returncode, out)
+    assert re.search(r"\[E\]\[web_server\]: listen on \[127.0.0.1\]:%d: Address already in use" % port, out), out
 
 
 # ---------------------------------------------------------------- cut and malformed bodies
 
-@with_device(AUTOS + "web_server:\n")
+@pytest.mark.device(AUTOS + "web_server:\n")
 def test_truncated_body_keeps_old_image(dev):
     old = install_web(dev, "v1", 9000)
     fds = dev.fds()
@@ -283,7 +258,7 @@ def test_truncated_body_keeps_old_image(dev):
     install_web(dev, "v3", 12000)
 
 
-@with_device(OTA + "web_server:\n", app=False)
+@pytest.mark.device(OTA + "web_server:\n", app=False)
 def test_multipart_shapes(dev):
     """Framing a browser or another client may send: a preamble, fields
     before and after the image, a quoted boundary, image bytes that look
@@ -310,14 +285,14 @@ def test_multipart_shapes(dev):
     assert dev.active_image() == tricky, "the stored image differs from the sent one"
 
 
-@with_device(OTA + "web_server:\n")
+@pytest.mark.device(OTA + "web_server:\n")
 def test_other_paths(dev):
     assert curl(dev.url("/nothing"))[0] == 404
     assert curl(dev.url("/"), "-X", "DELETE")[0] == 405
     assert curl(dev.url("/update"))[0] == 200  # the page again
 
 
-@with_device("ota:\n  - platform: esphome\nweb_server:\n")
+@pytest.mark.device("ota:\n  - platform: esphome\nweb_server:\n")
 def test_page_without_web_ota(dev):
     _, _, page = curl(dev.url("/"))
     assert 'type="file"' not in page and "Uploads over the web are off" in page, page
@@ -328,7 +303,7 @@ def test_page_without_web_ota(dev):
 
 # ---------------------------------------------------------------- one upload at a time
 
-@with_device(OTA + "web_server:\n" + SLOW % "300KB/s")
+@pytest.mark.device(OTA + "web_server:\n" + SLOW % "300KB/s")
 def test_two_web_uploads(dev):
     first = app_image("v1", 900000)
     path = os.path.join(dev.dir, "first.bin")
@@ -347,7 +322,7 @@ def test_two_web_uploads(dev):
     assert dev.running_version(expect="v1") == "v1" and dev.active_image() == first
 
 
-@with_device(OTA + "web_server:\n" + SLOW % "300KB/s")
+@pytest.mark.device(OTA + "web_server:\n" + SLOW % "300KB/s")
 def test_native_during_web(dev):
     img = app_image("v1", 900000)
     path = os.path.join(dev.dir, "v1.bin")
@@ -369,7 +344,7 @@ def test_native_during_web(dev):
     assert dev.running_version(expect="v2") == "v2"
 
 
-@with_device(OTA + "web_server:\n" + SLOW % "300KB/s")
+@pytest.mark.device(OTA + "web_server:\n" + SLOW % "300KB/s")
 def test_web_during_native(dev):
     img = random_app("v1", 900000)
     out = {}
@@ -385,7 +360,7 @@ def test_web_during_native(dev):
     assert dev.running_version(expect="v1") == "v1" and dev.active_image() == img
 
 
-@with_device(OTA + "web_server:\n" + SLOW % "200KB/s", app=False)
+@pytest.mark.device(OTA + "web_server:\n" + SLOW % "200KB/s", app=False)
 def test_shutdown_during_web_upload(dev):
     path = os.path.join(dev.dir, "big.bin")
     with open(path, "wb") as f:
@@ -442,15 +417,12 @@ def test_rss_flat():
 
 def chromium_or_skip():
     if not chromium_path():
-        print("  SKIP: chromium is not installed (scripts/deps.sh installs it)")
-        return False
-    return True
+        pytest.skip("chromium is not installed (scripts/deps.sh installs it)")
 
 
-@with_device(OTA + "web_server:\n", name="kitchen-lights")
+@pytest.mark.device(OTA + "web_server:\n", name="kitchen-lights")
 def test_browser_dump_dom(dev):
-    if not chromium_or_skip():
-        return
+    chromium_or_skip()
     install_web(dev, "v1", 4000)
     dom = dump_dom(dev.url("/"))
     assert 'id="device">kitchen-lights<' in dom, dom[:2000]
@@ -458,10 +430,9 @@ def test_browser_dump_dom(dev):
     assert "successful: 4000 bytes" in dom, dom[:2000]
 
 
-@with_device(OTA + "web_server:\n" + SLOW % "2MB/s", name="garage")
+@pytest.mark.device(OTA + "web_server:\n" + SLOW % "2MB/s", name="garage")
 def test_browser_upload(dev):
-    if not chromium_or_skip():
-        return
+    chromium_or_skip()
     install_web(dev, "v1", 4000)
     img = random_app("v2", 12000000)
     path = os.path.join(dev.dir, "firmware.bin")
@@ -558,34 +529,3 @@ def test_recovery_walkthrough():
     finally:
         dev.cleanup()
 
-
-TESTS = [
-    test_open_upload_and_page,
-    test_basic_auth,
-    test_digest_auth,
-    test_profile_gzip_off_and_too_big,
-    test_too_big_while_streaming,
-    test_gzip_inflated,
-    test_write_failure_and_automations,
-    test_automations_progress_end,
-    test_truncated_body_keeps_old_image,
-    test_multipart_shapes,
-    test_other_paths,
-    test_page_without_web_ota,
-    test_web_port_in_use,
-    test_two_web_uploads,
-    test_native_during_web,
-    test_web_during_native,
-    test_shutdown_during_web_upload,
-    test_rss_flat,
-    test_browser_dump_dom,
-    test_browser_upload,
-    test_recovery_walkthrough,
-]
-
-if __name__ == "__main__":
-    if not shutil.which("curl"):
-        print("curl is not installed (scripts/deps.sh installs it)")
-        print("0 passed, 1 failed")
-        sys.exit(1)
-    sys.exit(run_tests(TESTS))

@@ -1,5 +1,6 @@
 """Helpers for the web server tests of `eota device` (test_web*.py).
 
+- WebDevice: a devicelib.Device with its web server on a free loopback port;
 - curl(): runs the real curl command and returns (status, headers, body);
 - raw_post(): a multipart POST over a plain socket, for shapes curl does not
   make (cut bodies, odd framing, bytes trickled one at a time);
@@ -17,6 +18,8 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+
+from devicelib import Device, free_port
 
 
 # ---------------------------------------------------------------- curl
@@ -76,6 +79,31 @@ def curl_bg(url, *args, data_file=None, timeout=120):
                 raise self.err
             return self.res
     return Bg()
+
+
+# ---------------------------------------------------------------- a device with a web server
+
+class WebDevice(Device):
+    """An eota device with its web server on a free loopback port."""
+
+    def __init__(self, body, **kw):
+        self.web_port = free_port()
+        kw["args"] = list(kw.get("args", ())) + ["--web-port", str(self.web_port)]
+        super().__init__(body, **kw)
+        self.wait_log(r"Listening for HTTP", 10)
+
+    def spec(self):
+        return "127.0.0.1:%d" % self.web_port
+
+    def url(self, path="/"):
+        return "http://127.0.0.1:%d%s" % (self.web_port, path)
+
+    def upload(self, data, *args, name="fw.bin", **kw):
+        """A stock-shaped upload with the curl command: (status, headers, body)."""
+        path = os.path.join(self.dir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return curl(self.url("/update"), *args, data_file=path, **kw)
 
 
 # ---------------------------------------------------------------- raw HTTP
