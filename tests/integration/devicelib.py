@@ -122,7 +122,18 @@ class Device:
             return {}
         return dict(l.strip().split("=", 1) for l in p.stdout.splitlines() if "=" in l)
 
-    def active_image(self):
+    def active_image(self, expect=None, timeout=5.0):
+        """The image in the active slot (None when there is none). With
+        `expect`, wait up to `timeout` for it: a device switches slots when
+        it reboots, a moment after it answered the upload."""
+        end = time.monotonic() + timeout
+        while True:
+            img = self._read_active_image()
+            if expect is None or img == expect or time.monotonic() >= end:
+                return img
+            time.sleep(0.05)
+
+    def _read_active_image(self):
         st = self.boot_state()
         slot = st.get("active")
         if slot not in ("a", "b"):

@@ -41,7 +41,7 @@ def install(dev, version, size=0, **kw):
     expect_ok(up(dev, img, **kw))
     assert dev.running_version(expect=version) == version, "app not running %s:\n%s" % (
         version, dev.log()[-2000:])
-    assert dev.active_image() == img
+    assert dev.active_image(expect=img) == img
     return img
 
 
@@ -102,12 +102,12 @@ def test_gzip_host(dev):
     expect_ok(res)
     assert res.get("gzip") is True, res
     assert res["bytes_sent"] < len(img) // 5, res
-    assert dev.active_image() == img
+    assert dev.active_image(expect=img) == img
     assert dev.running_version(expect="v1") == "v1"
     # a raw upload to the same gzip-capable device also works
     img2 = app_image("v2", 5000)
     expect_ok(up(dev, img2, compress=False))
-    assert dev.active_image() == img2
+    assert dev.active_image(expect=img2) == img2
 
 
 PROFILES = [
@@ -129,13 +129,13 @@ def test_profiles(block, gz, too_big):
         res = up(dev, img)
         expect_ok(res)
         assert bool(res.get("gzip")) == gz, (block, res)
-        assert dev.active_image() == img, block
+        assert dev.active_image(expect=img) == img, block
         assert dev.running_version(expect="v1") == "v1", block
         res = up(dev, os.urandom(300000))
         assert res["result"] == "error", (block, res)
         if too_big is not None:
             expect_code(res, too_big)
-        assert dev.active_image() == img and dev.running_version() == "v1"
+        assert dev.active_image(expect=img) == img and dev.running_version() == "v1"
         dev.stop()
         assert not dev.parts()
     finally:
@@ -164,7 +164,7 @@ def test_default_port_esp32():
 def test_md5_mismatch_keeps_old_image(dev):
     old = install(dev, "v1", 20000)
     expect_code(up(dev, app_image("v2", 20000), corrupt_md5=True), 0x8B)
-    assert dev.active_image() == old and dev.running_version() == "v1"
+    assert dev.active_image(expect=old) == old and dev.running_version() == "v1"
     assert dev.idle()
     install(dev, "v3")
 
@@ -267,7 +267,7 @@ def test_second_client_turned_away(dev):
     assert time.monotonic() - t0 < 2
     t.join(30)
     expect_ok(out)
-    assert dev.active_image() == img
+    assert dev.active_image(expect=img) == img
     assert "turned away" in dev.log()
 
 
@@ -297,7 +297,7 @@ def test_sigterm_during_upload(dev):
     dev.stop()
     t.join(30)
     assert not dev.parts(), dev.parts()
-    assert dev.active_image() == old
+    assert dev.active_image(expect=old) == old
     dev.start()
     assert dev.running_version(expect="v1") == "v1"
 
@@ -321,7 +321,7 @@ def test_disconnect_sweep(dev):
         res = up(dev, img, password="sweep", compress=False, cut_after=n, cut_rst=(i % 3 == 0))
         assert res["result"] == "cut", (n, res)
         assert dev.idle(5), "device still busy after a cut at byte %d" % n
-        assert dev.active_image() == old, "image changed after a cut at %d" % n
+        assert dev.active_image(expect=old) == old, "image changed after a cut at %d" % n
     assert not dev.parts(), dev.parts()
     assert dev.running_version() == "v1"
     fds1 = dev.fds()
@@ -337,9 +337,9 @@ def test_disconnect_sweep(dev):
 def test_without_app_stores_images(dev):
     img = os.urandom(70000)
     expect_ok(up(dev, img, compress=False))
-    assert dev.active_image() == img
+    assert dev.active_image(expect=img) == img
     img2 = gzip.compress(b"x" * 1000)
     # gzip bytes from a client that did not offer gzip are an image like any other
     expect_ok(up(dev, img2, features=0x06))
-    assert dev.active_image() == img2
+    assert dev.active_image(expect=img2) == img2
 

@@ -167,7 +167,7 @@ def test_kill9_during_upload_boots_old_image():
             assert st["slot_b"] in ("empty",), st
             dev.start()
             assert dev.running_version(expect="v1") == "v1", dev.log()[-2000:]
-            assert dev.active_image() == old
+            assert dev.active_image(expect=old) == old
             assert not dev.parts(), dev.parts()
         assert up(dev, app_image("v3"))["result"] == "ok"
         assert dev.running_version(expect="v3") == "v3"

@@ -54,7 +54,7 @@ def upload_ok(dev, img, *args, version=None, env=None):
         os.unlink(fw)
     assert rc == 0, "rc %d\nstdout: %s\nstderr: %s\ndevice log: %s" % (rc, out, err, dev.log()[-2000:])
     assert len(js) == 1 and js[0]["result"] == "ok", js
-    assert dev.active_image() == img, "the device does not hold the image"
+    assert dev.active_image(expect=img) == img, "the device does not hold the image"
     if version:
         assert dev.running_version(expect=version) == version
     return js[0], err
@@ -391,7 +391,7 @@ def test_devices_from_and_table():
         assert out.count(" ok ") == 3 and "FAILED" in out, out
         assert "1 of 4 devices failed." in out, out
         for d in devs:
-            assert d.active_image() == img
+            assert d.active_image(expect=img) == img
         # all reachable: exit 0
         lst2 = write_tmp("\n".join("127.0.0.1:%d" % d.port for d in devs) + "\n", ".txt")
         rc, out, err, js = eota_upload(fw, "--devices-from", lst2, "--json", "--jobs", "2")

@@ -56,7 +56,7 @@ def test_fleet_of_50(tmp_path):
         by_port = {j["port"]: j for j in js}
         for i, d in enumerate(devs):
             j = by_port[d.port]
-            assert d.active_image() == img, "device %d does not hold the image" % i
+            assert d.active_image(expect=img) == img, "device %d does not hold the image" % i
             assert j["protocol_version"] == (1 if i % 5 == 0 else 2), j
             assert j["auth"] == ("sha256" if i % 2 else "none"), j
             assert j["compressed"] == bool(i % 3), j
@@ -73,7 +73,7 @@ def test_fleet_of_50(tmp_path):
         assert rc == 0, err[-3000:]
         for i, d in enumerate(devs):
             j = [x for x in js if x["port"] == d.port][0]
-            assert d.active_image() == img2, i
+            assert d.active_image(expect=img2) == img2, i
             if i % 2:
                 assert j["password"] == "previous-1", j
 

@@ -122,7 +122,7 @@ def wait_active(dev, img, timeout=10.0):
     """Wait until the device booted the image (after its 100 ms delay)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if dev.active_image() == img:
+        if dev.active_image(expect=img) == img:
             return
         time.sleep(0.02)
     raise AssertionError("the device does not run the image:\n" + dev.log()[-2000:])
@@ -245,7 +245,7 @@ def test_no_auth(dev):
     finally:
         rm(fw)
     assert rc == 0 and out == "" and "OK, installed" in err, (rc, out, err)
-    assert dev.running_version(expect="v2") == "v2" and dev.active_image() == img2
+    assert dev.running_version(expect="v2") == "v2" and dev.active_image(expect=img2) == img2
 
 
 @pytest.mark.device(OTA_WEB + BASIC)
@@ -280,14 +280,14 @@ def test_digest_auth(dev):
     finally:
         rm(fw)
     assert rc == 0 and js[0]["auth"] == "digest" and js[0]["ota_platform"] == "web_server", (out, err)
-    assert dev.running_version(expect="v3") == "v3" and dev.active_image() == img3
+    assert dev.running_version(expect="v3") == "v3" and dev.active_image(expect=img3) == img3
 
 
 # ---------------------------------------------------------------- credentials refused
 
 def expect_nothing_written(dev, before):
     time.sleep(0.2)
-    assert dev.active_image() == before and not dev.parts(), "something was written: %r" % dev.parts()
+    assert dev.active_image(expect=before) == before and not dev.parts(), "something was written: %r" % dev.parts()
 
 
 @pytest.mark.device(OTA_WEB + BASIC)
@@ -341,7 +341,7 @@ def test_auto_from_config():
         assert rc == 0, (out, err, dev.log()[-2000:])
         j = js[0]
         assert j["ota_platform"] == "web_server" and j["port"] == port and j["auth"] == "basic", j
-        assert dev.running_version(expect="v1") == "v1" and dev.active_image() == img
+        assert dev.running_version(expect="v1") == "v1" and dev.active_image(expect=img) == img
         # --web-password overrides the config's
         rc, out, err, js = eota_upload(dev.config, "--file", fw, "--device", "127.0.0.1", "--json",
                                        "--web-password", "wrong")
@@ -468,7 +468,7 @@ def test_busy_409(dev):
     assert j["attempts"] == 1 and took < 3.0, (j, took)
     status, _, body = bg.result()
     assert status == 200, (status, body)
-    assert dev.running_version(expect="v1") == "v1" and dev.active_image() == first
+    assert dev.running_version(expect="v1") == "v1" and dev.active_image(expect=first) == first
 
 
 @pytest.mark.device(OTA_BOTH + "web_server:\n" + SLOW % "300KB/s")

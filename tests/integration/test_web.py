@@ -62,7 +62,7 @@ def install_web(dev, version, size=0, *args):
     expect_ok(dev.upload(img, *args))
     assert dev.running_version(expect=version) == version, "app not running %s:\n%s" % (
         version, dev.log()[-2000:])
-    assert dev.active_image() == img
+    assert dev.active_image(expect=img) == img
     return img
 
 
@@ -158,7 +158,7 @@ def test_too_big_while_streaming(dev):
     # host accepts gzip, so only the inflated size tells: 413 once it overflows
     body = expect_fail(dev.upload(os.urandom(150000)), 413)
     assert "larger than the slot" in body, body
-    assert dev.active_image() == ok and dev.idle()
+    assert dev.active_image(expect=ok) == ok and dev.idle()
     dev.wait_log(r"Update failed: ERROR_UPDATE_PREPARE \(0x81\)")
 
 
@@ -168,11 +168,11 @@ def test_gzip_inflated(dev):
     gz = gzip.compress(img, 9)
     expect_ok(dev.upload(gz, name="firmware.bin.gz"))
     dev.wait_log(r"Boot attempt \d+: slot a")
-    assert dev.active_image() == img
+    assert dev.active_image(expect=img) == img
     # a gzip stream cut short fails verification; the old image stays
     body = expect_fail(dev.upload(gz[: len(gz) // 2]), 500)
     assert "truncated" in body, body
-    assert dev.active_image() == img
+    assert dev.active_image(expect=img) == img
 
 
 @pytest.mark.device(AUTOS + "web_server:\n" + "simulate:\n  fail_at: write\n  fail_after_bytes: 20000\n")
@@ -233,7 +233,7 @@ def test_truncated_body_keeps_old_image(dev):
     dev.wait_log(r"AUTO abort")
     dev.wait_log(r"aborted by the client closing the connection")
     assert dev.idle() and not dev.parts(), dev.parts()
-    assert dev.active_image() == old and dev.running_version() == "v1"
+    assert dev.active_image(expect=old) == old and dev.running_version() == "v1"
 
     # 2. a complete body whose multipart ends inside the image
     cut = multipart([("update", "fw.bin", new)], closing=False)
@@ -251,7 +251,7 @@ def test_truncated_body_keeps_old_image(dev):
     assert status == 400 and "no file" in text, (status, text)
     status, text = raw_post(dev.web_port, multipart([("update", "", b"")]))
     assert status == 400 and "empty" in text, (status, text)
-    assert dev.active_image() == old and dev.running_version() == "v1" and not dev.parts()
+    assert dev.active_image(expect=old) == old and dev.running_version() == "v1" and not dev.parts()
     time.sleep(0.2)
     assert dev.fds() == fds, "descriptors leaked: %d -> %d" % (fds, dev.fds())
     # and the device takes the next upload
@@ -282,7 +282,7 @@ def test_multipart_shapes(dev):
                             ctype='multipart/form-data; boundary="%s"' % b)
     assert status == 200 and text == "Update Successful!", (status, text, dev.log()[-2000:])
     dev.wait_log(r"Boot attempt \d+: slot a")
-    assert dev.active_image() == tricky, "the stored image differs from the sent one"
+    assert dev.active_image(expect=tricky) == tricky, "the stored image differs from the sent one"
 
 
 @pytest.mark.device(OTA + "web_server:\n")
@@ -319,7 +319,7 @@ def test_two_web_uploads(dev):
     # also without Expect: 100-continue (the body comes whatever the answer)
     body = expect_fail(dev.upload(app_image("v2", 600000), "-H", "Expect:"), 409)
     expect_ok(bg.result())
-    assert dev.running_version(expect="v1") == "v1" and dev.active_image() == first
+    assert dev.running_version(expect="v1") == "v1" and dev.active_image(expect=first) == first
 
 
 @pytest.mark.device(OTA + "web_server:\n" + SLOW % "300KB/s")
@@ -337,7 +337,7 @@ def test_native_during_web(dev):
     assert took < 2.0, "the native upload was not turned away at once (%.1f s)" % took
     dev.wait_log(r"turned away: a web upload is in progress")
     expect_ok(bg.result())
-    assert dev.running_version(expect="v1") == "v1" and dev.active_image() == img
+    assert dev.running_version(expect="v1") == "v1" and dev.active_image(expect=img) == img
     # once the web upload is done, native uploads work again
     res = native(dev, app_image("v2", 5000))
     assert res["result"] == "ok", res
@@ -357,7 +357,7 @@ def test_web_during_native(dev):
     assert "native OTA" in body, body
     t.join(60)
     assert out["res"]["result"] == "ok", out
-    assert dev.running_version(expect="v1") == "v1" and dev.active_image() == img
+    assert dev.running_version(expect="v1") == "v1" and dev.active_image(expect=img) == img
 
 
 @pytest.mark.device(OTA + "web_server:\n" + SLOW % "200KB/s", app=False)
@@ -400,7 +400,7 @@ def test_rss_flat():
             expect_ok(bg.result())
             dev.wait_log(r"Boot attempt \d+: slot", count=len(figures) + 1)
             with open(path, "rb") as f:
-                assert dev.active_image() == f.read()
+                assert dev.active_image(expect=f.read) == f.read()
             os.unlink(path)
             figures.append((mib, max(samples or [0]), dev.hwm_kb()))
         for mib, peak, hwm in figures:
@@ -458,7 +458,7 @@ def test_browser_upload(dev):
         middle = sorted(v for v in seen if v and 0 < v < 100)
         print("  progress bar values seen: %s" % " ".join(str(v) for v in sorted(v for v in seen if v is not None)))
         assert middle, "the progress bar never moved between 0 and 100: %r" % sorted(seen)
-        assert dev.running_version(expect="v2") == "v2" and dev.active_image() == img
+        assert dev.running_version(expect="v2") == "v2" and dev.active_image(expect=img) == img
         # the page reloads itself after a success and shows the new image
         end = time.monotonic() + 15
         while time.monotonic() < end:
