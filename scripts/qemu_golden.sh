@@ -6,7 +6,17 @@
 #
 #   golden.elf  every golden transcript (tests/golden/*.txt, converted to C
 #               arrays by tests/mcu/golden_to_c.py) replayed against the
-#               device engine: one `PASS name` / `FAIL name: reason` each.
+#               device engine: one `PASS name` / `FAIL name: reason` each;
+#   chip.elf    the chip integration example (examples/chip/): the v2 upload
+#               through it into the flash slot store, then its bootloader's
+#               choices (trial, confirmation, rollback);
+#   mutants.elf a control: three transcripts with one wrong line each, which
+#               must FAIL.
+#
+# Before that, examples/chip's two programs (bootloader, application) are
+# linked freestanding with the core for Cortex-M0+ and RV32IMC: they must
+# need nothing but the board's functions (chip_board.h) and memcpy, memmove,
+# memset, memcmp, strlen.
 #
 # The code is built for the Cortex-M0+ (-mcpu=cortex-m0plus: ARMv6-M, the
 # RP2040's core and the size table's target). qemu 7.2 has no Cortex-M0+
@@ -25,7 +35,7 @@ out=${1:-$root/build-qemu}
 case $out in /*) ;; *) out=$caller_pwd/$out ;; esac
 cd "$root"
 
-for tool in arm-none-eabi-gcc qemu-system-arm python3 timeout; do
+for tool in arm-none-eabi-gcc riscv64-unknown-elf-gcc qemu-system-arm python3 timeout; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "qemu_golden: $tool not found (scripts/deps.sh installs it)" >&2
     exit 2
@@ -96,9 +106,56 @@ golden=(tests/golden/*.txt)
 golden_image golden "${golden[@]}"
 golden_image mutants "$out"/mutants/*.txt
 
+# The chip example (examples/chip) with tests/mcu/chip_main.c as its board:
+# the v2 upload through it, then the bootloader's choices.
+mkdir -p "$out/chip.gen"
+python3 tests/mcu/golden_to_c.py "$out/chip.gen/golden_data.c" "$out/chip.gen/golden_data.h" tests/golden/v2.txt
+link chip -Iexamples/chip -I"$out/chip.gen" tests/mcu/chip_main.c tests/mcu/golden_play.c tests/mcu/golden_hash.c \
+  examples/chip/chip_layout.c examples/chip/chip_flash.c examples/chip/chip_boot.c examples/chip/chip_ota.c \
+  "$out/chip.gen/golden_data.c"
+
+# chip_programs NAME CC FLAGS: compile examples/chip for one target and link
+# each of its two programs (the bootloader, the application) with the core,
+# leaving undefined only what the board supplies (chip_board.h) and the five
+# string functions; anything else fails. Prints what each program needs and
+# its size.
+chip_programs() {
+  local tname=$1 cc=$2 dir=$out/chip-$1
+  # shellcheck disable=SC2206
+  local tf=($3)
+  local prefix=${cc%gcc} flags=(-std=c11 -ffreestanding -nostdlib -Os -Wall -Wextra -Werror
+    -ffunction-sections -fdata-sections -isystem tests/mcu/sysinc -Iinclude -Iexamples/chip)
+  mkdir -p "$dir"
+  local common=(examples/chip/chip_layout.c examples/chip/chip_flash.c examples/chip/chip_boot.c
+    examples/chip/chip_ota.c src/core/*.c)
+  local prog need bad
+  for prog in boot_main app_main; do
+    "$cc" "${tf[@]}" "${flags[@]}" -e main -Wl,--gc-sections -Wl,--warn-unresolved-symbols \
+      -o "$dir/$prog.elf" "examples/chip/$prog.c" "${common[@]}" -lgcc 2>"$dir/$prog.link.log" || {
+      cat "$dir/$prog.link.log" >&2
+      return 1
+    }
+    need=$(grep -o "undefined reference to \`[A-Za-z0-9_]*'" "$dir/$prog.link.log" | sed "s/.*\`//; s/'//" | sort -u)
+    bad=$(echo "$need" | grep -Ev '^(board_[a-z_]+|memcpy|memmove|memset|memcmp|strlen|)$' || true)
+    read -r text data bss _ < <("${prefix}size" -B "$dir/$prog.elf" | awk 'NR == 2 { print $1, $2, $3, $4 }')
+    printf '  %-9s %-14s text %6d data %4d bss %5d  needs: %s\n' "$prog" "$tname" "$text" "$data" "$bss" \
+      "$(echo $need)"
+    if [ -n "$bad" ]; then
+      echo "qemu_golden: examples/chip/$prog.c for $tname needs what no board supplies: $(echo $bad)" >&2
+      return 1
+    fi
+  done
+}
+
 status=0
+echo "== examples/chip, freestanding: the two programs linked with the core"
+chip_programs cortex-m0plus arm-none-eabi-gcc "-mcpu=cortex-m0plus -mthumb" || status=1
+chip_programs rv32imc riscv64-unknown-elf-gcc "-march=rv32imc -mabi=ilp32" || status=1
 rc=0; emulate golden || rc=$?
 expect golden 0 "${#golden[@]}" 0 $rc || status=1
+echo "== the chip example: an upload, then the bootloader's choices"
+rc=0; emulate chip || rc=$?
+expect chip 0 8 0 $rc || status=1
 echo "== control: three wrong transcripts must fail"
 rc=0; emulate mutants || rc=$?
 expect mutants 1 0 3 $rc || status=1
