@@ -46,7 +46,8 @@ mkdir -p "$out"
 cpu=(-mcpu=cortex-m0plus -mthumb)
 cflags=("${cpu[@]}" -std=c11 -ffreestanding -nostdlib -Os -g -Wall -Wextra -Werror
         -ffunction-sections -fdata-sections -isystem tests/mcu/sysinc -Iinclude -Itests/mcu)
-ldflags=("${cpu[@]}" -nostdlib -T tests/mcu/mps2_an385.ld -Wl,--gc-sections -Wl,--fatal-warnings)
+# shellcheck disable=SC2054  # the commas are the linker's (-Wl,...)
+ldflags=("${cpu[@]}" -nostdlib -T tests/mcu/mps2_an385.ld -Wl,--gc-sections,--fatal-warnings)
 runtime=(tests/mcu/startup.c tests/mcu/semihost.c)
 
 # The five string functions on their own, so that -fno-builtin cannot change
@@ -135,13 +136,14 @@ chip_programs() {
       cat "$dir/$prog.link.log" >&2
       return 1
     }
-    need=$(grep -o "undefined reference to \`[A-Za-z0-9_]*'" "$dir/$prog.link.log" | sed "s/.*\`//; s/'//" | sort -u)
-    bad=$(echo "$need" | grep -Ev '^(board_[a-z_]+|memcpy|memmove|memset|memcmp|strlen|)$' || true)
+    need=$(grep -o "undefined reference to \`[A-Za-z0-9_]*'" "$dir/$prog.link.log" | sed "s/.*\`//; s/'//" |
+      sort -u | tr '\n' ' ')
+    bad=$(tr ' ' '\n' <<<"$need" | grep -Ev '^(board_[a-z_]+|memcpy|memmove|memset|memcmp|strlen|)$' | tr '\n' ' ' || true)
     read -r text data bss _ < <("${prefix}size" -B "$dir/$prog.elf" | awk 'NR == 2 { print $1, $2, $3, $4 }')
     printf '  %-9s %-14s text %6d data %4d bss %5d  needs: %s\n' "$prog" "$tname" "$text" "$data" "$bss" \
-      "$(echo $need)"
+      "$need"
     if [ -n "$bad" ]; then
-      echo "qemu_golden: examples/chip/$prog.c for $tname needs what no board supplies: $(echo $bad)" >&2
+      echo "qemu_golden: examples/chip/$prog.c for $tname needs what no board supplies: $bad" >&2
       return 1
     fi
   done
