@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what is missing, builds under
 # ASan+UBSan, runs every test with CTest, then the freestanding size check,
-# a bounded fuzz run, and the unit tests under valgrind.
+# the golden transcripts and the chip example on an emulated Cortex-M, a
+# bounded fuzz run, and the unit tests under valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -18,6 +19,10 @@ scripts/check_install.sh
 if [ -x scripts/size.sh ]; then
   echo "== freestanding core for Cortex-M0+ and RV32IMC"
   scripts/size.sh build-size
+fi
+if [ -x scripts/qemu_golden.sh ]; then
+  echo "== the core on an emulated Cortex-M: golden transcripts, the chip example"
+  scripts/qemu_golden.sh build-qemu
 fi
 if [ -x scripts/fuzz.sh ]; then
   echo "== fuzz (bounded)"
