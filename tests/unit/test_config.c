@@ -16,100 +16,8 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "config_fixture.h"
 #include "eota/status.h"
-
-static char tmpdir[64];
-static char cfg_path[128];
-static char secrets_path[128];
-static char err[2048];
-
-/* The start of most configs: lines 1 to 3. */
-#define BASE "esphome:\n  name: dev\nhost:\n"
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
-}
-
-static void write_secrets(const char *text)
-{
-    write_text(secrets_path, text);
-}
-
-static void load_ok(const char *yaml, eota_config *cfg)
-{
-    write_text(cfg_path, yaml);
-    err[0] = '\0';
-    int rc = eota_config_load(cfg_path, cfg, err, sizeof err);
-    if (rc != 0)
-        print_error("unexpected error: %s\n", err);
-    assert_int_equal(rc, EOTA_OK);
-    assert_string_equal(err, "");
-}
-
-/* The message must be exactly cfg_path followed by tail, the status as
- * given, and the struct left zeroed. */
-static void expect_error_status(const char *yaml, int status, const char *tail)
-{
-    eota_config cfg;
-    char want[2048];
-    memset(&cfg, 0x5A, sizeof cfg);
-    write_text(cfg_path, yaml);
-    int rc = eota_config_load(cfg_path, &cfg, err, sizeof err);
-    snprintf(want, sizeof want, "%s%s", cfg_path, tail);
-    assert_string_equal(err, want);
-    assert_int_equal(rc, status);
-    assert_null(cfg.path);
-    assert_null(cfg.name);
-    assert_null(cfg.profile);
-    assert_null(cfg.ota.password);
-}
-
-static void expect_error(const char *yaml, const char *tail)
-{
-    expect_error_status(yaml, EOTA_EINVAL, tail);
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/eota-test-config-XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return -1;
-    snprintf(cfg_path, sizeof cfg_path, "%s/device.yaml", tmpdir);
-    snprintf(secrets_path, sizeof secrets_path, "%s/secrets.yaml", tmpdir);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    DIR *d = opendir(tmpdir);
-    if (d) {
-        struct dirent *e;
-        char p[512];
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    return rmdir(tmpdir);
-}
-
-/* Each test starts without a secrets file. */
-static int test_setup(void **state)
-{
-    (void)state;
-    unlink(secrets_path);
-    return 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* Values and defaults                                                 */
@@ -153,51 +61,6 @@ static void test_minimal_defaults(void **state)
     eota_config_free(&cfg);
     assert_null(cfg.name);
     eota_config_free(&cfg); /* twice is harmless */
-}
-
-static void test_profiles(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *name;
-        uint16_t port;
-        uint32_t slot;
-        bool gzip;
-        uint8_t too_big;
-    } want[] = {
-        {"host", 8082, 268435456u, true, 0x81},    {"esp32", 3232, 0x1C0000u, false, 0x89},
-        {"esp8266", 8266, 1044464u, true, 0x88},   {"rp2040", 2040, 1048576u, false, 0x8C},
-        {"bk72xx", 8892, 0x119000u, false, 0x81},  {"rtl87xx", 8892, 0x75000u, false, 0x81},
-        {"ln882x", 8820, 0x12C000u, false, 0x81},
-    };
-    size_t n = 0;
-    const eota_profile *t = eota_profile_table(&n);
-    assert_non_null(t);
-    assert_int_equal(n, 7);
-    for (size_t i = 0; i < 7; i++) {
-        const eota_profile *p = eota_profile_find(want[i].name);
-        assert_non_null(p);
-        assert_ptr_equal(p, &t[i]);
-        assert_string_equal(p->platform, want[i].name);
-        assert_int_equal(p->port, want[i].port);
-        assert_int_equal(p->slot_size, want[i].slot);
-        assert_int_equal(p->gzip, want[i].gzip);
-        assert_int_equal(p->too_big_code, want[i].too_big);
-
-        /* and a config with that block (empty) picks it */
-        char yaml[256];
-        eota_config cfg;
-        snprintf(yaml, sizeof yaml, "esphome:\n  name: dev\n%s:\nota:\n  - platform: esphome\n",
-                 want[i].name);
-        load_ok(yaml, &cfg);
-        assert_ptr_equal(cfg.profile, p);
-        assert_true(cfg.ota.present);
-        assert_int_equal(cfg.ota.port, want[i].port);
-        assert_int_equal(cfg.slot_size, want[i].slot);
-        eota_config_free(&cfg);
-    }
-    assert_null(eota_profile_find("esp31"));
-    assert_null(eota_profile_find(NULL));
 }
 
 static void test_esphome_block(void **state)
@@ -601,17 +464,17 @@ static void test_secret(void **state)
     snprintf(tail, sizeof tail,
              ":6:15: key 'ota[0].password': !secret 'nope' is not defined in the secrets "
              "file '%s'",
-             secrets_path);
+             cfg_secrets_path);
     expect_error(BASE "ota:\n"
                       "  - platform: esphome\n"
                       "    password: !secret nope\n",
                  tail);
 
-    unlink(secrets_path);
+    unlink(cfg_secrets_path);
     snprintf(tail, sizeof tail,
              ":6:15: key 'ota[0].password': !secret 'ota_pw': cannot open the secrets file "
              "'%s': No such file or directory",
-             secrets_path);
+             cfg_secrets_path);
     expect_error_status(BASE "ota:\n"
                              "  - platform: esphome\n"
                              "    password: !secret ota_pw\n",
@@ -622,7 +485,7 @@ static void test_secret(void **state)
     snprintf(tail, sizeof tail,
              ":6:15: key 'ota[0].password': !secret 'ota_pw': the entry in '%s' must be a "
              "plain value",
-             secrets_path);
+             cfg_secrets_path);
     expect_error(BASE "ota:\n"
                       "  - platform: esphome\n"
                       "    password: !secret ota_pw\n",
@@ -630,14 +493,14 @@ static void test_secret(void **state)
 
     /* a broken secrets file is reported at its own position */
     write_secrets("ota_pw: [a\n");
-    err[0] = '\0';
+    cfg_err[0] = '\0';
     write_text(cfg_path, BASE "ota:\n  - platform: esphome\n    password: !secret ota_pw\n");
-    assert_int_equal(eota_config_load(cfg_path, &cfg, err, sizeof err), EOTA_EINVAL);
+    assert_int_equal(eota_config_load(cfg_path, &cfg, cfg_err, sizeof cfg_err), EOTA_EINVAL);
     char want[512];
     snprintf(want, sizeof want, "%s:2:1: YAML syntax error: did not find expected ',' or ']' "
                                 "(while parsing a flow sequence at line 1, column 9)",
-             secrets_path);
-    assert_string_equal(err, want);
+             cfg_secrets_path);
+    assert_string_equal(cfg_err, want);
 }
 
 static void test_password_never_in_errors(void **state)
@@ -677,13 +540,13 @@ static void test_password_never_in_errors(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         write_text(cfg_path, bad[i]);
-        err[0] = '\0';
-        int rc = eota_config_load(cfg_path, &cfg, err, sizeof err);
-        if (rc == 0 || strstr(err, "hunter2"))
-            print_error("case %zu: rc %d: %s\n", i, rc, err);
+        cfg_err[0] = '\0';
+        int rc = eota_config_load(cfg_path, &cfg, cfg_err, sizeof cfg_err);
+        if (rc == 0 || strstr(cfg_err, "hunter2"))
+            print_error("case %zu: rc %d: %s\n", i, rc, cfg_err);
         assert_int_not_equal(rc, 0);
-        assert_true(strlen(err) > strlen(cfg_path) + 5);
-        assert_null(strstr(err, "hunter2"));
+        assert_true(strlen(cfg_err) > strlen(cfg_path) + 5);
+        assert_null(strstr(cfg_err, "hunter2"));
     }
     /* and where a secret's value is shown, it is <hidden> */
     expect_error(BASE "ota:\n  - platform: esphome\n    port: !secret port\n",
@@ -1019,16 +882,16 @@ static void test_file_errors(void **state)
     (void)state;
     eota_config cfg;
     char path[256], want[512];
-    snprintf(path, sizeof path, "%s/missing.yaml", tmpdir);
-    assert_int_equal(eota_config_load(path, &cfg, err, sizeof err), EOTA_EIO);
+    snprintf(path, sizeof path, "%s/missing.yaml", cfg_tmpdir);
+    assert_int_equal(eota_config_load(path, &cfg, cfg_err, sizeof cfg_err), EOTA_EIO);
     snprintf(want, sizeof want,
              "%s: cannot open the configuration file: No such file or directory", path);
-    assert_string_equal(err, want);
+    assert_string_equal(cfg_err, want);
 
-    assert_int_equal(eota_config_load(tmpdir, &cfg, err, sizeof err), EOTA_EIO);
+    assert_int_equal(eota_config_load(cfg_tmpdir, &cfg, cfg_err, sizeof cfg_err), EOTA_EIO);
     snprintf(want, sizeof want, "%s: cannot read the configuration file: it is a directory",
-             tmpdir);
-    assert_string_equal(err, want);
+             cfg_tmpdir);
+    assert_string_equal(cfg_err, want);
 
     expect_error("", ": the configuration file is empty (expected a YAML mapping)");
     expect_error("# only a comment\n\n",
@@ -1058,8 +921,8 @@ static void test_file_errors(void **state)
     assert_int_equal(eota_config_load(cfg_path, &cfg, small, sizeof small), EOTA_EINVAL);
     assert_int_equal(strlen(small), 15);
     assert_int_equal(eota_config_load(cfg_path, &cfg, NULL, 0), EOTA_EINVAL);
-    assert_int_equal(eota_config_load(NULL, &cfg, err, sizeof err), EOTA_EINVAL);
-    assert_string_equal(err, "eota: no configuration file given");
+    assert_int_equal(eota_config_load(NULL, &cfg, cfg_err, sizeof cfg_err), EOTA_EINVAL);
+    assert_string_equal(cfg_err, "eota: no configuration file given");
 }
 
 static void test_structure_errors(void **state)
@@ -1278,43 +1141,43 @@ static void test_reload_password(void **state)
     char *pw = (char *)1;
     write_secrets("pw: first\n");
     write_text(cfg_path, BASE "ota:\n  - platform: esphome\n    id: o\n    password: !secret pw\n");
-    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, err, sizeof err), 0);
+    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, cfg_err, sizeof cfg_err), 0);
     assert_string_equal(pw, "first");
     eota_config_secret_free(pw);
 
     write_secrets("pw: second\n");
-    assert_int_equal(eota_config_reload_password(cfg_path, "o", &pw, err, sizeof err), 0);
+    assert_int_equal(eota_config_reload_password(cfg_path, "o", &pw, cfg_err, sizeof cfg_err), 0);
     assert_string_equal(pw, "second");
     eota_config_secret_free(pw);
 
-    assert_int_equal(eota_config_reload_password(cfg_path, "other", &pw, err, sizeof err),
+    assert_int_equal(eota_config_reload_password(cfg_path, "other", &pw, cfg_err, sizeof cfg_err),
                      EOTA_EINVAL);
     assert_null(pw);
     char want[512];
     snprintf(want, sizeof want,
              "%s: no 'ota:' entry with 'platform: esphome' has the id 'other'", cfg_path);
-    assert_string_equal(err, want);
+    assert_string_equal(cfg_err, want);
 
     /* no password: NULL; an empty one: "" */
     write_text(cfg_path, BASE "ota:\n  - platform: esphome\n");
     pw = (char *)1;
-    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, err, sizeof err), 0);
+    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, cfg_err, sizeof cfg_err), 0);
     assert_null(pw);
     write_text(cfg_path, BASE "ota:\n  - platform: esphome\n    password: ''\n");
-    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, err, sizeof err), 0);
+    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, cfg_err, sizeof cfg_err), 0);
     assert_string_equal(pw, "");
     eota_config_secret_free(pw);
 
     /* a broken edit is refused with the usual message */
     write_text(cfg_path, BASE "ota:\n  - platform: esphome\n    port: x\n");
     pw = (char *)1;
-    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, err, sizeof err),
+    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, cfg_err, sizeof cfg_err),
                      EOTA_EINVAL);
     assert_null(pw);
     snprintf(want, sizeof want,
              "%s:6:11: key 'ota[0].port': expected an integer from 1 to 65535, got 'x'",
              cfg_path);
-    assert_string_equal(err, want);
+    assert_string_equal(cfg_err, want);
     eota_config_secret_free(NULL);
 }
 
@@ -1325,11 +1188,11 @@ static void test_secret_relative_path(void **state)
     (void)state;
     char cwd[512];
     assert_non_null(getcwd(cwd, sizeof cwd));
-    assert_int_equal(chdir(tmpdir), 0);
+    assert_int_equal(chdir(cfg_tmpdir), 0);
     write_text("rel.yaml", BASE "ota:\n  - platform: esphome\n    password: !secret pw\n");
     write_text("secrets.yaml", "pw: rel\n");
     eota_config cfg;
-    int rc = eota_config_load("rel.yaml", &cfg, err, sizeof err);
+    int rc = eota_config_load("rel.yaml", &cfg, cfg_err, sizeof cfg_err);
     assert_int_equal(chdir(cwd), 0);
     assert_int_equal(rc, 0);
     assert_string_equal(cfg.ota.password, "rel");
@@ -1385,32 +1248,31 @@ static void test_docs_example(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_minimal_defaults, test_setup),
-        cmocka_unit_test_setup(test_profiles, test_setup),
-        cmocka_unit_test_setup(test_esphome_block, test_setup),
-        cmocka_unit_test_setup(test_on_boot_forms, test_setup),
-        cmocka_unit_test_setup(test_esp32_block, test_setup),
-        cmocka_unit_test_setup(test_other_platform_blocks, test_setup),
-        cmocka_unit_test_setup(test_ota_entry_keys, test_setup),
-        cmocka_unit_test_setup(test_ota_web_server_and_empty_password, test_setup),
-        cmocka_unit_test_setup(test_ota_merge, test_setup),
-        cmocka_unit_test_setup(test_ota_merge_errors, test_setup),
-        cmocka_unit_test_setup(test_secret, test_setup),
-        cmocka_unit_test_setup(test_password_never_in_errors, test_setup),
-        cmocka_unit_test_setup(test_safe_mode, test_setup),
-        cmocka_unit_test_setup(test_durations, test_setup),
-        cmocka_unit_test_setup(test_app, test_setup),
-        cmocka_unit_test_setup(test_simulate, test_setup),
-        cmocka_unit_test_setup(test_logger, test_setup),
-        cmocka_unit_test_setup(test_web_server, test_setup),
-        cmocka_unit_test_setup(test_ignored_blocks, test_setup),
-        cmocka_unit_test_setup(test_file_errors, test_setup),
-        cmocka_unit_test_setup(test_structure_errors, test_setup),
-        cmocka_unit_test_setup(test_tag_errors, test_setup),
-        cmocka_unit_test_setup(test_action_errors, test_setup),
-        cmocka_unit_test_setup(test_reload_password, test_setup),
-        cmocka_unit_test_setup(test_secret_relative_path, test_setup),
-        cmocka_unit_test_setup(test_docs_example, test_setup),
+        cmocka_unit_test_setup(test_minimal_defaults, cfg_test_setup),
+        cmocka_unit_test_setup(test_esphome_block, cfg_test_setup),
+        cmocka_unit_test_setup(test_on_boot_forms, cfg_test_setup),
+        cmocka_unit_test_setup(test_esp32_block, cfg_test_setup),
+        cmocka_unit_test_setup(test_other_platform_blocks, cfg_test_setup),
+        cmocka_unit_test_setup(test_ota_entry_keys, cfg_test_setup),
+        cmocka_unit_test_setup(test_ota_web_server_and_empty_password, cfg_test_setup),
+        cmocka_unit_test_setup(test_ota_merge, cfg_test_setup),
+        cmocka_unit_test_setup(test_ota_merge_errors, cfg_test_setup),
+        cmocka_unit_test_setup(test_secret, cfg_test_setup),
+        cmocka_unit_test_setup(test_password_never_in_errors, cfg_test_setup),
+        cmocka_unit_test_setup(test_safe_mode, cfg_test_setup),
+        cmocka_unit_test_setup(test_durations, cfg_test_setup),
+        cmocka_unit_test_setup(test_app, cfg_test_setup),
+        cmocka_unit_test_setup(test_simulate, cfg_test_setup),
+        cmocka_unit_test_setup(test_logger, cfg_test_setup),
+        cmocka_unit_test_setup(test_web_server, cfg_test_setup),
+        cmocka_unit_test_setup(test_ignored_blocks, cfg_test_setup),
+        cmocka_unit_test_setup(test_file_errors, cfg_test_setup),
+        cmocka_unit_test_setup(test_structure_errors, cfg_test_setup),
+        cmocka_unit_test_setup(test_tag_errors, cfg_test_setup),
+        cmocka_unit_test_setup(test_action_errors, cfg_test_setup),
+        cmocka_unit_test_setup(test_reload_password, cfg_test_setup),
+        cmocka_unit_test_setup(test_secret_relative_path, cfg_test_setup),
+        cmocka_unit_test_setup(test_docs_example, cfg_test_setup),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, cfg_group_setup, cfg_group_teardown);
 }

@@ -21,25 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ------------------------------------------------------------------ */
-/* Platform profiles                                                   */
-/* ------------------------------------------------------------------ */
-
-/* What a platform block (host:, esp32:, ...) makes the device look like on
- * the wire. The values and where they come from are documented at the
- * table in config.c and in docs/config.md. */
-typedef struct eota_profile {
-    const char *platform;  /* the block's key: "esp32", "host", ... */
-    uint16_t port;         /* default native OTA port (PROTOCOL.md section 7) */
-    uint32_t slot_size;    /* largest image a slot takes, in bytes */
-    bool gzip;             /* the device offers gzip (46 / server bit 0x01) */
-    uint8_t too_big_code;  /* response byte for "image does not fit" */
-} eota_profile;
-
-/* The profile of a platform block name, or NULL when there is none. */
-const eota_profile *eota_profile_find(const char *platform);
-/* The whole table (for --help texts and tests); *count receives its size. */
-const eota_profile *eota_profile_table(size_t *count);
+#include "profile.h"
 
 /* ------------------------------------------------------------------ */
 /* Automations                                                         */
@@ -163,7 +145,7 @@ typedef enum eota_web_auth_type {
 
 typedef struct eota_web_server_config {
     bool present;
-    uint16_t port;             /* resolved: given, or 80 (8080 on host:) */
+    uint16_t port;             /* resolved: given, or the profile's default_web_port */
     bool has_port;             /* web_server: port: given */
     bool has_auth;
     char *username;
