@@ -605,43 +605,6 @@ static void test_safe_mode(void **state)
                  "'maybe'");
 }
 
-static void test_durations(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *text;
-        uint32_t ms;
-    } ok[] = {
-        {"5min", 300000},     {"30s", 30000},     {"100ms", 100},        {"1h", 3600000},
-        {"1.5s", 1500},       {"2d", 172800000},  {"0s", 0},             {"5 min", 300000},
-        {"10seconds", 10000}, {"3000us", 3},      {"2000000ns", 2},      {"01:30", 5400000},
-        {"00:01:05", 65000},  {"+2s", 2000},      {"0.25minutes", 15000}, {"1sec", 1000},
-    };
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        uint32_t ms = 12345;
-        const char *why = NULL;
-        int rc = eota_config_parse_duration(ok[i].text, &ms, &why);
-        if (rc)
-            print_error("%s: %s\n", ok[i].text, why);
-        assert_int_equal(rc, 0);
-        assert_int_equal(ms, ok[i].ms);
-    }
-    static const char *const bad[] = {"", "5", "s", "-1s", "1.5us", "50d", "1x", "1:2:3:4",
-                                      "abc", "1..5s", "1:xx"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        uint32_t ms = 7;
-        const char *why = NULL;
-        assert_int_equal(eota_config_parse_duration(bad[i], &ms, &why), -1);
-        assert_non_null(why);
-        assert_int_equal(ms, 7);
-    }
-    const char *why = NULL;
-    uint32_t ms;
-    assert_int_equal(eota_config_parse_duration("50d", &ms, &why), -1);
-    assert_string_equal(why, "the time period is too long (at most 49 days)");
-    assert_int_equal(eota_config_parse_duration("7", &ms, NULL), -1);
-}
-
 static void test_app(void **state)
 {
     (void)state;
@@ -1260,7 +1223,6 @@ int main(void)
         cmocka_unit_test_setup(test_secret, cfg_test_setup),
         cmocka_unit_test_setup(test_password_never_in_errors, cfg_test_setup),
         cmocka_unit_test_setup(test_safe_mode, cfg_test_setup),
-        cmocka_unit_test_setup(test_durations, cfg_test_setup),
         cmocka_unit_test_setup(test_app, cfg_test_setup),
         cmocka_unit_test_setup(test_simulate, cfg_test_setup),
         cmocka_unit_test_setup(test_logger, cfg_test_setup),

@@ -35,249 +35,6 @@ const char *eota_config_level_name(eota_config_level level)
 }
 
 /* ------------------------------------------------------------------ */
-/* Durations and sizes                                                 */
-/* ------------------------------------------------------------------ */
-
-/* Digits with an optional fraction: value = mant / 10^scale. */
-static int parse_decimal(const char **sp, uint64_t *mant, unsigned *scale)
-{
-    const char *s = *sp;
-    uint64_t m = 0;
-    unsigned sc = 0, ndig = 0;
-    bool dot = false;
-    for (;; s++) {
-        if (*s >= '0' && *s <= '9') {
-            if (m > (UINT64_MAX - 9) / 10 || ndig >= 18)
-                return -1;
-            m = m * 10 + (uint64_t)(*s - '0');
-            ndig++;
-            if (dot)
-                sc++;
-        } else if (*s == '.' && !dot) {
-            dot = true;
-        } else {
-            break;
-        }
-    }
-    if (ndig == 0)
-        return -1;
-    *sp = s;
-    *mant = m;
-    *scale = sc;
-    return 0;
-}
-
-static uint64_t pow10u(unsigned n)
-{
-    uint64_t p = 1;
-    while (n--)
-        p *= 10;
-    return p;
-}
-
-int eota_config_parse_duration(const char *text, uint32_t *ms, const char **why)
-{
-    static const struct {
-        const char *unit;
-        uint64_t ns;
-    } units[] = {
-        {"ns", 1ull}, {"nanoseconds", 1ull},
-        {"us", 1000ull}, {"microseconds", 1000ull},
-        {"ms", 1000000ull}, {"milliseconds", 1000000ull},
-        {"s", 1000000000ull}, {"sec", 1000000000ull}, {"secs", 1000000000ull},
-        {"seconds", 1000000000ull},
-        {"min", 60000000000ull}, {"mins", 60000000000ull}, {"minutes", 60000000000ull},
-        {"h", 3600000000000ull}, {"hours", 3600000000000ull},
-        {"d", 86400000000000ull}, {"days", 86400000000000ull},
-    };
-    const char *dummy;
-    if (!why)
-        why = &dummy;
-    *why = "not a time period";
-    if (!text || !*text)
-        return -1;
-    const char *s = text;
-    if (*s == '-') {
-        *why = "a time period cannot be negative";
-        return -1;
-    }
-    if (*s == '+')
-        s++;
-
-    /* HH:MM or HH:MM:SS, as ESPHome's time_period_str_colon */
-    if (strchr(s, ':')) {
-        unsigned long part[3] = {0, 0, 0};
-        int n = 0;
-        while (n < 3) {
-            if (*s < '0' || *s > '9')
-                return -1;
-            char *end;
-            part[n++] = strtoul(s, &end, 10);
-            if (part[n - 1] > 1000000ul)
-                return -1;
-            s = end;
-            if (*s == ':')
-                s++;
-            else
-                break;
-        }
-        if (*s || n < 2)
-            return -1;
-        uint64_t sec = (uint64_t)part[0] * 3600u + (uint64_t)part[1] * 60u + part[2];
-        if (sec * 1000u > UINT32_MAX) {
-            *why = "the time period is too long (at most 49 days)";
-            return -1;
-        }
-        *ms = (uint32_t)(sec * 1000u);
-        return 0;
-    }
-
-    uint64_t mant;
-    unsigned scale;
-    if (parse_decimal(&s, &mant, &scale) != 0)
-        return -1;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    if (!*s) {
-        *why = "a bare number has no time unit";
-        return -1;
-    }
-    uint64_t unit_ns = 0;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(s, units[i].unit) == 0)
-            unit_ns = units[i].ns;
-    if (!unit_ns) {
-        *why = "unknown time unit (use us, ms, s, min, h or d)";
-        return -1;
-    }
-    /* ns = mant * unit_ns / 10^scale, exactly */
-    uint64_t num;
-    if (__builtin_mul_overflow(mant, unit_ns, &num)) {
-        *why = "the time period is too long (at most 49 days)";
-        return -1;
-    }
-    uint64_t div = pow10u(scale);
-    if (num % div) {
-        *why = "the time period is finer than a millisecond";
-        return -1;
-    }
-    num /= div;
-    if (num % 1000000u) {
-        *why = "the time period is finer than a millisecond";
-        return -1;
-    }
-    num /= 1000000u;
-    if (num > UINT32_MAX) {
-        *why = "the time period is too long (at most 49 days)";
-        return -1;
-    }
-    *ms = (uint32_t)num;
-    return 0;
-}
-
-/* Bytes (or bytes per second): an integer (decimal or 0x hex), or a number
- * with a unit: B, kB/KB/K = 1000, KiB = 1024, MB/M, MiB, GB/G, GiB. A speed
- * may end in "/s". Fractions are truncated to whole bytes. */
-static int parse_size(const char *text, bool per_second, uint64_t *out)
-{
-    static const struct {
-        const char *unit;
-        uint64_t mult;
-    } units[] = {
-        {"", 1}, {"B", 1},
-        {"k", 1000}, {"K", 1000}, {"kB", 1000}, {"KB", 1000}, {"KiB", 1024},
-        {"M", 1000000}, {"MB", 1000000}, {"MiB", 1048576},
-        {"G", 1000000000}, {"GB", 1000000000}, {"GiB", 1073741824},
-    };
-    const char *s = text;
-    if (!s || !*s)
-        return -1;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        uint64_t v = 0;
-        s += 2;
-        if (!*s)
-            return -1;
-        for (; *s; s++) {
-            int d;
-            if (*s >= '0' && *s <= '9')
-                d = *s - '0';
-            else if (*s >= 'a' && *s <= 'f')
-                d = *s - 'a' + 10;
-            else if (*s >= 'A' && *s <= 'F')
-                d = *s - 'A' + 10;
-            else
-                return -1;
-            if (v > (UINT64_MAX >> 4))
-                return -1;
-            v = (v << 4) | (uint64_t)d;
-        }
-        *out = v;
-        return 0;
-    }
-    uint64_t mant;
-    unsigned scale;
-    if (parse_decimal(&s, &mant, &scale) != 0)
-        return -1;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    char unit[8];
-    size_t n = 0;
-    while (*s && *s != '/' && n + 1 < sizeof unit)
-        unit[n++] = *s++;
-    unit[n] = '\0';
-    if (*s == '/') {
-        if (!per_second || strcmp(s, "/s") != 0)
-            return -1;
-        s += 2;
-    }
-    if (*s)
-        return -1;
-    uint64_t mult = 0;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(unit, units[i].unit) == 0)
-            mult = units[i].mult;
-    if (!mult)
-        return -1;
-    uint64_t v;
-    if (__builtin_mul_overflow(mant, mult, &v))
-        return -1;
-    *out = v / pow10u(scale);
-    return 0;
-}
-
-/* Integers as YAML writes them for us: decimal or 0x hex, optional sign. */
-static int parse_ll(const char *s, long long *out)
-{
-    bool neg = false;
-    int base = 10;
-    if (*s == '+' || *s == '-')
-        neg = *s++ == '-';
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        base = 16;
-        s += 2;
-    }
-    if (!*s)
-        return -1;
-    unsigned long long v = 0;
-    for (; *s; s++) {
-        int d;
-        if (*s >= '0' && *s <= '9')
-            d = *s - '0';
-        else if (base == 16 && *s >= 'a' && *s <= 'f')
-            d = *s - 'a' + 10;
-        else if (base == 16 && *s >= 'A' && *s <= 'F')
-            d = *s - 'A' + 10;
-        else
-            return -1;
-        if (v > (0x7FFFFFFFFFFFFFFFull - (unsigned)d) / (unsigned)base)
-            return -1;
-        v = v * (unsigned)base + (unsigned)d;
-    }
-    *out = neg ? -(long long)v : (long long)v;
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* Reader context and messages                                         */
 /* ------------------------------------------------------------------ */
 
@@ -716,7 +473,7 @@ static int get_int(ctx *c, yaml_node_t *n, const char *path, long long lo, long 
     snprintf(want, sizeof want, "an integer from %lld to %lld", lo, hi);
     if (scalar(c, n, path, want, &t, &hidden))
         return -1;
-    if (!t || parse_ll(t, &v) != 0 || v < lo || v > hi)
+    if (!t || eota_units_integer(t, &v) != 0 || v < lo || v > hi)
         return FAIL(c, n, path, "expected %s, got %s", want,
                     t ? show(sh, t, hidden) : "nothing");
     *dst = v;
@@ -745,7 +502,7 @@ static int get_duration(ctx *c, yaml_node_t *n, const char *path, bool zero_ok,
     if (!t)
         return FAIL(c, n, path, "expected %s, got nothing", want);
     if (eota_config_parse_duration(t, &v, &why) != 0) {
-        if (!hidden && parse_ll(t, &(long long){0}) == 0)
+        if (!hidden && eota_units_integer(t, &(long long){0}) == 0)
             return FAIL(c, n, path, "expected %s, got '%s' (a bare number has no unit; did "
                                     "you mean '%ss'?)",
                         want, t, t);
@@ -770,7 +527,7 @@ static int get_size(ctx *c, yaml_node_t *n, const char *path, bool per_second,
     uint64_t v;
     if (scalar(c, n, path, want, &t, &hidden))
         return -1;
-    if (!t || parse_size(t, per_second, &v) != 0)
+    if (!t || eota_units_size(t, per_second, &v) != 0)
         return FAIL(c, n, path, "expected %s, got %s", want,
                     t ? show(sh, t, hidden) : "nothing");
     if (v < lo || v > hi)

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "profile.h"
+#include "units.h" /* eota_config_parse_duration */
 
 /* ------------------------------------------------------------------ */
 /* Automations                                                         */
@@ -205,10 +206,5 @@ int eota_config_reload_password(const char *path, const char *ota_id,
 
 /* Wipe and free a string returned by eota_config_reload_password. */
 void eota_config_secret_free(char *secret);
-
-/* Parse an ESPHome time period ("5min", "30s", "100ms", "1.5s", "1h",
- * "2d", "01:30:00") into milliseconds. A bare number is refused, as
- * ESPHome does. Returns 0, or -1 with a reason in why (may be NULL). */
-int eota_config_parse_duration(const char *text, uint32_t *ms, const char **why);
 
 #endif
