@@ -144,6 +144,16 @@ int schema_get_duration(schema_ctx *c, yaml_node_t *n, const char *path, bool ze
 /* A size or speed (units.h) from lo to hi. */
 int schema_get_size(schema_ctx *c, yaml_node_t *n, const char *path, bool per_second,
                     uint64_t lo, uint64_t hi, uint64_t *dst);
+/* The strings of a list node (the caller has checked that it is one): the
+ * first read with first_flags, the others with flags, into a NULL-
+ * terminated heap array (*list stays NULL for an empty list); *count
+ * counts the strings read, also when one fails. */
+int schema_get_strings(schema_ctx *c, yaml_node_t *list, const char *path,
+                       unsigned first_flags, unsigned flags, char ***out, size_t *count);
+/* The value of a key the mapping must have; NULL after "required key
+ * missing". p (SCHEMA_PATH_LEN) receives the key's path. */
+yaml_node_t *schema_require(schema_ctx *c, yaml_node_t *map, const char *path,
+                            const char *key, char *p);
 /* One of a NULL-terminated list of names (fold: in any case), its index
  * in *dst; want is the "expected ..." text. */
 int schema_get_name(schema_ctx *c, yaml_node_t *n, const char *path, const char *want,
@@ -184,6 +194,16 @@ typedef struct schema_key {
 #define KCHOICE_AT(k, choices, offset) {(k), K_CHOICE, NULL, (choices), NULL, (offset) + 1}
 #define KMOVED(k, hint) {(k), K_MOVED, NULL, NULL, (hint), 0}
 #define KEND {NULL, K_CUSTOM, NULL, NULL, NULL, 0}
+
+/* n must have an accepted tag and be a node of type (or null, when
+ * null_ok); kind names the type in the message ("expected KIND, got
+ * ..."). */
+int schema_expect(schema_ctx *c, yaml_node_t *n, const char *path, yaml_node_type_t type,
+                  bool null_ok, const char *kind);
+
+/* The key of the pair pr of map must not be given before it in map; path
+ * names it. */
+int schema_unique_key(schema_ctx *c, yaml_node_t *map, yaml_node_pair_t *pr, const char *path);
 
 /* map must be a mapping (or null: an empty block) whose keys are all in
  * the table, once each. */

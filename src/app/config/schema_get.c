@@ -34,6 +34,36 @@ int schema_get_str(schema_ctx *c, yaml_node_t *n, const char *path, unsigned fla
     return 0;
 }
 
+int schema_get_strings(schema_ctx *c, yaml_node_t *list, const char *path,
+                       unsigned first_flags, unsigned flags, char ***out, size_t *count)
+{
+    char p[SCHEMA_PATH_LEN];
+    yaml_node_item_t *items = list->data.sequence.items.start;
+    size_t cnt = (size_t)(list->data.sequence.items.top - items);
+    if (!cnt)
+        return 0;
+    *out = calloc(cnt + 1, sizeof **out);
+    if (!*out)
+        return schema_oom(c);
+    for (size_t i = 0; i < cnt; i++) {
+        if (schema_get_str(c, schema_node(c, items[i]), schema_path_index(p, path, i),
+                           i ? flags : first_flags, &(*out)[i]))
+            return -1;
+        (*count)++;
+    }
+    return 0;
+}
+
+yaml_node_t *schema_require(schema_ctx *c, yaml_node_t *map, const char *path,
+                            const char *key, char *p)
+{
+    yaml_node_t *v = schema_map_get(c, map, key);
+    schema_path_key(p, path, key);
+    if (!v)
+        FAIL(c, map, p, "required key missing");
+    return v;
+}
+
 /* The index of text in a NULL-terminated list, or -1; fold: any case. */
 static int name_index(const char *text, const char *const *names, bool fold)
 {

@@ -8,14 +8,13 @@
 
 #include "schema.h"
 
-/* n must be of type (or null); kind names it in the message. */
-static int expect_node(schema_ctx *c, yaml_node_t *n, const char *path, yaml_node_type_t type,
-                       const char *kind)
+int schema_expect(schema_ctx *c, yaml_node_t *n, const char *path, yaml_node_type_t type,
+                  bool null_ok, const char *kind)
 {
     char sh[SCHEMA_SHOW_LEN];
     if (schema_check_tag(c, n, path))
         return -1;
-    if (n->type != type && !schema_is_null(n))
+    if (n->type != type && !(null_ok && schema_is_null(n)))
         return FAIL(c, n, path, "expected %s, got %s", kind, schema_describe(sh, n, false));
     return 0;
 }
@@ -43,11 +42,23 @@ static int unknown_key(schema_ctx *c, yaml_node_t *k, const char *path,
                 list);
 }
 
+int schema_unique_key(schema_ctx *c, yaml_node_t *map, yaml_node_pair_t *pr, const char *path)
+{
+    yaml_node_t *k = schema_node(c, pr->key);
+    for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < pr; q++) {
+        yaml_node_t *k2 = schema_node(c, q->key);
+        if (strcmp(schema_key_text(k2), schema_key_text(k)) == 0)
+            return FAIL(c, k, path, "duplicate key (first given at line %zu)",
+                        k2->start_mark.line + 1);
+    }
+    return 0;
+}
+
 int schema_check_keys(schema_ctx *c, yaml_node_t *map, const char *path,
                       const schema_key *keys)
 {
     char sh[SCHEMA_SHOW_LEN], p[SCHEMA_PATH_LEN];
-    if (expect_node(c, map, path, YAML_MAPPING_NODE, "a mapping"))
+    if (schema_expect(c, map, path, YAML_MAPPING_NODE, true, "a mapping"))
         return -1;
     if (schema_is_null(map))
         return 0; /* an empty block: `host:` */
@@ -59,12 +70,8 @@ int schema_check_keys(schema_ctx *c, yaml_node_t *map, const char *path,
                         schema_describe(sh, k, false));
         const char *name = schema_text(k);
         schema_path_key(p, path, name);
-        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < pr; q++) {
-            yaml_node_t *k2 = schema_node(c, q->key);
-            if (strcmp(schema_key_text(k2), name) == 0)
-                return FAIL(c, k, p, "duplicate key (first given at line %zu)",
-                            k2->start_mark.line + 1);
-        }
+        if (schema_unique_key(c, map, pr, p))
+            return -1;
         const schema_key *s = find_key(keys, name);
         if (!s || s->kind == K_MOVED)
             return unknown_key(c, k, p, keys, s);
@@ -107,9 +114,9 @@ static int apply_key(schema_ctx *c, const schema_key *s, yaml_node_t *v, const c
     case K_SUB:
         return schema_apply(c, v, p, s->sub);
     case K_ANY_MAP:
-        return expect_node(c, v, p, YAML_MAPPING_NODE, "a mapping");
+        return schema_expect(c, v, p, YAML_MAPPING_NODE, true, "a mapping");
     case K_ANY_LIST:
-        return expect_node(c, v, p, YAML_SEQUENCE_NODE, "a list");
+        return schema_expect(c, v, p, YAML_SEQUENCE_NODE, true, "a list");
     default: /* K_CUSTOM, K_ANY (K_MOVED is refused by schema_check_keys) */
         return 0;
     }
