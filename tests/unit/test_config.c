@@ -1,10 +1,11 @@
 /*
- * test_config.c: the YAML configuration reader (src/app/config.c). Every
- * documented key lands in the struct, defaults hold, `platform: esphome`
- * entries merge, and every error message names FILE:LINE:COLUMN and the
- * key, exactly. Passwords never appear in a message.
+ * test_config.c: the config reader's entry points (src/app/config/
+ * config.c) and its blocks other than ota: and the automations
+ * (test_config_ota.c, test_config_actions.c): every documented key lands in
+ * the struct, defaults hold, and every error message names
+ * FILE:LINE:COLUMN and the key, exactly. Also the SIGHUP reload and the
+ * full example of docs/config.md.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,72 +86,6 @@ static void test_esphome_block(void **state)
     assert_string_equal(cfg.name, "kitchen-light_2");
     assert_string_equal(cfg.friendly_name, "Kitchen Light");
     assert_string_equal(cfg.comment, "over the sink");
-    eota_config_free(&cfg);
-}
-
-static void test_on_boot_forms(void **state)
-{
-    (void)state;
-    eota_config cfg;
-    /* {priority, then} */
-    load_ok("esphome:\n"
-            "  name: dev\n"
-            "  on_boot:\n"
-            "    priority: 600.5\n"
-            "    then:\n"
-            "      - ota.set_auth_password:\n"
-            "          id: my_ota\n"
-            "          password: newpass\n"
-            "      - logger.log: booted\n"
-            "host:\n"
-            "ota:\n"
-            "  - platform: esphome\n"
-            "    id: my_ota\n",
-            &cfg);
-    assert_true(cfg.on_boot.has_priority);
-    assert_true(cfg.on_boot.priority > 600.4 && cfg.on_boot.priority < 600.6);
-    assert_int_equal(cfg.on_boot.count, 2);
-    eota_action *a = &cfg.on_boot.actions[0];
-    assert_int_equal(a->type, EOTA_ACTION_SET_AUTH_PASSWORD);
-    assert_string_equal(a->id, "my_ota");
-    assert_string_equal(a->password, "newpass");
-    assert_int_equal(a->line, 6);
-    assert_int_equal(a->column, 9);
-    assert_int_equal(cfg.on_boot.actions[1].type, EOTA_ACTION_LOGGER_LOG);
-    assert_string_equal(cfg.on_boot.actions[1].format, "booted");
-    eota_config_free(&cfg);
-
-    /* a single action; the flow form; an empty password */
-    load_ok("esphome:\n"
-            "  name: dev\n"
-            "  on_boot:\n"
-            "    ota.set_auth_password: {id: o, password: \"\"}\n"
-            "host:\n"
-            "ota:\n"
-            "  - platform: esphome\n"
-            "    id: o\n",
-            &cfg);
-    assert_false(cfg.on_boot.has_priority);
-    assert_int_equal(cfg.on_boot.count, 1);
-    assert_string_equal(cfg.on_boot.actions[0].password, "");
-    eota_config_free(&cfg);
-
-    /* a list of automations, each with then: */
-    load_ok("esphome:\n"
-            "  name: dev\n"
-            "  on_boot:\n"
-            "    - priority: -100\n"
-            "      then:\n"
-            "        - logger.log: one\n"
-            "    - then:\n"
-            "        logger.log: two\n"
-            "host:\n",
-            &cfg);
-    assert_true(cfg.on_boot.has_priority);
-    assert_true(cfg.on_boot.priority < -99.9 && cfg.on_boot.priority > -100.1);
-    assert_int_equal(cfg.on_boot.count, 2);
-    assert_string_equal(cfg.on_boot.actions[0].format, "one");
-    assert_string_equal(cfg.on_boot.actions[1].format, "two");
     eota_config_free(&cfg);
 }
 
@@ -254,192 +189,6 @@ static void test_other_platform_blocks(void **state)
     load_ok("esphome:\n  name: dev\nhost:\n  mac_address: \"06:35:69:ab:f6:79\"\n", &cfg);
     assert_string_equal(cfg.profile->platform, "host");
     eota_config_free(&cfg);
-}
-
-static void test_ota_entry_keys(void **state)
-{
-    (void)state;
-    eota_config cfg;
-    load_ok(BASE "ota:\n"
-                 "  - platform: esphome\n"
-                 "    id: my_ota\n"
-                 "    password: \"p@ss: word\"\n"
-                 "    port: 3300\n"
-                 "    version: 1\n"
-                 "    allow_md5_auth: true\n"
-                 "    on_begin:\n"
-                 "      logger.log: \"OTA begins\"\n"
-                 "    on_progress:\n"
-                 "      - logger.log:\n"
-                 "          format: \"progress %.1f%%\"\n"
-                 "          args: [x]\n"
-                 "          level: INFO\n"
-                 "          tag: ota\n"
-                 "    on_end:\n"
-                 "      - shell: \"systemctl restart foo\"\n"
-                 "    on_abort:\n"
-                 "      - shell:\n"
-                 "          command: \"echo aborted >> /tmp/log\"\n"
-                 "          timeout: 2s\n"
-                 "    on_error:\n"
-                 "      then:\n"
-                 "        - logger.log: {format: \"error %d\", args: [x], level: ERROR}\n"
-                 "    on_state_change:\n"
-                 "      - logger.log: {format: \"state %d\", args: [state]}\n"
-                 "      - shell: notify-send ota\n",
-            &cfg);
-    eota_ota_config *o = &cfg.ota;
-    assert_true(o->present);
-    assert_int_equal(o->line, 5);
-    assert_int_equal(o->column, 5);
-    assert_string_equal(o->id, "my_ota");
-    assert_true(o->has_password);
-    assert_string_equal(o->password, "p@ss: word");
-    assert_int_equal(o->port, 3300);
-    assert_int_equal(o->version, 1);
-    assert_true(o->allow_md5_auth);
-
-    assert_int_equal(o->on_begin.count, 1);
-    eota_action *a = &o->on_begin.actions[0];
-    assert_int_equal(a->type, EOTA_ACTION_LOGGER_LOG);
-    assert_string_equal(a->format, "OTA begins");
-    assert_int_equal(a->nargs, 0);
-    assert_int_equal(a->level, EOTA_CONFIG_LEVEL_DEBUG);
-    assert_string_equal(a->tag, "main");
-
-    assert_int_equal(o->on_progress.count, 1);
-    a = &o->on_progress.actions[0];
-    assert_string_equal(a->format, "progress %.1f%%");
-    assert_int_equal(a->nargs, 1);
-    assert_string_equal(a->args[0], "x");
-    assert_int_equal(a->level, EOTA_CONFIG_LEVEL_INFO);
-    assert_string_equal(a->tag, "ota");
-
-    assert_int_equal(o->on_end.count, 1);
-    a = &o->on_end.actions[0];
-    assert_int_equal(a->type, EOTA_ACTION_SHELL);
-    assert_string_equal(a->command, "systemctl restart foo");
-    assert_int_equal(a->timeout_ms, 60000);
-
-    assert_int_equal(o->on_abort.count, 1);
-    a = &o->on_abort.actions[0];
-    assert_string_equal(a->command, "echo aborted >> /tmp/log");
-    assert_int_equal(a->timeout_ms, 2000);
-
-    assert_int_equal(o->on_error.count, 1);
-    a = &o->on_error.actions[0];
-    assert_string_equal(a->format, "error %d");
-    assert_int_equal(a->level, EOTA_CONFIG_LEVEL_ERROR);
-
-    assert_int_equal(o->on_state_change.count, 2);
-    assert_string_equal(o->on_state_change.actions[0].args[0], "state");
-    assert_string_equal(o->on_state_change.actions[1].command, "notify-send ota");
-    assert_int_equal(o->on_state_change.actions[1].line, 30);
-    eota_config_free(&cfg);
-}
-
-static void test_ota_web_server_and_empty_password(void **state)
-{
-    (void)state;
-    eota_config cfg;
-    load_ok(BASE "ota:\n"
-                 "  - platform: web_server\n"
-                 "  - platform: esphome\n"
-                 "    password: \"\"\n",
-            &cfg);
-    assert_true(cfg.ota_web_server);
-    assert_int_equal(cfg.ota_web_server_line, 5);
-    assert_true(cfg.ota.present);
-    assert_true(cfg.ota.has_password);
-    assert_string_equal(cfg.ota.password, "");
-    eota_config_free(&cfg);
-
-    load_ok(BASE "ota: []\n", &cfg);
-    assert_false(cfg.ota.present);
-    assert_false(cfg.ota_web_server);
-    eota_config_free(&cfg);
-}
-
-static void test_ota_merge(void **state)
-{
-    (void)state;
-    eota_config cfg;
-    load_ok(BASE "ota:\n"
-                 "  - platform: esphome\n"
-                 "    on_begin:\n"
-                 "      - logger.log: first\n"
-                 "  - platform: web_server\n"
-                 "  - platform: esphome\n"
-                 "    port: 8082\n"
-                 "    id: main_ota\n"
-                 "    password: secret1\n"
-                 "    on_begin:\n"
-                 "      - logger.log: second\n"
-                 "      - shell: third\n"
-                 "    on_end:\n"
-                 "      - logger.log: done\n"
-                 "  - platform: esphome\n"
-                 "    password: secret1\n"
-                 "    on_begin:\n"
-                 "      logger.log: fourth\n",
-            &cfg);
-    eota_ota_config *o = &cfg.ota;
-    assert_true(o->present);
-    assert_int_equal(o->line, 5);
-    assert_int_equal(o->port, 8082);
-    assert_string_equal(o->id, "main_ota");
-    assert_string_equal(o->password, "secret1");
-    assert_int_equal(o->on_begin.count, 4);
-    assert_string_equal(o->on_begin.actions[0].format, "first");
-    assert_string_equal(o->on_begin.actions[1].format, "second");
-    assert_string_equal(o->on_begin.actions[2].command, "third");
-    assert_string_equal(o->on_begin.actions[3].format, "fourth");
-    assert_int_equal(o->on_end.count, 1);
-    assert_true(cfg.ota_web_server);
-    eota_config_free(&cfg);
-}
-
-static void test_ota_merge_errors(void **state)
-{
-    (void)state;
-    expect_error(BASE "ota:\n"
-                      "  - platform: esphome\n"
-                      "  - platform: esphome\n"
-                      "    port: 3232\n",
-                 ":7:11: key 'ota[1].port': port 3232 differs from port 8082 of ota[0] at "
-                 "line 5: every 'platform: esphome' entry must use the same port");
-    expect_error(BASE "ota:\n"
-                      "  - platform: esphome\n"
-                      "    port: 1000\n"
-                      "  - platform: esphome\n",
-                 ":7:5: key 'ota[1].port': port 8082 differs from port 1000 of ota[0] at "
-                 "line 5: every 'platform: esphome' entry must use the same port");
-    expect_error(BASE "ota:\n"
-                      "  - platform: esphome\n"
-                      "    password: hunter2\n"
-                      "  - platform: esphome\n"
-                      "    password: hunter3\n",
-                 ":8:15: key 'ota[1].password': differs from the password of ota[0] at line "
-                 "6: merged entries must agree");
-    expect_error(BASE "ota:\n"
-                      "  - platform: esphome\n"
-                      "  - platform: esphome\n"
-                      "    version: 1\n",
-                 ":7:14: key 'ota[1].version': version 1 differs from version 2 of ota[0] at "
-                 "line 5: merged entries must agree");
-    expect_error(BASE "ota:\n"
-                      "  - platform: esphome\n"
-                      "    id: a\n"
-                      "  - platform: esphome\n"
-                      "    id: b\n",
-                 ":8:9: key 'ota[1].id': ota[0] on the same port already has the id 'a': "
-                 "merged entries may have one id");
-    expect_error(BASE "ota:\n"
-                      "  - platform: esphome\n"
-                      "  - platform: esphome\n"
-                      "    allow_md5_auth: true\n",
-                 ":7:21: key 'ota[1].allow_md5_auth': differs from ota[0] at line 5: merged "
-                 "entries must agree");
 }
 
 static void test_safe_mode(void **state)
@@ -841,83 +590,6 @@ static void test_structure_errors(void **state)
                  ":4:1: a key must be a plain name, got a mapping");
 }
 
-static void test_action_errors(void **state)
-{
-    (void)state;
-    expect_error("esphome:\n  name: dev\n  on_boot:\n    - lambda: |-\n        id(o).set_auth_"
-                 "password(\"x\");\nhost:\n",
-                 ":4:7: key 'esphome.on_boot[0].lambda': lambdas are not supported (eota runs "
-                 "no C++ code); to change the OTA password use the action "
-                 "'ota.set_auth_password: {id: ..., password: ...}' instead");
-    expect_error("esphome:\n  name: dev\n  on_boot:\n    then:\n      lambda: x\nhost:\n",
-                 ":5:7: key 'esphome.on_boot.then.lambda': lambdas are not supported (eota "
-                 "runs no C++ code); to change the OTA password use the action "
-                 "'ota.set_auth_password: {id: ..., password: ...}' instead");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - lambda: x\n",
-                 ":7:9: key 'ota[0].on_end[0].lambda': lambdas are not supported (eota runs no "
-                 "C++ code); to change the OTA password use the action "
-                 "'ota.set_auth_password: {id: ..., password: ...}' instead");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - delay: 1s\n",
-                 ":7:9: key 'ota[0].on_end[0].delay': unknown action; supported actions: "
-                 "logger.log, shell, ota.set_auth_password");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      logger.log: a\n"
-                      "      shell: b\n",
-                 ":8:7: key 'ota[0].on_end.shell': an action is a mapping with one key "
-                 "('logger.log' is already the action here); start each action with '-'");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end: reboot\n",
-                 ":6:13: key 'ota[0].on_end': expected an action or a list of actions, got "
-                 "'reboot'");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - reboot\n",
-                 ":7:9: key 'ota[0].on_end[0]': expected an action (such as 'logger.log: "
-                 "\"text\"'), got 'reboot'");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - {}\n",
-                 ":7:9: key 'ota[0].on_end[0]': expected an action, got an empty mapping");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - logger.log: [a]\n",
-                 ":7:21: key 'ota[0].on_end[0].logger.log': expected a text or a mapping with "
-                 "'format:', got a list");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - logger.log:\n"
-                      "          args: [x]\n",
-                 ":8:11: key 'ota[0].on_end[0].logger.log.format': required key missing");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - logger.log:\n"
-                      "          format: a\n          args: x\n",
-                 ":9:17: key 'ota[0].on_end[0].logger.log.args': expected a list of "
-                 "expressions such as [x], got 'x'");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - logger.log:\n"
-                      "          format: a\n          level: LOUD\n",
-                 ":9:18: key 'ota[0].on_end[0].logger.log.level': expected a log level (NONE, "
-                 "ERROR, WARN, INFO, CONFIG, DEBUG, VERBOSE or VERY_VERBOSE), got 'LOUD'");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - logger.log:\n"
-                      "          format: a\n          color: red\n",
-                 ":9:11: key 'ota[0].on_end[0].logger.log.color': unknown key; accepted keys: "
-                 "format, args, level, tag");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - shell: {timeout: 1s}\n",
-                 ":7:16: key 'ota[0].on_end[0].shell.command': required key missing");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - shell:\n"
-                      "          command: x\n          timeout: 0s\n",
-                 ":9:20: key 'ota[0].on_end[0].shell.timeout': expected a time period longer "
-                 "than 0, got '0s'");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - shell: \"\"\n",
-                 ":7:16: key 'ota[0].on_end[0].shell': expected a non-empty string, got ''");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      then: [a]\n      "
-                      "priority: 1\n",
-                 ":8:7: key 'ota[0].on_end.priority': unknown key; accepted keys: then, "
-                 "trigger_id, automation_id");
-    expect_error("esphome:\n  name: dev\n  on_boot:\n    priority: high\n    then: []\nhost:\n",
-                 ":4:15: key 'esphome.on_boot.priority': expected a number, got 'high'");
-    expect_error("esphome:\n  name: dev\n  on_boot:\n    - ota.set_auth_password:\n"
-                 "        id: nowhere\n        password: x\nhost:\nota:\n"
-                 "  - platform: esphome\n    id: my_ota\n",
-                 ":5:13: key 'esphome.on_boot[0].ota.set_auth_password.id': no 'ota:' entry "
-                 "with 'platform: esphome' has the id 'nowhere'");
-    expect_error("esphome:\n  name: dev\n  on_boot:\n    - ota.set_auth_password:\n"
-                 "        id: o\nhost:\nota:\n  - platform: esphome\n    id: o\n",
-                 ":5:9: key 'esphome.on_boot[0].ota.set_auth_password.password': required key "
-                 "missing");
-    expect_error("esphome:\n  name: dev\n  on_boot:\n    - ota.set_auth_password: o\nhost:\n",
-                 ":4:30: key 'esphome.on_boot[0].ota.set_auth_password': expected a mapping "
-                 "with 'id:' and 'password:', got 'o'");
-}
-
 /* ------------------------------------------------------------------ */
 /* SIGHUP reload                                                       */
 /* ------------------------------------------------------------------ */
@@ -1019,13 +691,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_minimal_defaults, cfg_test_setup),
         cmocka_unit_test_setup(test_esphome_block, cfg_test_setup),
-        cmocka_unit_test_setup(test_on_boot_forms, cfg_test_setup),
         cmocka_unit_test_setup(test_esp32_block, cfg_test_setup),
         cmocka_unit_test_setup(test_other_platform_blocks, cfg_test_setup),
-        cmocka_unit_test_setup(test_ota_entry_keys, cfg_test_setup),
-        cmocka_unit_test_setup(test_ota_web_server_and_empty_password, cfg_test_setup),
-        cmocka_unit_test_setup(test_ota_merge, cfg_test_setup),
-        cmocka_unit_test_setup(test_ota_merge_errors, cfg_test_setup),
         cmocka_unit_test_setup(test_safe_mode, cfg_test_setup),
         cmocka_unit_test_setup(test_app, cfg_test_setup),
         cmocka_unit_test_setup(test_simulate, cfg_test_setup),
@@ -1033,7 +700,6 @@ int main(void)
         cmocka_unit_test_setup(test_web_server, cfg_test_setup),
         cmocka_unit_test_setup(test_ignored_blocks, cfg_test_setup),
         cmocka_unit_test_setup(test_structure_errors, cfg_test_setup),
-        cmocka_unit_test_setup(test_action_errors, cfg_test_setup),
         cmocka_unit_test_setup(test_reload_password, cfg_test_setup),
         cmocka_unit_test_setup(test_docs_example, cfg_test_setup),
     };
