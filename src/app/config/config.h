@@ -13,6 +13,11 @@
  *
  * Everything in an eota_config is heap memory owned by the struct; free it
  * with eota_config_free (which also wipes the passwords).
+ *
+ * The reader's parts, in this folder: profile.h (the platform profiles),
+ * units.h (durations, sizes, integers), schema.h (the YAML schema engine:
+ * loading, !secret, key tables, typed values, messages), blocks.h (one
+ * file per ESPHome block) and config.c (these entry points).
  */
 #ifndef EOTA_APP_CONFIG_H
 #define EOTA_APP_CONFIG_H
