@@ -758,7 +758,7 @@ int eota_cmd_device(int argc, char **argv)
     /* A simulated chip acknowledges a block once it is written, as stock
      * firmware does; the Linux device acknowledges on arrival, so that even
      * a stop-and-wait uploader overlaps the network with the disk. */
-    sc.ack_after_write = strcmp(d->cfg.profile->platform, "host") != 0;
+    sc.ack_after_write = d->cfg.profile->ack_after_write;
     if (eota_server_init(&d->srv, &sc, d->xfer, XFER_SIZE) != EOTA_OK) {
         fprintf(stderr, "eota device: the password is longer than %d bytes\n", EOTA_PASSWORD_MAX);
         goto out;

@@ -1,10 +1,11 @@
 /*
- * test_config.c: the YAML configuration reader (src/app/config.c). Every
- * documented key lands in the struct, defaults hold, `platform: esphome`
- * entries merge, and every error message names FILE:LINE:COLUMN and the
- * key, exactly. Passwords never appear in a message.
+ * test_config.c: the config reader's entry points (src/app/config/
+ * config.c) and its blocks other than ota: and the automations
+ * (test_config_ota.c, test_config_actions.c): every documented key lands in
+ * the struct, defaults hold, and every error message names
+ * FILE:LINE:COLUMN and the key, exactly. Also the SIGHUP reload and the
+ * full example of docs/config.md.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,100 +17,8 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "config_fixture.h"
 #include "eota/status.h"
-
-static char tmpdir[64];
-static char cfg_path[128];
-static char secrets_path[128];
-static char err[2048];
-
-/* The start of most configs: lines 1 to 3. */
-#define BASE "esphome:\n  name: dev\nhost:\n"
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
-}
-
-static void write_secrets(const char *text)
-{
-    write_text(secrets_path, text);
-}
-
-static void load_ok(const char *yaml, eota_config *cfg)
-{
-    write_text(cfg_path, yaml);
-    err[0] = '\0';
-    int rc = eota_config_load(cfg_path, cfg, err, sizeof err);
-    if (rc != 0)
-        print_error("unexpected error: %s\n", err);
-    assert_int_equal(rc, EOTA_OK);
-    assert_string_equal(err, "");
-}
-
-/* The message must be exactly cfg_path followed by tail, the status as
- * given, and the struct left zeroed. */
-static void expect_error_status(const char *yaml, int status, const char *tail)
-{
-    eota_config cfg;
-    char want[2048];
-    memset(&cfg, 0x5A, sizeof cfg);
-    write_text(cfg_path, yaml);
-    int rc = eota_config_load(cfg_path, &cfg, err, sizeof err);
-    snprintf(want, sizeof want, "%s%s", cfg_path, tail);
-    assert_string_equal(err, want);
-    assert_int_equal(rc, status);
-    assert_null(cfg.path);
-    assert_null(cfg.name);
-    assert_null(cfg.profile);
-    assert_null(cfg.ota.password);
-}
-
-static void expect_error(const char *yaml, const char *tail)
-{
-    expect_error_status(yaml, EOTA_EINVAL, tail);
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/eota-test-config-XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return -1;
-    snprintf(cfg_path, sizeof cfg_path, "%s/device.yaml", tmpdir);
-    snprintf(secrets_path, sizeof secrets_path, "%s/secrets.yaml", tmpdir);
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    DIR *d = opendir(tmpdir);
-    if (d) {
-        struct dirent *e;
-        char p[512];
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    return rmdir(tmpdir);
-}
-
-/* Each test starts without a secrets file. */
-static int test_setup(void **state)
-{
-    (void)state;
-    unlink(secrets_path);
-    return 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* Values and defaults                                                 */
@@ -155,51 +64,6 @@ static void test_minimal_defaults(void **state)
     eota_config_free(&cfg); /* twice is harmless */
 }
 
-static void test_profiles(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *name;
-        uint16_t port;
-        uint32_t slot;
-        bool gzip;
-        uint8_t too_big;
-    } want[] = {
-        {"host", 8082, 268435456u, true, 0x81},    {"esp32", 3232, 0x1C0000u, false, 0x89},
-        {"esp8266", 8266, 1044464u, true, 0x88},   {"rp2040", 2040, 1048576u, false, 0x8C},
-        {"bk72xx", 8892, 0x119000u, false, 0x81},  {"rtl87xx", 8892, 0x75000u, false, 0x81},
-        {"ln882x", 8820, 0x12C000u, false, 0x81},
-    };
-    size_t n = 0;
-    const eota_profile *t = eota_profile_table(&n);
-    assert_non_null(t);
-    assert_int_equal(n, 7);
-    for (size_t i = 0; i < 7; i++) {
-        const eota_profile *p = eota_profile_find(want[i].name);
-        assert_non_null(p);
-        assert_ptr_equal(p, &t[i]);
-        assert_string_equal(p->platform, want[i].name);
-        assert_int_equal(p->port, want[i].port);
-        assert_int_equal(p->slot_size, want[i].slot);
-        assert_int_equal(p->gzip, want[i].gzip);
-        assert_int_equal(p->too_big_code, want[i].too_big);
-
-        /* and a config with that block (empty) picks it */
-        char yaml[256];
-        eota_config cfg;
-        snprintf(yaml, sizeof yaml, "esphome:\n  name: dev\n%s:\nota:\n  - platform: esphome\n",
-                 want[i].name);
-        load_ok(yaml, &cfg);
-        assert_ptr_equal(cfg.profile, p);
-        assert_true(cfg.ota.present);
-        assert_int_equal(cfg.ota.port, want[i].port);
-        assert_int_equal(cfg.slot_size, want[i].slot);
-        eota_config_free(&cfg);
-    }
-    assert_null(eota_profile_find("esp31"));
-    assert_null(eota_profile_find(NULL));
-}
-
 static void test_esphome_block(void **state)
 {
     (void)state;
@@ -222,72 +86,6 @@ static void test_esphome_block(void **state)
     assert_string_equal(cfg.name, "kitchen-light_2");
     assert_string_equal(cfg.friendly_name, "Kitchen Light");
     assert_string_equal(cfg.comment, "over the sink");
-    eota_config_free(&cfg);
-}
-
-static void test_on_boot_forms(void **state)
-{
-    (void)state;
-    eota_config cfg;
-    /* {priority, then} */
-    load_ok("esphome:\n"
-            "  name: dev\n"
-            "  on_boot:\n"
-            "    priority: 600.5\n"
-            "    then:\n"
-            "      - ota.set_auth_password:\n"
-            "          id: my_ota\n"
-            "          password: newpass\n"
-            "      - logger.log: booted\n"
-            "host:\n"
-            "ota:\n"
-            "  - platform: esphome\n"
-            "    id: my_ota\n",
-            &cfg);
-    assert_true(cfg.on_boot.has_priority);
-    assert_true(cfg.on_boot.priority > 600.4 && cfg.on_boot.priority < 600.6);
-    assert_int_equal(cfg.on_boot.count, 2);
-    eota_action *a = &cfg.on_boot.actions[0];
-    assert_int_equal(a->type, EOTA_ACTION_SET_AUTH_PASSWORD);
-    assert_string_equal(a->id, "my_ota");
-    assert_string_equal(a->password, "newpass");
-    assert_int_equal(a->line, 6);
-    assert_int_equal(a->column, 9);
-    assert_int_equal(cfg.on_boot.actions[1].type, EOTA_ACTION_LOGGER_LOG);
-    assert_string_equal(cfg.on_boot.actions[1].format, "booted");
-    eota_config_free(&cfg);
-
-    /* a single action; the flow form; an empty password */
-    load_ok("esphome:\n"
-            "  name: dev\n"
-            "  on_boot:\n"
-            "    ota.set_auth_password: {id: o, password: \"\"}\n"
-            "host:\n"
-            "ota:\n"
-            "  - platform: esphome\n"
-            "    id: o\n",
-            &cfg);
-    assert_false(cfg.on_boot.has_priority);
-    assert_int_equal(cfg.on_boot.count, 1);
-    assert_string_equal(cfg.on_boot.actions[0].password, "");
-    eota_config_free(&cfg);
-
-    /* a list of automations, each with then: */
-    load_ok("esphome:\n"
-            "  name: dev\n"
-            "  on_boot:\n"
-            "    - priority: -100\n"
-            "      then:\n"
-            "        - logger.log: one\n"
-            "    - then:\n"
-            "        logger.log: two\n"
-            "host:\n",
-            &cfg);
-    assert_true(cfg.on_boot.has_priority);
-    assert_true(cfg.on_boot.priority < -99.9 && cfg.on_boot.priority > -100.1);
-    assert_int_equal(cfg.on_boot.count, 2);
-    assert_string_equal(cfg.on_boot.actions[0].format, "one");
-    assert_string_equal(cfg.on_boot.actions[1].format, "two");
     eota_config_free(&cfg);
 }
 
@@ -393,303 +191,6 @@ static void test_other_platform_blocks(void **state)
     eota_config_free(&cfg);
 }
 
-static void test_ota_entry_keys(void **state)
-{
-    (void)state;
-    eota_config cfg;
-    load_ok(BASE "ota:\n"
-                 "  - platform: esphome\n"
-                 "    id: my_ota\n"
-                 "    password: \"p@ss: word\"\n"
-                 "    port: 3300\n"
-                 "    version: 1\n"
-                 "    allow_md5_auth: true\n"
-                 "    on_begin:\n"
-                 "      logger.log: \"OTA begins\"\n"
-                 "    on_progress:\n"
-                 "      - logger.log:\n"
-                 "          format: \"progress %.1f%%\"\n"
-                 "          args: [x]\n"
-                 "          level: INFO\n"
-                 "          tag: ota\n"
-                 "    on_end:\n"
-                 "      - shell: \"systemctl restart foo\"\n"
-                 "    on_abort:\n"
-                 "      - shell:\n"
-                 "          command: \"echo aborted >> /tmp/log\"\n"
-                 "          timeout: 2s\n"
-                 "    on_error:\n"
-                 "      then:\n"
-                 "        - logger.log: {format: \"error %d\", args: [x], level: ERROR}\n"
-                 "    on_state_change:\n"
-                 "      - logger.log: {format: \"state %d\", args: [state]}\n"
-                 "      - shell: notify-send ota\n",
-            &cfg);
-    eota_ota_config *o = &cfg.ota;
-    assert_true(o->present);
-    assert_int_equal(o->line, 5);
-    assert_int_equal(o->column, 5);
-    assert_string_equal(o->id, "my_ota");
-    assert_true(o->has_password);
-    assert_string_equal(o->password, "p@ss: word");
-    assert_int_equal(o->port, 3300);
-    assert_int_equal(o->version, 1);
-    assert_true(o->allow_md5_auth);
-
-    assert_int_equal(o->on_begin.count, 1);
-    eota_action *a = &o->on_begin.actions[0];
-    assert_int_equal(a->type, EOTA_ACTION_LOGGER_LOG);
-    assert_string_equal(a->format, "OTA begins");
-    assert_int_equal(a->nargs, 0);
-    assert_int_equal(a->level, EOTA_CONFIG_LEVEL_DEBUG);
-    assert_string_equal(a->tag, "main");
-
-    assert_int_equal(o->on_progress.count, 1);
-    a = &o->on_progress.actions[0];
-    assert_string_equal(a->format, "progress %.1f%%");
-    assert_int_equal(a->nargs, 1);
-    assert_string_equal(a->args[0], "x");
-    assert_int_equal(a->level, EOTA_CONFIG_LEVEL_INFO);
-    assert_string_equal(a->tag, "ota");
-
-    assert_int_equal(o->on_end.count, 1);
-    a = &o->on_end.actions[0];
-    assert_int_equal(a->type, EOTA_ACTION_SHELL);
-    assert_string_equal(a->command, "systemctl restart foo");
-    assert_int_equal(a->timeout_ms, 60000);
-
-    assert_int_equal(o->on_abort.count, 1);
-    a = &o->on_abort.actions[0];
-    assert_string_equal(a->command, "echo aborted >> /tmp/log");
-    assert_int_equal(a->timeout_ms, 2000);
-
-    assert_int_equal(o->on_error.count, 1);
-    a = &o->on_error.actions[0];
-    assert_string_equal(a->format, "error %d");
-    assert_int_equal(a->level, EOTA_CONFIG_LEVEL_ERROR);
-
-    assert_int_equal(o->on_state_change.count, 2);
-    assert_string_equal(o->on_state_change.actions[0].args[0], "state");
-    assert_string_equal(o->on_state_change.actions[1].command, "notify-send ota");
-    assert_int_equal(o->on_state_change.actions[1].line, 30);
-    eota_config_free(&cfg);
-}
-
-static void test_ota_web_server_and_empty_password(void **state)
-{
-    (void)state;
-    eota_config cfg;
-    load_ok(BASE "ota:\n"
-                 "  - platform: web_server\n"
-                 "  - platform: esphome\n"
-                 "    password: \"\"\n",
-            &cfg);
-    assert_true(cfg.ota_web_server);
-    assert_int_equal(cfg.ota_web_server_line, 5);
-    assert_true(cfg.ota.present);
-    assert_true(cfg.ota.has_password);
-    assert_string_equal(cfg.ota.password, "");
-    eota_config_free(&cfg);
-
-    load_ok(BASE "ota: []\n", &cfg);
-    assert_false(cfg.ota.present);
-    assert_false(cfg.ota_web_server);
-    eota_config_free(&cfg);
-}
-
-static void test_ota_merge(void **state)
-{
-    (void)state;
-    eota_config cfg;
-    load_ok(BASE "ota:\n"
-                 "  - platform: esphome\n"
-                 "    on_begin:\n"
-                 "      - logger.log: first\n"
-                 "  - platform: web_server\n"
-                 "  - platform: esphome\n"
-                 "    port: 8082\n"
-                 "    id: main_ota\n"
-                 "    password: secret1\n"
-                 "    on_begin:\n"
-                 "      - logger.log: second\n"
-                 "      - shell: third\n"
-                 "    on_end:\n"
-                 "      - logger.log: done\n"
-                 "  - platform: esphome\n"
-                 "    password: secret1\n"
-                 "    on_begin:\n"
-                 "      logger.log: fourth\n",
-            &cfg);
-    eota_ota_config *o = &cfg.ota;
-    assert_true(o->present);
-    assert_int_equal(o->line, 5);
-    assert_int_equal(o->port, 8082);
-    assert_string_equal(o->id, "main_ota");
-    assert_string_equal(o->password, "secret1");
-    assert_int_equal(o->on_begin.count, 4);
-    assert_string_equal(o->on_begin.actions[0].format, "first");
-    assert_string_equal(o->on_begin.actions[1].format, "second");
-    assert_string_equal(o->on_begin.actions[2].command, "third");
-    assert_string_equal(o->on_begin.actions[3].format, "fourth");
-    assert_int_equal(o->on_end.count, 1);
-    assert_true(cfg.ota_web_server);
-    eota_config_free(&cfg);
-}
-
-static void test_ota_merge_errors(void **state)
-{
-    (void)state;
-    expect_error(BASE "ota:\n"
-                      "  - platform: esphome\n"
-                      "  - platform: esphome\n"
-                      "    port: 3232\n",
-                 ":7:11: key 'ota[1].port': port 3232 differs from port 8082 of ota[0] at "
-                 "line 5: every 'platform: esphome' entry must use the same port");
-    expect_error(BASE "ota:\n"
-                      "  - platform: esphome\n"
-                      "    port: 1000\n"
-                      "  - platform: esphome\n",
-                 ":7:5: key 'ota[1].port': port 8082 differs from port 1000 of ota[0] at "
-                 "line 5: every 'platform: esphome' entry must use the same port");
-    expect_error(BASE "ota:\n"
-                      "  - platform: esphome\n"
-                      "    password: hunter2\n"
-                      "  - platform: esphome\n"
-                      "    password: hunter3\n",
-                 ":8:15: key 'ota[1].password': differs from the password of ota[0] at line "
-                 "6: merged entries must agree");
-    expect_error(BASE "ota:\n"
-                      "  - platform: esphome\n"
-                      "  - platform: esphome\n"
-                      "    version: 1\n",
-                 ":7:14: key 'ota[1].version': version 1 differs from version 2 of ota[0] at "
-                 "line 5: merged entries must agree");
-    expect_error(BASE "ota:\n"
-                      "  - platform: esphome\n"
-                      "    id: a\n"
-                      "  - platform: esphome\n"
-                      "    id: b\n",
-                 ":8:9: key 'ota[1].id': ota[0] on the same port already has the id 'a': "
-                 "merged entries may have one id");
-    expect_error(BASE "ota:\n"
-                      "  - platform: esphome\n"
-                      "  - platform: esphome\n"
-                      "    allow_md5_auth: true\n",
-                 ":7:21: key 'ota[1].allow_md5_auth': differs from ota[0] at line 5: merged "
-                 "entries must agree");
-}
-
-static void test_secret(void **state)
-{
-    (void)state;
-    eota_config cfg;
-    write_secrets("wifi_pw: abc\nota_pw: \"s3cr3t!\"\nweb_pw: w3b\nuser: admin\n");
-    load_ok(BASE "ota:\n"
-                 "  - platform: esphome\n"
-                 "    password: !secret ota_pw\n"
-                 "web_server:\n"
-                 "  auth:\n"
-                 "    username: !secret user\n"
-                 "    password: !secret web_pw\n",
-            &cfg);
-    assert_string_equal(cfg.ota.password, "s3cr3t!");
-    assert_string_equal(cfg.web_server.username, "admin");
-    assert_string_equal(cfg.web_server.password, "w3b");
-    eota_config_free(&cfg);
-
-    char tail[512];
-    snprintf(tail, sizeof tail,
-             ":6:15: key 'ota[0].password': !secret 'nope' is not defined in the secrets "
-             "file '%s'",
-             secrets_path);
-    expect_error(BASE "ota:\n"
-                      "  - platform: esphome\n"
-                      "    password: !secret nope\n",
-                 tail);
-
-    unlink(secrets_path);
-    snprintf(tail, sizeof tail,
-             ":6:15: key 'ota[0].password': !secret 'ota_pw': cannot open the secrets file "
-             "'%s': No such file or directory",
-             secrets_path);
-    expect_error_status(BASE "ota:\n"
-                             "  - platform: esphome\n"
-                             "    password: !secret ota_pw\n",
-                        EOTA_EIO, tail);
-
-    /* a secret that is not a plain value */
-    write_secrets("ota_pw: [a, b]\n");
-    snprintf(tail, sizeof tail,
-             ":6:15: key 'ota[0].password': !secret 'ota_pw': the entry in '%s' must be a "
-             "plain value",
-             secrets_path);
-    expect_error(BASE "ota:\n"
-                      "  - platform: esphome\n"
-                      "    password: !secret ota_pw\n",
-                 tail);
-
-    /* a broken secrets file is reported at its own position */
-    write_secrets("ota_pw: [a\n");
-    err[0] = '\0';
-    write_text(cfg_path, BASE "ota:\n  - platform: esphome\n    password: !secret ota_pw\n");
-    assert_int_equal(eota_config_load(cfg_path, &cfg, err, sizeof err), EOTA_EINVAL);
-    char want[512];
-    snprintf(want, sizeof want, "%s:2:1: YAML syntax error: did not find expected ',' or ']' "
-                                "(while parsing a flow sequence at line 1, column 9)",
-             secrets_path);
-    assert_string_equal(err, want);
-}
-
-static void test_password_never_in_errors(void **state)
-{
-    (void)state;
-    eota_config cfg;
-    write_secrets("pw: hunter2\nport: hunter2\n");
-    static const char *const bad[] = {
-        /* merged entries with different passwords */
-        BASE "ota:\n  - platform: esphome\n    password: hunter2\n"
-             "  - platform: esphome\n    password: hunter2x\n",
-        /* a secret used where a number is wanted */
-        BASE "ota:\n  - platform: esphome\n    port: !secret port\n",
-        /* a secret used where a boolean is wanted */
-        BASE "ota:\n  - platform: esphome\n    allow_md5_auth: !secret pw\n",
-        /* a secret where a duration is wanted */
-        BASE "safe_mode:\n  reboot_timeout: !secret pw\n",
-        /* a password of the wrong type */
-        BASE "ota:\n  - platform: esphome\n    password: [hunter2]\n",
-        BASE "ota:\n  - platform: esphome\n    password: {hunter2: 1}\n",
-        /* an error right after the password */
-        BASE "ota:\n  - platform: esphome\n    password: hunter2\n    port: 0\n",
-        BASE "ota:\n  - platform: esphome\n    password: hunter2\n    bogus: 1\n",
-        /* syntax error on the password's line */
-        BASE "ota:\n  - platform: esphome\n    password: \"hunter2\n",
-        BASE "ota:\n  - platform: esphome\n    password: hunter2\n    - x\n",
-        /* web server password */
-        BASE "web_server:\n  auth:\n    username: u\n    password: hunter2\n    type: md5\n",
-        /* set_auth_password with an unknown id */
-        BASE "esphome:\n  name: x\n",
-        "esphome:\n  name: dev\n  on_boot:\n    - ota.set_auth_password: {id: z, password: "
-        "hunter2}\nhost:\n",
-        "esphome:\n  name: dev\n  on_boot:\n    - ota.set_auth_password: {password: hunter2}\n"
-        "host:\n",
-        /* the fail code from a secret */
-        BASE "simulate:\n  fail_at: write\n  fail_code: !secret pw\n",
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        write_text(cfg_path, bad[i]);
-        err[0] = '\0';
-        int rc = eota_config_load(cfg_path, &cfg, err, sizeof err);
-        if (rc == 0 || strstr(err, "hunter2"))
-            print_error("case %zu: rc %d: %s\n", i, rc, err);
-        assert_int_not_equal(rc, 0);
-        assert_true(strlen(err) > strlen(cfg_path) + 5);
-        assert_null(strstr(err, "hunter2"));
-    }
-    /* and where a secret's value is shown, it is <hidden> */
-    expect_error(BASE "ota:\n  - platform: esphome\n    port: !secret port\n",
-                 ":6:11: key 'ota[0].port': expected an integer from 1 to 65535, got <hidden>");
-}
-
 static void test_safe_mode(void **state)
 {
     (void)state;
@@ -740,43 +241,6 @@ static void test_safe_mode(void **state)
     expect_error(BASE "safe_mode:\n  disabled: maybe\n",
                  ":5:13: key 'safe_mode.disabled': expected a boolean (true or false), got "
                  "'maybe'");
-}
-
-static void test_durations(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *text;
-        uint32_t ms;
-    } ok[] = {
-        {"5min", 300000},     {"30s", 30000},     {"100ms", 100},        {"1h", 3600000},
-        {"1.5s", 1500},       {"2d", 172800000},  {"0s", 0},             {"5 min", 300000},
-        {"10seconds", 10000}, {"3000us", 3},      {"2000000ns", 2},      {"01:30", 5400000},
-        {"00:01:05", 65000},  {"+2s", 2000},      {"0.25minutes", 15000}, {"1sec", 1000},
-    };
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        uint32_t ms = 12345;
-        const char *why = NULL;
-        int rc = eota_config_parse_duration(ok[i].text, &ms, &why);
-        if (rc)
-            print_error("%s: %s\n", ok[i].text, why);
-        assert_int_equal(rc, 0);
-        assert_int_equal(ms, ok[i].ms);
-    }
-    static const char *const bad[] = {"", "5", "s", "-1s", "1.5us", "50d", "1x", "1:2:3:4",
-                                      "abc", "1..5s", "1:xx"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        uint32_t ms = 7;
-        const char *why = NULL;
-        assert_int_equal(eota_config_parse_duration(bad[i], &ms, &why), -1);
-        assert_non_null(why);
-        assert_int_equal(ms, 7);
-    }
-    const char *why = NULL;
-    uint32_t ms;
-    assert_int_equal(eota_config_parse_duration("50d", &ms, &why), -1);
-    assert_string_equal(why, "the time period is too long (at most 49 days)");
-    assert_int_equal(eota_config_parse_duration("7", &ms, NULL), -1);
 }
 
 static void test_app(void **state)
@@ -1014,54 +478,6 @@ static void test_ignored_blocks(void **state)
 /* Errors                                                              */
 /* ------------------------------------------------------------------ */
 
-static void test_file_errors(void **state)
-{
-    (void)state;
-    eota_config cfg;
-    char path[256], want[512];
-    snprintf(path, sizeof path, "%s/missing.yaml", tmpdir);
-    assert_int_equal(eota_config_load(path, &cfg, err, sizeof err), EOTA_EIO);
-    snprintf(want, sizeof want,
-             "%s: cannot open the configuration file: No such file or directory", path);
-    assert_string_equal(err, want);
-
-    assert_int_equal(eota_config_load(tmpdir, &cfg, err, sizeof err), EOTA_EIO);
-    snprintf(want, sizeof want, "%s: cannot read the configuration file: it is a directory",
-             tmpdir);
-    assert_string_equal(err, want);
-
-    expect_error("", ": the configuration file is empty (expected a YAML mapping)");
-    expect_error("# only a comment\n\n",
-                 ": the configuration file is empty (expected a YAML mapping)");
-    expect_error("esphome:\n  name: [dev\nhost:\n",
-                 ":3:5: YAML syntax error: did not find expected ',' or ']' (while parsing a "
-                 "flow sequence at line 2, column 9)");
-    expect_error("esphome:\n  name: dev\n host: 1\n",
-                 ":3:2: YAML syntax error: did not find expected key (while parsing a block "
-                 "mapping at line 1, column 1)");
-    expect_error("esphome:\n  name: dev: x\nhost:\n",
-                 ":2:12: YAML syntax error: mapping values are not allowed in this context");
-    expect_error("esphome:\n  name: \"d\xff\"\nhost:\n",
-                 ":2:11: cannot read the YAML: invalid leading UTF-8 octet");
-    expect_error(BASE "---\nesphome:\n  name: two\n",
-                 ":5:1: a second YAML document ('---'); the configuration file must hold one");
-    expect_error("- esphome\n- host\n",
-                 ":1:1: the top level must be a mapping of blocks (esphome:, ota:, ...), got a "
-                 "list");
-    expect_error("just text\n",
-                 ":1:1: the top level must be a mapping of blocks (esphome:, ota:, ...), got "
-                 "'just text'");
-
-    /* a small buffer gets a truncated, terminated message; NULL is fine */
-    char small[16];
-    write_text(cfg_path, "");
-    assert_int_equal(eota_config_load(cfg_path, &cfg, small, sizeof small), EOTA_EINVAL);
-    assert_int_equal(strlen(small), 15);
-    assert_int_equal(eota_config_load(cfg_path, &cfg, NULL, 0), EOTA_EINVAL);
-    assert_int_equal(eota_config_load(NULL, &cfg, err, sizeof err), EOTA_EINVAL);
-    assert_string_equal(err, "eota: no configuration file given");
-}
-
 static void test_structure_errors(void **state)
 {
     (void)state;
@@ -1174,100 +590,6 @@ static void test_structure_errors(void **state)
                  ":4:1: a key must be a plain name, got a mapping");
 }
 
-static void test_tag_errors(void **state)
-{
-    (void)state;
-    expect_error(BASE "ota: !include ota.yaml\n",
-                 ":4:6: key 'ota': the tag '!include' is not supported (only !secret is)");
-    expect_error("esphome:\n  name: dev\n  on_boot:\n    - logger.log: !lambda return \"x\";\n"
-                 "host:\n",
-                 ":4:19: key 'esphome.on_boot[0].logger.log': lambdas are not supported (eota "
-                 "runs no C++ code); to change the OTA password use the action "
-                 "'ota.set_auth_password: {id: ..., password: ...}' instead");
-    expect_error(BASE "safe_mode: !secret [sm]\n",
-                 ":4:12: key 'safe_mode': !secret takes a name, not a list");
-    write_secrets("sm: x\n");
-    expect_error(BASE "safe_mode: !secret sm\n",
-                 ":4:12: key 'safe_mode': expected a mapping, got <hidden>");
-}
-
-static void test_action_errors(void **state)
-{
-    (void)state;
-    expect_error("esphome:\n  name: dev\n  on_boot:\n    - lambda: |-\n        id(o).set_auth_"
-                 "password(\"x\");\nhost:\n",
-                 ":4:7: key 'esphome.on_boot[0].lambda': lambdas are not supported (eota runs "
-                 "no C++ code); to change the OTA password use the action "
-                 "'ota.set_auth_password: {id: ..., password: ...}' instead");
-    expect_error("esphome:\n  name: dev\n  on_boot:\n    then:\n      lambda: x\nhost:\n",
-                 ":5:7: key 'esphome.on_boot.then.lambda': lambdas are not supported (eota "
-                 "runs no C++ code); to change the OTA password use the action "
-                 "'ota.set_auth_password: {id: ..., password: ...}' instead");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - lambda: x\n",
-                 ":7:9: key 'ota[0].on_end[0].lambda': lambdas are not supported (eota runs no "
-                 "C++ code); to change the OTA password use the action "
-                 "'ota.set_auth_password: {id: ..., password: ...}' instead");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - delay: 1s\n",
-                 ":7:9: key 'ota[0].on_end[0].delay': unknown action; supported actions: "
-                 "logger.log, shell, ota.set_auth_password");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      logger.log: a\n"
-                      "      shell: b\n",
-                 ":8:7: key 'ota[0].on_end.shell': an action is a mapping with one key "
-                 "('logger.log' is already the action here); start each action with '-'");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end: reboot\n",
-                 ":6:13: key 'ota[0].on_end': expected an action or a list of actions, got "
-                 "'reboot'");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - reboot\n",
-                 ":7:9: key 'ota[0].on_end[0]': expected an action (such as 'logger.log: "
-                 "\"text\"'), got 'reboot'");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - {}\n",
-                 ":7:9: key 'ota[0].on_end[0]': expected an action, got an empty mapping");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - logger.log: [a]\n",
-                 ":7:21: key 'ota[0].on_end[0].logger.log': expected a text or a mapping with "
-                 "'format:', got a list");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - logger.log:\n"
-                      "          args: [x]\n",
-                 ":8:11: key 'ota[0].on_end[0].logger.log.format': required key missing");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - logger.log:\n"
-                      "          format: a\n          args: x\n",
-                 ":9:17: key 'ota[0].on_end[0].logger.log.args': expected a list of "
-                 "expressions such as [x], got 'x'");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - logger.log:\n"
-                      "          format: a\n          level: LOUD\n",
-                 ":9:18: key 'ota[0].on_end[0].logger.log.level': expected a log level (NONE, "
-                 "ERROR, WARN, INFO, CONFIG, DEBUG, VERBOSE or VERY_VERBOSE), got 'LOUD'");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - logger.log:\n"
-                      "          format: a\n          color: red\n",
-                 ":9:11: key 'ota[0].on_end[0].logger.log.color': unknown key; accepted keys: "
-                 "format, args, level, tag");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - shell: {timeout: 1s}\n",
-                 ":7:16: key 'ota[0].on_end[0].shell.command': required key missing");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - shell:\n"
-                      "          command: x\n          timeout: 0s\n",
-                 ":9:20: key 'ota[0].on_end[0].shell.timeout': expected a time period longer "
-                 "than 0, got '0s'");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - shell: \"\"\n",
-                 ":7:16: key 'ota[0].on_end[0].shell': expected a non-empty string, got ''");
-    expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      then: [a]\n      "
-                      "priority: 1\n",
-                 ":8:7: key 'ota[0].on_end.priority': unknown key; accepted keys: then, "
-                 "trigger_id, automation_id");
-    expect_error("esphome:\n  name: dev\n  on_boot:\n    priority: high\n    then: []\nhost:\n",
-                 ":4:15: key 'esphome.on_boot.priority': expected a number, got 'high'");
-    expect_error("esphome:\n  name: dev\n  on_boot:\n    - ota.set_auth_password:\n"
-                 "        id: nowhere\n        password: x\nhost:\nota:\n"
-                 "  - platform: esphome\n    id: my_ota\n",
-                 ":5:13: key 'esphome.on_boot[0].ota.set_auth_password.id': no 'ota:' entry "
-                 "with 'platform: esphome' has the id 'nowhere'");
-    expect_error("esphome:\n  name: dev\n  on_boot:\n    - ota.set_auth_password:\n"
-                 "        id: o\nhost:\nota:\n  - platform: esphome\n    id: o\n",
-                 ":5:9: key 'esphome.on_boot[0].ota.set_auth_password.password': required key "
-                 "missing");
-    expect_error("esphome:\n  name: dev\n  on_boot:\n    - ota.set_auth_password: o\nhost:\n",
-                 ":4:30: key 'esphome.on_boot[0].ota.set_auth_password': expected a mapping "
-                 "with 'id:' and 'password:', got 'o'");
-}
-
 /* ------------------------------------------------------------------ */
 /* SIGHUP reload                                                       */
 /* ------------------------------------------------------------------ */
@@ -1278,62 +600,44 @@ static void test_reload_password(void **state)
     char *pw = (char *)1;
     write_secrets("pw: first\n");
     write_text(cfg_path, BASE "ota:\n  - platform: esphome\n    id: o\n    password: !secret pw\n");
-    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, err, sizeof err), 0);
+    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, cfg_err, sizeof cfg_err), 0);
     assert_string_equal(pw, "first");
     eota_config_secret_free(pw);
 
     write_secrets("pw: second\n");
-    assert_int_equal(eota_config_reload_password(cfg_path, "o", &pw, err, sizeof err), 0);
+    assert_int_equal(eota_config_reload_password(cfg_path, "o", &pw, cfg_err, sizeof cfg_err), 0);
     assert_string_equal(pw, "second");
     eota_config_secret_free(pw);
 
-    assert_int_equal(eota_config_reload_password(cfg_path, "other", &pw, err, sizeof err),
+    assert_int_equal(eota_config_reload_password(cfg_path, "other", &pw, cfg_err, sizeof cfg_err),
                      EOTA_EINVAL);
     assert_null(pw);
     char want[512];
     snprintf(want, sizeof want,
              "%s: no 'ota:' entry with 'platform: esphome' has the id 'other'", cfg_path);
-    assert_string_equal(err, want);
+    assert_string_equal(cfg_err, want);
 
     /* no password: NULL; an empty one: "" */
     write_text(cfg_path, BASE "ota:\n  - platform: esphome\n");
     pw = (char *)1;
-    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, err, sizeof err), 0);
+    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, cfg_err, sizeof cfg_err), 0);
     assert_null(pw);
     write_text(cfg_path, BASE "ota:\n  - platform: esphome\n    password: ''\n");
-    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, err, sizeof err), 0);
+    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, cfg_err, sizeof cfg_err), 0);
     assert_string_equal(pw, "");
     eota_config_secret_free(pw);
 
     /* a broken edit is refused with the usual message */
     write_text(cfg_path, BASE "ota:\n  - platform: esphome\n    port: x\n");
     pw = (char *)1;
-    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, err, sizeof err),
+    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, cfg_err, sizeof cfg_err),
                      EOTA_EINVAL);
     assert_null(pw);
     snprintf(want, sizeof want,
              "%s:6:11: key 'ota[0].port': expected an integer from 1 to 65535, got 'x'",
              cfg_path);
-    assert_string_equal(err, want);
+    assert_string_equal(cfg_err, want);
     eota_config_secret_free(NULL);
-}
-
-/* A config without a directory part finds secrets.yaml in the current
- * directory. */
-static void test_secret_relative_path(void **state)
-{
-    (void)state;
-    char cwd[512];
-    assert_non_null(getcwd(cwd, sizeof cwd));
-    assert_int_equal(chdir(tmpdir), 0);
-    write_text("rel.yaml", BASE "ota:\n  - platform: esphome\n    password: !secret pw\n");
-    write_text("secrets.yaml", "pw: rel\n");
-    eota_config cfg;
-    int rc = eota_config_load("rel.yaml", &cfg, err, sizeof err);
-    assert_int_equal(chdir(cwd), 0);
-    assert_int_equal(rc, 0);
-    assert_string_equal(cfg.ota.password, "rel");
-    eota_config_free(&cfg);
 }
 
 /* The full example of docs/config.md loads, with its secrets.yaml. */
@@ -1385,32 +689,19 @@ static void test_docs_example(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_minimal_defaults, test_setup),
-        cmocka_unit_test_setup(test_profiles, test_setup),
-        cmocka_unit_test_setup(test_esphome_block, test_setup),
-        cmocka_unit_test_setup(test_on_boot_forms, test_setup),
-        cmocka_unit_test_setup(test_esp32_block, test_setup),
-        cmocka_unit_test_setup(test_other_platform_blocks, test_setup),
-        cmocka_unit_test_setup(test_ota_entry_keys, test_setup),
-        cmocka_unit_test_setup(test_ota_web_server_and_empty_password, test_setup),
-        cmocka_unit_test_setup(test_ota_merge, test_setup),
-        cmocka_unit_test_setup(test_ota_merge_errors, test_setup),
-        cmocka_unit_test_setup(test_secret, test_setup),
-        cmocka_unit_test_setup(test_password_never_in_errors, test_setup),
-        cmocka_unit_test_setup(test_safe_mode, test_setup),
-        cmocka_unit_test_setup(test_durations, test_setup),
-        cmocka_unit_test_setup(test_app, test_setup),
-        cmocka_unit_test_setup(test_simulate, test_setup),
-        cmocka_unit_test_setup(test_logger, test_setup),
-        cmocka_unit_test_setup(test_web_server, test_setup),
-        cmocka_unit_test_setup(test_ignored_blocks, test_setup),
-        cmocka_unit_test_setup(test_file_errors, test_setup),
-        cmocka_unit_test_setup(test_structure_errors, test_setup),
-        cmocka_unit_test_setup(test_tag_errors, test_setup),
-        cmocka_unit_test_setup(test_action_errors, test_setup),
-        cmocka_unit_test_setup(test_reload_password, test_setup),
-        cmocka_unit_test_setup(test_secret_relative_path, test_setup),
-        cmocka_unit_test_setup(test_docs_example, test_setup),
+        cmocka_unit_test_setup(test_minimal_defaults, cfg_test_setup),
+        cmocka_unit_test_setup(test_esphome_block, cfg_test_setup),
+        cmocka_unit_test_setup(test_esp32_block, cfg_test_setup),
+        cmocka_unit_test_setup(test_other_platform_blocks, cfg_test_setup),
+        cmocka_unit_test_setup(test_safe_mode, cfg_test_setup),
+        cmocka_unit_test_setup(test_app, cfg_test_setup),
+        cmocka_unit_test_setup(test_simulate, cfg_test_setup),
+        cmocka_unit_test_setup(test_logger, cfg_test_setup),
+        cmocka_unit_test_setup(test_web_server, cfg_test_setup),
+        cmocka_unit_test_setup(test_ignored_blocks, cfg_test_setup),
+        cmocka_unit_test_setup(test_structure_errors, cfg_test_setup),
+        cmocka_unit_test_setup(test_reload_password, cfg_test_setup),
+        cmocka_unit_test_setup(test_docs_example, cfg_test_setup),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, cfg_group_setup, cfg_group_teardown);
 }

@@ -1,0 +1,215 @@
+/*
+ * config.h: the ESPHome-shaped YAML configuration shared by `eota device`
+ * and the uploader (docs/config.md lists every key).
+ *
+ * The reader uses libyaml's document API, checks every key against a fixed
+ * schema and stops at the first problem. Errors are never printed: they are
+ * written into a caller's buffer in the form
+ *
+ *     FILE:LINE:COLUMN: key 'ota[0].port': expected an integer from 1 to 65535, got 'abc'
+ *
+ * with 1-based line and column. A password (or any value that came from
+ * `!secret`) is never copied into a message; `<hidden>` stands in for it.
+ *
+ * Everything in an eota_config is heap memory owned by the struct; free it
+ * with eota_config_free (which also wipes the passwords).
+ *
+ * The reader's parts, in this folder: profile.h (the platform profiles),
+ * units.h (durations, sizes, integers), schema.h (the YAML schema engine:
+ * loading, !secret, key tables, typed values, messages), blocks.h (one
+ * file per ESPHome block) and config.c (these entry points).
+ */
+#ifndef EOTA_APP_CONFIG_H
+#define EOTA_APP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "profile.h"
+#include "units.h" /* eota_config_parse_duration */
+
+/* ------------------------------------------------------------------ */
+/* Automations                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Log levels of `logger: level:` and `logger.log: level:`. 1 to 5 have the
+ * values of eota_log_level (include/eota/events.h). ESPHome's CONFIG level
+ * is accepted and stored as INFO. */
+typedef enum eota_config_level {
+    EOTA_CONFIG_LEVEL_NONE = 0,
+    EOTA_CONFIG_LEVEL_ERROR = 1,
+    EOTA_CONFIG_LEVEL_WARN = 2,
+    EOTA_CONFIG_LEVEL_INFO = 3,
+    EOTA_CONFIG_LEVEL_DEBUG = 4,
+    EOTA_CONFIG_LEVEL_VERBOSE = 5,
+    EOTA_CONFIG_LEVEL_VERY_VERBOSE = 6
+} eota_config_level;
+
+/* The level's name as written in YAML ("DEBUG"). */
+const char *eota_config_level_name(eota_config_level level);
+
+typedef enum eota_action_type {
+    EOTA_ACTION_LOGGER_LOG = 1,      /* logger.log */
+    EOTA_ACTION_SHELL = 2,           /* shell */
+    EOTA_ACTION_SET_AUTH_PASSWORD = 3 /* ota.set_auth_password */
+} eota_action_type;
+
+typedef struct eota_action {
+    eota_action_type type;
+    int line;   /* 1-based position of the action in the config */
+    int column;
+    /* logger.log: printf-style format; args are the ESPHome lambda
+     * expressions as written (`x`, `state`, ...), kept as strings. */
+    char *format;
+    char **args;
+    size_t nargs;
+    eota_config_level level; /* default DEBUG, like ESPHome */
+    char *tag;               /* default "main", like ESPHome */
+    /* shell: run with /bin/sh -c in the background */
+    char *command;
+    uint32_t timeout_ms; /* default 60 s; then the command is killed */
+    /* ota.set_auth_password: id of an `ota:` entry and the new password
+     * ("" turns auth off) */
+    char *id;
+    char *password;
+} eota_action;
+
+typedef struct eota_automation {
+    eota_action *actions;
+    size_t count;
+    /* esphome: on_boot: priority: (ESPHome's float), when given */
+    bool has_priority;
+    double priority;
+} eota_automation;
+
+/* ------------------------------------------------------------------ */
+/* Blocks                                                              */
+/* ------------------------------------------------------------------ */
+
+/* The `ota:` entries with `platform: esphome`, merged (they must share one
+ * port). When there is none, present is false and port/version still hold
+ * the defaults. */
+typedef struct eota_ota_config {
+    bool present;
+    int line, column;   /* of the first entry */
+    char *id;           /* `id:` (at most one among merged entries, as in
+                           ESPHome); NULL when none */
+    bool has_password;  /* `password:` given (possibly empty) */
+    char *password;     /* NULL when not given; "" means no auth */
+    uint16_t port;      /* resolved: given, or the profile's default */
+    uint8_t version;    /* 1 or 2, default 2 */
+    bool allow_md5_auth; /* eota extension, default false */
+    eota_automation on_begin;
+    eota_automation on_progress;
+    eota_automation on_end;
+    eota_automation on_abort;
+    eota_automation on_error;
+    eota_automation on_state_change;
+} eota_ota_config;
+
+typedef struct eota_config_safe_mode {
+    bool present;                   /* the block was given */
+    uint32_t num_attempts;          /* default 10, >= 1 */
+    uint32_t reboot_timeout_ms;     /* default 300000 */
+    uint32_t boot_is_good_after_ms; /* default 60000 */
+    bool disabled;                  /* default false */
+    char *id;
+    eota_automation on_safe_mode;
+} eota_config_safe_mode;
+
+typedef struct eota_app_config {
+    bool present;
+    char **argv;    /* NULL-terminated, argc >= 1 entries */
+    size_t argc;
+    uint32_t stop_timeout_ms; /* default 5000: SIGTERM, then SIGKILL */
+    char **env;     /* "KEY=VALUE" strings, NULL-terminated (or NULL) */
+    size_t nenv;
+} eota_app_config;
+
+typedef enum eota_sim_fail_at {
+    EOTA_SIM_FAIL_NONE = 0,
+    EOTA_SIM_FAIL_PREPARE = 1,
+    EOTA_SIM_FAIL_WRITE = 2,
+    EOTA_SIM_FAIL_END = 3
+} eota_sim_fail_at;
+
+typedef struct eota_simulate_config {
+    bool present;
+    uint64_t flash_write_speed;  /* bytes per second; 0 = unlimited */
+    eota_sim_fail_at fail_at;
+    uint8_t fail_code;           /* default 81 / 83 / 84 for prepare / write / end */
+    bool has_fail_after_bytes;   /* write only: fail once this many bytes came */
+    uint32_t fail_after_bytes;
+    uint32_t slot_size;          /* 0 = the profile's (eota extension) */
+} eota_simulate_config;
+
+typedef enum eota_web_auth_type {
+    EOTA_WEB_AUTH_BASIC = 0,
+    EOTA_WEB_AUTH_DIGEST = 1
+} eota_web_auth_type;
+
+typedef struct eota_web_server_config {
+    bool present;
+    uint16_t port;             /* resolved: given, or the profile's default_web_port */
+    bool has_port;             /* web_server: port: given */
+    bool has_auth;
+    char *username;
+    char *password;
+    eota_web_auth_type auth_type; /* default basic */
+} eota_web_server_config;
+
+typedef struct eota_config {
+    char *path;              /* the file as given to eota_config_load */
+    /* esphome: */
+    char *name;
+    char *friendly_name;     /* NULL when not given */
+    char *comment;           /* NULL when not given */
+    eota_automation on_boot;
+    /* the platform block */
+    const eota_profile *profile;
+    int platform_line;
+    char *board;             /* the block's usual keys, NULL when not given */
+    char *variant;
+    char *flash_size;
+    char *framework_type;
+    char *framework_version;
+    uint32_t slot_size;      /* resolved: simulate.slot_size or the profile's */
+    /* ota: */
+    eota_ota_config ota;
+    bool ota_web_server;     /* an entry `platform: web_server` */
+    int ota_web_server_line;
+    eota_config_safe_mode safe_mode;
+    eota_app_config app;
+    eota_simulate_config simulate;
+    eota_config_level log_level; /* logger: level:, default DEBUG */
+    eota_web_server_config web_server;
+} eota_config;
+
+/* ------------------------------------------------------------------ */
+/* Functions                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Read and check the configuration at path. Returns 0 (EOTA_OK) with *out
+ * filled, or a negative eota_status with *out zeroed and a one-line message
+ * in err (always NUL-terminated when errlen > 0): EOTA_EIO when a file could
+ * not be read (or memory ran out), EOTA_EINVAL when the content is wrong. */
+int eota_config_load(const char *path, eota_config *out, char *err, size_t errlen);
+
+/* Free what eota_config_load filled in (wiping the passwords first) and zero
+ * the struct. Safe on a zeroed struct and twice in a row. */
+void eota_config_free(eota_config *cfg);
+
+/* For SIGHUP: read the whole file again (so a broken edit is refused, with
+ * the same messages as eota_config_load) and return the `platform: esphome`
+ * OTA password. ota_id, when not NULL, must be one of the entries' ids.
+ * On success *password_out is a heap copy (NULL when no password is given;
+ * "" when given empty: both mean no auth) to release with
+ * eota_config_secret_free. Returns 0 or a negative eota_status. */
+int eota_config_reload_password(const char *path, const char *ota_id,
+                                char **password_out, char *err, size_t errlen);
+
+/* Wipe and free a string returned by eota_config_reload_password. */
+void eota_config_secret_free(char *secret);
+
+#endif
