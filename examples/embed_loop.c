@@ -15,6 +15,7 @@
 
 #include "eota/posix.h"
 #include "eota/server.h"
+#include "mem_backend.h" /* tests/support: images in RAM */
 
 static uint8_t image[4u << 20]; /* where images land (a flash slot on a chip) */
 static uint8_t xfer[4096];      /* the engine's transfer buffer */

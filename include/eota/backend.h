@@ -3,10 +3,16 @@
  * calls begin once, write any number of times, then end (commit) or abort.
  * The engine has already checked the image's MD5 when it calls end.
  *
- * Response codes: where a function returns a uint8_t code, 0 means success
- * and any other value is the PROTOCOL.md response byte the uploader will
- * receive (EOTA_RESP_ERROR_ESP32_NOT_ENOUGH_SPACE, ...), which lets each
- * platform answer with its own chip's codes.
+ * Every call reports an eota_status (eota/status.h): EOTA_OK, or a negative
+ * status that says why. The engine alone turns a failure into the
+ * PROTOCOL.md response byte the uploader receives (eota/ingest.h); a backend
+ * never invents a wire code. The optional detail() says more about the last
+ * failure, for logs.
+ *
+ * Backends stack: a layer is a backend whose context holds an inner
+ * eota_backend and forwards begin/write/end/abort/detail to it, doing its
+ * own job on the way (gzip inflation, flash-speed emulation, injected
+ * faults). The slot store is the bottom of the stack.
  */
 #ifndef EOTA_BACKEND_H
 #define EOTA_BACKEND_H
@@ -33,22 +39,33 @@ typedef struct eota_begin_info {
                              (check for 1F 8B), or may still be raw */
 } eota_begin_info;
 
+/* Why the last call failed, for logs and for the engine. */
+typedef struct eota_backend_detail {
+    const char *why;   /* a sentence ("image larger than the slot"), or NULL;
+                          it stays valid until the next begin */
+    uint8_t code;      /* 0: let the engine map the status to the wire code
+                          (the normal case). Non-zero only for a layer whose
+                          purpose is to reproduce a chip's exact response
+                          byte (the `simulate: fail_code:` layer). */
+} eota_backend_detail;
+
 typedef struct eota_backend_ops {
-    /* Prepare to receive an image: 0, or a response code (too big, no slot,
-     * prepare failed). */
-    uint8_t (*begin)(void *ctx, const eota_begin_info *info);
-    /* Take bytes. Sets *taken to how many were consumed (0 to len) and
-     * returns 0; a backend that is busy (slow flash) takes fewer and is
-     * called again later with the rest. A failure returns a response code
-     * (usually EOTA_RESP_ERROR_WRITING_FLASH). */
-    uint8_t (*write)(void *ctx, const uint8_t *data, size_t len, size_t *taken);
-    /* Finish and commit the image: 0 when committed, a response code on
-     * failure. May set *pending to 1 to be called again later (a long
-     * verification that must not block the main loop). */
-    uint8_t (*end)(void *ctx, int *pending);
-    /* Drop the upload: nothing of it may take effect. Called after a
+    /* EOTA_OK, or a negative eota_status (EOTA_ETOOBIG, EOTA_ENOSLOT,
+     * EOTA_EUNSUPPORTED, EOTA_EPREPARE, EOTA_EIO ...). */
+    int (*begin)(void *ctx, const eota_begin_info *info);
+    /* EOTA_OK with *taken = 0..len (a busy backend takes less and is called
+     * again with the rest), or a negative status (EOTA_EWRITE, EOTA_EFORMAT,
+     * EOTA_ETOOBIG when inflated data overflows, EOTA_EIO). */
+    int (*write)(void *ctx, const uint8_t *data, size_t len, size_t *taken);
+    /* EOTA_OK when committed; EOTA_AGAIN when pending (call again later,
+     * it must not block); a negative status (EOTA_EVERIFY, EOTA_ECOMMIT,
+     * EOTA_EWRITE, EOTA_EIO) on failure. */
+    int (*end)(void *ctx);
+    /* Drop the upload; nothing of it takes effect. Called after a
      * successful begin whenever end is not reached or fails. */
     void (*abort)(void *ctx);
+    /* Optional (NULL): the detail of the last failure. */
+    void (*detail)(void *ctx, eota_backend_detail *out);
 } eota_backend_ops;
 
 typedef struct eota_backend {

@@ -51,6 +51,7 @@
 #include "eota/server.h" /* eota_auth_kind, EOTA_WANT_READ / EOTA_WANT_WRITE */
 #include "eota/status.h"
 #include "eota/transport.h"
+#include "eota/wire.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -154,17 +155,13 @@ typedef struct eota_client {
     size_t buf_size;
     char password[EOTA_PASSWORD_MAX + 1];
 
-    void *conn;
+    eota_wire wire;           /* the connection, the reply being read, our bytes */
     int state;                /* internal step */
     eota_client_status status;
     uint32_t start_ms;        /* eota_client_start */
     uint32_t activity_ms;     /* last byte moved in the data phase */
     uint32_t final_ms;        /* 45 arrived */
 
-    uint8_t in[EOTA_SHA256_HEX_LEN];
-    size_t in_need, in_have;
-    uint8_t out[EOTA_SHA256_HEX_LEN * 2 + 8];
-    size_t out_len, out_pos;
 
     /* what was learnt */
     uint8_t features;         /* the byte sent */

@@ -15,6 +15,10 @@
  *   abort  nothing to undo: the slot stays EMPTY in the boot state
  *
  * Raw images only (no gzip, no partition table or bootloader types).
+ * Failures are eota_status values (EOTA_ETOOBIG when the image does not fit
+ * the slot, EOTA_ENOSLOT, EOTA_EUNSUPPORTED, EOTA_EPREPARE, EOTA_EWRITE,
+ * EOTA_EVERIFY, EOTA_ECOMMIT, EOTA_EINVAL out of order); flash_status keeps
+ * the flash's own error.
  * No allocation; the caller owns the struct and the staging buffer.
  */
 #ifndef EOTA_FLASH_BACKEND_H
@@ -35,8 +39,6 @@ typedef struct eota_flash_backend {
     uint8_t *stage;          /* staging buffer (a page): a multiple of the
                                 write alignment */
     size_t stage_size;
-    uint8_t too_big_code;    /* sent when the image does not fit; 0 means
-                                EOTA_RESP_ERROR_ESP32_NOT_ENOUGH_SPACE */
 
     /* state, read by tests */
     uint8_t begun;

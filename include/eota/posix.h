@@ -1,7 +1,7 @@
 /*
  * eota/posix.h: the seams filled in for Linux/POSIX (src/port/posix):
- * OpenSSL libcrypto hashes, getrandom, CLOCK_MONOTONIC, non-blocking file
- * descriptors, and an in-memory storage backend for tests and tools.
+ * OpenSSL libcrypto hashes, getrandom, CLOCK_MONOTONIC and non-blocking file
+ * descriptors.
  */
 #ifndef EOTA_POSIX_H
 #define EOTA_POSIX_H
@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "eota/backend.h"
 #include "eota/clock.h"
 #include "eota/crypto.h"
 #include "eota/random.h"
@@ -50,37 +49,6 @@ typedef struct eota_posix_conn {
 extern const eota_transport_ops eota_posix_transport;
 /* Put fd in non-blocking mode; EOTA_OK or EOTA_EIO. */
 int eota_posix_set_nonblocking(int fd);
-
-/* --- in-memory backend ---
- * Receives into a caller buffer. The image counts as committed only after
- * end(); abort() or a failed end leaves committed/committed_len untouched.
- * Failures can be injected for tests. */
-typedef struct eota_mem_backend {
-    uint8_t *buf;          /* storage for the image being received */
-    size_t capacity;       /* bytes buf can take */
-    uint8_t too_big_code;  /* code when size > capacity (default 0x89) */
-    uint8_t caps;          /* EOTA_BACKEND_CAP_* to announce */
-    size_t max_take;       /* 0: take everything; else at most this much per write call */
-    /* injections: a non-zero code makes that step fail with it */
-    uint8_t fail_begin;
-    uint8_t fail_write;
-    size_t fail_write_after; /* bytes taken before fail_write applies */
-    uint8_t fail_end;
-    unsigned end_pending_rounds; /* end() reports pending this many times */
-
-    /* state, read by tests */
-    int begun;
-    size_t len;            /* bytes taken in the current upload */
-    eota_begin_info info;
-    int committed;         /* number of successful end() calls */
-    size_t committed_len;
-    int aborted;           /* number of abort() calls */
-    unsigned begin_calls, write_calls, end_calls;
-} eota_mem_backend;
-
-/* Zero the struct's state and set buf/capacity; caps default to 0. */
-void eota_mem_backend_init(eota_mem_backend *mb, uint8_t *buf, size_t capacity);
-eota_backend eota_mem_backend_seam(eota_mem_backend *mb);
 
 #ifdef __cplusplus
 }

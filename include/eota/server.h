@@ -27,6 +27,7 @@
 #include "eota/random.h"
 #include "eota/status.h"
 #include "eota/transport.h"
+#include "eota/wire.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -61,6 +62,10 @@ typedef struct eota_server_config {
     uint32_t final_ack_timeout_ms;  /* 0 = EOTA_DEVICE_FINAL_ACK_TIMEOUT_MS;
                                        also bounds the flush of an error
                                        byte before the close */
+    uint8_t too_big_code;      /* the response byte when the backend says
+                                  EOTA_ETOOBIG (the chip's own "not enough
+                                  space"); 0 = 0x89
+                                  EOTA_RESP_ERROR_ESP32_NOT_ENOUGH_SPACE */
 } eota_server_config;
 
 /* What eota_server_poll reports. */
@@ -90,21 +95,11 @@ typedef struct eota_server {
     char password[EOTA_PASSWORD_MAX + 1];
     char session_password[EOTA_PASSWORD_MAX + 1];
 
-    void *conn;
+    eota_wire wire;         /* the connection, the field being read, replies */
     int phase;
     uint32_t phase_start_ms;
     uint32_t last_activity_ms;
     uint32_t last_progress_ms;
-
-    /* input accumulator for the fixed-size fields of the handshake */
-    uint8_t in[128];
-    size_t in_need;
-    size_t in_have;
-
-    /* bytes queued for the peer, in order */
-    uint8_t out[160];
-    size_t out_len;
-    size_t out_pos;
 
     uint8_t client_features;
     uint8_t server_flags;

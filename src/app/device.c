@@ -728,7 +728,6 @@ int eota_cmd_device(int argc, char **argv)
     eota_file_backend_opts fo;
     memset(&fo, 0, sizeof fo);
     fo.slot_size = d->cfg.slot_size;
-    fo.too_big_code = d->cfg.profile->too_big_code;
     fo.gzip = d->cfg.profile->gzip;
     fo.write_speed = d->cfg.simulate.flash_write_speed;
     fo.fail_at = (int)d->cfg.simulate.fail_at;
@@ -755,6 +754,7 @@ int eota_cmd_device(int argc, char **argv)
     sc.password = pw;
     sc.version = d->cfg.ota.version;
     sc.allow_md5_auth = d->cfg.ota.allow_md5_auth;
+    sc.too_big_code = d->cfg.profile->too_big_code; /* the chip's "not enough space" */
     /* A simulated chip acknowledges a block once it is written, as stock
      * firmware does; the Linux device acknowledges on arrival, so that even
      * a stop-and-wait uploader overlaps the network with the disk. */

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +93,7 @@ int eota_slots_reload(eota_slots *s, char *err, size_t errlen)
      * CRC check by the core (slot sizes 0) */
     int rc = eota_bootstate_open(&s->bs, &bc);
     if (rc != EOTA_OK) {
-        snprintf(err, errlen, "%s/boot.flash: boot state unreadable (status %d)", s->dir, rc);
+        snprintf(err, errlen, "%s/boot.flash: boot state unreadable (%s)", s->dir, eota_status_name(rc));
         return -1;
     }
     s->active = eota_slot_letter(eota_bootstate_active(&s->bs));
@@ -190,38 +191,50 @@ static void fb_reset(eota_file_backend *fb)
     }
 }
 
-static uint8_t fb_fail(eota_file_backend *fb, uint8_t code, const char *what)
+/* A failure: the status, and its detail for the engine's logs. */
+static int fb_fail(eota_file_backend *fb, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fb_fail(eota_file_backend *fb, int status, const char *fmt, ...)
 {
-    snprintf(fb->why, sizeof fb->why, "%s", what);
-    return code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(fb->why, sizeof fb->why, fmt, ap);
+    va_end(ap);
+    fb->code = 0;
+    return status;
 }
 
-static uint8_t fb_begin(void *ctx, const eota_begin_info *info)
+/* simulate: fail_at: the chip's own response byte (fail_code) goes with it. */
+static int fb_simulated(eota_file_backend *fb, int status, const char *what)
+{
+    fb_fail(fb, status, "simulated failure %s", what);
+    fb->code = fb->o.fail_code;
+    return status;
+}
+
+static int fb_begin(void *ctx, const eota_begin_info *info)
 {
     eota_file_backend *fb = ctx;
     fb_reset(fb);
     fb->why[0] = '\0';
+    fb->code = 0;
     if (fb->o.fail_at == EOTA_SIM_FAIL_PREPARE)
-        return fb_fail(fb, fb->o.fail_code, "simulated failure at prepare");
+        return fb_simulated(fb, EOTA_EPREPARE, "at prepare");
     if (info->ota_type != EOTA_OTA_TYPE_APP)
-        return fb_fail(fb, EOTA_RESP_ERROR_UNSUPPORTED_OTA_TYPE, "only application images");
+        return fb_fail(fb, EOTA_EUNSUPPORTED, "only application images");
     /* gzip shrinks, so the wire size only bounds a raw image */
     if (info->size > fb->o.slot_size && !(info->gzip_agreed && fb->o.gzip))
-        return fb_fail(fb, fb->o.too_big_code, "image larger than the slot");
+        return fb_fail(fb, EOTA_ETOOBIG, "image larger than the slot");
     fb->target = eota_slots_inactive(fb->slots);
     /* The boot state says first that the target holds nothing bootable, so
      * that no crash from here on can boot a half-written slot. */
     int prc = eota_bootstate_prepare(&fb->slots->bs, fb->target == 'a' ? 0 : 1);
-    if (prc != EOTA_OK) {
-        snprintf(fb->why, sizeof fb->why, "boot state: cannot prepare slot %c (status %d)", fb->target, prc);
-        return EOTA_RESP_ERROR_UPDATE_PREPARE;
-    }
+    if (prc != EOTA_OK)
+        return fb_fail(fb, EOTA_EPREPARE, "boot state: cannot prepare slot %c (%s)", fb->target,
+                       eota_status_name(prc));
     snprintf(fb->part_path, sizeof fb->part_path, "%s/slot_%c.bin.part", fb->slots->dir, fb->target);
     fb->fd = open(fb->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-    if (fb->fd < 0) {
-        snprintf(fb->why, sizeof fb->why, "%s: %s", fb->part_path, strerror(errno));
-        return EOTA_RESP_ERROR_UPDATE_PREPARE;
-    }
+    if (fb->fd < 0)
+        return fb_fail(fb, EOTA_EPREPARE, "%s: %s", fb->part_path, strerror(errno));
     fb->wire_taken = 0;
     fb->image_len = 0;
     fb->image_crc = 0;
@@ -232,20 +245,19 @@ static uint8_t fb_begin(void *ctx, const eota_begin_info *info)
     fb->bucket_ms = now_ms();
     fb->tokens = 0;
     fb->flash_busy = 0;
-    return 0;
+    return EOTA_OK;
 }
 
-static uint8_t put_file(eota_file_backend *fb, const uint8_t *p, size_t n)
+static int put_file(eota_file_backend *fb, const uint8_t *p, size_t n)
 {
     if (fb->image_len + n > fb->o.slot_size)
-        return fb_fail(fb, fb->o.too_big_code, "image larger than the slot");
+        return fb_fail(fb, EOTA_ETOOBIG, "image larger than the slot");
     while (n > 0) {
         ssize_t w = write(fb->fd, p, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            snprintf(fb->why, sizeof fb->why, "%s: %s", fb->part_path, strerror(errno));
-            return EOTA_RESP_ERROR_WRITING_FLASH;
+            return fb_fail(fb, EOTA_EWRITE, "%s: %s", fb->part_path, strerror(errno));
         }
         /* zlib's CRC-32 (the same polynomial as the core's eota_crc32,
          * which is small rather than fast) */
@@ -254,15 +266,15 @@ static uint8_t put_file(eota_file_backend *fb, const uint8_t *p, size_t n)
         n -= (size_t)w;
         fb->image_len += (uint64_t)w;
     }
-    return 0;
+    return EOTA_OK;
 }
 
-static uint8_t put_image(eota_file_backend *fb, const uint8_t *p, size_t n)
+static int put_image(eota_file_backend *fb, const uint8_t *p, size_t n)
 {
     if (!fb->inflating)
         return put_file(fb, p, n);
     if (fb->inflate_done)
-        return n ? fb_fail(fb, EOTA_RESP_ERROR_WRITING_FLASH, "data after the end of the gzip stream") : 0;
+        return n ? fb_fail(fb, EOTA_EFORMAT, "data after the end of the gzip stream") : EOTA_OK;
     uint8_t out[16384];
     fb->zs.next_in = (Bytef *)(uintptr_t)p;
     fb->zs.avail_in = (uInt)n;
@@ -271,116 +283,125 @@ static uint8_t put_image(eota_file_backend *fb, const uint8_t *p, size_t n)
         fb->zs.avail_out = sizeof out;
         int r = inflate(&fb->zs, Z_NO_FLUSH);
         if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
-            return fb_fail(fb, EOTA_RESP_ERROR_WRITING_FLASH, "the gzip image is corrupt");
-        uint8_t code = put_file(fb, out, sizeof out - fb->zs.avail_out);
-        if (code)
-            return code;
+            return fb_fail(fb, EOTA_EFORMAT, "the gzip image is corrupt");
+        int st = put_file(fb, out, sizeof out - fb->zs.avail_out);
+        if (st != EOTA_OK)
+            return st;
         if (r == Z_STREAM_END) {
             fb->inflate_done = 1;
             if (fb->zs.avail_in > 0)
-                return fb_fail(fb, EOTA_RESP_ERROR_WRITING_FLASH, "data after the end of the gzip stream");
+                return fb_fail(fb, EOTA_EFORMAT, "data after the end of the gzip stream");
             break;
         }
         if (r == Z_BUF_ERROR && fb->zs.avail_in == 0)
             break;
     } while (fb->zs.avail_in > 0 || fb->zs.avail_out == 0);
-    return 0;
+    return EOTA_OK;
 }
 
 /* Decide raw or gzip on the first two bytes (1F 8B), then pass them on. */
-static uint8_t sniff(eota_file_backend *fb, const uint8_t *p, size_t n, size_t *used)
+static int sniff(eota_file_backend *fb, const uint8_t *p, size_t n, size_t *used)
 {
     *used = 0;
     while (fb->head_len < 2 && *used < n)
         fb->head[fb->head_len++] = p[(*used)++];
     if (fb->head_len < 2)
-        return 0;
+        return EOTA_OK;
     fb->sniffed = 1;
     if (fb->gzip_allowed && fb->head[0] == 0x1f && fb->head[1] == 0x8b) {
         memset(&fb->zs, 0, sizeof fb->zs);
         if (inflateInit2(&fb->zs, 16 + MAX_WBITS) != Z_OK)
-            return fb_fail(fb, EOTA_RESP_ERROR_UPDATE_PREPARE, "zlib could not start");
+            return fb_fail(fb, EOTA_EPREPARE, "zlib could not start");
         fb->inflating = 1;
     }
     return put_image(fb, fb->head, 2);
 }
 
-static uint8_t fb_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
+/* The emulated flash speed: how much of len it can take now. The emulated
+ * flash works only while it has data: time spent waiting for the network is
+ * not banked as write credit, so a block arriving after an idle gap takes
+ * len / speed to be written, as on a chip. */
+static size_t flash_can_take(eota_file_backend *fb, size_t len)
+{
+    uint64_t t = now_ms();
+    if (!fb->flash_busy) {
+        fb->bucket_ms = t;
+        fb->tokens = 0;
+    }
+    fb->tokens += (t - fb->bucket_ms) * fb->o.write_speed / 1000;
+    fb->bucket_ms = t;
+    size_t n = len > fb->tokens ? (size_t)fb->tokens : len;
+    fb->tokens -= n;
+    fb->flash_busy = n < len;
+    return n;
+}
+
+static int fb_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
 {
     eota_file_backend *fb = ctx;
     *taken = 0;
     if (fb->fd < 0)
-        return fb_fail(fb, EOTA_RESP_ERROR_WRITING_FLASH, "write without begin");
+        return fb_fail(fb, EOTA_EINVAL, "write without begin");
     if (fb->o.write_speed) {
-        /* The emulated flash works only while it has data: time spent
-         * waiting for the network is not banked as write credit, so a block
-         * arriving after an idle gap takes len / speed to be written, as on
-         * a chip. */
-        uint64_t t = now_ms();
-        if (!fb->flash_busy) {
-            fb->bucket_ms = t;
-            fb->tokens = 0;
-        }
-        fb->tokens += (t - fb->bucket_ms) * fb->o.write_speed / 1000;
-        fb->bucket_ms = t;
-        size_t want = len;
-        if (len > fb->tokens)
-            len = (size_t)fb->tokens;
-        fb->tokens -= len;
-        fb->flash_busy = len < want;
+        len = flash_can_take(fb, len);
         if (len == 0)
-            return 0;
+            return EOTA_OK;
     }
     if (fb->o.fail_at == EOTA_SIM_FAIL_WRITE &&
         (!fb->o.has_fail_after || fb->wire_taken + len > fb->o.fail_after))
-        return fb_fail(fb, fb->o.fail_code, "simulated failure while writing");
+        return fb_simulated(fb, EOTA_EWRITE, "while writing");
     size_t used = 0;
     if (!fb->sniffed) {
-        uint8_t code = sniff(fb, data, len, &used);
-        if (code)
-            return code;
+        int st = sniff(fb, data, len, &used);
+        if (st != EOTA_OK)
+            return st;
     }
-    uint8_t code = put_image(fb, data + used, len - used);
-    if (code)
-        return code;
+    int st = put_image(fb, data + used, len - used);
+    if (st != EOTA_OK)
+        return st;
     fb->wire_taken += (uint32_t)len;
     *taken = len;
-    return 0;
+    return EOTA_OK;
 }
 
-static uint8_t fb_end(void *ctx, int *pending)
+/* fsync and rename the part file over the slot's, then fsync the folder. */
+static int commit_file(eota_file_backend *fb)
+{
+    char final[4096];
+    int r = fsync(fb->fd);
+    if (close(fb->fd) != 0)
+        r = -1;
+    fb->fd = -1;
+    if (r != 0)
+        return fb_fail(fb, EOTA_ECOMMIT, "%s: %s", fb->part_path, strerror(errno));
+    eota_slots_path(fb->slots, fb->target, final, sizeof final);
+    if (rename(fb->part_path, final) != 0 || fsync_dir(fb->slots->dir) != 0)
+        return fb_fail(fb, EOTA_ECOMMIT, "committing %s: %s", final, strerror(errno));
+    return EOTA_OK;
+}
+
+static int fb_end(void *ctx)
 {
     eota_file_backend *fb = ctx;
-    char final[4096];
-    *pending = 0;
     if (fb->o.fail_at == EOTA_SIM_FAIL_END)
-        return fb_fail(fb, fb->o.fail_code, "simulated failure at end");
+        return fb_simulated(fb, EOTA_EVERIFY, "at end");
     if (!fb->sniffed && fb->head_len) { /* a one-byte image */
-        uint8_t code = put_image(fb, fb->head, fb->head_len);
-        if (code)
-            return code;
+        int st = put_image(fb, fb->head, fb->head_len);
+        if (st != EOTA_OK)
+            return st;
     }
     if (fb->inflating && !fb->inflate_done)
-        return fb_fail(fb, EOTA_RESP_ERROR_UPDATE_END, "the gzip image is truncated");
-    if (fsync(fb->fd) != 0 || close(fb->fd) != 0) {
-        fb->fd = -1;
-        snprintf(fb->why, sizeof fb->why, "%s: %s", fb->part_path, strerror(errno));
-        return EOTA_RESP_ERROR_UPDATE_END;
-    }
-    fb->fd = -1;
-    eota_slots_path(fb->slots, fb->target, final, sizeof final);
-    if (rename(fb->part_path, final) != 0 || fsync_dir(fb->slots->dir) != 0) {
-        snprintf(fb->why, sizeof fb->why, "committing %s: %s", final, strerror(errno));
-        return EOTA_RESP_ERROR_UPDATE_END;
-    }
+        return fb_fail(fb, EOTA_EVERIFY, "the gzip image is truncated");
+    int st = commit_file(fb);
+    if (st != EOTA_OK)
+        return st;
     int irc = eota_bootstate_install(&fb->slots->bs, fb->target == 'a' ? 0 : 1, (uint32_t)fb->image_len,
                                      fb->image_crc);
-    if (irc != EOTA_OK) {
-        snprintf(fb->why, sizeof fb->why, "boot state: cannot install slot %c (status %d)", fb->target, irc);
-        return EOTA_RESP_ERROR_UPDATE_END;
-    }
+    if (irc != EOTA_OK)
+        return fb_fail(fb, EOTA_ECOMMIT, "boot state: cannot install slot %c (%s)", fb->target,
+                       eota_status_name(irc));
     fb_reset(fb);
-    return 0;
+    return EOTA_OK;
 }
 
 static void fb_abort(void *ctx)
@@ -391,7 +412,14 @@ static void fb_abort(void *ctx)
         unlink(fb->part_path);
 }
 
-static const eota_backend_ops file_ops = {fb_begin, fb_write, fb_end, fb_abort};
+static void fb_detail(void *ctx, eota_backend_detail *out)
+{
+    eota_file_backend *fb = ctx;
+    out->why = fb->why[0] ? fb->why : NULL;
+    out->code = fb->code;
+}
+
+static const eota_backend_ops file_ops = {fb_begin, fb_write, fb_end, fb_abort, fb_detail};
 
 void eota_file_backend_init(eota_file_backend *fb, eota_slots *slots, const eota_file_backend_opts *o)
 {

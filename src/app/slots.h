@@ -56,12 +56,12 @@ static inline char eota_slot_letter(int slot) { return slot == 0 ? 'a' : slot ==
 
 /* What the file backend needs to know (from the profile and simulate:). */
 typedef struct eota_file_backend_opts {
-    uint32_t slot_size;        /* largest image (after inflation) */
-    uint8_t too_big_code;      /* sent when it does not fit */
+    uint32_t slot_size;        /* largest image (after inflation); a larger
+                                  one fails with EOTA_ETOOBIG */
     int gzip;                  /* accept gzip: inflated while receiving */
     uint64_t write_speed;      /* emulated flash speed in B/s, 0 = off */
     int fail_at;               /* eota_sim_fail_at */
-    uint8_t fail_code;
+    uint8_t fail_code;         /* the response byte of that failure */
     int has_fail_after;
     uint32_t fail_after;
 } eota_file_backend_opts;
@@ -86,8 +86,9 @@ typedef struct eota_file_backend {
     uint64_t bucket_ms;
     uint64_t tokens;
     int flash_busy;            /* the last write left bytes untaken */
-    /* the last failure, for logs */
+    /* the last failure (its detail, eota_backend_detail) */
     char why[4352];
+    uint8_t code;              /* a simulated failure's fail_code, else 0 */
 } eota_file_backend;
 
 void eota_file_backend_init(eota_file_backend *fb, eota_slots *slots, const eota_file_backend_opts *o);

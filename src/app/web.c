@@ -33,6 +33,7 @@
 #include <openssl/evp.h>
 #include <yaml.h>
 
+#include "eota/ingest.h"
 #include "eota/posix.h"
 #include "eota/protocol.h"
 #include "log.h"
@@ -375,16 +376,21 @@ static void fail(web_req *r, unsigned status, uint8_t code, const char *fmt, ...
     }
 }
 
-/* The backend refused: its code tells the status. */
-static void fail_backend(web_req *r, uint8_t code, const char *step)
+/* The backend refused: its status tells the HTTP status, and the engine's
+ * mapping the response code the events hear. */
+static void fail_backend(web_req *r, int st, eota_ingest_step step)
 {
+    static const char *const steps[] = {"prepare", "write", "verify"};
     eota_file_backend *fb = r->w->o.fb;
+    eota_backend_detail d = {NULL, 0};
+    ops(r->w)->detail(fb, &d);
+    uint8_t code = eota_ingest_wire_code(st, d.code, step, r->w->cfg->profile->too_big_code);
     const char *name = eota_response_name(code);
-    unsigned status = code == fb->o.too_big_code && strstr(fb->why, "larger than the slot") ? 413 : 500;
     char why[sizeof fb->why];
-    snprintf(why, sizeof why, "%s", fb->why[0] ? fb->why : eota_response_describe(code));
+    snprintf(why, sizeof why, "%s", d.why ? d.why : eota_response_describe(code));
     r->backend_failed = 1;
-    fail(r, status, code, "%s %s (0x%02X): %s", step, name ? name : "error", code, why);
+    fail(r, st == EOTA_ETOOBIG ? 413 : 500, code, "%s %s (0x%02X): %s", steps[step], name ? name : "error", code,
+         why);
 }
 
 static int begin_upload(web_req *r)
@@ -406,9 +412,9 @@ static int begin_upload(web_req *r)
     bi.ota_type = EOTA_OTA_TYPE_APP;
     bi.gzip_agreed = cfg->profile->gzip ? 1 : 0;
     w->o.fb->why[0] = '\0';
-    uint8_t code = ops(w)->begin(w->o.fb, &bi);
-    if (code) {
-        fail_backend(r, code, "prepare");
+    int st = ops(w)->begin(w->o.fb, &bi);
+    if (st != EOTA_OK) {
+        fail_backend(r, st, EOTA_INGEST_BEGIN);
         return -1;
     }
     r->begun = 1;
@@ -428,9 +434,9 @@ static int flush(web_req *r)
         if (!r->begun && !r->failed && begin_upload(r) != 0)
             return -1;
         size_t taken = 0;
-        uint8_t code = ops(w)->write(w->o.fb, r->pend + r->pend_off, r->pend_len, &taken);
-        if (code) {
-            fail_backend(r, code, "write");
+        int st = ops(w)->write(w->o.fb, r->pend + r->pend_off, r->pend_len, &taken);
+        if (st != EOTA_OK) {
+            fail_backend(r, st, EOTA_INGEST_WRITE);
             return -1;
         }
         if (taken == 0)
@@ -773,17 +779,16 @@ static enum MHD_Result upload_end(web_req *r)
         }
     }
     if (!r->failed) {
-        int pending = 0;
-        uint8_t code = ops(w)->end(w->o.fb, &pending);
-        if (!code && pending) {
+        int st = ops(w)->end(w->o.fb);
+        if (st == EOTA_AGAIN) {
             suspend(r);
             return MHD_YES;
         }
         r->begun = 0;
-        if (code) {
+        if (st != EOTA_OK) {
             /* end() failed: nothing was committed; drop the part file */
             ops(w)->abort(w->o.fb);
-            fail_backend(r, code, "verify");
+            fail_backend(r, st, EOTA_INGEST_END);
         } else {
             r->committed = 1;
             w->reboot_pending = 1;

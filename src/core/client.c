@@ -18,6 +18,8 @@
 
 #include <string.h>
 
+#include "wire.h"
+
 enum state {
     ST_IDLE = 0,
     ST_HELLO_CODE,    /* need 1: 00 (or an error byte) */
@@ -43,30 +45,14 @@ enum state {
 
 static uint32_t now(const eota_client *c) { return c->cfg.clock.now_ms(c->cfg.clock.ctx); }
 
-static size_t out_pending(const eota_client *c) { return c->out_len - c->out_pos; }
+static size_t out_pending(const eota_client *c) { return eota_wire_out_pending(&c->wire); }
 
-/* Queue bytes for the device. The handshake never has more queued than
- * `out` holds (the largest field, cnonce + response, goes alone). */
-static int queue(eota_client *c, const void *data, size_t n)
-{
-    if (c->out_len + n > sizeof c->out) {
-        size_t p = out_pending(c);
-        memmove(c->out, c->out + c->out_pos, p);
-        c->out_pos = 0;
-        c->out_len = p;
-        if (p + n > sizeof c->out)
-            return 0;
-    }
-    memcpy(c->out + c->out_len, data, n);
-    c->out_len += n;
-    return 1;
-}
+static void queue(eota_client *c, const void *data, size_t n) { (void)eota_wire_queue(&c->wire, data, n); }
 
 static void expect(eota_client *c, int state, size_t need)
 {
     c->state = state;
-    c->in_need = need;
-    c->in_have = 0;
+    eota_wire_expect(&c->wire, need);
 }
 
 static int is_hex(uint8_t ch)
@@ -97,12 +83,7 @@ static eota_client_phase phase_of(const eota_client *c)
 
 static void release_conn(eota_client *c)
 {
-    if (c->conn) {
-        void *conn = c->conn;
-        c->conn = NULL;
-        c->cfg.transport->close(conn);
-    }
-    c->out_len = c->out_pos = 0;
+    eota_wire_release(&c->wire);
     c->buf_pos = c->buf_len = 0;
 }
 
@@ -143,7 +124,7 @@ static void transport_failed(eota_client *c, long rc)
 {
     uint8_t tmp[64];
     for (int i = 0; i < 8; i++) {
-        long n = c->cfg.transport->read(c->conn, tmp, sizeof tmp);
+        long n = c->cfg.transport->read(c->wire.conn, tmp, sizeof tmp);
         if (n <= 0)
             break;
         for (long k = 0; k < n; k++) {
@@ -165,13 +146,7 @@ static void read_failed(eota_client *c, long rc)
 
 int eota_client_set_password(eota_client *cl, const char *password)
 {
-    size_t n = password ? strlen(password) : 0;
-    if (n > EOTA_PASSWORD_MAX)
-        return EOTA_EINVAL;
-    if (n)
-        memcpy(cl->password, password, n);
-    memset(cl->password + n, 0, sizeof cl->password - n);
-    return EOTA_OK;
+    return eota_wire_set_password(cl->password, sizeof cl->password, password);
 }
 
 int eota_client_init(eota_client *cl, const eota_client_config *cfg, uint8_t *buf, size_t buf_size)
@@ -196,6 +171,7 @@ int eota_client_init(eota_client *cl, const eota_client_config *cfg, uint8_t *bu
         cl->cfg.handshake_timeout_ms = EOTA_CLIENT_HANDSHAKE_TIMEOUT_MS;
     if (cl->cfg.data_timeout_ms == 0)
         cl->cfg.data_timeout_ms = EOTA_CLIENT_DATA_TIMEOUT_MS;
+    cl->wire.transport = cfg->transport;
     cl->buf = buf;
     cl->buf_size = buf_size;
     if (eota_client_set_password(cl, cfg->password) != EOTA_OK)
@@ -207,14 +183,13 @@ int eota_client_start(eota_client *cl, void *conn)
 {
     static const uint8_t magic[EOTA_MAGIC_LEN] = {EOTA_MAGIC_0, EOTA_MAGIC_1, EOTA_MAGIC_2,
                                                   EOTA_MAGIC_3, EOTA_MAGIC_4};
-    if (cl->conn)
+    if (cl->wire.conn)
         return EOTA_EBUSY;
     if (!conn)
         return EOTA_EINVAL;
-    cl->conn = conn;
+    eota_wire_open(&cl->wire, conn);
     cl->status = EOTA_CLIENT_BUSY;
     cl->start_ms = cl->activity_ms = now(cl);
-    cl->out_len = cl->out_pos = 0;
     cl->features = cl->cfg.features;
     cl->version = cl->feature_reply = cl->server_flags = 0;
     cl->extended = cl->gzip_accepted = cl->replied = 0;
@@ -227,7 +202,7 @@ int eota_client_start(eota_client *cl, void *conn)
     cl->error = EOTA_CLIENT_OK;
     cl->error_phase = EOTA_CLIENT_PH_NONE;
     cl->error_code = 0;
-    (void)queue(cl, magic, sizeof magic);
+    queue(cl, magic, sizeof magic);
     expect(cl, ST_HELLO_CODE, 1);
     return EOTA_OK;
 }
@@ -249,7 +224,7 @@ int eota_client_set_image(eota_client *cl, const eota_client_image *img, int is_
     if (!img || !img->read || img->size == 0)
         return EOTA_EINVAL;
     is_gzip = is_gzip != 0;
-    if (cl->conn && cl->replied) {
+    if (cl->wire.conn && cl->replied) {
         if (cl->size_sent)
             return EOTA_EBUSY;
         if (is_gzip != cl->gzip_accepted)
@@ -277,10 +252,10 @@ static void send_size(eota_client *c)
     }
     if (c->extended) {
         uint8_t t = c->cfg.ota_type;
-        (void)queue(c, &t, 1);
+        queue(c, &t, 1);
     }
     uint8_t sz[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
-    (void)queue(c, sz, sizeof sz);
+    queue(c, sz, sizeof sz);
     c->size_sent = 1;
     expect(c, ST_PREPARE, 1);
 }
@@ -303,7 +278,7 @@ static void after_feature_reply(eota_client *c)
 
 static void on_nonce(eota_client *c)
 {
-    size_t hexlen = c->in_need;
+    size_t hexlen = c->wire.in_need;
     eota_hash_alg alg = hexlen == EOTA_SHA256_HEX_LEN ? EOTA_HASH_SHA256 : EOTA_HASH_MD5;
     uint8_t r[EOTA_SHA256_HEX_LEN / 2];
     uint8_t digest[EOTA_SHA256_DIGEST_LEN];
@@ -311,8 +286,8 @@ static void on_nonce(eota_client *c)
     const eota_hash *h = &c->cfg.hash;
 
     for (size_t i = 0; i < hexlen; i++) {
-        if (!is_hex(c->in[i])) {
-            fail(c, EOTA_CLIENT_ERR_PROTOCOL, c->in[i]);
+        if (!is_hex(c->wire.in[i])) {
+            fail(c, EOTA_CLIENT_ERR_PROTOCOL, c->wire.in[i]);
             return;
         }
     }
@@ -326,14 +301,14 @@ static void on_nonce(eota_client *c)
         return;
     }
     h->ops->update(h->ctx, (const uint8_t *)c->password, strlen(c->password));
-    h->ops->update(h->ctx, c->in, hexlen); /* the nonce exactly as received */
+    h->ops->update(h->ctx, c->wire.in, hexlen); /* the nonce exactly as received */
     h->ops->update(h->ctx, (const uint8_t *)reply, hexlen);
     if (h->ops->finish(h->ctx, digest) != EOTA_OK) {
         fail(c, EOTA_CLIENT_ERR_CRYPTO, 0);
         return;
     }
     eota_hex_encode(reply + hexlen, digest, hexlen / 2);
-    (void)queue(c, reply, 2 * hexlen);
+    queue(c, reply, 2 * hexlen);
     memset(digest, 0, sizeof digest);
     memset(reply, 0, sizeof reply);
     memset(r, 0, sizeof r);
@@ -342,7 +317,7 @@ static void on_nonce(eota_client *c)
 
 static void on_field(eota_client *c)
 {
-    uint8_t b = c->in[0];
+    uint8_t b = c->wire.in[0];
     switch (c->state) {
     case ST_HELLO_CODE:
         if (b == EOTA_RESP_OK)
@@ -356,7 +331,7 @@ static void on_field(eota_client *c)
             break;
         }
         c->version = b;
-        (void)queue(c, &c->features, 1);
+        queue(c, &c->features, 1);
         expect(c, ST_FEATURE_REPLY, 1);
         break;
     case ST_FEATURE_REPLY:
@@ -402,7 +377,7 @@ static void on_field(eota_client *c)
         if (b == EOTA_RESP_UPDATE_PREPARE_OK) {
             char hex[EOTA_MD5_HEX_LEN];
             eota_hex_encode(hex, c->img.md5, EOTA_MD5_DIGEST_LEN);
-            (void)queue(c, hex, sizeof hex);
+            queue(c, hex, sizeof hex);
             expect(c, ST_MD5, 1);
         } else {
             unexpected(c, b);
@@ -422,17 +397,14 @@ static void on_field(eota_client *c)
 
 static int read_field(eota_client *c)
 {
-    long n = c->cfg.transport->read(c->conn, c->in + c->in_have, c->in_need - c->in_have);
+    long n = eota_wire_read_field(&c->wire);
     if (n == EOTA_AGAIN || n == 0)
         return 0;
     if (n < 0) {
         read_failed(c, n);
         return 0;
     }
-    if ((size_t)n > c->in_need - c->in_have)
-        n = (long)(c->in_need - c->in_have); /* a misbehaving transport */
-    c->in_have += (size_t)n;
-    if (c->in_have == c->in_need)
+    if (c->wire.in_have == c->wire.in_need)
         on_field(c);
     return 1;
 }
@@ -474,7 +446,7 @@ static void on_data_byte(eota_client *c, uint8_t b)
         if (b == EOTA_RESP_UPDATE_END_OK) {
             uint8_t ok = EOTA_RESP_OK;
             c->committed = 1;
-            (void)queue(c, &ok, 1);
+            queue(c, &ok, 1);
             c->state = ST_FINAL;
             c->final_ms = now(c);
         } else {
@@ -486,7 +458,7 @@ static void on_data_byte(eota_client *c, uint8_t b)
 static int data_read(eota_client *c)
 {
     uint8_t tmp[64];
-    long n = c->cfg.transport->read(c->conn, tmp, sizeof tmp);
+    long n = c->cfg.transport->read(c->wire.conn, tmp, sizeof tmp);
     if (n == EOTA_AGAIN || n == 0)
         return 0;
     if (n < 0) {
@@ -519,7 +491,7 @@ static int data_write(eota_client *c)
         c->buf_len = n;
         c->fetched += (uint32_t)n;
     }
-    long w = c->cfg.transport->write(c->conn, c->buf + c->buf_pos, c->buf_len - c->buf_pos);
+    long w = c->cfg.transport->write(c->wire.conn, c->buf + c->buf_pos, c->buf_len - c->buf_pos);
     if (w == EOTA_AGAIN || w == 0)
         return 0;
     if (w < 0) {
@@ -538,25 +510,14 @@ static int data_write(eota_client *c)
 
 static int flush(eota_client *c)
 {
-    int moved = 0;
-    while (c->conn && out_pending(c) > 0) {
-        long n = c->cfg.transport->write(c->conn, c->out + c->out_pos, out_pending(c));
-        if (n == EOTA_AGAIN || n == 0)
-            break;
-        if (n < 0) {
-            if (c->state == ST_FINAL)
-                succeed(c); /* the final 00 is optional */
-            else
-                transport_failed(c, n);
-            return moved;
-        }
-        if ((size_t)n > out_pending(c))
-            n = (long)out_pending(c);
-        c->out_pos += (size_t)n;
-        moved = 1;
-    }
-    if (c->out_pos == c->out_len)
-        c->out_pos = c->out_len = 0;
+    long err;
+    int moved = eota_wire_flush(&c->wire, &err);
+    if (err == 0)
+        return moved;
+    if (c->state == ST_FINAL)
+        succeed(c); /* the final 00 is optional */
+    else
+        transport_failed(c, err);
     return moved;
 }
 
@@ -590,9 +551,9 @@ static int check_timeouts(eota_client *c)
 
 eota_client_status eota_client_poll(eota_client *cl)
 {
-    for (int budget = 0; cl->conn && budget < POLL_BUDGET; budget++) {
+    for (int budget = 0; cl->wire.conn && budget < POLL_BUDGET; budget++) {
         int progress = flush(cl);
-        if (!cl->conn)
+        if (!cl->wire.conn)
             break;
         if (check_timeouts(cl))
             break;
@@ -616,7 +577,7 @@ eota_client_status eota_client_poll(eota_client *cl)
             break;
         case ST_DATA:
             progress |= data_read(cl);
-            if (cl->conn && cl->state == ST_DATA)
+            if (cl->wire.conn && cl->state == ST_DATA)
                 progress |= data_write(cl);
             break;
         case ST_VERIFY:
@@ -633,14 +594,14 @@ eota_client_status eota_client_poll(eota_client *cl)
         if (!progress)
             break;
     }
-    if (cl->conn && cl->replied && !cl->image_set)
+    if (cl->wire.conn && cl->replied && !cl->image_set)
         return EOTA_CLIENT_NEED_IMAGE;
     return cl->status;
 }
 
 unsigned eota_client_wants(const eota_client *cl)
 {
-    if (!cl->conn)
+    if (!cl->wire.conn)
         return 0;
     unsigned w = 0;
     if (out_pending(cl) > 0)
@@ -658,26 +619,20 @@ unsigned eota_client_wants(const eota_client *cl)
     return w;
 }
 
-static long remaining(uint32_t start, uint32_t limit, uint32_t t)
-{
-    uint32_t spent = t - start;
-    return spent >= limit ? 0 : (long)(limit - spent);
-}
-
 long eota_client_timeout_ms(const eota_client *cl)
 {
-    if (!cl->conn)
+    if (!cl->wire.conn)
         return -1;
     uint32_t t = now(cl);
     switch (cl->state) {
     case ST_WAIT_IMAGE:
         if (cl->image_set)
             return 0;
-        return remaining(cl->start_ms, cl->cfg.handshake_timeout_ms, t);
+        return eota_wire_remaining(cl->start_ms, cl->cfg.handshake_timeout_ms, t);
     case ST_DATA:
-    case ST_VERIFY: return remaining(cl->activity_ms, cl->cfg.data_timeout_ms, t);
-    case ST_FINAL: return remaining(cl->final_ms, EOTA_CLIENT_FINAL_ACK_MS, t);
-    default: return remaining(cl->start_ms, cl->cfg.handshake_timeout_ms, t);
+    case ST_VERIFY: return eota_wire_remaining(cl->activity_ms, cl->cfg.data_timeout_ms, t);
+    case ST_FINAL: return eota_wire_remaining(cl->final_ms, EOTA_CLIENT_FINAL_ACK_MS, t);
+    default: return eota_wire_remaining(cl->start_ms, cl->cfg.handshake_timeout_ms, t);
     }
 }
 
@@ -685,7 +640,7 @@ int eota_client_gzip_accepted(const eota_client *cl) { return cl->replied && cl-
 
 void eota_client_cancel(eota_client *cl)
 {
-    if (!cl->conn)
+    if (!cl->wire.conn)
         return;
     fail(cl, EOTA_CLIENT_ERR_CANCELLED, 0);
 }

@@ -46,25 +46,25 @@ static int program_bytes(eota_flash_backend *fb, const uint8_t *p, uint32_t n)
     return EOTA_OK;
 }
 
-static uint8_t fb_begin(void *ctx, const eota_begin_info *info)
+static int fb_begin(void *ctx, const eota_begin_info *info)
 {
     eota_flash_backend *fb = ctx;
     fb->begun = 0;
     fb->slot = -1;
     if (!info)
-        return EOTA_RESP_ERROR_UPDATE_PREPARE;
+        return EOTA_EINVAL;
     if (info->ota_type != EOTA_OTA_TYPE_APP)
-        return EOTA_RESP_ERROR_UNSUPPORTED_OTA_TYPE;
+        return EOTA_EUNSUPPORTED;
     int slot = eota_bootstate_target(fb->bs);
     const eota_flash_region *r = &fb->bs->cfg.slot[slot];
     if (r->size == 0)
-        return EOTA_RESP_ERROR_NO_UPDATE_PARTITION;
+        return EOTA_ENOSLOT;
     if (info->size == 0 || info->size > r->size)
-        return fb->too_big_code ? fb->too_big_code : (uint8_t)EOTA_RESP_ERROR_ESP32_NOT_ENOUGH_SPACE;
+        return EOTA_ETOOBIG;
     int st = eota_bootstate_prepare(fb->bs, slot);
     if (st != EOTA_OK) {
         failed(fb, st);
-        return EOTA_RESP_ERROR_UPDATE_PREPARE;
+        return EOTA_EPREPARE;
     }
     fb->slot = slot;
     fb->base = r->addr;
@@ -75,17 +75,17 @@ static uint8_t fb_begin(void *ctx, const eota_begin_info *info)
     fb->crc = 0;
     fb->flash_status = EOTA_OK;
     fb->begun = 1;
-    return 0;
+    return EOTA_OK;
 }
 
-static uint8_t fb_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
+static int fb_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
 {
     eota_flash_backend *fb = ctx;
     if (!taken)
-        return EOTA_RESP_ERROR_WRITING_FLASH;
+        return EOTA_EINVAL;
     *taken = 0;
     if (!fb->begun || (!data && len) || len > (size_t)(fb->size - fb->taken))
-        return EOTA_RESP_ERROR_WRITING_FLASH;
+        return EOTA_EINVAL;
     size_t done = 0;
     while (done < len) {
         size_t n = fb->stage_size - fb->stage_len;
@@ -96,50 +96,48 @@ static uint8_t fb_write(void *ctx, const uint8_t *data, size_t len, size_t *take
         done += n;
         if (fb->stage_len == fb->stage_size) {
             if (program_bytes(fb, fb->stage, (uint32_t)fb->stage_size) != EOTA_OK)
-                return EOTA_RESP_ERROR_WRITING_FLASH;
+                return EOTA_EWRITE;
             fb->stage_len = 0;
         }
     }
     fb->crc = eota_crc32(fb->crc, data, len);
     fb->taken += (uint32_t)len;
     *taken = len;
-    return 0;
+    return EOTA_OK;
 }
 
-static uint8_t fb_end(void *ctx, int *pending)
+static int fb_end(void *ctx)
 {
     eota_flash_backend *fb = ctx;
     const eota_flash *f = flash_of(fb);
-    if (pending)
-        *pending = 0;
     if (!fb->begun || fb->taken != fb->size)
-        return EOTA_RESP_ERROR_UPDATE_END;
+        return EOTA_EINVAL;
     if (fb->stage_len) {
         uint32_t a = fb->bs->fi.write_align;
         size_t padded = (fb->stage_len + a - 1) / a * a;
         memset(fb->stage + fb->stage_len, fb->bs->fi.erased, padded - fb->stage_len);
         if (program_bytes(fb, fb->stage, (uint32_t)padded) != EOTA_OK)
-            return EOTA_RESP_ERROR_WRITING_FLASH;
+            return EOTA_EWRITE;
         fb->stage_len = 0;
     }
     uint32_t crc;
     int st = eota_flash_crc32(f, fb->base, fb->size, &crc);
     if (st != EOTA_OK) {
         failed(fb, st);
-        return EOTA_RESP_ERROR_UPDATE_END;
+        return EOTA_EVERIFY; /* the slot could not be read back */
     }
     if (crc != fb->crc) {
         failed(fb, EOTA_EIO);
-        return EOTA_RESP_ERROR_WRITING_FLASH;
+        return EOTA_EWRITE; /* what was read back is not what was written */
     }
     st = eota_bootstate_install(fb->bs, fb->slot, fb->size, crc);
     if (st != EOTA_OK) {
         failed(fb, st);
-        return EOTA_RESP_ERROR_UPDATE_END;
+        return EOTA_ECOMMIT;
     }
     fb->begun = 0;
     fb->installs++;
-    return 0;
+    return EOTA_OK;
 }
 
 static void fb_abort(void *ctx)

@@ -13,6 +13,9 @@
 
 #include <string.h>
 
+#include "eota/ingest.h"
+#include "wire.h"
+
 enum phase {
     PH_IDLE = 0,
     PH_MAGIC,      /* need 5 bytes */
@@ -57,39 +60,17 @@ static void emit(eota_server *s, eota_state st, uint8_t code)
     s->cfg.events.on_event(s->cfg.events.ctx, &ev);
 }
 
-static size_t out_pending(const eota_server *s) { return s->out_len - s->out_pos; }
-static size_t out_free(const eota_server *s) { return sizeof s->out - out_pending(s); }
+static size_t out_pending(const eota_server *s) { return eota_wire_out_pending(&s->wire); }
+static size_t out_free(const eota_server *s) { return eota_wire_out_free(&s->wire); }
 
-/* Queue bytes for the peer. Callers keep within the room they reserved;
- * the check only guards the invariant. */
-static int queue(eota_server *s, const void *data, size_t n)
-{
-    if (s->out_len + n > sizeof s->out) {
-        size_t p = out_pending(s);
-        memmove(s->out, s->out + s->out_pos, p);
-        s->out_pos = 0;
-        s->out_len = p;
-        if (p + n > sizeof s->out)
-            return 0;
-    }
-    memcpy(s->out + s->out_len, data, n);
-    s->out_len += n;
-    return 1;
-}
+static void queue(eota_server *s, const void *data, size_t n) { (void)eota_wire_queue(&s->wire, data, n); }
 
-static void queue_byte(eota_server *s, uint8_t b) { (void)queue(s, &b, 1); }
+static void queue_byte(eota_server *s, uint8_t b) { queue(s, &b, 1); }
 
 static void expect(eota_server *s, int phase, size_t need)
 {
     s->phase = phase;
-    s->in_need = need;
-    s->in_have = 0;
-}
-
-/* Lowercase for 'A'..'F' only, so no other byte can pass for a hex digit. */
-static uint8_t hex_lower(uint8_t c)
-{
-    return (c >= 'A' && c <= 'F') ? (uint8_t)(c | 0x20) : c;
+    eota_wire_expect(&s->wire, need);
 }
 
 /* Constant-time comparison of received hex (either case) with our own
@@ -98,19 +79,14 @@ static int hex_equal_ct(const uint8_t *got, const char *want, size_t n)
 {
     uint8_t diff = 0;
     for (size_t i = 0; i < n; i++)
-        diff |= (uint8_t)(hex_lower(got[i]) ^ (uint8_t)want[i]);
+        diff |= (uint8_t)(eota_wire_hex_lower(got[i]) ^ (uint8_t)want[i]);
     return diff == 0;
 }
 
 static void release_conn(eota_server *s)
 {
-    if (s->conn) {
-        void *c = s->conn;
-        s->conn = NULL;
-        s->cfg.transport->close(c);
-    }
+    eota_wire_release(&s->wire);
     s->phase = PH_IDLE;
-    s->out_len = s->out_pos = 0;
     s->pend_len = s->pend_off = 0;
 }
 
@@ -132,7 +108,7 @@ static void fail(eota_server *s, uint8_t code, const char *why)
         /* Nothing queued after an error byte: drop what the peer has not
          * taken only if the error would not fit (it always fits by design). */
         if (out_free(s) < 1)
-            s->out_len = s->out_pos = 0;
+            s->wire.out_len = s->wire.out_pos = 0;
         queue_byte(s, code);
     }
     s->error_code = code;
@@ -145,12 +121,21 @@ static void fail(eota_server *s, uint8_t code, const char *why)
 
 static void complete(eota_server *s);
 
+/* The response byte for a backend's failure. */
+static uint8_t backend_code(eota_server *s, int st, eota_ingest_step step)
+{
+    eota_backend_detail d = {NULL, 0};
+    if (s->cfg.backend.ops->detail)
+        s->cfg.backend.ops->detail(s->cfg.backend.ctx, &d);
+    return eota_ingest_wire_code(st, d.code, step, s->cfg.too_big_code);
+}
+
 /* The peer went away or the transport failed. Before the size it is a probe
  * (no event); after it, an upload that failed. */
 static void lost(eota_server *s, const char *why)
 {
     s->peer_gone = 1;
-    s->out_len = s->out_pos = 0;
+    s->wire.out_len = s->wire.out_pos = 0;
     if (s->phase == PH_FINISH) {
         /* Everything arrived: carry on with the commit, as a stock device
          * does; the client will see nothing more. */
@@ -199,6 +184,7 @@ int eota_server_init(eota_server *srv, const eota_server_config *cfg, uint8_t *b
     if (srv->cfg.final_ack_timeout_ms == 0)
         srv->cfg.final_ack_timeout_ms = EOTA_DEVICE_FINAL_ACK_TIMEOUT_MS;
     srv->cfg.password = NULL; /* kept in our own copy below */
+    srv->wire.transport = cfg->transport;
     srv->buf = buf;
     srv->buf_size = buf_size;
     if (eota_server_set_password(srv, cfg->password) != EOTA_OK)
@@ -208,30 +194,23 @@ int eota_server_init(eota_server *srv, const eota_server_config *cfg, uint8_t *b
 
 int eota_server_set_password(eota_server *srv, const char *password)
 {
-    size_t n = password ? strlen(password) : 0;
-    if (n > EOTA_PASSWORD_MAX)
-        return EOTA_EINVAL;
-    if (n)
-        memcpy(srv->password, password, n);
-    memset(srv->password + n, 0, sizeof srv->password - n);
-    return EOTA_OK;
+    return eota_wire_set_password(srv->password, sizeof srv->password, password);
 }
 
 int eota_server_accept(eota_server *srv, void *conn)
 {
     /* A failed session that only lingers to let its error byte leave gives
      * way once that byte is out: no upload runs, so none is disturbed. */
-    if (srv->conn && srv->phase == PH_CLOSING && (out_pending(srv) == 0 || srv->peer_gone))
+    if (srv->wire.conn && srv->phase == PH_CLOSING && (out_pending(srv) == 0 || srv->peer_gone))
         release_conn(srv);
-    if (srv->conn || srv->reboot_pending) {
+    if (srv->wire.conn || srv->reboot_pending) {
         logmsg(srv, EOTA_LOG_WARN, "another client while an upload runs: turned away", 0);
         srv->cfg.transport->close(conn);
         return EOTA_EBUSY;
     }
-    srv->conn = conn;
+    eota_wire_open(&srv->wire, conn);
     memcpy(srv->session_password, srv->password, sizeof srv->password);
     srv->phase_start_ms = srv->last_activity_ms = now(srv);
-    srv->out_len = srv->out_pos = 0;
     srv->client_features = srv->server_flags = 0;
     srv->auth_kind = EOTA_AUTH_NONE;
     srv->ota_type = EOTA_OTA_TYPE_APP;
@@ -251,7 +230,7 @@ static void on_magic(eota_server *s)
 {
     static const uint8_t magic[EOTA_MAGIC_LEN] = {EOTA_MAGIC_0, EOTA_MAGIC_1, EOTA_MAGIC_2,
                                                   EOTA_MAGIC_3, EOTA_MAGIC_4};
-    if (memcmp(s->in, magic, EOTA_MAGIC_LEN) != 0) {
+    if (memcmp(s->wire.in, magic, EOTA_MAGIC_LEN) != 0) {
         fail(s, EOTA_RESP_ERROR_MAGIC, "invalid magic bytes");
         return;
     }
@@ -282,7 +261,7 @@ static void after_auth(eota_server *s)
 
 static void on_features(eota_server *s)
 {
-    uint8_t f = s->in[0];
+    uint8_t f = s->wire.in[0];
     uint8_t caps = s->cfg.backend.caps;
     s->client_features = f;
     s->gzip_agreed = (f & EOTA_FEATURE_COMPRESSION) && (caps & EOTA_BACKEND_CAP_GZIP);
@@ -331,7 +310,7 @@ static void on_features(eota_server *s)
 static void on_auth(eota_server *s)
 {
     eota_hash_alg alg = s->auth_kind == EOTA_AUTH_SHA256 ? EOTA_HASH_SHA256 : EOTA_HASH_MD5;
-    size_t hexlen = s->in_need / 2;
+    size_t hexlen = s->wire.in_need / 2;
     uint8_t digest[EOTA_SHA256_DIGEST_LEN];
     char want[EOTA_SHA256_HEX_LEN];
     const eota_hash *h = &s->cfg.hash;
@@ -342,13 +321,13 @@ static void on_auth(eota_server *s)
     }
     h->ops->update(h->ctx, (const uint8_t *)s->session_password, strlen(s->session_password));
     h->ops->update(h->ctx, (const uint8_t *)s->nonce, hexlen);
-    h->ops->update(h->ctx, s->in, hexlen); /* cnonce, exactly as received */
+    h->ops->update(h->ctx, s->wire.in, hexlen); /* cnonce, exactly as received */
     if (h->ops->finish(h->ctx, digest) != EOTA_OK) {
         fail(s, EOTA_RESP_ERROR_UNKNOWN, "hash seam failed");
         return;
     }
     eota_hex_encode(want, digest, hexlen / 2);
-    int ok = hex_equal_ct(s->in + hexlen, want, hexlen);
+    int ok = hex_equal_ct(s->wire.in + hexlen, want, hexlen);
     memset(digest, 0, sizeof digest);
     memset(want, 0, sizeof want);
     if (!ok) {
@@ -361,7 +340,7 @@ static void on_auth(eota_server *s)
 
 static void on_type(eota_server *s)
 {
-    s->ota_type = s->in[0];
+    s->ota_type = s->wire.in[0];
     expect(s, PH_SIZE, 4);
 }
 
@@ -377,8 +356,8 @@ static int type_supported(const eota_server *s)
 
 static void on_size(eota_server *s)
 {
-    s->size = ((uint32_t)s->in[0] << 24) | ((uint32_t)s->in[1] << 16) | ((uint32_t)s->in[2] << 8) |
-              (uint32_t)s->in[3];
+    s->size = ((uint32_t)s->wire.in[0] << 24) | ((uint32_t)s->wire.in[1] << 16) | ((uint32_t)s->wire.in[2] << 8) |
+              (uint32_t)s->wire.in[3];
     /* Past auth and size: this is an upload, not a scan. */
     s->started = 1;
     s->last_progress_ms = now(s);
@@ -396,9 +375,9 @@ static void on_size(eota_server *s)
     info.size = s->size;
     info.ota_type = s->ota_type;
     info.gzip_agreed = s->gzip_agreed;
-    uint8_t code = s->cfg.backend.ops->begin(s->cfg.backend.ctx, &info);
-    if (code != 0) {
-        fail(s, code, "backend refused to prepare");
+    int st = s->cfg.backend.ops->begin(s->cfg.backend.ctx, &info);
+    if (st != EOTA_OK) {
+        fail(s, backend_code(s, st, EOTA_INGEST_BEGIN), "backend refused to prepare");
         return;
     }
     s->backend_begun = 1;
@@ -409,7 +388,7 @@ static void on_size(eota_server *s)
 static void on_md5(eota_server *s)
 {
     for (size_t i = 0; i < EOTA_MD5_HEX_LEN; i++)
-        s->md5_expected[i] = (char)hex_lower(s->in[i]);
+        s->md5_expected[i] = (char)eota_wire_hex_lower(s->wire.in[i]);
     s->md5_expected[EOTA_MD5_HEX_LEN] = '\0';
     if (s->cfg.hash.ops->begin(s->cfg.hash.ctx, EOTA_HASH_MD5) != EOTA_OK) {
         fail(s, EOTA_RESP_ERROR_UNKNOWN, "hash seam failed");
@@ -430,8 +409,8 @@ static void on_field(eota_server *s)
     case PH_SIZE: on_size(s); break;
     case PH_MD5: on_md5(s); break;
     case PH_FINAL_ACK:
-        if (s->in[0] != EOTA_RESP_OK)
-            logmsg(s, EOTA_LOG_WARN, "unexpected final acknowledgement", s->in[0]);
+        if (s->wire.in[0] != EOTA_RESP_OK)
+            logmsg(s, EOTA_LOG_WARN, "unexpected final acknowledgement", s->wire.in[0]);
         complete(s);
         break;
     default: break;
@@ -471,9 +450,9 @@ static int feed_backend(eota_server *s)
     if (s->pend_len == 0)
         return 0;
     size_t taken = 0;
-    uint8_t code = s->cfg.backend.ops->write(s->cfg.backend.ctx, s->buf + s->pend_off, s->pend_len, &taken);
-    if (code != 0) {
-        fail(s, code, "backend write failed");
+    int st = s->cfg.backend.ops->write(s->cfg.backend.ctx, s->buf + s->pend_off, s->pend_len, &taken);
+    if (st != EOTA_OK) {
+        fail(s, backend_code(s, st, EOTA_INGEST_WRITE), "backend write failed");
         return 0;
     }
     if (taken > s->pend_len)
@@ -520,7 +499,7 @@ static int data_read(eota_server *s)
         want = s->buf_size;
     if (want > max)
         want = max;
-    long n = s->cfg.transport->read(s->conn, s->buf, want);
+    long n = s->cfg.transport->read(s->wire.conn, s->buf, want);
     if (n == EOTA_AGAIN)
         return 0;
     if (n <= 0) {
@@ -548,15 +527,14 @@ static int finish_step(eota_server *s)
 {
     if (s->pend_len)
         return feed_backend(s);
-    int pending = 0;
     s->end_called = 1;
-    uint8_t code = s->cfg.backend.ops->end(s->cfg.backend.ctx, &pending);
-    if (code != 0) {
-        fail(s, code, "backend could not finish the update");
+    int st = s->cfg.backend.ops->end(s->cfg.backend.ctx);
+    if (st == EOTA_AGAIN)
+        return 0;
+    if (st != EOTA_OK) {
+        fail(s, backend_code(s, st, EOTA_INGEST_END), "backend could not finish the update");
         return 0;
     }
-    if (pending)
-        return 0;
     s->backend_begun = 0;
     s->end_called = 0;
     if (s->peer_gone) {
@@ -573,27 +551,18 @@ static int finish_step(eota_server *s)
 
 static int flush(eota_server *s)
 {
-    int moved = 0;
-    while (s->conn && out_pending(s) > 0 && !s->peer_gone) {
-        long n = s->cfg.transport->write(s->conn, s->out + s->out_pos, out_pending(s));
-        if (n == EOTA_AGAIN || n == 0)
-            break;
-        if (n < 0) {
-            if (s->phase == PH_CLOSING) {
-                s->peer_gone = 1;
-                s->out_len = s->out_pos = 0;
-            } else {
-                lost(s, "write to client failed");
-            }
-            return moved;
-        }
-        if ((size_t)n > out_pending(s))
-            n = (long)out_pending(s);
-        s->out_pos += (size_t)n;
-        moved = 1;
+    if (s->peer_gone)
+        return 0;
+    long err;
+    int moved = eota_wire_flush(&s->wire, &err);
+    if (err == 0)
+        return moved;
+    if (s->phase == PH_CLOSING) {
+        s->peer_gone = 1;
+        s->wire.out_len = s->wire.out_pos = 0;
+    } else {
+        lost(s, "write to client failed");
     }
-    if (s->out_pos == s->out_len)
-        s->out_pos = s->out_len = 0;
     return moved;
 }
 
@@ -604,7 +573,7 @@ static int read_field(eota_server *s)
      * such as 45 still wait in `out`, and they are lost. */
     if (out_pending(s) > 0 && !s->peer_gone)
         return 0;
-    long n = s->cfg.transport->read(s->conn, s->in + s->in_have, s->in_need - s->in_have);
+    long n = eota_wire_read_field(&s->wire);
     if (n == EOTA_AGAIN)
         return 0;
     if (n <= 0) {
@@ -615,8 +584,7 @@ static int read_field(eota_server *s)
         lost(s, n == EOTA_CLOSED ? "client closed during the handshake" : "read error during the handshake");
         return 0;
     }
-    s->in_have += (size_t)n;
-    if (s->in_have == s->in_need)
+    if (s->wire.in_have == s->wire.in_need)
         on_field(s);
     return 1;
 }
@@ -630,7 +598,7 @@ static int closing_step(eota_server *s)
         return 0;
     if (!s->peer_gone) {
         uint8_t sink[64];
-        long n = s->cfg.transport->read(s->conn, sink, sizeof sink);
+        long n = s->cfg.transport->read(s->wire.conn, sink, sizeof sink);
         if (n > 0)
             return 1;
         if (n == EOTA_AGAIN)
@@ -687,10 +655,10 @@ static int check_timeouts(eota_server *s)
 
 eota_server_result eota_server_poll(eota_server *srv)
 {
-    for (int budget = 0; srv->conn && budget < POLL_BUDGET; budget++) {
+    for (int budget = 0; srv->wire.conn && budget < POLL_BUDGET; budget++) {
         int phase_before = srv->phase;
         int progress = flush(srv);
-        if (!srv->conn)
+        if (!srv->wire.conn)
             break;
         if (check_timeouts(srv))
             continue;
@@ -729,12 +697,12 @@ eota_server_result eota_server_poll(eota_server *srv)
         srv->reboot_pending = 0;
         return EOTA_SERVER_REBOOT;
     }
-    return srv->conn ? EOTA_SERVER_ACTIVE : EOTA_SERVER_IDLE;
+    return srv->wire.conn ? EOTA_SERVER_ACTIVE : EOTA_SERVER_IDLE;
 }
 
 unsigned eota_server_wants(const eota_server *srv)
 {
-    if (!srv->conn)
+    if (!srv->wire.conn)
         return 0;
     unsigned w = 0;
     if (out_pending(srv) > 0 && !srv->peer_gone)
@@ -757,35 +725,29 @@ unsigned eota_server_wants(const eota_server *srv)
     return w;
 }
 
-static long remaining(uint32_t start, uint32_t limit, uint32_t t)
-{
-    uint32_t spent = t - start;
-    return spent >= limit ? 0 : (long)(limit - spent);
-}
-
 long eota_server_timeout_ms(const eota_server *srv)
 {
-    if (!srv->conn)
+    if (!srv->wire.conn)
         return srv->reboot_pending ? 0 : -1;
     uint32_t t = now(srv);
     switch (srv->phase) {
     case PH_DATA:
         if (srv->pend_len)
             return BACKEND_RETRY_MS;
-        return remaining(srv->last_activity_ms, srv->cfg.data_timeout_ms, t);
+        return eota_wire_remaining(srv->last_activity_ms, srv->cfg.data_timeout_ms, t);
     case PH_FINISH:
         return srv->pend_len || srv->end_called ? BACKEND_RETRY_MS : 0;
     case PH_FINAL_ACK:
     case PH_CLOSING:
-        return remaining(srv->phase_start_ms, srv->cfg.final_ack_timeout_ms, t);
+        return eota_wire_remaining(srv->phase_start_ms, srv->cfg.final_ack_timeout_ms, t);
     default:
-        return remaining(srv->phase_start_ms, srv->cfg.handshake_timeout_ms, t);
+        return eota_wire_remaining(srv->phase_start_ms, srv->cfg.handshake_timeout_ms, t);
     }
 }
 
 void eota_server_cancel(eota_server *srv)
 {
-    if (!srv->conn)
+    if (!srv->wire.conn)
         return;
     logmsg(srv, EOTA_LOG_WARN, "upload cancelled", srv->received);
     abort_backend(srv);
@@ -799,11 +761,11 @@ void eota_server_cancel(eota_server *srv)
     release_conn(srv);
 }
 
-int eota_server_busy(const eota_server *srv) { return srv->conn != NULL; }
+int eota_server_busy(const eota_server *srv) { return srv->wire.conn != NULL; }
 
 int eota_server_finishing(const eota_server *srv)
 {
-    return srv->conn != NULL && (srv->phase == PH_FINAL_ACK || srv->phase == PH_CLOSING);
+    return srv->wire.conn != NULL && (srv->phase == PH_FINAL_ACK || srv->phase == PH_CLOSING);
 }
 
 void eota_server_get_info(const eota_server *srv, eota_server_info *info)

@@ -27,6 +27,7 @@
 #include "eota/posix.h"
 #include "eota/server.h"
 #include "fuzz_harness.h"
+#include "mem_backend.h"
 
 #define CIN_MAX (128u * 1024u)
 #define STORE_CAP 40000u
@@ -294,43 +295,43 @@ static int contains_hex_ci(const uint8_t *hay, size_t n, const char *hex)
     return 0;
 }
 
-static uint8_t w_begin(void *ctx, const eota_begin_info *info)
+static int w_begin(void *ctx, const eota_begin_info *info)
 {
     (void)ctx;
     CHECK(!fz.begun, "begin while an upload is begun");
     CHECK(info != NULL && info->size > 0, "begin with size 0");
     CHECK(info->ota_type <= EOTA_OTA_TYPE_BOOTLOADER, "begin with an unknown OTA type");
     CHECK(!info->gzip_agreed || (fz.inner.caps & EOTA_BACKEND_CAP_GZIP), "gzip agreed without the capability");
-    uint8_t code = fz.inner.ops->begin(fz.inner.ctx, info);
-    if (code == 0) {
+    int st = fz.inner.ops->begin(fz.inner.ctx, info);
+    if (st == EOTA_OK) {
         fz.begun = 1;
         fz.announced = info->size;
         fz.written = 0;
     }
-    return code;
+    return st;
 }
 
-static uint8_t w_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
+static int w_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
 {
     (void)ctx;
     CHECK(fz.begun, "write without begin");
     CHECK(len > 0, "write of 0 bytes");
-    uint8_t code = fz.inner.ops->write(fz.inner.ctx, data, len, taken);
-    if (code == 0) {
+    int st = fz.inner.ops->write(fz.inner.ctx, data, len, taken);
+    if (st == EOTA_OK) {
         CHECK(*taken <= len, "mem backend took more than offered");
         fz.written += *taken;
         CHECK(fz.written <= fz.announced, "more bytes written than announced");
     }
-    return code;
+    return st;
 }
 
-static uint8_t w_end(void *ctx, int *pending)
+static int w_end(void *ctx)
 {
     (void)ctx;
     CHECK(fz.begun, "end without begin");
     CHECK(fz.written == fz.announced, "end before every byte was written");
-    uint8_t code = fz.inner.ops->end(fz.inner.ctx, pending);
-    if (code == 0 && !*pending) {
+    int st = fz.inner.ops->end(fz.inner.ctx);
+    if (st == EOTA_OK) {
         char hex[2 * EOTA_MD5_DIGEST_LEN + 1];
         uint8_t d[EOTA_MD5_DIGEST_LEN];
         fconn *c = &fz.conns[fz.cur];
@@ -355,7 +356,7 @@ static uint8_t w_end(void *ctx, int *pending)
         if (fz.session_pw)
             check_auth(c);
     }
-    return code;
+    return st;
 }
 
 static void w_abort(void *ctx)
@@ -366,7 +367,13 @@ static void w_abort(void *ctx)
     fz.inner.ops->abort(fz.inner.ctx);
 }
 
-static const eota_backend_ops wrap_ops = {w_begin, w_write, w_end, w_abort};
+static void w_detail(void *ctx, eota_backend_detail *out)
+{
+    (void)ctx;
+    fz.inner.ops->detail(fz.inner.ctx, out);
+}
+
+static const eota_backend_ops wrap_ops = {w_begin, w_write, w_end, w_abort, w_detail};
 
 /* ---------- driving ---------- */
 
@@ -462,12 +469,12 @@ static void setup(const uint8_t *hdr)
     if (cfgb & FZ_CFG_PARTS)
         fz.mb.caps |= EOTA_BACKEND_CAP_PARTITION_TABLE | EOTA_BACKEND_CAP_BOOTLOADER;
     switch (inj & 3u) {
-    case FZ_INJ_BEGIN: fz.mb.fail_begin = EOTA_RESP_ERROR_NO_UPDATE_PARTITION; break;
+    case FZ_INJ_BEGIN: fz.mb.fail_begin = EOTA_ENOSLOT; break; /* 8A */
     case FZ_INJ_WRITE:
-        fz.mb.fail_write = EOTA_RESP_ERROR_WRITING_FLASH;
+        fz.mb.fail_write = EOTA_EWRITE; /* 83 */
         fz.mb.fail_write_after = (size_t)(inj >> 2) * 97u;
         break;
-    case FZ_INJ_END: fz.mb.fail_end = EOTA_RESP_ERROR_UPDATE_END; break;
+    case FZ_INJ_END: fz.mb.fail_end = EOTA_EVERIFY; break; /* 84 */
     default: break;
     }
     fz.mb.max_take = (size_t)(be & 0x1Fu) * 3u;

@@ -12,6 +12,7 @@
 
 #include "eota/posix.h"
 #include "eota/server.h"
+#include "mem_backend.h"
 
 #define FAKE_IO_MAX (1u << 24)
 

@@ -309,7 +309,7 @@ void golden_begin(golden_run *r, const golden_config *c, const char *comment)
     h->cfg.allow_md5_auth = c->allow_md5;
     eota_mem_backend_init(&h->mem, h->store, c->capacity < h->store_cap ? c->capacity : h->store_cap);
     h->mem.caps = c->caps;
-    h->mem.too_big_code = c->too_big;
+    h->cfg.too_big_code = c->too_big;
     eota_harness_start(h, c->xfer);
     if (comment) {
         const char *s = comment;

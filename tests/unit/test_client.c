@@ -802,13 +802,14 @@ static void backend_failure(void **state, int which, uint8_t code, eota_client_p
 {
     fixture *f = *state;
     set_image(f, 100000, 0);
+    f->h.mem.fail_code = code; /* the device sends exactly this byte */
     if (which == 0)
-        f->h.mem.fail_begin = code;
+        f->h.mem.fail_begin = EOTA_EPREPARE;
     else if (which == 1) {
-        f->h.mem.fail_write = code;
+        f->h.mem.fail_write = EOTA_EWRITE;
         f->h.mem.fail_write_after = 20000;
     } else
-        f->h.mem.fail_end = code;
+        f->h.mem.fail_end = EOTA_EVERIFY;
     start(f);
     assert_int_equal(run(f, 100000), EOTA_CLIENT_FAILED);
     eota_client_report r;
@@ -832,7 +833,7 @@ static void test_image_too_big(void **state)
 {
     fixture *f = *state;
     f->h.mem.capacity = 50000;
-    f->h.mem.too_big_code = 0x8C;
+    f->h.cfg.too_big_code = 0x8C;
     set_image(f, 60000, 0);
     start(f);
     assert_int_equal(run(f, 10000), EOTA_CLIENT_FAILED);

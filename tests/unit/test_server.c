@@ -755,26 +755,33 @@ static void test_size_zero(void **state)
 static void test_backend_begin_errors(void **state)
 {
     eota_harness *h = *state;
+    /* the engine maps the backend's status; a detail code is sent as is */
     const struct {
-        uint8_t too_big, fail_begin, want;
+        uint8_t too_big;
+        int fail_begin;
+        uint8_t fail_code, want;
         size_t capacity;
         uint32_t size;
     } t[] = {
-        {0, 0, 0x89, 1000, 1001},    /* mem default: ESP32 not enough space */
-        {0x89, 0, 0x89, 1000, 20000},
-        {0x88, 0, 0x88, 1000, 20000},
-        {0x8C, 0, 0x8C, 1000, 20000},
-        {0, 0x8A, 0x8A, 1000, 10},   /* no update partition */
-        {0, 0x81, 0x81, 1000, 10},
-        {0, 0x85, 0x85, 1000, 10},   /* ESP8266 just serial-flashed */
-        {0, 0x87, 0x87, 1000, 10},
+        {0, EOTA_OK, 0, 0x89, 1000, 1001},           /* ETOOBIG, default: ESP32 not enough space */
+        {0x89, EOTA_OK, 0, 0x89, 1000, 20000},
+        {0x88, EOTA_OK, 0, 0x88, 1000, 20000},
+        {0x8C, EOTA_OK, 0, 0x8C, 1000, 20000},
+        {0x8C, EOTA_ETOOBIG, 0, 0x8C, 1000, 10},     /* however the backend says it */
+        {0, EOTA_ENOSLOT, 0, 0x8A, 1000, 10},        /* no update partition */
+        {0, EOTA_EPREPARE, 0, 0x81, 1000, 10},
+        {0, EOTA_EUNSUPPORTED, 0, 0x8E, 1000, 10},
+        {0, EOTA_EIO, 0, 0x81, 1000, 10},            /* other statuses: by the step */
+        {0, EOTA_EIO, 0x85, 0x85, 1000, 10},         /* ESP8266 just serial-flashed */
+        {0, EOTA_EPREPARE, 0x87, 0x87, 1000, 10},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         eota_harness_free(h);
         eota_harness_init(h);
         eota_mem_backend_init(&h->mem, h->store, t[i].capacity);
-        h->mem.too_big_code = t[i].too_big;
+        h->cfg.too_big_code = t[i].too_big;
         h->mem.fail_begin = t[i].fail_begin;
+        h->mem.fail_code = t[i].fail_code;
         start(h);
         upl u = {.features = 0x07, .size = t[i].size, .eof = 1};
         push_upload(h, &u);
@@ -861,18 +868,23 @@ static void test_write_failure(void **state)
 {
     eota_harness *h = *state;
     const struct {
-        uint8_t code;
+        int status;
+        uint8_t fail_code, code;
         size_t after;
         const char *tail;
     } t[] = {
-        {0x83, 0, "43 83"},        /* the first write fails */
-        {0x83, 10000, "43 47 83"}, /* after the first block was acked */
-        {0x90, 10000, "43 47 90"}, /* the backend's own code */
+        {EOTA_EWRITE, 0, 0x83, 0, "43 83"},        /* the first write fails */
+        {EOTA_EWRITE, 0, 0x83, 10000, "43 47 83"}, /* after the first block was acked */
+        {EOTA_EFORMAT, 0, 0x83, 10000, "43 47 83"},
+        {EOTA_ETOOBIG, 0, 0x89, 10000, "43 47 89"}, /* inflated data overflows */
+        {EOTA_EIO, 0, 0x83, 10000, "43 47 83"},    /* by the step */
+        {EOTA_EIO, 0x90, 0x90, 10000, "43 47 90"}, /* a layer's exact byte */
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         eota_harness_free(h);
         eota_harness_init(h);
-        h->mem.fail_write = t[i].code;
+        h->mem.fail_write = t[i].status;
+        h->mem.fail_code = t[i].fail_code;
         h->mem.fail_write_after = t[i].after;
         start(h);
         upl u = {.features = 0x07, .size = 20000, .eof = 1};
@@ -895,11 +907,17 @@ static void test_write_failure(void **state)
 static void test_end_failure(void **state)
 {
     eota_harness *h = *state;
-    static const uint8_t codes[] = {0x84, 0x8D, 0x93, 0xFF};
+    const struct {
+        int status;
+        uint8_t fail_code;
+    } t[] = {{EOTA_EVERIFY, 0}, {EOTA_ECOMMIT, 0}, {EOTA_EWRITE, 0}, {EOTA_EIO, 0},
+             {EOTA_EVERIFY, 0x8D}, {EOTA_EIO, 0x93}, {EOTA_EIO, 0xFF}};
+    static const uint8_t codes[] = {0x84, 0x84, 0x83, 0x84, 0x8D, 0x93, 0xFF};
     for (size_t i = 0; i < sizeof codes; i++) {
         eota_harness_free(h);
         eota_harness_init(h);
-        h->mem.fail_end = codes[i];
+        h->mem.fail_end = t[i].status;
+        h->mem.fail_code = t[i].fail_code;
         start(h);
         upl u = {.features = 0x07, .size = 20000, .eof = 1};
         push_upload(h, &u);
@@ -1852,27 +1870,26 @@ static long big_write(void *conn, const uint8_t *buf, size_t len)
 static void big_close(void *conn) { ((bigconn *)conn)->closed++; }
 static const eota_transport_ops big_transport = {big_read, big_write, big_close};
 
-static uint8_t nb_begin(void *ctx, const eota_begin_info *i)
+static int nb_begin(void *ctx, const eota_begin_info *i)
 {
     (void)i;
     *(uint64_t *)ctx = 0;
-    return 0;
+    return EOTA_OK;
 }
-static uint8_t nb_write(void *ctx, const uint8_t *d, size_t n, size_t *taken)
+static int nb_write(void *ctx, const uint8_t *d, size_t n, size_t *taken)
 {
     (void)d;
     *(uint64_t *)ctx += n;
     *taken = n;
-    return 0;
+    return EOTA_OK;
 }
-static uint8_t nb_end(void *ctx, int *pending)
+static int nb_end(void *ctx)
 {
     (void)ctx;
-    *pending = 0;
-    return 0;
+    return EOTA_OK;
 }
 static void nb_abort(void *ctx) { (void)ctx; }
-static const eota_backend_ops nb_ops = {nb_begin, nb_write, nb_end, nb_abort};
+static const eota_backend_ops nb_ops = {nb_begin, nb_write, nb_end, nb_abort, NULL};
 
 static int zh_begin(void *ctx, eota_hash_alg alg)
 {

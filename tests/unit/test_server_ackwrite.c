@@ -30,21 +30,21 @@ static size_t count_acks(const fake_conn *c)
 static size_t budget;
 static eota_backend inner;
 
-static uint8_t slow_begin(void *ctx, const eota_begin_info *info) { return inner.ops->begin(ctx, info); }
-static uint8_t slow_end(void *ctx, int *pending) { return inner.ops->end(ctx, pending); }
+static int slow_begin(void *ctx, const eota_begin_info *info) { return inner.ops->begin(ctx, info); }
+static int slow_end(void *ctx) { return inner.ops->end(ctx); }
 static void slow_abort(void *ctx) { inner.ops->abort(ctx); }
-static uint8_t slow_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
+static int slow_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
 {
     if (len > budget)
         len = budget;
     *taken = 0;
     if (len == 0)
-        return 0;
-    uint8_t code = inner.ops->write(ctx, data, len, taken);
+        return EOTA_OK;
+    int st = inner.ops->write(ctx, data, len, taken);
     budget -= *taken;
-    return code;
+    return st;
 }
-static const eota_backend_ops slow_ops = {slow_begin, slow_write, slow_end, slow_abort};
+static const eota_backend_ops slow_ops = {slow_begin, slow_write, slow_end, slow_abort, NULL};
 
 /* Runs a 20000-byte upload; returns the largest lead of sent acks over
  * written blocks seen after any poll. */

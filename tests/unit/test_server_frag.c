@@ -32,7 +32,8 @@ typedef struct scen {
     const char *password;
     uint8_t allow_md5, caps;
     size_t capacity;
-    uint8_t too_big, fail_write, fail_end;
+    uint8_t too_big;
+    int fail_write, fail_end; /* injected statuses */
     size_t fail_write_after, max_take;
     unsigned end_pending;
     /* client */
@@ -95,11 +96,11 @@ static const scen SCENARIOS[] = {
      .features = 0x07, .size = 20000, .eof = 1, .expect = "00 02 48 00 02 \"" NONCE64_0 "\" 41 8C"},
     {.name = "md5 mismatch", .features = 0x07, .size = 20000, .bad_md5 = 1, .eof = 1,
      .expect = "00 02 48 00 41 42 43 47 47 47 44 8B"},
-    {.name = "first write fails", .fail_write = 0x83, .features = 0x07, .size = 20000, .eof = 1,
+    {.name = "first write fails", .fail_write = EOTA_EWRITE, .features = 0x07, .size = 20000, .eof = 1,
      .expect = "00 02 48 00 41 42 43 83", .received_varies = 1},
-    {.name = "write fails after 10000", .fail_write = 0x83, .fail_write_after = 10000, .features = 0x07,
+    {.name = "write fails after 10000", .fail_write = EOTA_EWRITE, .fail_write_after = 10000, .features = 0x07,
      .size = 20000, .eof = 1, .expect = "00 02 48 00 41 42 43 47 83", .received_varies = 1},
-    {.name = "end fails", .fail_end = 0x84, .features = 0x07, .size = 20000, .eof = 1,
+    {.name = "end fails", .fail_end = EOTA_EVERIFY, .features = 0x07, .size = 20000, .eof = 1,
      .expect = "00 02 48 00 41 42 43 47 47 47 44 84"},
     {.name = "end pending", .end_pending = 3, .features = 0x07, .size = 20000,
      .expect = "00 02 48 00 41 42 43 47 47 47 44 45", .committed = 1},
@@ -212,7 +213,7 @@ static void run(const scen *s, const mode *m, outcome *o)
     if (s->capacity)
         eota_mem_backend_init(&h->mem, h->store, s->capacity);
     h->mem.caps = s->caps;
-    h->mem.too_big_code = s->too_big;
+    h->cfg.too_big_code = s->too_big;
     h->mem.fail_write = s->fail_write;
     h->mem.fail_write_after = s->fail_write_after;
     h->mem.fail_end = s->fail_end;
