@@ -92,7 +92,7 @@ golden_image() {
   mkdir -p "$out/$name.gen"
   python3 tests/mcu/golden_to_c.py "$out/$name.gen/golden_data.c" "$out/$name.gen/golden_data.h" "$@"
   link "$name" -I"$out/$name.gen" tests/mcu/golden_main.c tests/mcu/golden_play.c tests/mcu/golden_hash.c \
-    src/port/posix/mem_backend.c "$out/$name.gen/golden_data.c"
+    -Itests/support tests/support/mem_backend.c "$out/$name.gen/golden_data.c"
 }
 
 # The control: copies of v2.txt with one wrong line each (a device byte, an

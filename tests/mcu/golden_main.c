@@ -7,7 +7,8 @@
  */
 #include <string.h>
 
-#include "eota/posix.h"
+#include "eota/server.h"
+#include "mem_backend.h"
 #include "golden_mcu.h"
 #include "semihost.h"
 
@@ -27,7 +28,6 @@ static eota_backend transcript_backend(bare_engine *e, const golden_config *c)
 {
     eota_mem_backend_init(&e->mem, e->store, c->capacity < sizeof e->store ? c->capacity : sizeof e->store);
     e->mem.caps = c->caps;
-    e->mem.too_big_code = c->too_big;
     return eota_mem_backend_seam(&e->mem);
 }
 
@@ -38,6 +38,7 @@ static int bare_start(void *ctx, golden_world *w, const golden_transcript *t)
     memset(&cfg, 0, sizeof cfg);
     golden_world_seams(w, t, &cfg);
     cfg.backend = transcript_backend(e, &t->config);
+    cfg.too_big_code = t->config.too_big;
     if (t->config.xfer > sizeof e->xfer)
         return EOTA_EINVAL;
     int st = eota_server_init(&e->srv, &cfg, e->xfer, t->config.xfer);
