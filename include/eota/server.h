@@ -23,6 +23,7 @@
 #include "eota/clock.h"
 #include "eota/crypto.h"
 #include "eota/events.h"
+#include "eota/opt.h"
 #include "eota/protocol.h"
 #include "eota/random.h"
 #include "eota/status.h"
@@ -30,11 +31,6 @@
 
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-#ifndef EOTA_PASSWORD_MAX
-/* Longest password the engine stores, in bytes. */
-#define EOTA_PASSWORD_MAX 128
 #endif
 
 /* Smallest transfer buffer eota_server_init accepts. */
@@ -50,7 +46,8 @@ typedef struct eota_server_config {
     const char *password;      /* NULL or "" = no authentication */
     uint8_t version;           /* 1 or 2; 0 means 2 */
     uint8_t allow_md5_auth;    /* 1: answer clients without SHA-256 with
-                                  the legacy MD5 challenge (opt-in) */
+                                  the legacy MD5 challenge (opt-in; a build
+                                  without EOTA_WITH_MD5_AUTH refuses it) */
     uint8_t ack_after_write;   /* 1: send each CHUNK_OK once the backend has
                                   taken the block, as stock devices do (they
                                   write, then acknowledge); 0: as soon as the

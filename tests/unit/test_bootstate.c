@@ -17,7 +17,7 @@
 
 #include "eota/bootstate.h"
 #include "eota/crc32.h"
-#include "eota/simflash.h"
+#include "simflash.h"
 
 #define SEC 4096u
 

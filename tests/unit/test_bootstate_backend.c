@@ -21,7 +21,7 @@
 #include "eota/flash_backend.h"
 #include "eota/protocol.h"
 #include "eota/server.h"
-#include "eota/simflash.h"
+#include "simflash.h"
 #include "fake.h"
 
 #define SEC 4096u

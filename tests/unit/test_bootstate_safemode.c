@@ -18,7 +18,7 @@
 #include "eota/bootstate.h"
 #include "eota/crc32.h"
 #include "eota/safemode.h"
-#include "eota/simflash.h"
+#include "simflash.h"
 
 typedef struct fx {
     eota_simflash sf;

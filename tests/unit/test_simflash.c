@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "eota/fileflash.h"
-#include "eota/simflash.h"
+#include "simflash.h"
 
 static eota_simflash_geometry mixed_geo(uint32_t align, uint8_t erased)
 {
