@@ -37,6 +37,10 @@
  * EOTA_CLIENT_NEED_IMAGE as soon as the feature reply is in, and the caller
  * answers with eota_client_set_image (after compressing, say). Meanwhile the
  * engine goes on with authentication but sends nothing of the size.
+ *
+ * Built only with EOTA_WITH_CLIENT (eota/opt.h, on by default); without
+ * EOTA_WITH_MD5_AUTH a device's legacy MD5 challenge (01) is an unexpected
+ * byte (EOTA_CLIENT_ERR_PROTOCOL).
  */
 #ifndef EOTA_CLIENT_H
 #define EOTA_CLIENT_H
@@ -46,6 +50,7 @@
 
 #include "eota/clock.h"
 #include "eota/crypto.h"
+#include "eota/opt.h"
 #include "eota/protocol.h"
 #include "eota/random.h"
 #include "eota/server.h" /* eota_auth_kind, EOTA_WANT_READ / EOTA_WANT_WRITE */
