@@ -15,6 +15,8 @@ if(NOT EXISTS "${EOTA_CC_INCLUDE}/stddef.h" OR NOT EXISTS "${EOTA_CC_INCLUDE}/st
 endif()
 
 function(eota_core_freestanding target)
+  # Core modules may read the EOTA_PRIVATE fields (eota/private_access.h).
+  target_compile_definitions(${target} PRIVATE EOTA_ALLOW_PRIVATE_ACCESS)
   if(EOTA_CC_INCLUDE)
     target_compile_options(${target} PRIVATE -ffreestanding -fbuiltin -nostdinc
       "SHELL:-isystem ${EOTA_CC_INCLUDE}" "SHELL:-isystem ${PROJECT_SOURCE_DIR}/cmake/core-include")

@@ -6,6 +6,9 @@
  * aligned and padded, the boot state goes EMPTY then NEW, failures leave
  * nothing installed.
  */
+/* White-box: reads the boot state's private fields (eota/private_access.h). */
+#define EOTA_ALLOW_PRIVATE_ACCESS
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -5,6 +5,9 @@
  * shutdown confirms, the request, the timeouts a main loop sleeps on; and
  * the whole loop of PROTOCOL.md section 8 with the bootloader.
  */
+/* White-box: reads safe mode's private fields (eota/private_access.h). */
+#define EOTA_ALLOW_PRIVATE_ACCESS
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

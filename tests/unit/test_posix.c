@@ -3,6 +3,9 @@
  * known answers, getrandom, the monotonic clock, the fd transport over real
  * socketpairs, pipes and TCP, and the in-memory backend's injections.
  */
+/* White-box: reads the hash's private fields (eota/private_access.h). */
+#define EOTA_ALLOW_PRIVATE_ACCESS
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>

@@ -39,6 +39,9 @@
  * EOTA_POWERFAIL_VERBOSE=1 prints each scenario's counts;
  * EOTA_POWERFAIL_STRIDE=n runs every n-th cut only (16 under valgrind).
  */
+/* White-box: reads the boot state's and safe mode's private fields (eota/private_access.h). */
+#define EOTA_ALLOW_PRIVATE_ACCESS
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
