@@ -1,5 +1,5 @@
 /*
- * test_bootstate_safemode.c: the application side of safe mode
+ * test_safemode.c: the application side of safe mode
  * (src/core/safemode.c): boot_is_good_after confirms a normal boot once,
  * reboot_timeout ends safe mode, safe mode confirms nothing, an orderly
  * shutdown confirms, the request, the timeouts a main loop sleeps on; and

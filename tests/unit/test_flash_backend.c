@@ -1,5 +1,5 @@
 /*
- * test_bootstate_backend.c: the flash-slot storage backend
+ * test_flash_backend.c: the flash-slot storage backend
  * (src/core/flash_backend.c) behind the real OTA engine (src/core/server.c)
  * driven by a scripted client, and called directly: the image lands in the
  * inactive slot, sectors are erased just ahead of the writes, programs are
