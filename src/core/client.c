@@ -382,7 +382,8 @@ static void on_field(eota_client *c)
     case ST_AUTH_CODE:
         if (b == EOTA_RESP_AUTH_OK) {
             authenticated(c);
-        } else if (b == EOTA_RESP_REQUEST_SHA256_AUTH || (EOTA_WITH_MD5_AUTH && b == EOTA_RESP_REQUEST_AUTH)) {
+        } else if (b == EOTA_RESP_REQUEST_SHA256_AUTH ||
+                   (EOTA_WITH_MD5_AUTH && b == EOTA_RESP_REQUEST_AUTH)) {
             c->auth_kind = b == EOTA_RESP_REQUEST_SHA256_AUTH ? EOTA_AUTH_SHA256 : EOTA_AUTH_MD5;
             if (c->password[0] == '\0') {
                 fail(c, EOTA_CLIENT_ERR_PASSWORD_REQUIRED, b);
