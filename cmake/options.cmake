@@ -53,7 +53,7 @@ configure_file(${PROJECT_SOURCE_DIR}/cmake/opt_build.h.in ${EOTA_OPT_BUILD_H} @O
 
 if(NOT EOTA_OPT_EOTA_WITH_CLIENT)
   message(FATAL_ERROR "eota: EOTA_WITH_CLIENT is 0, but the eota command uploads with the uploader "
-    "engine. A device-only core is built from source by the chip's own build (docs, scripts/size.sh).")
+    "engine. A device-only core is compiled by the chip's own build (scripts/size.sh shows the flags).")
 endif()
 
 # Give a target that includes eota's headers the same options as the core.
