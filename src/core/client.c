@@ -342,6 +342,12 @@ static void on_nonce(eota_client *c)
     expect(c, ST_AUTH_RESULT, 1);
 }
 
+/* The legacy MD5 challenge (01) is one only in a build with MD5 auth. */
+static int is_challenge(uint8_t b)
+{
+    return b == EOTA_RESP_REQUEST_SHA256_AUTH || (EOTA_WITH_MD5_AUTH && b == EOTA_RESP_REQUEST_AUTH);
+}
+
 static void on_field(eota_client *c)
 {
     uint8_t b = c->in[0];
@@ -382,8 +388,7 @@ static void on_field(eota_client *c)
     case ST_AUTH_CODE:
         if (b == EOTA_RESP_AUTH_OK) {
             authenticated(c);
-        } else if (b == EOTA_RESP_REQUEST_SHA256_AUTH ||
-                   (EOTA_WITH_MD5_AUTH && b == EOTA_RESP_REQUEST_AUTH)) {
+        } else if (is_challenge(b)) {
             c->auth_kind = b == EOTA_RESP_REQUEST_SHA256_AUTH ? EOTA_AUTH_SHA256 : EOTA_AUTH_MD5;
             if (c->password[0] == '\0') {
                 fail(c, EOTA_CLIENT_ERR_PASSWORD_REQUIRED, b);
