@@ -1,8 +1,11 @@
 /*
  * embed_loop.c: the smallest useful embedding of the device engine: a main
  * loop that serves OTA on a TCP port while it goes on doing its own work,
- * storing images in RAM. The README quotes it; CMake builds it so the quote
- * cannot rot. Usage: eota_example_embed [PORT] (default 8082).
+ * storing images in RAM through a storage backend of a few lines (a chip
+ * writes a flash slot instead: eota/flash_backend.h). The README quotes it;
+ * CMake builds it so the quote cannot rot. It uses the installed library
+ * only (eota_posix), no test double. Usage: eota_example_embed [PORT]
+ * (default 8082).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,10 +18,49 @@
 
 #include "eota/posix.h"
 #include "eota/server.h"
-#include "mem_backend.h" /* tests/support: images in RAM */
 
 static uint8_t image[4u << 20]; /* where images land (a flash slot on a chip) */
 static uint8_t xfer[4096];      /* the engine's transfer buffer */
+
+/* The storage backend: a slot in RAM. An image counts once end() is called;
+ * abort() drops it. */
+typedef struct ram_slot {
+    size_t len;       /* bytes of the upload in progress */
+    size_t committed; /* bytes of the last committed image */
+} ram_slot;
+
+/* Backends speak statuses (eota/status.h); the engine turns them into the
+ * protocol's response codes (ETOOBIG into the config's too_big_code). */
+static int ram_begin(void *ctx, const eota_begin_info *info)
+{
+    ram_slot *s = ctx;
+    if (info->size > sizeof image)
+        return EOTA_ETOOBIG;
+    s->len = 0;
+    return EOTA_OK;
+}
+
+static int ram_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
+{
+    ram_slot *s = ctx;
+    if (len > sizeof image - s->len)
+        return EOTA_EWRITE; /* more than announced */
+    memcpy(image + s->len, data, len);
+    s->len += len;
+    *taken = len;
+    return EOTA_OK;
+}
+
+static int ram_end(void *ctx)
+{
+    ram_slot *s = ctx;
+    s->committed = s->len;
+    return EOTA_OK;
+}
+
+static void ram_abort(void *ctx) { ((ram_slot *)ctx)->len = 0; }
+
+static const eota_backend_ops ram_slot_ops = {ram_begin, ram_write, ram_end, ram_abort, NULL};
 
 static void on_event(void *ctx, const eota_event *ev)
 {
@@ -39,16 +81,16 @@ int main(int argc, char **argv)
     }
 
     eota_posix_hash hash;
-    eota_mem_backend mem;
+    ram_slot slot = {0, 0};
     eota_posix_hash_init(&hash);
-    eota_mem_backend_init(&mem, image, sizeof image);
 
     eota_server_config cfg = {0};
     cfg.transport = &eota_posix_transport;
     cfg.clock = eota_posix_clock();
     cfg.random = eota_posix_random();
     cfg.hash = eota_posix_hash_seam(&hash);
-    cfg.backend = eota_mem_backend_seam(&mem);
+    cfg.backend.ops = &ram_slot_ops; /* caps 0: no gzip, app images only */
+    cfg.backend.ctx = &slot;
     cfg.events.on_event = on_event;
     cfg.password = getenv("OTA_PASSWORD"); /* NULL or "": no auth */
 
@@ -72,8 +114,7 @@ int main(int argc, char **argv)
         }
         /* 2. let the engine do what it can without blocking */
         if (eota_server_poll(&srv) == EOTA_SERVER_REBOOT) {
-            printf("new image: %zu bytes; a device would reboot into it now\n", mem.committed_len);
-            mem.committed = 0;
+            printf("new image: %zu bytes; a device would reboot into it now\n", slot.committed);
         }
         /* 3. the application's own work goes here; it keeps running during
          *    an upload. Then sleep until there is something to do. */

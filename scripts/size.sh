@@ -1,16 +1,33 @@
 #!/usr/bin/env bash
 # size.sh: build every src/core/*.c freestanding for the two microcontroller
 # targets CI cares about (Cortex-M0+ as on the RP2040, RV32IMC as on the
-# ESP32-C3), print text/data/bss per object and in total, write the same as
-# JSON for the benchmarks, and fail when the core needs anything from the
-# world beyond a few libc/libgcc builtins (ARCHITECTURE.md: no malloc, no OS,
-# no stdio in the core).
+# ESP32-C3) at -Os, in three variants of the build options (eota/opt.h):
+#
+#   full           everything (the defaults)
+#   device         no uploader engine (EOTA_WITH_CLIENT 0)
+#   device-nodesc  also no response/status sentences and no legacy MD5
+#                  challenge (EOTA_WITH_DESCRIPTIONS 0, EOTA_WITH_MD5_AUTH 0)
+#
+# It prints the text of every object per variant, then one table of text,
+# data and bss per variant and target, with the text a firmware links
+# ("linked": the objects linked with --gc-sections, keeping every public
+# function of the engine, boot state, safe mode and flash slot store; of
+# every module in the full variant), and writes the same as JSON. It fails
+# when the core needs anything from the world beyond a few libc/libgcc
+# builtins (ARCHITECTURE.md: no malloc, no OS, no stdio in the core).
+#
+# The core is compiled as CMake compiles it (cmake/core.cmake): without the
+# system's headers (-nostdinc), with the compiler's own freestanding headers
+# and cmake/core-include/string.h, so an OS header included by accident
+# fails here too.
 #
 # usage: scripts/size.sh [BUILD_DIR]   (default: <repo>/build-size)
 #   A relative BUILD_DIR is taken from the directory you run it in.
 #   EXTRA_CFLAGS adds flags to every compile (e.g. -DEOTA_PASSWORD_MAX=64).
-# Output: BUILD_DIR/<target>/*.o, BUILD_DIR/size.json. Exit 1 on a compile
-# error or a forbidden undefined symbol; 2 when a toolchain is missing.
+# Output: BUILD_DIR/<variant>/<target>/*.o and BUILD_DIR/size.json, whose
+# "targets" is the full variant (what bench/run.py reads) and "variants" all
+# three. Exit 1 on a compile error or a forbidden undefined symbol; 2 when a
+# toolchain is missing.
 set -euo pipefail
 
 caller_pwd=$PWD
@@ -19,7 +36,9 @@ out=${1:-$root/build-size}
 case $out in /*) ;; *) out=$caller_pwd/$out ;; esac
 cd "$root"
 
-cflags=(-std=c11 -ffreestanding -nostdlib -Os -Wall -Wextra -Werror -Iinclude)
+# EOTA_ALLOW_PRIVATE_ACCESS: the core's own files see their structs' fields
+# (eota/private_access.h), as in the CMake build.
+cflags=(-std=c11 -ffreestanding -nostdlib -Os -Wall -Wextra -Werror -Iinclude -DEOTA_ALLOW_PRIVATE_ACCESS)
 # shellcheck disable=SC2206
 extra=(${EXTRA_CFLAGS:-})
 
@@ -27,6 +46,12 @@ extra=(${EXTRA_CFLAGS:-})
 targets=(
   "cortex-m0plus|arm-none-eabi-gcc|-mcpu=cortex-m0plus -mthumb|arm-none-eabi-"
   "rv32imc|riscv64-unknown-elf-gcc|-march=rv32imc -mabi=ilp32|riscv64-unknown-elf-"
+)
+# name | defines | objects whose public functions a firmware calls (linked)
+variants=(
+  "full||bootstate client crc32 flash flash_backend protocol safemode server status"
+  "device|-DEOTA_WITH_CLIENT=0|server bootstate safemode flash_backend"
+  "device-nodesc|-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_MD5_AUTH=0|server bootstate safemode flash_backend"
 )
 
 # What freestanding code may legitimately leave undefined: the four memory
@@ -47,94 +72,59 @@ if [ ! -e "${srcs[0]}" ]; then
   exit 1
 fi
 
-mkdir -p "$out"
 status=0
-json_targets=()
+declare -A TEXT DATA BSS       # [variant|target|object], and [variant|target|TOTAL]
+declare -A LINKED              # [variant|target] = "text data bss"
+declare -A OBJ_JSON UNDEF_LINE # [variant|target|object]
 
-for t in "${targets[@]}"; do
-  IFS='|' read -r tname cc tflags prefix <<<"$t"
-  size_tool=${prefix}size
-  nm_tool=${prefix}nm
-  for tool in "$cc" "$size_tool" "$nm_tool"; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-      echo "size: $tool not found (scripts/deps.sh installs it)" >&2
-      exit 2
+# compile DIR FLAGS...: every core source into DIR/<name>.o; 1 on a failure.
+compile() {
+  local dir=$1 rc=0 src
+  shift
+  mkdir -p "$dir"
+  for src in "${srcs[@]}"; do
+    if ! "$cc" "$@" -c "$src" -o "$dir/$(basename "$src" .c).o"; then
+      echo "size: $src does not compile freestanding for $tname ($vname)" >&2
+      rc=1
     fi
   done
-  tdir=$out/$tname
-  rm -rf "$tdir"
-  mkdir -p "$tdir"
-  echo "== $tname ($cc ${tflags})"
-  # shellcheck disable=SC2206
-  tf=($tflags)
-  # The core may include <string.h> (ARCHITECTURE.md). A bare-metal gcc
-  # without a C library (Debian's riscv64-unknown-elf-gcc has no newlib)
-  # lacks it: declare the usual functions ourselves, as a board's SDK would;
-  # the nm check below still decides which of them the core may call.
-  if ! echo '#include <string.h>' | "$cc" "${tf[@]}" -ffreestanding -x c -fsyntax-only - 2>/dev/null; then
-    mkdir -p "$tdir/sysinc"
-    cat >"$tdir/sysinc/string.h" <<'HDR'
-/* size.sh: stand-in <string.h> for a toolchain without a C library. */
-#ifndef EOTA_SIZE_STRING_H
-#define EOTA_SIZE_STRING_H
-#include <stddef.h>
-void *memcpy(void *restrict dst, const void *restrict src, size_t n);
-void *memmove(void *dst, const void *src, size_t n);
-void *memset(void *dst, int c, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-void *memchr(const void *s, int c, size_t n);
-size_t strlen(const char *s);
-size_t strnlen(const char *s, size_t n);
-int strcmp(const char *a, const char *b);
-int strncmp(const char *a, const char *b, size_t n);
-char *strchr(const char *s, int c);
-char *strrchr(const char *s, int c);
-char *strcpy(char *restrict dst, const char *restrict src);
-char *strncpy(char *restrict dst, const char *restrict src, size_t n);
-char *strcat(char *restrict dst, const char *restrict src);
-char *strstr(const char *h, const char *n);
-#endif
-HDR
-    tf+=(-isystem "$tdir/sysinc")
-    echo "note: $cc has no <string.h>; using a stand-in that only declares it"
-  fi
+  return $rc
+}
 
-  printf '%-24s %8s %8s %8s %8s\n' object text data bss total
-  sum_text=0 sum_data=0 sum_bss=0
-  json_objs=()
-  undef_report=()
-  # Compile everything first: a core file may call another core file's
-  # functions (bootstate.c -> crc32.c); those symbols are not "the world".
-  core_defs=" "
-  for src in "${srcs[@]}"; do
-    base=$(basename "$src" .c)
-    if "$cc" "${tf[@]}" "${cflags[@]}" "${extra[@]}" -c "$src" -o "$tdir/$base.o" 2>/dev/null; then
-      core_defs+="$("$nm_tool" --defined-only "$tdir/$base.o" | awk '$2 ~ /^[TDBRSV]$/ { print $3 }' | tr '\n' ' ')"
-    fi
-  done
-  for src in "${srcs[@]}"; do
-    base=$(basename "$src" .c)
-    obj=$tdir/$base.o
-    if ! "$cc" "${tf[@]}" "${cflags[@]}" "${extra[@]}" -c "$src" -o "$obj"; then
-      echo "size: $src does not compile freestanding for $tname" >&2
-      status=1
+# check_undefined OBJ CORE_DEFS: sets `undef` (all) and `bad` (not allowed).
+check_undefined() {
+  local sym
+  undef=$("$nm_tool" -u "$1" | awk '{ print $NF }' | sort -u)
+  bad=()
+  for sym in $undef; do
+    if [[ $allow_exact == *" $sym "* ]] || [[ $sym =~ $allow_re ]] || [[ $2 == *" $sym "* ]]; then
       continue
     fi
-    # Berkeley format: text data bss dec hex filename
-    read -r text data bss _ < <("$size_tool" -B "$obj" | awk 'NR == 2 { print $1, $2, $3, $4 }')
-    printf '%-24s %8d %8d %8d %8d\n' "$base.o" "$text" "$data" "$bss" $((text + data + bss))
-    sum_text=$((sum_text + text)); sum_data=$((sum_data + data)); sum_bss=$((sum_bss + bss))
+    bad+=("$sym")
+  done
+}
 
-    undef=$("$nm_tool" -u "$obj" | awk '{ print $NF }' | sort -u)
-    bad=()
-    names=()
-    for sym in $undef; do
-      names+=("\"$sym\"")
-      if [[ $allow_exact == *" $sym "* ]] || [[ $sym =~ $allow_re ]] || [[ $core_defs == *" $sym "* ]]; then
-        continue
-      fi
-      bad+=("$sym")
-    done
+json_list() { # "a b c" (or one a line) -> "a","b","c"
+  local items=() x
+  for x in $1; do items+=("\"$x\""); done
+  (IFS=,; echo "${items[*]+"${items[*]}"}")
+}
+
+# measure DIR: per-object sizes and the undefined-symbol check of one build.
+measure() {
+  local dir=$1 src base obj text data bss defs sym why line
+  local st=0 sd=0 sb=0
+  # A core file may call another core file's functions (bootstate.c ->
+  # crc32.c); those symbols are not "the world".
+  defs=" $("$nm_tool" --defined-only "$dir"/*.o | awk '$2 ~ /^[TDBRSV]$/ { print $3 }' | tr '\n' ' ')"
+  for src in "${srcs[@]}"; do
+    base=$(basename "$src" .c)
+    obj=$dir/$base.o
+    # Berkeley format: text data bss dec hex filename
+    read -r text data bss < <("$size_tool" -B "$obj" | awk 'NR == 2 { print $1, $2, $3 }')
+    TEXT[$key|$base]=$text; DATA[$key|$base]=$data; BSS[$key|$base]=$bss
+    st=$((st + text)); sd=$((sd + data)); sb=$((sb + bss))
+    check_undefined "$obj" "$defs"
     line="  $base.o: ${undef//$'\n'/ }"
     [ -n "$undef" ] || line="  $base.o: (none)"
     if [ ${#bad[@]} -gt 0 ]; then
@@ -144,31 +134,136 @@ HDR
         if [[ $forbidden == *" $sym "* ]]; then why+=("$sym (forbidden in the core)"); else why+=("$sym (not in the allowlist)"); fi
       done
       line+="   <-- NOT ALLOWED: ${why[*]}"
+      echo "size: $vname/$tname: $line" >&2
     fi
-    undef_report+=("$line")
-    bad_json=()
-    for sym in "${bad[@]+"${bad[@]}"}"; do bad_json+=("\"$sym\""); done
-    json_objs+=("$(printf '{"object":"%s","source":"%s","text":%d,"data":%d,"bss":%d,"total":%d,"undefined":[%s],"not_allowed":[%s]}' \
+    UNDEF_LINE[$key|$base]=$line
+    OBJ_JSON[$key|$base]=$(printf '{"object":"%s","source":"%s","text":%d,"data":%d,"bss":%d,"total":%d,"undefined":[%s],"not_allowed":[%s]}' \
       "$base.o" "$src" "$text" "$data" "$bss" $((text + data + bss)) \
-      "$(IFS=,; echo "${names[*]+"${names[*]}"}")" "$(IFS=,; echo "${bad_json[*]+"${bad_json[*]}"}")")")
+      "$(json_list "$undef")" "$(json_list "${bad[*]+"${bad[*]}"}")")
   done
-  printf '%-24s %8d %8d %8d %8d\n' TOTAL "$sum_text" "$sum_data" "$sum_bss" $((sum_text + sum_data + sum_bss))
-  echo "undefined symbols needed:"
-  printf '%s\n' "${undef_report[@]+"${undef_report[@]}"}"
-  if [ $((sum_data + sum_bss)) -ne 0 ]; then
-    echo "note: the core has $((sum_data + sum_bss)) bytes of data/bss (global state?)"
+  TEXT[$key|TOTAL]=$st; DATA[$key|TOTAL]=$sd; BSS[$key|TOTAL]=$sb
+}
+
+# link DIR ROOTS: the objects of DIR (built with -ffunction-sections) linked
+# with --gc-sections, keeping the public functions of the ROOTS objects.
+link() {
+  local dir=$1 roots=$2 o keep=()
+  for o in $roots; do
+    while read -r sym; do keep+=("-Wl,--undefined=$sym"); done < <(
+      "$nm_tool" --defined-only "$dir/$o.o" | awk '$2 == "T" { print $3 }')
+  done
+  "$cc" "${tf[@]}" -nostdlib -Wl,-r -Wl,--gc-sections "${keep[@]}" "$dir"/*.o -o "$dir/linked.o"
+  LINKED[$key]=$("$size_tool" -B "$dir/linked.o" | awk 'NR == 2 { print $1, $2, $3 }')
+}
+
+# setup_target: tools, flags and include directories of target $t.
+setup_target() {
+  IFS='|' read -r tname cc tflags prefix <<<"$t"
+  size_tool=${prefix}size
+  nm_tool=${prefix}nm
+  local tool inc
+  for tool in "$cc" "$size_tool" "$nm_tool"; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      echo "size: $tool not found (scripts/deps.sh installs it)" >&2
+      exit 2
+    fi
+  done
+  # shellcheck disable=SC2206
+  tf=($tflags)
+  inc=$("$cc" -print-file-name=include)
+  if [ ! -e "$inc/stddef.h" ]; then
+    echo "size: $cc shows no freestanding include directory ($inc)" >&2
+    exit 2
   fi
+  tf+=(-nostdinc -isystem "$inc" -isystem "$root/cmake/core-include")
+}
+
+for t in "${targets[@]}"; do
+  setup_target
+  for v in "${variants[@]}"; do
+    IFS='|' read -r vname vdefs roots <<<"$v"
+    key="$vname|$tname"
+    # shellcheck disable=SC2206
+    vflags=("${tf[@]}" "${cflags[@]}" $vdefs "${extra[@]+"${extra[@]}"}")
+    vdir=$out/$vname/$tname
+    rm -rf "$vdir"
+    if ! compile "$vdir" "${vflags[@]}" || ! compile "$vdir/sections" "${vflags[@]}" -ffunction-sections -fdata-sections; then
+      status=1
+      continue
+    fi
+    measure "$vdir"
+    link "$vdir/sections" "$roots"
+  done
+done
+
+# --- the report ---
+vnames=() tnames=()
+for v in "${variants[@]}"; do vnames+=("${v%%|*}"); done
+for t in "${targets[@]}"; do tnames+=("${t%%|*}"); done
+
+for tname in "${tnames[@]}"; do
+  for t in "${targets[@]}"; do [ "${t%%|*}" = "$tname" ] && flags=$(cut -d'|' -f2-3 <<<"$t" | tr '|' ' '); done
+  echo "== $tname ($flags -Os): text of each object, in bytes"
+  printf '%-18s' object; printf ' %14s' "${vnames[@]}"; echo
+  for src in "${srcs[@]}" TOTAL; do
+    base=$(basename "$src" .c)
+    printf '%-18s' "$([ "$base" = TOTAL ] && echo TOTAL || echo "$base.o")"
+    for vname in "${vnames[@]}"; do printf ' %14s' "${TEXT[$vname|$tname|$base]:--}"; done
+    echo
+  done
+  printf '%-18s' "linked"
+  for vname in "${vnames[@]}"; do l=${LINKED[$vname|$tname]:-- - -}; printf ' %14s' "${l%% *}"; done
   echo
-  json_targets+=("$(printf '{"target":"%s","cc":"%s","cc_version":"%s","flags":"%s","objects":[%s],"total":{"text":%d,"data":%d,"bss":%d,"total":%d}}' \
-    "$tname" "$cc" "$("$cc" -dumpversion)" "$tflags ${cflags[*]} ${extra[*]+"${extra[*]}"}" \
-    "$(IFS=,; echo "${json_objs[*]+"${json_objs[*]}"}")" \
-    "$sum_text" "$sum_data" "$sum_bss" $((sum_text + sum_data + sum_bss)))")
+  echo "undefined symbols needed (full):"
+  for src in "${srcs[@]}"; do echo "${UNDEF_LINE[full|$tname|$(basename "$src" .c)]:-}"; done
+  echo
+done
+
+echo "== core size at -Os, in bytes (linked: with --gc-sections, keeping the public functions"
+echo "   of the engine, boot state, safe mode and flash slot store; of every module in full)"
+printf '%-15s %-15s %8s %8s %8s %8s %8s\n' variant target text data bss total "linked"
+for vname in "${vnames[@]}"; do
+  for tname in "${tnames[@]}"; do
+    k="$vname|$tname"
+    [ -n "${TEXT[$k|TOTAL]:-}" ] || continue
+    read -r lt _ _ <<<"${LINKED[$k]}"
+    printf '%-15s %-15s %8d %8d %8d %8d %8d\n' "$vname" "$tname" "${TEXT[$k|TOTAL]}" "${DATA[$k|TOTAL]}" \
+      "${BSS[$k|TOTAL]}" $((TEXT[$k|TOTAL] + DATA[$k|TOTAL] + BSS[$k|TOTAL])) "$lt"
+    if [ $((DATA[$k|TOTAL] + BSS[$k|TOTAL])) -ne 0 ]; then
+      echo "note: $vname/$tname has $((DATA[$k|TOTAL] + BSS[$k|TOTAL])) bytes of data/bss (global state?)"
+    fi
+  done
+done
+
+# target_json VARIANT TARGET: one target's object, in the shape bench/run.py reads.
+target_json() {
+  local k="$1|$2" objs=() src lt ld lb t
+  for src in "${srcs[@]}"; do objs+=("${OBJ_JSON[$k|$(basename "$src" .c)]}"); done
+  for t in "${targets[@]}"; do [ "${t%%|*}" = "$2" ] && IFS='|' read -r _ cc tflags _ <<<"$t"; done
+  read -r lt ld lb <<<"${LINKED[$k]}"
+  printf '{"target":"%s","cc":"%s","cc_version":"%s","flags":"%s","objects":[%s],"total":{"text":%d,"data":%d,"bss":%d,"total":%d},"linked":{"text":%d,"data":%d,"bss":%d}}' \
+    "$2" "$cc" "$("$cc" -dumpversion)" "$tflags ${cflags[*]} ${extra[*]+"${extra[*]}"}" \
+    "$(IFS=,; echo "${objs[*]}")" "${TEXT[$k|TOTAL]}" "${DATA[$k|TOTAL]}" "${BSS[$k|TOTAL]}" \
+    $((TEXT[$k|TOTAL] + DATA[$k|TOTAL] + BSS[$k|TOTAL])) "$lt" "$ld" "$lb"
+}
+
+full_json=() variant_json=()
+for v in "${variants[@]}"; do
+  IFS='|' read -r vname vdefs roots <<<"$v"
+  tj=()
+  for tname in "${tnames[@]}"; do
+    [ -n "${TEXT[$vname|$tname|TOTAL]:-}" ] || continue
+    tj+=("$(target_json "$vname" "$tname")")
+    [ "$vname" = full ] && full_json+=("${tj[-1]}")
+  done
+  variant_json+=("$(printf '{"variant":"%s","defines":"%s","linked_roots":[%s],"targets":[%s]}' \
+    "$vname" "$vdefs" "$(json_list "$roots")" "$(IFS=,; echo "${tj[*]+"${tj[*]}"}")")")
 done
 
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-printf '{"commit":"%s","ok":%s,"targets":[%s]}\n' "$commit" \
+printf '{"commit":"%s","ok":%s,"targets":[%s],"variants":[%s]}\n' "$commit" \
   "$([ $status -eq 0 ] && echo true || echo false)" \
-  "$(IFS=,; echo "${json_targets[*]}")" >"$out/size.json"
+  "$(IFS=,; echo "${full_json[*]+"${full_json[*]}"}")" "$(IFS=,; echo "${variant_json[*]}")" >"$out/size.json"
 echo "wrote $out/size.json"
 if [ $status -ne 0 ]; then
   echo "size: FAILED: the core does not build freestanding or needs symbols it may not use" >&2

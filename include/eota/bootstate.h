@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "eota/flash.h"
+#include "eota/private_access.h"
 #include "eota/status.h"
 
 #ifdef __cplusplus
@@ -106,18 +107,19 @@ typedef struct eota_safe_mode_config {
 /* The stock defaults: 10 attempts, 5 min, 1 min, enabled. */
 void eota_safe_mode_config_defaults(eota_safe_mode_config *c);
 
-/* Private state: read it through the functions. */
+/* The boot state: the caller owns it, the fields are private (EOTA_PRIVATE,
+ * eota/private_access.h); read it through the functions. */
 typedef struct eota_bootstate {
-    eota_bootstate_config cfg;
-    eota_flash_info fi;
-    uint32_t copy_size[2];  /* sector size of each copy */
-    uint32_t rec_area;      /* record bytes rounded up to the alignment */
-    uint32_t tick;          /* bytes per counter unit (the write alignment) */
-    int cur;                /* copy holding the current record, -1 for none */
-    eota_bootrec rec;       /* the current record (all EMPTY when none) */
-    uint32_t ticks;         /* counter units used after the current record */
-    uint32_t tick_cap;      /* counter units the current copy can take */
-    uint32_t count;         /* unconfirmed boots */
+    eota_bootstate_config EOTA_PRIVATE(cfg);
+    eota_flash_info EOTA_PRIVATE(fi);
+    uint32_t EOTA_PRIVATE(copy_size)[2];  /* sector size of each copy */
+    uint32_t EOTA_PRIVATE(rec_area);      /* record bytes rounded up to the alignment */
+    uint32_t EOTA_PRIVATE(tick);          /* bytes per counter unit (the write alignment) */
+    int EOTA_PRIVATE(cur);                /* copy holding the current record, -1 for none */
+    eota_bootrec EOTA_PRIVATE(rec);       /* the current record (all EMPTY when none) */
+    uint32_t EOTA_PRIVATE(ticks);         /* counter units used after the current record */
+    uint32_t EOTA_PRIVATE(tick_cap);      /* counter units the current copy can take */
+    uint32_t EOTA_PRIVATE(count);         /* unconfirmed boots */
 } eota_bootstate;
 
 /* Check the configuration and read the state: the newest copy whose CRC

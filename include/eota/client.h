@@ -37,6 +37,10 @@
  * EOTA_CLIENT_NEED_IMAGE as soon as the feature reply is in, and the caller
  * answers with eota_client_set_image (after compressing, say). Meanwhile the
  * engine goes on with authentication but sends nothing of the size.
+ *
+ * Built only with EOTA_WITH_CLIENT (eota/opt.h, on by default); without
+ * EOTA_WITH_MD5_AUTH a device's legacy MD5 challenge (01) is an unexpected
+ * byte (EOTA_CLIENT_ERR_PROTOCOL).
  */
 #ifndef EOTA_CLIENT_H
 #define EOTA_CLIENT_H
@@ -46,6 +50,8 @@
 
 #include "eota/clock.h"
 #include "eota/crypto.h"
+#include "eota/opt.h"
+#include "eota/private_access.h"
 #include "eota/protocol.h"
 #include "eota/random.h"
 #include "eota/server.h" /* eota_auth_kind, EOTA_WANT_READ / EOTA_WANT_WRITE */
@@ -148,46 +154,47 @@ typedef enum eota_client_error {
     EOTA_CLIENT_ERR_RESOLVE            /* the name did not resolve */
 } eota_client_error;
 
-/* Private state: fields may change between versions; use the functions. */
+/* The engine's state: the caller owns it, the fields are private
+ * (EOTA_PRIVATE, eota/private_access.h); use the functions. */
 typedef struct eota_client {
-    eota_client_config cfg;
-    uint8_t *buf;
-    size_t buf_size;
-    char password[EOTA_PASSWORD_MAX + 1];
+    eota_client_config EOTA_PRIVATE(cfg);
+    uint8_t *EOTA_PRIVATE(buf);
+    size_t EOTA_PRIVATE(buf_size);
+    char EOTA_PRIVATE(password)[EOTA_PASSWORD_MAX + 1];
 
-    eota_wire wire;           /* the connection, the reply being read, our bytes */
-    int state;                /* internal step */
-    eota_client_status status;
-    uint32_t start_ms;        /* eota_client_start */
-    uint32_t activity_ms;     /* last byte moved in the data phase */
-    uint32_t final_ms;        /* 45 arrived */
+    eota_wire EOTA_PRIVATE(wire);           /* the connection, the reply being read, our bytes */
+    int EOTA_PRIVATE(state);                /* internal step */
+    eota_client_status EOTA_PRIVATE(status);
+    uint32_t EOTA_PRIVATE(start_ms);        /* eota_client_start */
+    uint32_t EOTA_PRIVATE(activity_ms);     /* last byte moved in the data phase */
+    uint32_t EOTA_PRIVATE(final_ms);        /* 45 arrived */
 
 
     /* what was learnt */
-    uint8_t features;         /* the byte sent */
-    uint8_t version;
-    uint8_t feature_reply;    /* 40, 46 or 48 */
-    uint8_t server_flags;
-    uint8_t extended;
-    uint8_t gzip_accepted;
-    uint8_t replied;          /* the feature reply is in */
-    uint8_t auth_kind;        /* eota_auth_kind */
-    uint8_t authed;           /* 41 received */
-    uint8_t image_set;        /* `img` holds the image being sent */
-    uint8_t image_gzip;
-    uint8_t size_sent;        /* type and size queued */
-    uint8_t received;         /* 44 received */
-    uint8_t committed;        /* 45 received */
+    uint8_t EOTA_PRIVATE(features);         /* the byte sent */
+    uint8_t EOTA_PRIVATE(version);
+    uint8_t EOTA_PRIVATE(feature_reply);    /* 40, 46 or 48 */
+    uint8_t EOTA_PRIVATE(server_flags);
+    uint8_t EOTA_PRIVATE(extended);
+    uint8_t EOTA_PRIVATE(gzip_accepted);
+    uint8_t EOTA_PRIVATE(replied);          /* the feature reply is in */
+    uint8_t EOTA_PRIVATE(auth_kind);        /* eota_auth_kind */
+    uint8_t EOTA_PRIVATE(authed);           /* 41 received */
+    uint8_t EOTA_PRIVATE(image_set);        /* `img` holds the image being sent */
+    uint8_t EOTA_PRIVATE(image_gzip);
+    uint8_t EOTA_PRIVATE(size_sent);        /* type and size queued */
+    uint8_t EOTA_PRIVATE(received);         /* 44 received */
+    uint8_t EOTA_PRIVATE(committed);        /* 45 received */
 
-    eota_client_image img;
-    uint32_t sent;            /* image bytes taken by the transport */
-    uint32_t fetched;         /* image bytes read into buf */
-    size_t buf_pos, buf_len;  /* unsent part of buf */
-    uint32_t acks;            /* 47s received */
+    eota_client_image EOTA_PRIVATE(img);
+    uint32_t EOTA_PRIVATE(sent);            /* image bytes taken by the transport */
+    uint32_t EOTA_PRIVATE(fetched);         /* image bytes read into buf */
+    size_t EOTA_PRIVATE(buf_pos), EOTA_PRIVATE(buf_len);  /* unsent part of buf */
+    uint32_t EOTA_PRIVATE(acks);            /* 47s received */
 
-    eota_client_error error;
-    eota_client_phase error_phase;
-    uint8_t error_code;
+    eota_client_error EOTA_PRIVATE(error);
+    eota_client_phase EOTA_PRIVATE(error_phase);
+    uint8_t EOTA_PRIVATE(error_code);
 } eota_client;
 
 /* About the current or last upload. */

@@ -2,8 +2,8 @@
  * eota/flash.h: the NOR flash seam, where the boot state (eota/bootstate.h)
  * and the image slots (eota/flash_backend.h) live. The rules are those of a
  * NOR flash, and every implementation must enforce them, so that code that
- * passes on the simulator (eota/simflash.h) or on a file (eota/fileflash.h)
- * also works on a chip:
+ * passes on the simulator (src/port/simflash, for tests) or on a file
+ * (eota/fileflash.h) also works on a chip:
  *
  * - erase works on whole sectors; it sets every byte of the sector to the
  *   erased value (0xFF on most parts, 0x00 on some);

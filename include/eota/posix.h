@@ -11,6 +11,7 @@
 
 #include "eota/clock.h"
 #include "eota/crypto.h"
+#include "eota/private_access.h"
 #include "eota/random.h"
 #include "eota/transport.h"
 
@@ -18,14 +19,16 @@
 extern "C" {
 #endif
 
-/* --- hashes (OpenSSL EVP) --- */
+/* --- hashes (OpenSSL EVP) ---
+ * The fields are private (EOTA_PRIVATE): init, seam, free. */
 typedef struct eota_posix_hash {
-    void *md_ctx; /* EVP_MD_CTX * */
-    int alg;      /* algorithm of the hash in progress, -1 when none */
+    void *EOTA_PRIVATE(md_ctx); /* EVP_MD_CTX * */
+    int EOTA_PRIVATE(alg);      /* algorithm of the hash in progress, -1 when none */
 } eota_posix_hash;
 
 /* EOTA_OK, or EOTA_ECRYPTO when OpenSSL cannot give a context. */
 int eota_posix_hash_init(eota_posix_hash *h);
+/* Safe on a zeroed struct and after a previous free. */
 void eota_posix_hash_free(eota_posix_hash *h);
 /* The seam view of h: {&ops, h}. */
 eota_hash eota_posix_hash_seam(eota_posix_hash *h);

@@ -119,7 +119,9 @@ static inline int eota_response_is_error(uint8_t code) { return code >= 0x80; }
 const char *eota_response_name(uint8_t code);
 
 /* A sentence for a person ("the image arrived corrupted (MD5 mismatch);
- * retry"); for an unknown byte, a generic sentence. Never NULL. */
+ * retry"); for an unknown byte, a generic sentence. Never NULL. A build
+ * without EOTA_WITH_DESCRIPTIONS (eota/opt.h) gives the name instead, and
+ * "unknown code" for an unknown byte. */
 const char *eota_response_describe(uint8_t code);
 
 /* Digests travel as lowercase ASCII hex: write 2*n characters for the n

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "eota/bootstate.h"
+#include "eota/private_access.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,16 +42,17 @@ typedef enum eota_safe_mode_action {
                                      reboot (reported at every poll after) */
 } eota_safe_mode_action;
 
-/* Private state: use the functions. */
+/* The caller owns it, the fields are private (EOTA_PRIVATE,
+ * eota/private_access.h); use the functions. */
 typedef struct eota_safe_mode {
-    eota_bootstate *bs;
-    eota_safe_mode_config cfg;
-    uint32_t start_ms;
-    int slot;             /* the slot running, or EOTA_BOOT_NO_SLOT */
-    uint8_t safe_mode;    /* this boot runs in safe mode */
-    uint8_t trial;        /* the image runs on trial */
-    uint8_t confirmed;    /* the boot was confirmed */
-    int last_status;      /* the status of the last write */
+    eota_bootstate *EOTA_PRIVATE(bs);
+    eota_safe_mode_config EOTA_PRIVATE(cfg);
+    uint32_t EOTA_PRIVATE(start_ms);
+    int EOTA_PRIVATE(slot);             /* the slot running, or EOTA_BOOT_NO_SLOT */
+    uint8_t EOTA_PRIVATE(safe_mode);    /* this boot runs in safe mode */
+    uint8_t EOTA_PRIVATE(trial);        /* the image runs on trial */
+    uint8_t EOTA_PRIVATE(confirmed);    /* the boot was confirmed */
+    int EOTA_PRIVATE(last_status);      /* the status of the last write */
 } eota_safe_mode;
 
 /* Start the clocks for this boot. bs must outlive sm. cfg NULL: the stock

@@ -23,6 +23,8 @@
 #include "eota/clock.h"
 #include "eota/crypto.h"
 #include "eota/events.h"
+#include "eota/opt.h"
+#include "eota/private_access.h"
 #include "eota/protocol.h"
 #include "eota/random.h"
 #include "eota/status.h"
@@ -31,11 +33,6 @@
 
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-#ifndef EOTA_PASSWORD_MAX
-/* Longest password the engine stores, in bytes. */
-#define EOTA_PASSWORD_MAX 128
 #endif
 
 /* Smallest transfer buffer eota_server_init accepts. */
@@ -51,7 +48,8 @@ typedef struct eota_server_config {
     const char *password;      /* NULL or "" = no authentication */
     uint8_t version;           /* 1 or 2; 0 means 2 */
     uint8_t allow_md5_auth;    /* 1: answer clients without SHA-256 with
-                                  the legacy MD5 challenge (opt-in) */
+                                  the legacy MD5 challenge (opt-in; a build
+                                  without EOTA_WITH_MD5_AUTH refuses it) */
     uint8_t ack_after_write;   /* 1: send each CHUNK_OK once the backend has
                                   taken the block, as stock devices do (they
                                   write, then acknowledge); 0: as soon as the
@@ -87,40 +85,41 @@ typedef enum eota_auth_kind {
     EOTA_AUTH_MD5 = 2
 } eota_auth_kind;
 
-/* Private state: fields may change between versions; use the functions. */
+/* The engine's state: the caller owns it, the fields are private
+ * (EOTA_PRIVATE, eota/private_access.h); use the functions. */
 typedef struct eota_server {
-    eota_server_config cfg;
-    uint8_t *buf;
-    size_t buf_size;
-    char password[EOTA_PASSWORD_MAX + 1];
-    char session_password[EOTA_PASSWORD_MAX + 1];
+    eota_server_config EOTA_PRIVATE(cfg);
+    uint8_t *EOTA_PRIVATE(buf);
+    size_t EOTA_PRIVATE(buf_size);
+    char EOTA_PRIVATE(password)[EOTA_PASSWORD_MAX + 1];
+    char EOTA_PRIVATE(session_password)[EOTA_PASSWORD_MAX + 1];
 
-    eota_wire wire;         /* the connection, the field being read, replies */
-    int phase;
-    uint32_t phase_start_ms;
-    uint32_t last_activity_ms;
-    uint32_t last_progress_ms;
+    eota_wire EOTA_PRIVATE(wire);         /* the connection, the field being read, replies */
+    int EOTA_PRIVATE(phase);
+    uint32_t EOTA_PRIVATE(phase_start_ms);
+    uint32_t EOTA_PRIVATE(last_activity_ms);
+    uint32_t EOTA_PRIVATE(last_progress_ms);
 
-    uint8_t client_features;
-    uint8_t server_flags;
-    uint8_t auth_kind;
-    uint8_t ota_type;
-    uint8_t started;        /* STARTED was emitted */
-    uint8_t backend_begun;
-    uint8_t error_code;     /* code of the last failed session, or 0 */
-    uint8_t reboot_pending;
-    uint8_t peer_gone;      /* the client closed or failed; nothing more to send */
-    uint8_t gzip_agreed;
-    uint8_t end_called;     /* backend end() reported pending */
-    char nonce[EOTA_SHA256_HEX_LEN + 1];
-    char md5_expected[EOTA_MD5_HEX_LEN + 1];
+    uint8_t EOTA_PRIVATE(client_features);
+    uint8_t EOTA_PRIVATE(server_flags);
+    uint8_t EOTA_PRIVATE(auth_kind);
+    uint8_t EOTA_PRIVATE(ota_type);
+    uint8_t EOTA_PRIVATE(started);        /* STARTED was emitted */
+    uint8_t EOTA_PRIVATE(backend_begun);
+    uint8_t EOTA_PRIVATE(error_code);     /* code of the last failed session, or 0 */
+    uint8_t EOTA_PRIVATE(reboot_pending);
+    uint8_t EOTA_PRIVATE(peer_gone);      /* the client closed or failed; nothing more to send */
+    uint8_t EOTA_PRIVATE(gzip_agreed);
+    uint8_t EOTA_PRIVATE(end_called);     /* backend end() reported pending */
+    char EOTA_PRIVATE(nonce)[EOTA_SHA256_HEX_LEN + 1];
+    char EOTA_PRIVATE(md5_expected)[EOTA_MD5_HEX_LEN + 1];
 
-    uint32_t size;
-    uint32_t received;      /* wire bytes received in the data phase */
-    uint32_t acked;         /* bytes covered by CHUNK_OKs already queued */
-    size_t pend_off;        /* data in buf not yet taken by the backend */
-    size_t pend_len;
-    uint32_t written;       /* bytes taken by the backend */
+    uint32_t EOTA_PRIVATE(size);
+    uint32_t EOTA_PRIVATE(received);      /* wire bytes received in the data phase */
+    uint32_t EOTA_PRIVATE(acked);         /* bytes covered by CHUNK_OKs already queued */
+    size_t EOTA_PRIVATE(pend_off);        /* data in buf not yet taken by the backend */
+    size_t EOTA_PRIVATE(pend_len);
+    uint32_t EOTA_PRIVATE(written);       /* bytes taken by the backend */
 } eota_server;
 
 /* Set up an engine. The config is copied; the password is copied too.

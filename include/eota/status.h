@@ -39,7 +39,8 @@ typedef int eota_status;
 
 /* "OK", "AGAIN", "ETOOBIG", ...; "UNKNOWN" for a value not listed above. */
 const char *eota_status_name(int status);
-/* A sentence saying what the status means. */
+/* A sentence saying what the status means; the name in a build without
+ * EOTA_WITH_DESCRIPTIONS (eota/opt.h). */
 const char *eota_status_describe(int status);
 
 #ifdef __cplusplus

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eota/private_access.h"
 #include "eota/transport.h"
 
 #ifdef __cplusplus
@@ -25,12 +26,12 @@ extern "C" {
 #define EOTA_WIRE_OUT_MAX 160u
 
 typedef struct eota_wire {
-    const eota_transport_ops *transport;
-    void *conn;               /* NULL when no connection */
-    uint8_t in[EOTA_WIRE_IN_MAX];
-    size_t in_need, in_have;  /* the field being gathered */
-    uint8_t out[EOTA_WIRE_OUT_MAX];
-    size_t out_len, out_pos;  /* queued bytes, out_pos..out_len unsent */
+    const eota_transport_ops *EOTA_PRIVATE(transport);
+    void *EOTA_PRIVATE(conn);               /* NULL when no connection */
+    uint8_t EOTA_PRIVATE(in)[EOTA_WIRE_IN_MAX];
+    size_t EOTA_PRIVATE(in_need), EOTA_PRIVATE(in_have); /* the field being gathered */
+    uint8_t EOTA_PRIVATE(out)[EOTA_WIRE_OUT_MAX];
+    size_t EOTA_PRIVATE(out_len), EOTA_PRIVATE(out_pos); /* queued bytes, out_pos..out_len unsent */
 } eota_wire;
 
 #ifdef __cplusplus

@@ -789,8 +789,7 @@ out:
     for (int i = 0; i < 2; i++)
         if (d->conns[i].fd >= 0)
             close(d->conns[i].fd);
-    if (d->hash.md_ctx)
-        eota_posix_hash_free(&d->hash);
+    eota_posix_hash_free(&d->hash); /* a no-op on the zeroed struct */
     free(d->xfer);
     eota_slots_close(&d->slots);
     eota_config_free(&d->cfg);

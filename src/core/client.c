@@ -16,6 +16,9 @@
  */
 #include "eota/client.h"
 
+/* A device-only build leaves the uploader engine out (eota/opt.h). */
+#if EOTA_WITH_CLIENT
+
 #include <string.h>
 
 #include "wire.h"
@@ -38,9 +41,8 @@ enum state {
     ST_END
 };
 
-/* Work done per eota_client_poll call at most, so that one fast connection
- * cannot starve the others of the integrator's loop. */
-#define POLL_BUDGET 64
+/* Work done per eota_client_poll call at most: a build option (eota/opt.h). */
+#define POLL_BUDGET EOTA_CLIENT_POLL_BUDGET
 
 
 static uint32_t now(const eota_client *c) { return c->cfg.clock.now_ms(c->cfg.clock.ctx); }
@@ -315,6 +317,12 @@ static void on_nonce(eota_client *c)
     expect(c, ST_AUTH_RESULT, 1);
 }
 
+/* The legacy MD5 challenge (01) is one only in a build with MD5 auth. */
+static int is_challenge(uint8_t b)
+{
+    return b == EOTA_RESP_REQUEST_SHA256_AUTH || (EOTA_WITH_MD5_AUTH && b == EOTA_RESP_REQUEST_AUTH);
+}
+
 static void on_field(eota_client *c)
 {
     uint8_t b = c->wire.in[0];
@@ -355,7 +363,7 @@ static void on_field(eota_client *c)
     case ST_AUTH_CODE:
         if (b == EOTA_RESP_AUTH_OK) {
             authenticated(c);
-        } else if (b == EOTA_RESP_REQUEST_SHA256_AUTH || b == EOTA_RESP_REQUEST_AUTH) {
+        } else if (is_challenge(b)) {
             c->auth_kind = b == EOTA_RESP_REQUEST_SHA256_AUTH ? EOTA_AUTH_SHA256 : EOTA_AUTH_MD5;
             if (c->password[0] == '\0') {
                 fail(c, EOTA_CLIENT_ERR_PASSWORD_REQUIRED, b);
@@ -726,3 +734,5 @@ const char *eota_client_error_name(eota_client_error err)
     }
     return "unknown";
 }
+
+#endif /* EOTA_WITH_CLIENT */

@@ -30,11 +30,10 @@ enum phase {
     PH_CLOSING     /* flushing a last byte, then close */
 };
 
-/* Work done per eota_server_poll call at most, so that a fast peer cannot
- * hold the integrator's main loop. */
-#define POLL_BUDGET 32
-/* How often to retry a backend that took nothing, in ms. */
-#define BACKEND_RETRY_MS 2
+/* Work done per eota_server_poll call at most, and how often to retry a
+ * backend that took nothing, in ms: build options (eota/opt.h). */
+#define POLL_BUDGET EOTA_SERVER_POLL_BUDGET
+#define BACKEND_RETRY_MS EOTA_SERVER_BACKEND_RETRY_MS
 
 
 static uint32_t now(const eota_server *s)
@@ -171,7 +170,7 @@ int eota_server_init(eota_server *srv, const eota_server_config *cfg, uint8_t *b
         !cfg->backend.ops->begin || !cfg->backend.ops->write || !cfg->backend.ops->end ||
         !cfg->backend.ops->abort)
         return EOTA_EINVAL;
-    if (cfg->version > EOTA_VERSION_2)
+    if (cfg->version > EOTA_VERSION_2 || (cfg->allow_md5_auth && !EOTA_WITH_MD5_AUTH))
         return EOTA_EINVAL;
     memset(srv, 0, sizeof *srv);
     srv->cfg = *cfg;
@@ -289,7 +288,7 @@ static void on_features(eota_server *s)
         s->auth_kind = EOTA_AUTH_SHA256;
         hexlen = EOTA_SHA256_HEX_LEN;
         req = EOTA_RESP_REQUEST_SHA256_AUTH;
-    } else if (s->cfg.allow_md5_auth) {
+    } else if (EOTA_WITH_MD5_AUTH && s->cfg.allow_md5_auth) {
         s->auth_kind = EOTA_AUTH_MD5;
         hexlen = EOTA_MD5_HEX_LEN;
         req = EOTA_RESP_REQUEST_AUTH;

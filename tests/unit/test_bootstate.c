@@ -5,6 +5,9 @@
  * confirm, rollback), safe mode (attempts, request, disabled), image checks,
  * configuration checks; and the CRC-32.
  */
+/* White-box: reads the boot state's private fields (eota/private_access.h). */
+#define EOTA_ALLOW_PRIVATE_ACCESS
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +20,7 @@
 
 #include "eota/bootstate.h"
 #include "eota/crc32.h"
-#include "eota/simflash.h"
+#include "simflash.h"
 
 #define SEC 4096u
 

@@ -673,7 +673,9 @@ static void test_password_change_between_starts(void **state)
     set_image(f, 9000, 0);
     start(f);
     assert_int_equal(run(f, 10000), EOTA_CLIENT_FAILED);
-    assert_int_equal(f->c.cl.error_code, 0x82);
+    eota_client_report r;
+    report(f, &r);
+    assert_int_equal(r.code, 0x82);
     /* a retry with the next password, on a new connection */
     mem_pipe_free(&f->pipe);
     mem_pipe_init(&f->pipe, 0);
@@ -1215,7 +1217,9 @@ static void test_version_0_rejected(void **state)
     f->dev.version = 0;
     script_start(f, 1000);
     assert_int_equal(run(f, 1000), EOTA_CLIENT_FAILED);
-    assert_int_equal(f->c.cl.error, EOTA_CLIENT_ERR_VERSION);
+    eota_client_report r;
+    report(f, &r);
+    assert_int_equal(r.error, EOTA_CLIENT_ERR_VERSION);
 }
 
 static void odd_bytes(void **state, enum sstage at, const char *bytes, size_t n, eota_client_error want_err,
@@ -1281,8 +1285,10 @@ static void test_odd_48_to_plain_client(void **state)
     f->dev.nbytes = 2;
     script_start(f, 100);
     assert_int_equal(run(f, 2000), EOTA_CLIENT_FAILED);
-    assert_int_equal(f->c.cl.error, EOTA_CLIENT_ERR_PROTOCOL);
-    assert_int_equal(f->c.cl.error_code, 0x48);
+    eota_client_report r;
+    report(f, &r);
+    assert_int_equal(r.error, EOTA_CLIENT_ERR_PROTOCOL);
+    assert_int_equal(r.code, 0x48);
 }
 
 /* An older device that answers 40 to an extended client: no type byte. */

@@ -39,6 +39,9 @@
  * EOTA_POWERFAIL_VERBOSE=1 prints each scenario's counts;
  * EOTA_POWERFAIL_STRIDE=n runs every n-th cut only (16 under valgrind).
  */
+/* White-box: reads the boot state's and safe mode's private fields (eota/private_access.h). */
+#define EOTA_ALLOW_PRIVATE_ACCESS
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,7 +58,7 @@
 #include "eota/posix.h"
 #include "eota/safemode.h"
 #include "eota/server.h"
-#include "eota/simflash.h"
+#include "simflash.h"
 #include "fake.h"
 
 #define KIB 1024u
@@ -683,8 +686,11 @@ static int recover(dev *v, const model *const *cand, int ncand, char *why, size_
                         e.trial, e.rolled, e.attempts, b);
     }
     /* a following upload: from the running image (in safe mode or not) */
-    if (!dev_upload(v, IMG_NEXT))
-        return why_fail(why, wn, "the following upload failed (code 0x%02x)", v->srv.error_code);
+    if (!dev_upload(v, IMG_NEXT)) {
+        eota_server_info info;
+        eota_server_get_info(&v->srv, &info);
+        return why_fail(why, wn, "the following upload failed (code 0x%02x)", info.error_code);
+    }
     int tgt = v->fb.slot;
     if (d.slot >= 0 && tgt == d.slot)
         return why_fail(why, wn, "the upload overwrote the running slot");

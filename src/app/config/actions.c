@@ -193,7 +193,7 @@ static int action_name(schema_ctx *c, yaml_node_t *n, const char *path, char *p,
 int cfg_read_action(cfg_reader *r, yaml_node_t *n, const char *path, eota_automation *au)
 {
     char p[SCHEMA_PATH_LEN];
-    yaml_node_t *k;
+    yaml_node_t *k = NULL;
     if (action_name(&r->s, n, path, p, &k))
         return -1;
     const char *name = schema_text(k);

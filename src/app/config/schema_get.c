@@ -127,7 +127,7 @@ int schema_get_int(schema_ctx *c, yaml_node_t *n, const char *path, long long lo
 
 int schema_get_port(schema_ctx *c, yaml_node_t *n, const char *path, uint16_t *dst)
 {
-    long long v;
+    long long v = 0;
     if (schema_get_int(c, n, path, 1, 65535, &v))
         return -1;
     *dst = (uint16_t)v;

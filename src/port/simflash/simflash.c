@@ -2,7 +2,7 @@
  * simflash.c: a simulated NOR flash in RAM with power cuts (eota/simflash.h).
  * Part of the test port: it may allocate; the core never does.
  */
-#include "eota/simflash.h"
+#include "simflash.h"
 
 #include <stdlib.h>
 #include <string.h>

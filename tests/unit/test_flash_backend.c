@@ -1,11 +1,14 @@
 /*
- * test_bootstate_backend.c: the flash-slot storage backend
+ * test_flash_backend.c: the flash-slot storage backend
  * (src/core/flash_backend.c) behind the real OTA engine (src/core/server.c)
  * driven by a scripted client, and called directly: the image lands in the
  * inactive slot, sectors are erased just ahead of the writes, programs are
  * aligned and padded, the boot state goes EMPTY then NEW, failures leave
  * nothing installed.
  */
+/* White-box: reads the boot state's private fields (eota/private_access.h). */
+#define EOTA_ALLOW_PRIVATE_ACCESS
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +24,7 @@
 #include "eota/flash_backend.h"
 #include "eota/protocol.h"
 #include "eota/server.h"
-#include "eota/simflash.h"
+#include "simflash.h"
 #include "fake.h"
 
 #define SEC 4096u

@@ -1,10 +1,13 @@
 /*
- * test_bootstate_safemode.c: the application side of safe mode
+ * test_safemode.c: the application side of safe mode
  * (src/core/safemode.c): boot_is_good_after confirms a normal boot once,
  * reboot_timeout ends safe mode, safe mode confirms nothing, an orderly
  * shutdown confirms, the request, the timeouts a main loop sleeps on; and
  * the whole loop of PROTOCOL.md section 8 with the bootloader.
  */
+/* White-box: reads safe mode's private fields (eota/private_access.h). */
+#define EOTA_ALLOW_PRIVATE_ACCESS
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +21,7 @@
 #include "eota/bootstate.h"
 #include "eota/crc32.h"
 #include "eota/safemode.h"
-#include "eota/simflash.h"
+#include "simflash.h"
 
 typedef struct fx {
     eota_simflash sf;

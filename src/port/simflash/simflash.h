@@ -1,6 +1,7 @@
 /*
- * eota/simflash.h: a simulated NOR flash in RAM (src/port/simflash) behind
- * the flash seam (eota/flash.h), for tests and the power-cut sweep.
+ * simflash.h: a simulated NOR flash in RAM (src/port/simflash) behind
+ * the flash seam (eota/flash.h), for tests and the power-cut sweep. A test
+ * double: part of eota_testsupport, never installed.
  *
  * - Geometry: runs of sectors (e.g. 4 x 4 KiB then 3 x 64 KiB), write
  *   alignment 1 to 32, erased value 0xFF or 0x00. Starts fully erased.

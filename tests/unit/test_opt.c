@@ -1,0 +1,93 @@
+/*
+ * test_opt.c: the build options of eota/opt.h, on a core built as a small
+ * device would build it (tests/CMakeLists.txt: eota_core_device, with
+ * EOTA_WITH_CLIENT, EOTA_WITH_DESCRIPTIONS and EOTA_WITH_MD5_AUTH all 0).
+ * The other tests run the defaults; this one checks that turning options
+ * off leaves out what they name and nothing else: names instead of
+ * sentences, no uploader engine, no MD5 challenge (refused at init, not
+ * silently ignored).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "eota/client.h"
+#include "eota/protocol.h"
+#include "eota/server.h"
+#include "eota/status.h"
+
+#if EOTA_WITH_CLIENT || EOTA_WITH_DESCRIPTIONS || EOTA_WITH_MD5_AUTH
+#error "test_opt.c is built against the device-only core (tests/CMakeLists.txt)"
+#endif
+
+/* Weak: NULL when the library has no uploader engine, as it should not. */
+extern int eota_client_init(eota_client *cl, const eota_client_config *cfg, uint8_t *buf, size_t len)
+    __attribute__((weak));
+
+static void test_descriptions_are_names(void **state)
+{
+    (void)state;
+    assert_string_equal(eota_response_describe(EOTA_RESP_ERROR_MD5_MISMATCH), "ERROR_MD5_MISMATCH");
+    assert_string_equal(eota_response_describe(0x45), "UPDATE_END_OK");
+    assert_string_equal(eota_response_describe(0x77), "unknown code");
+    assert_string_equal(eota_response_name(0x8B), "ERROR_MD5_MISMATCH");
+    assert_string_equal(eota_status_describe(EOTA_ETOOBIG), "ETOOBIG");
+    assert_string_equal(eota_status_describe(-99), "UNKNOWN");
+    assert_string_equal(eota_status_name(EOTA_EBUSY), "EBUSY");
+}
+
+static void test_no_uploader_engine(void **state)
+{
+    (void)state;
+    assert_null(eota_client_init);
+}
+
+/* Seams that init only checks for presence; nothing is called. */
+static long t_read(void *c, uint8_t *b, size_t n) { (void)c, (void)b, (void)n; return EOTA_AGAIN; }
+static long t_write(void *c, const uint8_t *b, size_t n) { (void)c, (void)b; return (long)n; }
+static void t_close(void *c) { (void)c; }
+static uint32_t c_now(void *ctx) { (void)ctx; return 0; }
+static int r_fill(void *ctx, uint8_t *b, size_t n) { (void)ctx; memset(b, 7, n); return EOTA_OK; }
+static int h_begin(void *ctx, eota_hash_alg a) { (void)ctx, (void)a; return EOTA_OK; }
+static void h_update(void *ctx, const uint8_t *d, size_t n) { (void)ctx, (void)d, (void)n; }
+static int h_finish(void *ctx, uint8_t *d) { (void)ctx; memset(d, 0, 16); return EOTA_OK; }
+static int b_begin(void *ctx, const eota_begin_info *i) { (void)ctx, (void)i; return EOTA_OK; }
+static int b_write(void *ctx, const uint8_t *d, size_t n, size_t *t) { (void)ctx, (void)d; *t = n; return EOTA_OK; }
+static int b_end(void *ctx) { (void)ctx; return EOTA_OK; }
+static void b_abort(void *ctx) { (void)ctx; }
+
+static void test_md5_auth_refused_at_init(void **state)
+{
+    static const eota_transport_ops tops = {t_read, t_write, t_close};
+    static const eota_hash_ops hops = {h_begin, h_update, h_finish};
+    static const eota_backend_ops bops = {b_begin, b_write, b_end, b_abort, NULL};
+    eota_server_config cfg;
+    eota_server srv;
+    uint8_t buf[256];
+
+    (void)state;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.transport = &tops;
+    cfg.clock.now_ms = c_now;
+    cfg.random.fill = r_fill;
+    cfg.hash.ops = &hops;
+    cfg.backend.ops = &bops;
+    cfg.password = "secret";
+    assert_int_equal(eota_server_init(&srv, &cfg, buf, sizeof buf), EOTA_OK);
+    cfg.allow_md5_auth = 1;
+    assert_int_equal(eota_server_init(&srv, &cfg, buf, sizeof buf), EOTA_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_descriptions_are_names),
+        cmocka_unit_test(test_no_uploader_engine),
+        cmocka_unit_test(test_md5_auth_refused_at_init),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
