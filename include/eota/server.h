@@ -23,6 +23,7 @@
 #include "eota/clock.h"
 #include "eota/crypto.h"
 #include "eota/events.h"
+#include "eota/ingest.h"
 #include "eota/protocol.h"
 #include "eota/random.h"
 #include "eota/status.h"
@@ -99,28 +100,22 @@ typedef struct eota_server {
     int phase;
     uint32_t phase_start_ms;
     uint32_t last_activity_ms;
-    uint32_t last_progress_ms;
+    eota_ingest ingest;     /* the data phase: backend, MD5, progress, events */
 
     uint8_t client_features;
     uint8_t server_flags;
     uint8_t auth_kind;
     uint8_t ota_type;
-    uint8_t started;        /* STARTED was emitted */
-    uint8_t backend_begun;
+    uint8_t started;        /* the size arrived: an upload, not a probe */
     uint8_t error_code;     /* code of the last failed session, or 0 */
     uint8_t reboot_pending;
     uint8_t peer_gone;      /* the client closed or failed; nothing more to send */
     uint8_t gzip_agreed;
-    uint8_t end_called;     /* backend end() reported pending */
     char nonce[EOTA_SHA256_HEX_LEN + 1];
-    char md5_expected[EOTA_MD5_HEX_LEN + 1];
 
     uint32_t size;
     uint32_t received;      /* wire bytes received in the data phase */
     uint32_t acked;         /* bytes covered by CHUNK_OKs already queued */
-    size_t pend_off;        /* data in buf not yet taken by the backend */
-    size_t pend_len;
-    uint32_t written;       /* bytes taken by the backend */
 } eota_server;
 
 /* Set up an engine. The config is copied; the password is copied too.

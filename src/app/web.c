@@ -75,6 +75,7 @@ struct eota_web {
     char opaque[33];
     char digest_random[32];
     web_req *upload;             /* the request that holds the backend */
+    eota_ingest ingest;          /* its data phase, over the device's backend */
     web_req *suspended;          /* the upload, waiting for the backend */
     uint64_t resume_at;
     int reboot_pending;          /* an image was committed over the web */
@@ -115,12 +116,10 @@ struct web_req {
     uint64_t file_bytes;         /* image bytes found so far */
     char filename[128];
     /* the upload */
-    uint8_t *pend;
-    size_t pend_off, pend_len;
-    int begun, started, committed, failed;
-    int backend_failed;          /* the failure came from the backend */
-    uint32_t total;              /* announced to the events: an upper bound */
-    uint64_t started_ms, last_progress_ms;
+    uint8_t *pend;               /* image bytes found, for the ingest */
+    size_t pend_len;
+    int started, committed, failed;
+    uint64_t started_ms;
     unsigned status;             /* the reply when failed */
     char reason[640];
 };
@@ -165,18 +164,14 @@ static void html_escape(FILE *f, const char *s)
 /* Events                                                              */
 /* ------------------------------------------------------------------ */
 
-static void emit(web_req *r, eota_state st, uint8_t code)
+/* The web upload's events (its ingest's, a refused password), told to the
+ * device as the native engine's are. */
+static void on_web_event(void *ctx, const eota_event *ev)
 {
-    eota_web *w = r->w;
-    eota_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.state = st;
-    ev.code = code;
-    ev.received = r->file_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)r->file_bytes;
-    ev.total = st == EOTA_STATE_COMPLETED ? ev.received : r->total;
+    eota_web *w = ctx;
     w->in_web_event = 1;
     if (w->o.on_event)
-        w->o.on_event(w->o.ctx, &ev);
+        w->o.on_event(w->o.ctx, ev);
     w->in_web_event = 0;
 }
 
@@ -207,7 +202,7 @@ void eota_web_note_event(eota_web *w, const eota_event *ev)
     case EOTA_STATE_ERROR: {
         const char *name = eota_response_name(ev->code);
         snprintf(w->last_result, sizeof w->last_result, "failed: %s (0x%02X)%s%.300s (%s upload, %s): the old image runs",
-                 name ? name : "?", ev->code, w->o.fb->why[0] ? ": " : "", w->o.fb->why, via, when);
+                 name ? name : "?", ev->code, ev->detail ? ": " : "", ev->detail ? ev->detail : "", via, when);
         break;
     }
     }
@@ -346,8 +341,6 @@ static enum MHD_Result reply_auth(eota_web *w, struct MHD_Connection *c, int why
 /* The upload into the backend                                         */
 /* ------------------------------------------------------------------ */
 
-static const eota_backend_ops *ops(const eota_web *w) { return eota_file_backend_seam(w->o.fb).ops; }
-
 /* A failure: the backend is aborted (the old image stays), the events
  * hear ERROR when the upload had started, and the rest of the body is
  * read and dropped so that the client gets the reply. */
@@ -364,33 +357,22 @@ static void fail(web_req *r, unsigned status, uint8_t code, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(r->reason, sizeof r->reason, fmt, ap);
     va_end(ap);
-    if (r->begun) {
-        ops(w)->abort(w->o.fb);
-        r->begun = 0;
-    }
-    r->pend_len = r->pend_off = 0;
-    if (r->started) {
-        if (!r->backend_failed) /* else the backend's own words stay */
-            snprintf(w->o.fb->why, sizeof w->o.fb->why, "%s", r->reason);
-        emit(r, EOTA_STATE_ERROR, code);
-    }
+    r->pend_len = 0;
+    /* after a failure of the ingest's own, it has told the events already */
+    eota_ingest_fail(&w->ingest, code, r->reason);
 }
 
-/* The backend refused: its status tells the HTTP status, and the engine's
- * mapping the response code the events hear. */
+/* The ingest failed (the backend refused): the status tells the HTTP
+ * status; the ingest has the response byte and the backend's words. */
 static void fail_backend(web_req *r, int st, eota_ingest_step step)
 {
     static const char *const steps[] = {"prepare", "write", "verify"};
-    eota_file_backend *fb = r->w->o.fb;
-    eota_backend_detail d = {NULL, 0};
-    ops(r->w)->detail(fb, &d);
-    uint8_t code = eota_ingest_wire_code(st, d.code, step, r->w->cfg->profile->too_big_code);
+    const eota_ingest *in = &r->w->ingest;
+    uint8_t code = eota_ingest_error_code(in);
     const char *name = eota_response_name(code);
-    char why[sizeof fb->why];
-    snprintf(why, sizeof why, "%s", d.why ? d.why : eota_response_describe(code));
-    r->backend_failed = 1;
-    fail(r, st == EOTA_ETOOBIG ? 413 : 500, code, "%s %s (0x%02X): %s", steps[step], name ? name : "error", code,
-         why);
+    const char *why = eota_ingest_why(in);
+    fail(r, st == EOTA_ETOOBIG ? 413 : 500, code, "%s %s (0x%02X): %.400s", steps[step], name ? name : "error", code,
+         why ? why : eota_response_describe(code));
 }
 
 static int begin_upload(web_req *r)
@@ -405,50 +387,44 @@ static int begin_upload(web_req *r)
     uint32_t size = cfg->slot_size;
     if (upper && upper < size)
         size = (uint32_t)upper;
-    r->total = upper > UINT32_MAX ? UINT32_MAX : (uint32_t)upper;
+    uint32_t total = upper > UINT32_MAX ? UINT32_MAX : (uint32_t)upper;
     eota_begin_info bi;
     memset(&bi, 0, sizeof bi);
     bi.size = size;
     bi.ota_type = EOTA_OTA_TYPE_APP;
     bi.gzip_agreed = cfg->profile->gzip ? 1 : 0;
-    w->o.fb->why[0] = '\0';
-    int st = ops(w)->begin(w->o.fb, &bi);
+    LOGD(TAG, "Web upload: image '%s' from %s, at most %u bytes", r->filename, r->peer, total);
+    r->started = 1;
+    r->started_ms = now_ms();
+    int st = eota_ingest_begin(&w->ingest, &bi, total);
     if (st != EOTA_OK) {
         fail_backend(r, st, EOTA_INGEST_BEGIN);
         return -1;
     }
-    r->begun = 1;
-    r->started = 1;
-    r->started_ms = r->last_progress_ms = now_ms();
-    LOGD(TAG, "Web upload: image '%s' from %s, at most %u bytes", r->filename, r->peer, r->total);
-    emit(r, EOTA_STATE_STARTED, 0);
     return 0;
 }
 
-/* Hand the buffered image bytes to the backend. 1: all taken; 0: the
- * backend is busy (slow flash), try later; -1: failed. */
+/* Hand the image bytes the scanner found to the ingest, and from there to
+ * the backend as far as it takes them. 1: all taken; 0: the backend is busy
+ * (slow flash), try later; -1: failed. */
 static int flush(web_req *r)
 {
-    eota_web *w = r->w;
-    while (r->pend_len > 0) {
-        if (!r->begun && !r->failed && begin_upload(r) != 0)
+    eota_ingest *in = &r->w->ingest;
+    if (r->pend_len > 0) {
+        if (!r->started && begin_upload(r) != 0)
             return -1;
+        (void)eota_ingest_feed(in, r->pend, r->pend_len); /* nothing is pending here */
+        r->pend_len = 0;
+    }
+    while (eota_ingest_pending(in) > 0) {
         size_t taken = 0;
-        int st = ops(w)->write(w->o.fb, r->pend + r->pend_off, r->pend_len, &taken);
+        int st = eota_ingest_push(in, &taken);
         if (st != EOTA_OK) {
             fail_backend(r, st, EOTA_INGEST_WRITE);
             return -1;
         }
         if (taken == 0)
             return 0;
-        r->pend_off += taken;
-        r->pend_len -= taken;
-    }
-    r->pend_off = 0;
-    uint64_t t = now_ms();
-    if (r->started && t - r->last_progress_ms >= EOTA_PROGRESS_INTERVAL_MS) {
-        r->last_progress_ms = t;
-        emit(r, EOTA_STATE_IN_PROGRESS, 0);
     }
     return 1;
 }
@@ -566,7 +542,7 @@ static void data_out(web_req *r, const uint8_t *p, size_t n)
 {
     if (r->state != MP_FILE || n == 0)
         return;
-    memcpy(r->pend + r->pend_off + r->pend_len, p, n);
+    memcpy(r->pend + r->pend_len, p, n);
     r->pend_len += n;
     r->file_bytes += n;
 }
@@ -723,7 +699,7 @@ static enum MHD_Result upload_first(eota_web *w, web_req *r, struct MHD_Connecti
     r->state = MP_PREAMBLE;
     r->match = 2; /* as if a CRLF came before the body: the first boundary may open it */
     w->upload = r;
-    w->o.fb->why[0] = '\0';
+    eota_ingest_reset(&w->ingest);
     LOGI(TAG, "Web upload from %s (%llu bytes of form data)", r->peer, (unsigned long long)r->body_len);
     return MHD_YES;
 }
@@ -779,23 +755,20 @@ static enum MHD_Result upload_end(web_req *r)
         }
     }
     if (!r->failed) {
-        int st = ops(w)->end(w->o.fb);
+        int st = eota_ingest_finish(&w->ingest);
         if (st == EOTA_AGAIN) {
             suspend(r);
             return MHD_YES;
         }
-        r->begun = 0;
         if (st != EOTA_OK) {
-            /* end() failed: nothing was committed; drop the part file */
-            ops(w)->abort(w->o.fb);
-            fail_backend(r, st, EOTA_INGEST_END);
+            fail_backend(r, st, EOTA_INGEST_END); /* nothing committed; the part file gone */
         } else {
             r->committed = 1;
             w->reboot_pending = 1;
             double secs = (double)(now_ms() - r->started_ms) / 1000.0;
             LOGI(TAG, "POST /update from %s: 200 Update Successful! (%llu bytes in %.1f s); rebooting in %d ms",
                  r->peer, (unsigned long long)r->file_bytes, secs, REBOOT_DELAY_MS);
-            emit(r, EOTA_STATE_COMPLETED, 0);
+            eota_ingest_completed(&w->ingest);
             return reply(r->conn, 200, "text/plain; charset=utf-8", "Update Successful!", 1);
         }
     }
@@ -987,12 +960,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             if (a == AUTH_WRONG) {
                 LOGW(TAG, "%s %s from %s: 401, wrong credentials", method, url, r->peer);
                 if (is_update && is_post && w->upload_enabled) {
-                    snprintf(w->o.fb->why, sizeof w->o.fb->why, "wrong web server credentials from %s", r->peer);
-                    eota_event ev = {EOTA_STATE_ERROR, EOTA_RESP_ERROR_AUTH_INVALID, 0, 0};
-                    w->in_web_event = 1;
-                    if (w->o.on_event)
-                        w->o.on_event(w->o.ctx, &ev);
-                    w->in_web_event = 0;
+                    char why[128];
+                    snprintf(why, sizeof why, "wrong web server credentials from %s", r->peer);
+                    eota_event ev = {EOTA_STATE_ERROR, EOTA_RESP_ERROR_AUTH_INVALID, 0, 0, why};
+                    on_web_event(w, &ev);
                 }
             }
             linger_if_body(w, c);
@@ -1039,15 +1010,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, en
             static const char *const why[] = {"completed", "an error", "a timeout", "the shutdown",
                                               "a read error", "the client closing the connection"};
             const char *wy = (unsigned)toe < sizeof why / sizeof why[0] ? why[toe] : "?";
-            if (r->begun)
-                ops(w)->abort(w->o.fb);
-            r->begun = 0;
             LOGW(TAG, "Web upload from %s aborted by %s after %llu of %llu bytes: the old image stays", r->peer, wy,
                  (unsigned long long)r->body_seen, (unsigned long long)r->body_len);
-            if (r->started) {
-                snprintf(w->o.fb->why, sizeof w->o.fb->why, "web upload cut short by %s", wy);
-                emit(r, EOTA_STATE_ABORT, 0);
-            }
+            eota_ingest_abort(&w->ingest); /* the backend aborted; ABORT once it had started */
         }
         if (r->committed)
             w->reboot_at = now_ms() + REBOOT_DELAY_MS;
@@ -1117,6 +1082,13 @@ int eota_web_start(eota_web **out, const eota_web_opts *o)
     }
     w->o = *o;
     w->cfg = cfg;
+    eota_ingest_config ic = {eota_file_backend_seam(o->fb), eota_posix_clock(), {on_web_event, NULL, w}, {NULL, NULL},
+                             cfg->profile->too_big_code};
+    if (eota_ingest_init(&w->ingest, &ic) != EOTA_OK) {
+        LOGE(TAG, "the storage backend is incomplete");
+        free(w);
+        return -1;
+    }
     w->upload_enabled = cfg->ota_web_server;
     if (o->port_override)
         w->port = o->port_override;
@@ -1242,13 +1214,7 @@ void eota_web_stop(eota_web *w)
     web_req *r = w->upload;
     if (r && !r->committed && !r->failed) {
         LOGW(TAG, "Web upload in progress discarded by the shutdown");
-        if (r->begun)
-            ops(w)->abort(w->o.fb);
-        r->begun = 0;
-        if (r->started) {
-            snprintf(w->o.fb->why, sizeof w->o.fb->why, "web upload cut short by the shutdown");
-            emit(r, EOTA_STATE_ABORT, 0);
-        }
+        eota_ingest_abort(&w->ingest);
         r->failed = 1;
     }
     if (w->suspended) {
