@@ -4,11 +4,13 @@
  * libmicrohttpd runs without threads: MHD_USE_EPOLL in external-polling
  * mode, so each daemon is one epoll descriptor in the device's poll set, and
  * MHD_run does the work without blocking. The upload is parsed by a small
- * streaming multipart scanner (below) rather than MHD's post processor, so
- * that it can stop taking input when the backend is slow (emulated flash):
- * the connection is then suspended and resumed a few milliseconds later,
- * with the unread bytes left in MHD's connection buffer. Memory per upload:
- * one 64 KiB buffer, whatever the image size.
+ * streaming multipart parser (web/multipart.c) rather than MHD's post
+ * processor, so that it can stop taking input when the backend is slow
+ * (emulated flash): the connection is then suspended and resumed a few
+ * milliseconds later, with the unread bytes left in MHD's connection
+ * buffer. The image goes through the core's ingest (eota/ingest.h), the
+ * same data phase as a native upload. Memory per upload: one 64 KiB buffer,
+ * whatever the image size.
  */
 #include "web.h"
 
@@ -38,29 +40,17 @@
 #include "eota/protocol.h"
 #include "log.h"
 #include "net.h"
+#include "web/multipart.h"
 
 #define TAG "web_server"
 #define MAX_DAEMONS 8
 #define PEND_CAP (64u * 1024u)     /* image bytes between the wire and the backend */
-#define HDR_MAX 4096u              /* headers of one multipart part */
-#define BOUNDARY_MAX 200u          /* RFC 2046 says 70; be lenient */
 #define RETRY_MS 5                 /* a busy backend is tried again after this */
 #define REBOOT_DELAY_MS 100        /* after a success reply, as stock devices do */
 #define FRAMING_ALLOWANCE (64u * 1024u) /* multipart framing and small fields */
 #define CONN_TIMEOUT_S 60u
 #define MAX_LINGER 16              /* connections drained after an early reply */
 #define LINGER_MS 5000             /* ... for at most this long */
-
-enum mp_state {
-    MP_PREAMBLE,   /* before the first delimiter */
-    MP_AFTER_DELIM,/* "--" (the end) or CRLF (a part) follows */
-    MP_AFTER_DASH,
-    MP_AFTER_CR,
-    MP_HEADERS,    /* the part's headers, up to the empty line */
-    MP_FILE,       /* the image */
-    MP_SKIP,       /* another part */
-    MP_EPILOGUE    /* after the closing delimiter */
-};
 
 typedef struct web_req web_req;
 
@@ -102,19 +92,8 @@ struct web_req {
     struct MHD_Connection *conn;
     char peer[80];
     int is_upload;               /* holds the backend */
-    /* the multipart scanner */
-    char delim[BOUNDARY_MAX + 8]; /* CRLF "--" boundary */
-    size_t dlen;
-    size_t match;                /* delimiter bytes held back */
-    int state;
-    char hdr[HDR_MAX];
-    size_t hdr_len;
-    int file_seen, file_done, closing_seen;
+    multipart mp;                /* the body's parser */
     uint64_t body_len;           /* Content-Length, 0 when not given */
-    uint64_t body_seen;          /* body bytes taken so far */
-    uint64_t file_start;         /* body offset where the image starts */
-    uint64_t file_bytes;         /* image bytes found so far */
-    char filename[128];
     /* the upload */
     uint8_t *pend;               /* image bytes found, for the ingest */
     size_t pend_len;
@@ -379,11 +358,8 @@ static int begin_upload(web_req *r)
 {
     eota_web *w = r->w;
     const eota_config *cfg = w->cfg;
-    uint64_t upper = 0;
-    /* The image ends at least a closing delimiter (CRLF--boundary--) before
-     * the end of the body: an upper bound for the events and for begin(). */
-    if (r->body_len && r->body_len >= r->file_start + r->dlen + 2)
-        upper = r->body_len - r->file_start - r->dlen - 2;
+    /* an upper bound for the events and for begin() */
+    uint64_t upper = multipart_file_bound(&r->mp, r->body_len);
     uint32_t size = cfg->slot_size;
     if (upper && upper < size)
         size = (uint32_t)upper;
@@ -393,7 +369,7 @@ static int begin_upload(web_req *r)
     bi.size = size;
     bi.ota_type = EOTA_OTA_TYPE_APP;
     bi.gzip_agreed = cfg->profile->gzip ? 1 : 0;
-    LOGD(TAG, "Web upload: image '%s' from %s, at most %u bytes", r->filename, r->peer, total);
+    LOGD(TAG, "Web upload: image '%s' from %s, at most %u bytes", r->mp.filename, r->peer, total);
     r->started = 1;
     r->started_ms = now_ms();
     int st = eota_ingest_begin(&w->ingest, &bi, total);
@@ -429,223 +405,9 @@ static int flush(web_req *r)
     return 1;
 }
 
-/* ------------------------------------------------------------------ */
-/* The multipart scanner                                               */
-/* ------------------------------------------------------------------ */
-
-/* The boundary of a multipart/form-data Content-Type, into r->delim as
- * CRLF "--" boundary. 0 or -1. */
-static int set_boundary(web_req *r, const char *ctype)
-{
-    if (!ctype || strncasecmp(ctype, "multipart/form-data", 19) != 0)
-        return -1;
-    const char *p = ctype + 19;
-    while (*p) {
-        while (*p == ';' || *p == ' ' || *p == '\t')
-            p++;
-        if (!strncasecmp(p, "boundary=", 9)) {
-            p += 9;
-            char b[BOUNDARY_MAX + 1];
-            size_t n = 0;
-            if (*p == '"') {
-                p++;
-                while (*p && *p != '"' && n < BOUNDARY_MAX)
-                    b[n++] = *p++;
-                if (*p != '"')
-                    return -1;
-            } else {
-                while (*p && *p != ';' && *p != ' ' && *p != '\t' && n < BOUNDARY_MAX)
-                    b[n++] = *p++;
-                if (*p && *p != ';' && *p != ' ' && *p != '\t')
-                    return -1;
-            }
-            if (n == 0)
-                return -1;
-            b[n] = '\0';
-            if (strpbrk(b, "\r\n"))
-                return -1;
-            r->dlen = (size_t)snprintf(r->delim, sizeof r->delim, "\r\n--%s", b);
-            return 0;
-        }
-        while (*p && *p != ';')
-            p++;
-    }
-    return -1;
-}
-
-/* A parameter of a Content-Disposition line ("name", "filename") into out.
- * 1 when present. */
-static int disposition_param(const char *line, const char *key, char *out, size_t outlen)
-{
-    size_t klen = strlen(key);
-    const char *p = strchr(line, ';');
-    while (p) {
-        p++;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!strncasecmp(p, key, klen) && (p[klen] == '=' || (p[klen] == '*' && p[klen + 1] == '='))) {
-            p += klen + (p[klen] == '*' ? 2 : 1);
-            size_t n = 0;
-            if (*p == '"') {
-                p++;
-                while (*p && *p != '"') {
-                    if (*p == '\\' && p[1])
-                        p++;
-                    if (n + 1 < outlen)
-                        out[n++] = *p;
-                    p++;
-                }
-            } else {
-                while (*p && *p != ';' && *p != '\r' && *p != '\n') {
-                    if (n + 1 < outlen)
-                        out[n++] = *p;
-                    p++;
-                }
-            }
-            out[n] = '\0';
-            return 1;
-        }
-        p = strchr(p, ';');
-    }
-    return 0;
-}
-
-/* The part's headers are complete: is it the image? */
-static void part_headers_done(web_req *r)
-{
-    r->hdr[r->hdr_len] = '\0';
-    int is_file = 0;
-    char name[64] = "", filename[128] = "";
-    for (char *line = r->hdr; line && *line;) {
-        char *end = strstr(line, "\r\n");
-        if (end)
-            *end = '\0';
-        if (!strncasecmp(line, "content-disposition:", 20)) {
-            disposition_param(line, "name", name, sizeof name);
-            is_file = disposition_param(line, "filename", filename, sizeof filename);
-        }
-        line = end ? end + 2 : NULL;
-    }
-    if (is_file && !r->file_seen) {
-        r->file_seen = 1;
-        r->file_start = r->body_seen;
-        snprintf(r->filename, sizeof r->filename, "%s", filename);
-        LOGV(TAG, "Multipart: the image is field '%s', file '%s'", name, filename);
-        r->state = MP_FILE;
-    } else {
-        LOGV(TAG, "Multipart: field '%s' skipped", name);
-        r->state = MP_SKIP;
-    }
-}
-
-static void data_out(web_req *r, const uint8_t *p, size_t n)
-{
-    if (r->state != MP_FILE || n == 0)
-        return;
-    memcpy(r->pend + r->pend_len, p, n);
-    r->pend_len += n;
-    r->file_bytes += n;
-}
-
-/* Data of a part (or the preamble): look for the delimiter. The delimiter
- * begins with CR and has no other CR, so after a mismatch the only place a
- * new match can begin is a CR. Returns the bytes consumed: all of them, or
- * up to the end of a delimiter. */
-static size_t scan_data(web_req *r, const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        if (r->match == 0) {
-            const uint8_t *cr = memchr(p + i, '\r', n - i);
-            size_t run = cr ? (size_t)(cr - (p + i)) : n - i;
-            data_out(r, p + i, run);
-            i += run;
-            if (!cr)
-                break;
-            r->match = 1;
-            i++;
-            continue;
-        }
-        if (p[i] == (uint8_t)r->delim[r->match]) {
-            r->match++;
-            i++;
-            if (r->match == r->dlen) {
-                r->match = 0;
-                if (r->state == MP_FILE)
-                    r->file_done = 1;
-                r->state = MP_AFTER_DELIM;
-                return i;
-            }
-            continue;
-        }
-        /* mismatch: the held bytes were data after all; look at p[i] again */
-        data_out(r, (const uint8_t *)r->delim, r->match);
-        r->match = 0;
-    }
-    return i;
-}
-
 static void malformed(web_req *r, const char *why)
 {
     fail(r, 400, EOTA_RESP_ERROR_UPDATE_END, "malformed multipart body: %s", why);
-}
-
-/* Feed body bytes to the scanner. The caller leaves room in pend for n
- * bytes plus a delimiter. */
-static void mp_feed(web_req *r, const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n && !r->failed) {
-        switch (r->state) {
-        case MP_PREAMBLE:
-        case MP_FILE:
-        case MP_SKIP: {
-            size_t used = scan_data(r, p + i, n - i);
-            r->body_seen += used;
-            i += used;
-            continue;
-        }
-        case MP_AFTER_DELIM:
-            if (p[i] == '-')
-                r->state = MP_AFTER_DASH;
-            else if (p[i] == '\r')
-                r->state = MP_AFTER_CR;
-            else if (p[i] != ' ' && p[i] != '\t')
-                malformed(r, "unexpected bytes after a boundary");
-            break;
-        case MP_AFTER_DASH:
-            if (p[i] != '-')
-                malformed(r, "unexpected bytes after a boundary");
-            r->closing_seen = 1;
-            r->state = MP_EPILOGUE;
-            break;
-        case MP_AFTER_CR:
-            if (p[i] != '\n')
-                malformed(r, "a boundary line does not end in CRLF");
-            r->state = MP_HEADERS;
-            r->hdr_len = 0;
-            break;
-        case MP_HEADERS:
-            if (r->hdr_len + 1 >= HDR_MAX) {
-                malformed(r, "the headers of a part are too long");
-                break;
-            }
-            r->hdr[r->hdr_len++] = (char)p[i];
-            if ((r->hdr_len == 2 && !memcmp(r->hdr, "\r\n", 2)) ||
-                (r->hdr_len >= 4 && !memcmp(r->hdr + r->hdr_len - 4, "\r\n\r\n", 4))) {
-                r->body_seen++;
-                i++;
-                part_headers_done(r);
-                continue;
-            }
-            break;
-        case MP_EPILOGUE:
-            r->body_seen += n - i;
-            return;
-        }
-        r->body_seen++;
-        i++;
-    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -672,7 +434,7 @@ static enum MHD_Result upload_first(eota_web *w, web_req *r, struct MHD_Connecti
     if (w->o.native_busy && w->o.native_busy(w->o.ctx))
         return reply_failed(r, 409, "another upload is in progress (native OTA)");
     const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (set_boundary(r, ctype) != 0)
+    if (multipart_init(&r->mp, ctype) != 0)
         return reply_failed(r, 400,
                             "expected a multipart/form-data body with a boundary (as sent by "
                             "curl -F \"update=@firmware.bin\" or a browser form)");
@@ -696,8 +458,6 @@ static enum MHD_Result upload_first(eota_web *w, web_req *r, struct MHD_Connecti
     if (!r->pend)
         return reply_failed(r, 500, "out of memory");
     r->is_upload = 1;
-    r->state = MP_PREAMBLE;
-    r->match = 2; /* as if a CRLF came before the body: the first boundary may open it */
     w->upload = r;
     eota_ingest_reset(&w->ingest);
     LOGI(TAG, "Web upload from %s (%llu bytes of form data)", r->peer, (unsigned long long)r->body_len);
@@ -706,30 +466,20 @@ static enum MHD_Result upload_first(eota_web *w, web_req *r, struct MHD_Connecti
 
 static enum MHD_Result upload_body(web_req *r, const char *data, size_t *size)
 {
-    if (r->failed) {
-        r->body_seen += *size;
-        *size = 0;
-        return MHD_YES;
-    }
-    for (;;) {
-        int fr = flush(r);
-        if (fr < 0) {
-            *size = 0;
-            return MHD_YES;
-        }
-        if (fr == 0 || *size == 0)
+    int fr = r->failed ? -1 : flush(r);
+    while (fr > 0 && *size > 0) {
+        size_t used = multipart_feed(&r->mp, (const uint8_t *)data, *size, r->pend, PEND_CAP, &r->pend_len);
+        data += used;
+        *size -= used;
+        if (r->mp.error) {
+            malformed(r, r->mp.error);
             break;
-        size_t room = PEND_CAP - r->dlen - 1;
-        size_t n = *size < room ? *size : room;
-        mp_feed(r, (const uint8_t *)data, n);
-        data += n;
-        *size -= n;
-        if (r->failed) {
-            *size = 0;
-            return MHD_YES;
         }
+        fr = flush(r);
     }
-    if (*size > 0)
+    if (r->failed)
+        *size = 0; /* the rest is read and dropped, so that the client gets the reply */
+    else if (*size > 0)
         suspend(r); /* MHD keeps the rest and calls again after the resume */
     return MHD_YES;
 }
@@ -738,14 +488,15 @@ static enum MHD_Result upload_end(web_req *r)
 {
     eota_web *w = r->w;
     if (!r->failed) {
-        if (!r->file_seen)
+        switch (multipart_finish(&r->mp)) {
+        case MULTIPART_COMPLETE: break;
+        case MULTIPART_NO_FILE:
             fail(r, 400, 0, "no file in the form (send the image as a file part, e.g. curl -F \"update=@firmware.bin\")");
-        else if (!r->file_done)
-            malformed(r, "the body ended inside the image (truncated upload?)");
-        else if (!r->closing_seen)
-            malformed(r, "the closing boundary is missing (truncated upload?)");
-        else if (r->file_bytes == 0)
-            fail(r, 400, 0, "the file is empty (no file chosen?)");
+            break;
+        case MULTIPART_CUT_IN_FILE: malformed(r, "the body ended inside the image (truncated upload?)"); break;
+        case MULTIPART_NO_CLOSING: malformed(r, "the closing boundary is missing (truncated upload?)"); break;
+        case MULTIPART_EMPTY_FILE: fail(r, 400, 0, "the file is empty (no file chosen?)"); break;
+        }
     }
     if (!r->failed) {
         int fr = flush(r);
@@ -767,7 +518,7 @@ static enum MHD_Result upload_end(web_req *r)
             w->reboot_pending = 1;
             double secs = (double)(now_ms() - r->started_ms) / 1000.0;
             LOGI(TAG, "POST /update from %s: 200 Update Successful! (%llu bytes in %.1f s); rebooting in %d ms",
-                 r->peer, (unsigned long long)r->file_bytes, secs, REBOOT_DELAY_MS);
+                 r->peer, (unsigned long long)r->mp.file_bytes, secs, REBOOT_DELAY_MS);
             eota_ingest_completed(&w->ingest);
             return reply(r->conn, 200, "text/plain; charset=utf-8", "Update Successful!", 1);
         }
@@ -1011,7 +762,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, en
                                               "a read error", "the client closing the connection"};
             const char *wy = (unsigned)toe < sizeof why / sizeof why[0] ? why[toe] : "?";
             LOGW(TAG, "Web upload from %s aborted by %s after %llu of %llu bytes: the old image stays", r->peer, wy,
-                 (unsigned long long)r->body_seen, (unsigned long long)r->body_len);
+                 (unsigned long long)r->mp.seen, (unsigned long long)r->body_len);
             eota_ingest_abort(&w->ingest); /* the backend aborted; ABORT once it had started */
         }
         if (r->committed)
