@@ -2,12 +2,15 @@
  * server.c: the device-side OTA engine, one non-blocking state machine for
  * the whole exchange of PROTOCOL.md section 2 (versions 1 and 2).
  *
- * Shape: every fixed-size field of the handshake is gathered in `in` (exact
- * reads, so any fragmentation gives the same result and nothing of a later
- * field is consumed early); replies go to `out` and leave in order whenever
- * the transport takes them; image bytes go through the caller's buffer to
- * the backend, which may take them slowly. The engine never waits: when it
- * cannot go on it returns, and the integrator calls eota_server_poll again.
+ * Shape: every fixed-size field of the handshake is gathered in the wire's
+ * `in` (exact reads, so any fragmentation gives the same result and nothing
+ * of a later field is consumed early); replies go to its `out` and leave in
+ * order whenever the transport takes them (wire.c). Image bytes are read
+ * into the caller's buffer and handed to the ingest (ingest.c: the backend,
+ * which may take them slowly, the MD5, the progress and the events); this
+ * file keeps the wire: acknowledgements, 44 and 45, timeouts, the goodbye.
+ * The engine never waits: when it cannot go on it returns, and the
+ * integrator calls eota_server_poll again.
  */
 #include "eota/server.h"
 
