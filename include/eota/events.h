@@ -18,6 +18,9 @@ typedef struct eota_event {
     uint8_t code;       /* the response code sent, for EOTA_STATE_ERROR */
     uint32_t received;  /* wire bytes received so far */
     uint32_t total;     /* wire bytes announced (0 before the size is known) */
+    const char *detail; /* EOTA_STATE_ERROR: what failed, in words (the
+                           storage backend's detail), or NULL; valid during
+                           the callback only */
 } eota_event;
 
 /* The seed's progress figure, in percent. */

@@ -23,6 +23,7 @@
 #include "eota/clock.h"
 #include "eota/crypto.h"
 #include "eota/events.h"
+#include "eota/ingest.h"
 #include "eota/opt.h"
 #include "eota/private_access.h"
 #include "eota/protocol.h"
@@ -98,28 +99,22 @@ typedef struct eota_server {
     int EOTA_PRIVATE(phase);
     uint32_t EOTA_PRIVATE(phase_start_ms);
     uint32_t EOTA_PRIVATE(last_activity_ms);
-    uint32_t EOTA_PRIVATE(last_progress_ms);
+    eota_ingest EOTA_PRIVATE(ingest);     /* the data phase: backend, MD5, progress, events */
 
     uint8_t EOTA_PRIVATE(client_features);
     uint8_t EOTA_PRIVATE(server_flags);
     uint8_t EOTA_PRIVATE(auth_kind);
     uint8_t EOTA_PRIVATE(ota_type);
-    uint8_t EOTA_PRIVATE(started);        /* STARTED was emitted */
-    uint8_t EOTA_PRIVATE(backend_begun);
+    uint8_t EOTA_PRIVATE(started);        /* the size arrived: an upload, not a probe */
     uint8_t EOTA_PRIVATE(error_code);     /* code of the last failed session, or 0 */
     uint8_t EOTA_PRIVATE(reboot_pending);
     uint8_t EOTA_PRIVATE(peer_gone);      /* the client closed or failed; nothing more to send */
     uint8_t EOTA_PRIVATE(gzip_agreed);
-    uint8_t EOTA_PRIVATE(end_called);     /* backend end() reported pending */
     char EOTA_PRIVATE(nonce)[EOTA_SHA256_HEX_LEN + 1];
-    char EOTA_PRIVATE(md5_expected)[EOTA_MD5_HEX_LEN + 1];
 
     uint32_t EOTA_PRIVATE(size);
     uint32_t EOTA_PRIVATE(received);      /* wire bytes received in the data phase */
     uint32_t EOTA_PRIVATE(acked);         /* bytes covered by CHUNK_OKs already queued */
-    size_t EOTA_PRIVATE(pend_off);        /* data in buf not yet taken by the backend */
-    size_t EOTA_PRIVATE(pend_len);
-    uint32_t EOTA_PRIVATE(written);       /* bytes taken by the backend */
 } eota_server;
 
 /* Set up an engine. The config is copied; the password is copied too.

@@ -153,7 +153,7 @@ static void on_event(void *ctx, const eota_event *ev)
     case EOTA_STATE_ERROR: {
         const char *name = eota_response_name(ev->code);
         LOGE(TAG, "Update failed: %s (0x%02X): %s%s%s", name ? name : "?", ev->code,
-             eota_response_describe(ev->code), d->fb.why[0] ? "; " : "", d->fb.why);
+             eota_response_describe(ev->code), ev->detail ? "; " : "", ev->detail ? ev->detail : "");
         run_trigger(d, "on_error", &o->on_error, ev, ev->code, 1);
         break;
     }
@@ -317,7 +317,6 @@ static int accept_clients(device *d, int lfd)
             LOGW(TAG, "Connection from %s turned away: an upload is in progress", peer);
             continue;
         }
-        d->fb.why[0] = '\0';
         LOGD(TAG, "Connection from %s", peer);
         taken++;
     }
@@ -453,7 +452,7 @@ static void boot(device *d)
         LOGW("safe_mode", "Entering safe mode%s: only OTA runs, for %u s", dec->requested ? " (requested)" : " after failed boots",
              d->smcfg.reboot_timeout_ms / 1000);
         if (d->cfg.safe_mode.on_safe_mode.count) {
-            eota_event ev = {EOTA_STATE_STARTED, 0, 0, 0};
+            eota_event ev = {EOTA_STATE_STARTED, 0, 0, 0, NULL};
             eota_auto_vars v = {"on_safe_mode", 0, 0, (int)ev.state, 0, d->cfg.name};
             eota_automation_run(&d->cfg.safe_mode.on_safe_mode, &v, &d->kids);
         }

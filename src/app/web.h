@@ -6,8 +6,10 @@
  * It runs on libmicrohttpd in external-polling mode with epoll: no thread.
  * The device's poll loop waits on the descriptors of eota_web_pollfds for
  * at most eota_web_timeout_ms, then calls eota_web_run. An upload is
- * streamed through a 64 KiB buffer into the same storage backend as a native
- * upload (eota_file_backend), with the same events (the device's on_event).
+ * streamed through a 64 KiB buffer and the core's ingest (eota/ingest.h)
+ * into the same storage backend as a native upload (eota_file_backend),
+ * with the same events (the device's on_event). The implementation is in
+ * src/app/web/ (internal.h lists its files).
  *
  * Every function accepts w == NULL (no web server configured) and then does
  * nothing.

@@ -2,18 +2,20 @@
  * server.c: the device-side OTA engine, one non-blocking state machine for
  * the whole exchange of PROTOCOL.md section 2 (versions 1 and 2).
  *
- * Shape: every fixed-size field of the handshake is gathered in `in` (exact
- * reads, so any fragmentation gives the same result and nothing of a later
- * field is consumed early); replies go to `out` and leave in order whenever
- * the transport takes them; image bytes go through the caller's buffer to
- * the backend, which may take them slowly. The engine never waits: when it
- * cannot go on it returns, and the integrator calls eota_server_poll again.
+ * Shape: every fixed-size field of the handshake is gathered in the wire's
+ * `in` (exact reads, so any fragmentation gives the same result and nothing
+ * of a later field is consumed early); replies go to its `out` and leave in
+ * order whenever the transport takes them (wire.c). Image bytes are read
+ * into the caller's buffer and handed to the ingest (ingest.c: the backend,
+ * which may take them slowly, the MD5, the progress and the events); this
+ * file keeps the wire: acknowledgements, 44 and 45, timeouts, the goodbye.
+ * The engine never waits: when it cannot go on it returns, and the
+ * integrator calls eota_server_poll again.
  */
 #include "eota/server.h"
 
 #include <string.h>
 
-#include "eota/ingest.h"
 #include "wire.h"
 
 enum phase {
@@ -47,18 +49,6 @@ static void logmsg(eota_server *s, eota_log_level lvl, const char *msg, uint32_t
         s->cfg.events.on_log(s->cfg.events.ctx, lvl, msg, arg);
 }
 
-static void emit(eota_server *s, eota_state st, uint8_t code)
-{
-    if (!s->cfg.events.on_event)
-        return;
-    eota_event ev;
-    ev.state = st;
-    ev.code = code;
-    ev.received = s->received;
-    ev.total = s->size;
-    s->cfg.events.on_event(s->cfg.events.ctx, &ev);
-}
-
 static size_t out_pending(const eota_server *s) { return eota_wire_out_pending(&s->wire); }
 static size_t out_free(const eota_server *s) { return eota_wire_out_free(&s->wire); }
 
@@ -86,23 +76,16 @@ static void release_conn(eota_server *s)
 {
     eota_wire_release(&s->wire);
     s->phase = PH_IDLE;
-    s->pend_len = s->pend_off = 0;
 }
 
-static void abort_backend(eota_server *s)
-{
-    if (s->backend_begun) {
-        s->backend_begun = 0;
-        s->cfg.backend.ops->abort(s->cfg.backend.ctx);
-    }
-}
-
-/* An error path: send the code (best effort), abort the backend, tell the
- * automations when the session had become an upload attempt, then close
- * once the byte has left (or the linger time is over). */
+/* An error path: send the code (best effort), fail the upload (the backend
+ * aborted, ERROR for the automations) when the session had become one,
+ * then close once the byte has left (or the linger time is over). A
+ * refused password is reported too, though no upload began. */
 static void fail(eota_server *s, uint8_t code, const char *why)
 {
-    logmsg(s, EOTA_LOG_ERROR, why, code);
+    if (why)
+        logmsg(s, EOTA_LOG_ERROR, why, code);
     if (!s->peer_gone) {
         /* Nothing queued after an error byte: drop what the peer has not
          * taken only if the error would not fit (it always fits by design). */
@@ -111,23 +94,18 @@ static void fail(eota_server *s, uint8_t code, const char *why)
         queue_byte(s, code);
     }
     s->error_code = code;
-    abort_backend(s);
-    if (s->started || code == EOTA_RESP_ERROR_AUTH_INVALID)
-        emit(s, EOTA_STATE_ERROR, code);
+    if (!s->started && code == EOTA_RESP_ERROR_AUTH_INVALID)
+        eota_ingest_emit(&s->ingest, EOTA_STATE_ERROR, code, NULL);
+    else
+        eota_ingest_fail(&s->ingest, code, NULL);
     s->phase = PH_CLOSING;
     s->phase_start_ms = now(s);
 }
 
-static void complete(eota_server *s);
+/* The ingest failed (and said so): its byte goes to the client. */
+static void ingest_failed(eota_server *s) { fail(s, eota_ingest_error_code(&s->ingest), NULL); }
 
-/* The response byte for a backend's failure. */
-static uint8_t backend_code(eota_server *s, int st, eota_ingest_step step)
-{
-    eota_backend_detail d = {NULL, 0};
-    if (s->cfg.backend.ops->detail)
-        s->cfg.backend.ops->detail(s->cfg.backend.ctx, &d);
-    return eota_ingest_wire_code(st, d.code, step, s->cfg.too_big_code);
-}
+static void complete(eota_server *s);
 
 /* The peer went away or the transport failed. Before the size it is a probe
  * (no event); after it, an upload that failed. */
@@ -159,16 +137,14 @@ static void complete(eota_server *s)
     s->reboot_pending = 1;
     s->error_code = 0;
     logmsg(s, EOTA_LOG_DEBUG, "update committed, reboot requested", s->size);
-    emit(s, EOTA_STATE_COMPLETED, 0);
+    eota_ingest_completed(&s->ingest);
 }
 
 int eota_server_init(eota_server *srv, const eota_server_config *cfg, uint8_t *buf, size_t buf_size)
 {
     if (!srv || !cfg || !buf || buf_size < EOTA_SERVER_MIN_BUFFER || !cfg->transport ||
         !cfg->transport->read || !cfg->transport->write || !cfg->transport->close ||
-        !cfg->clock.now_ms || !cfg->random.fill || !cfg->hash.ops || !cfg->backend.ops ||
-        !cfg->backend.ops->begin || !cfg->backend.ops->write || !cfg->backend.ops->end ||
-        !cfg->backend.ops->abort)
+        !cfg->clock.now_ms || !cfg->random.fill || !cfg->hash.ops)
         return EOTA_EINVAL;
     if (cfg->version > EOTA_VERSION_2 || (cfg->allow_md5_auth && !EOTA_WITH_MD5_AUTH))
         return EOTA_EINVAL;
@@ -184,6 +160,9 @@ int eota_server_init(eota_server *srv, const eota_server_config *cfg, uint8_t *b
         srv->cfg.final_ack_timeout_ms = EOTA_DEVICE_FINAL_ACK_TIMEOUT_MS;
     srv->cfg.password = NULL; /* kept in our own copy below */
     srv->wire.transport = cfg->transport;
+    eota_ingest_config ic = {cfg->backend, cfg->clock, cfg->events, cfg->hash, cfg->too_big_code};
+    if (eota_ingest_init(&srv->ingest, &ic) != EOTA_OK)
+        return EOTA_EINVAL;
     srv->buf = buf;
     srv->buf_size = buf_size;
     if (eota_server_set_password(srv, cfg->password) != EOTA_OK)
@@ -213,11 +192,10 @@ int eota_server_accept(eota_server *srv, void *conn)
     srv->client_features = srv->server_flags = 0;
     srv->auth_kind = EOTA_AUTH_NONE;
     srv->ota_type = EOTA_OTA_TYPE_APP;
-    srv->started = srv->backend_begun = srv->peer_gone = srv->gzip_agreed = 0;
+    srv->started = srv->peer_gone = srv->gzip_agreed = 0;
     srv->error_code = 0; /* info describes the current session from here */
-    srv->size = srv->received = srv->acked = srv->written = 0;
-    srv->pend_len = srv->pend_off = 0;
-    srv->end_called = 0;
+    srv->size = srv->received = srv->acked = 0;
+    eota_ingest_reset(&srv->ingest);
     expect(srv, PH_MAGIC, EOTA_MAGIC_LEN);
     logmsg(srv, EOTA_LOG_DEBUG, "client connected", 0);
     return EOTA_OK;
@@ -343,54 +321,29 @@ static void on_type(eota_server *s)
     expect(s, PH_SIZE, 4);
 }
 
-static int type_supported(const eota_server *s)
-{
-    switch (s->ota_type) {
-    case EOTA_OTA_TYPE_APP: return 1;
-    case EOTA_OTA_TYPE_PARTITION_TABLE: return (s->cfg.backend.caps & EOTA_BACKEND_CAP_PARTITION_TABLE) != 0;
-    case EOTA_OTA_TYPE_BOOTLOADER: return (s->cfg.backend.caps & EOTA_BACKEND_CAP_BOOTLOADER) != 0;
-    default: return 0;
-    }
-}
-
 static void on_size(eota_server *s)
 {
-    s->size = ((uint32_t)s->wire.in[0] << 24) | ((uint32_t)s->wire.in[1] << 16) | ((uint32_t)s->wire.in[2] << 8) |
-              (uint32_t)s->wire.in[3];
+    const uint8_t *in = s->wire.in;
+    s->size = ((uint32_t)in[0] << 24) | ((uint32_t)in[1] << 16) | ((uint32_t)in[2] << 8) | (uint32_t)in[3];
     /* Past auth and size: this is an upload, not a scan. */
     s->started = 1;
-    s->last_progress_ms = now(s);
     logmsg(s, EOTA_LOG_DEBUG, "size received, bytes", s->size);
-    emit(s, EOTA_STATE_STARTED, 0);
-    if (!type_supported(s)) {
-        fail(s, EOTA_RESP_ERROR_UNSUPPORTED_OTA_TYPE, "unsupported OTA type");
-        return;
-    }
-    if (s->size == 0) {
-        fail(s, EOTA_RESP_ERROR_UPDATE_PREPARE, "announced size is 0");
-        return;
-    }
     eota_begin_info info;
     info.size = s->size;
     info.ota_type = s->ota_type;
     info.gzip_agreed = s->gzip_agreed;
-    int st = s->cfg.backend.ops->begin(s->cfg.backend.ctx, &info);
-    if (st != EOTA_OK) {
-        fail(s, backend_code(s, st, EOTA_INGEST_BEGIN), "backend refused to prepare");
+    if (eota_ingest_begin(&s->ingest, &info, s->size) != EOTA_OK) {
+        ingest_failed(s);
         return;
     }
-    s->backend_begun = 1;
     queue_byte(s, EOTA_RESP_UPDATE_PREPARE_OK);
     expect(s, PH_MD5, EOTA_MD5_HEX_LEN);
 }
 
 static void on_md5(eota_server *s)
 {
-    for (size_t i = 0; i < EOTA_MD5_HEX_LEN; i++)
-        s->md5_expected[i] = (char)eota_wire_hex_lower(s->wire.in[i]);
-    s->md5_expected[EOTA_MD5_HEX_LEN] = '\0';
-    if (s->cfg.hash.ops->begin(s->cfg.hash.ctx, EOTA_HASH_MD5) != EOTA_OK) {
-        fail(s, EOTA_RESP_ERROR_UNKNOWN, "hash seam failed");
+    if (eota_ingest_expect_md5(&s->ingest, (const char *)s->wire.in) != EOTA_OK) {
+        ingest_failed(s);
         return;
     }
     queue_byte(s, EOTA_RESP_BIN_MD5_OK);
@@ -439,50 +392,34 @@ static void data_acks(eota_server *s, uint32_t upto)
 static void data_check_end(eota_server *s)
 {
     if (s->phase == PH_DATA && s->received == s->size &&
-        (!s->cfg.ack_after_write || s->written == s->size))
+        (!s->cfg.ack_after_write || eota_ingest_written(&s->ingest) == s->size))
         all_received(s);
 }
 
 /* Give buffered image bytes to the backend. Returns 1 when it took some. */
 static int feed_backend(eota_server *s)
 {
-    if (s->pend_len == 0)
-        return 0;
     size_t taken = 0;
-    int st = s->cfg.backend.ops->write(s->cfg.backend.ctx, s->buf + s->pend_off, s->pend_len, &taken);
-    if (st != EOTA_OK) {
-        fail(s, backend_code(s, st, EOTA_INGEST_WRITE), "backend write failed");
+    if (eota_ingest_push(&s->ingest, &taken) != EOTA_OK) {
+        ingest_failed(s);
         return 0;
     }
-    if (taken > s->pend_len)
-        taken = s->pend_len; /* a misbehaving backend cannot make us over-read */
-    s->pend_off += taken;
-    s->pend_len -= taken;
-    s->written += (uint32_t)taken;
     if (taken) {
         s->last_activity_ms = now(s);
         if (s->cfg.ack_after_write && s->phase == PH_DATA)
-            data_acks(s, s->written);
+            data_acks(s, eota_ingest_written(&s->ingest));
     }
     return taken > 0;
 }
 
+/* Every byte arrived: 44, then the MD5 verdict. */
 static void all_received(eota_server *s)
 {
-    uint8_t digest[EOTA_MD5_DIGEST_LEN];
-    char got[EOTA_MD5_HEX_LEN + 1];
     queue_byte(s, EOTA_RESP_RECEIVE_OK);
-    if (s->cfg.hash.ops->finish(s->cfg.hash.ctx, digest) != EOTA_OK) {
-        fail(s, EOTA_RESP_ERROR_UNKNOWN, "hash seam failed");
+    if (eota_ingest_check_md5(&s->ingest) != EOTA_OK) {
+        ingest_failed(s);
         return;
     }
-    eota_hex_encode(got, digest, EOTA_MD5_DIGEST_LEN);
-    got[EOTA_MD5_HEX_LEN] = '\0';
-    if (memcmp(got, s->md5_expected, EOTA_MD5_HEX_LEN) != 0) {
-        fail(s, EOTA_RESP_ERROR_MD5_MISMATCH, "MD5 of the received image does not match");
-        return;
-    }
-    logmsg(s, EOTA_LOG_DEBUG, "image received, MD5 verified", s->received);
     s->phase = PH_FINISH;
 }
 
@@ -505,37 +442,26 @@ static int data_read(eota_server *s)
         lost(s, n == EOTA_CLOSED ? "client closed during the data phase" : "read error during the data phase");
         return 0;
     }
-    s->cfg.hash.ops->update(s->cfg.hash.ctx, s->buf, (size_t)n);
+    (void)eota_ingest_feed(&s->ingest, s->buf, (size_t)n); /* nothing is pending here */
     s->received += (uint32_t)n;
-    s->pend_off = 0;
-    s->pend_len = (size_t)n;
     s->last_activity_ms = now(s);
     if (!s->cfg.ack_after_write)
         data_acks(s, s->received);
-    uint32_t t = now(s);
-    if (t - s->last_progress_ms >= EOTA_PROGRESS_INTERVAL_MS) {
-        s->last_progress_ms = t;
-        logmsg(s, EOTA_LOG_DEBUG, "progress, bytes", s->received);
-        emit(s, EOTA_STATE_IN_PROGRESS, 0);
-    }
     data_check_end(s);
     return 1;
 }
 
 static int finish_step(eota_server *s)
 {
-    if (s->pend_len)
+    if (eota_ingest_pending(&s->ingest))
         return feed_backend(s);
-    s->end_called = 1;
-    int st = s->cfg.backend.ops->end(s->cfg.backend.ctx);
+    int st = eota_ingest_finish(&s->ingest);
     if (st == EOTA_AGAIN)
         return 0;
     if (st != EOTA_OK) {
-        fail(s, backend_code(s, st, EOTA_INGEST_END), "backend could not finish the update");
+        ingest_failed(s);
         return 0;
     }
-    s->backend_begun = 0;
-    s->end_called = 0;
     if (s->peer_gone) {
         complete(s);
         return 1;
@@ -672,7 +598,7 @@ eota_server_result eota_server_poll(eota_server *srv)
             progress |= read_field(srv);
             break;
         case PH_DATA:
-            if (srv->pend_len) {
+            if (eota_ingest_pending(&srv->ingest)) {
                 progress |= feed_backend(srv);
                 data_check_end(srv);
             } else {
@@ -708,7 +634,7 @@ unsigned eota_server_wants(const eota_server *srv)
         w |= EOTA_WANT_WRITE;
     switch (srv->phase) {
     case PH_DATA:
-        if (srv->pend_len == 0 && out_free(srv) >= 4)
+        if (eota_ingest_pending(&srv->ingest) == 0 && out_free(srv) >= 4)
             w |= EOTA_WANT_READ;
         break;
     case PH_FINISH: break;
@@ -731,11 +657,11 @@ long eota_server_timeout_ms(const eota_server *srv)
     uint32_t t = now(srv);
     switch (srv->phase) {
     case PH_DATA:
-        if (srv->pend_len)
+        if (eota_ingest_pending(&srv->ingest))
             return BACKEND_RETRY_MS;
         return eota_wire_remaining(srv->last_activity_ms, srv->cfg.data_timeout_ms, t);
     case PH_FINISH:
-        return srv->pend_len || srv->end_called ? BACKEND_RETRY_MS : 0;
+        return eota_ingest_busy(&srv->ingest) ? BACKEND_RETRY_MS : 0;
     case PH_FINAL_ACK:
     case PH_CLOSING:
         return eota_wire_remaining(srv->phase_start_ms, srv->cfg.final_ack_timeout_ms, t);
@@ -749,9 +675,7 @@ void eota_server_cancel(eota_server *srv)
     if (!srv->wire.conn)
         return;
     logmsg(srv, EOTA_LOG_WARN, "upload cancelled", srv->received);
-    abort_backend(srv);
-    if (srv->started && srv->phase != PH_CLOSING && srv->phase != PH_FINAL_ACK)
-        emit(srv, EOTA_STATE_ABORT, 0);
+    eota_ingest_abort(&srv->ingest); /* ABORT unless it failed or committed */
     if (srv->phase == PH_FINAL_ACK) {
         /* The image is committed; only the goodbye is cut short. */
         complete(srv);
