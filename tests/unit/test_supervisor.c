@@ -81,19 +81,53 @@ static int background_gone(pid_t pid)
     return 0;
 }
 
-/* Reap until the hook saw `exits` ends, for at most 5 s. */
-static void reap_until(sup_table *t, seen *s, int exits)
+/* Each test's table (of one child), what its hooks saw, and a file in a
+ * directory of its own for what a child writes. */
+typedef struct fx {
+    sup_table t;
+    seen s;
+    char dir[32];
+    char path[64];
+} fx;
+
+static int fx_setup(void **state)
 {
-    sup_table *tables[] = {t};
-    for (int i = 0; i < 500 && s->exits < exits; i++) {
-        sup_reap_all(tables, 1);
-        if (s->exits < exits)
-            sleep_ms(10);
+    fx *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    sup_init(&f->t, 1);
+    snprintf(f->dir, sizeof f->dir, "/tmp/eota-sup-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
     }
-    assert_int_equal(s->exits, exits);
+    snprintf(f->path, sizeof f->path, "%s/file", f->dir);
+    *state = f;
+    return 0;
 }
 
-static pid_t spawn_sh(sup_table *t, seen *s, const char *script, uint32_t timeout_ms)
+static int fx_teardown(void **state)
+{
+    fx *f = *state;
+    unlink(f->path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Reap until the hook saw `exits` ends, for at most 5 s. */
+static void reap_until(fx *f, int exits)
+{
+    sup_table *tables[] = {&f->t};
+    for (int i = 0; i < 500 && f->s.exits < exits; i++) {
+        sup_reap_all(tables, 1);
+        if (f->s.exits < exits)
+            sleep_ms(10);
+    }
+    assert_int_equal(f->s.exits, exits);
+}
+
+static pid_t spawn_in(sup_table *t, seen *s, const char *script, uint32_t timeout_ms)
 {
     char *argv[] = {"sh", "-c", (char *)script, NULL};
     sup_spec spec = {"/bin/sh", argv, NULL, 0, timeout_ms, NULL, {on_exit_hook, on_timeout_hook, s}};
@@ -102,169 +136,140 @@ static pid_t spawn_sh(sup_table *t, seen *s, const char *script, uint32_t timeou
     return pid;
 }
 
+static pid_t spawn_sh(fx *f, const char *script, uint32_t timeout_ms)
+{
+    return spawn_in(&f->t, &f->s, script, timeout_ms);
+}
+
+/* An argv of one program, no environment, no deadline. */
+static pid_t spawn_plain(fx *f, char *program, const char *who)
+{
+    char *argv[] = {program, NULL};
+    sup_spec spec = {NULL, argv, NULL, 0, 0, who, {on_exit_hook, NULL, &f->s}};
+    return sup_spawn(&f->t, &spec);
+}
+
 static void test_true_is_reaped_with_its_status(void **state)
 {
-    (void)state;
-    sup_table t;
-    sup_init(&t, 4);
-    seen s = {0};
-    char *argv[] = {"true", NULL};
-    sup_spec spec = {NULL, argv, NULL, 0, 0, NULL, {on_exit_hook, NULL, &s}};
-    pid_t pid = sup_spawn(&t, &spec);
+    fx *f = *state;
+    pid_t pid = spawn_plain(f, "true", NULL);
     assert_true(pid > 0);
-    assert_int_equal(sup_running(&t), 1);
-    reap_until(&t, &s, 1);
-    assert_int_equal(s.pid, pid);
-    assert_true(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 0);
-    assert_int_equal(sup_running(&t), 0);
+    assert_int_equal(sup_running(&f->t), 1);
+    reap_until(f, 1);
+    assert_int_equal(f->s.pid, pid);
+    assert_true(WIFEXITED(f->s.status) && WEXITSTATUS(f->s.status) == 0);
+    assert_int_equal(sup_running(&f->t), 0);
 
-    spawn_sh(&t, &s, "exit 3", 0);
-    reap_until(&t, &s, 2);
-    assert_true(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 3);
+    spawn_sh(f, "exit 3", 0);
+    reap_until(f, 2);
+    assert_true(WIFEXITED(f->s.status) && WEXITSTATUS(f->s.status) == 3);
 }
 
 static void test_environment_group_and_mask(void **state)
 {
-    (void)state;
-    char dir[] = "/tmp/eota-sup-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char script[1024], out[64];
-    snprintf(out, sizeof out, "%s/out", dir);
-    /* $$ is the child's pid; ps-free check of its group: /proc/self/stat
-     * field 5 is the pgrp. SigBlk of an empty mask is all zeros. */
+    fx *f = *state;
+    char script[1024];
+    /* $$ is the child's pid; field 5 of /proc/PID/stat its process group;
+     * SigBlk of an empty mask is all zeros. */
     snprintf(script, sizeof script,
              "read -r _ _ _ _ pgrp _ < /proc/$$/stat; blk=$(grep SigBlk /proc/$$/status | tr -d '\\t');"
              " echo \"$GREETING $WHO $pgrp $blk\" > %s",
-             out);
+             f->path);
     char *env[] = {"GREETING=hello", "WHO=first", "WHO=second"};
     char *argv[] = {"sh", "-c", script, NULL};
-    sup_table t;
-    sup_init(&t, 1);
-    seen s = {0};
-    sup_spec spec = {"/bin/sh", argv, env, 3, 0, NULL, {on_exit_hook, NULL, &s}};
+    sup_spec spec = {"/bin/sh", argv, env, 3, 0, NULL, {on_exit_hook, NULL, &f->s}};
     sigset_t term, old;
     sigemptyset(&term);
     sigaddset(&term, SIGTERM);
     sigprocmask(SIG_BLOCK, &term, &old); /* the child must not inherit it */
-    pid_t pid = sup_spawn(&t, &spec);
+    pid_t pid = sup_spawn(&f->t, &spec);
     sigprocmask(SIG_SETMASK, &old, NULL);
     assert_true(pid > 0);
-    reap_until(&t, &s, 1);
+    reap_until(f, 1);
     char line[256] = "", want[256];
-    FILE *f = fopen(out, "r");
-    assert_non_null(f);
-    assert_non_null(fgets(line, sizeof line, f));
-    fclose(f);
+    FILE *file = fopen(f->path, "r");
+    assert_non_null(file);
+    assert_non_null(fgets(line, sizeof line, file));
+    fclose(file);
     snprintf(want, sizeof want, "hello second %d SigBlk:0000000000000000\n", (int)pid);
     assert_string_equal(line, want);
     assert_null(getenv("GREETING")); /* set in the child only */
-    unlink(out);
-    rmdir(dir);
 }
 
 static void test_exec_failure_exits_127(void **state)
 {
-    (void)state;
-    sup_table t;
-    sup_init(&t, 1);
-    seen s = {0};
-    char *argv[] = {"/nonexistent/eota-test-program", NULL};
-    sup_spec spec = {NULL, argv, NULL, 0, 0, "test_supervisor", {on_exit_hook, NULL, &s}};
-    assert_true(sup_spawn(&t, &spec) > 0);
-    reap_until(&t, &s, 1);
-    assert_true(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 127);
+    fx *f = *state;
+    assert_true(spawn_plain(f, "/nonexistent/eota-test-program", "test_supervisor") > 0);
+    reap_until(f, 1);
+    assert_true(WIFEXITED(f->s.status) && WEXITSTATUS(f->s.status) == 127);
 }
 
 static void test_full_table_starts_nothing(void **state)
 {
-    (void)state;
-    sup_table t;
-    sup_init(&t, 1);
-    seen s = {0};
-    pid_t first = spawn_sh(&t, &s, "sleep 5", 0);
-    char *argv[] = {"true", NULL};
-    sup_spec spec = {NULL, argv, NULL, 0, 0, NULL, {on_exit_hook, NULL, &s}};
-    assert_int_equal(sup_spawn(&t, &spec), 0);
-    assert_int_equal(sup_running(&t), 1);
+    fx *f = *state;
+    pid_t first = spawn_sh(f, "sleep 5", 0);
+    assert_int_equal(spawn_plain(f, "true", NULL), 0);
+    assert_int_equal(sup_running(&f->t), 1);
     /* a pid that is not the table's is not taken */
-    assert_int_equal(sup_reaped(&t, first + 100000, 0), 0);
-    assert_int_equal(sup_stop(&t, first + 100000, 10), -1);
-    assert_int_equal(sup_stop(&t, first, 2000), 0);
-    assert_int_equal(sup_running(&t), 0);
-    assert_int_equal(s.exits, 0); /* a stop is not reported as an exit */
+    assert_int_equal(sup_reaped(&f->t, first + 100000, 0), 0);
+    assert_int_equal(sup_stop(&f->t, first + 100000, 10), -1);
+    assert_int_equal(sup_stop(&f->t, first, 2000), 0);
+    assert_int_equal(sup_running(&f->t), 0);
+    assert_int_equal(f->s.exits, 0); /* a stop is not reported as an exit */
 }
 
 static void test_deadline_kills_the_group(void **state)
 {
-    (void)state;
-    sup_table t;
-    sup_init(&t, 2);
-    seen s = {0};
-    assert_int_equal(sup_next_timeout_ms(&t), -1);
-    char dir[] = "/tmp/eota-sup-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char script[256], out[64];
-    snprintf(out, sizeof out, "%s/bg", dir);
-    snprintf(script, sizeof script, "sleep 5 & echo $! > %s; wait", out);
-    pid_t pid = spawn_sh(&t, &s, script, 150);
-    long left = sup_next_timeout_ms(&t);
+    fx *f = *state;
+    assert_int_equal(sup_next_timeout_ms(&f->t), -1);
+    char script[256];
+    snprintf(script, sizeof script, "sleep 5 & echo $! > %s; wait", f->path);
+    pid_t pid = spawn_sh(f, script, 150);
+    long left = sup_next_timeout_ms(&f->t);
     assert_true(left > 0 && left <= 150);
-    sup_check_timeouts(&t); /* too early: nothing happens */
-    assert_int_equal(s.timeouts, 0);
+    sup_check_timeouts(&f->t); /* too early: nothing happens */
+    assert_int_equal(f->s.timeouts, 0);
     sleep_ms(200);
-    assert_int_equal(sup_next_timeout_ms(&t), 0);
+    assert_int_equal(sup_next_timeout_ms(&f->t), 0);
     uint64_t t0 = eota_posix_now_ms64();
-    sup_check_timeouts(&t);
-    assert_int_equal(s.timeouts, 1);
-    pid_t bg = read_pid(out);
-    assert_int_equal(s.pid, pid);
-    assert_int_equal(sup_next_timeout_ms(&t), -1); /* killed once only */
-    reap_until(&t, &s, 1);
-    assert_true(WIFSIGNALED(s.status) && WTERMSIG(s.status) == SIGKILL);
+    sup_check_timeouts(&f->t);
+    assert_int_equal(f->s.timeouts, 1);
+    pid_t bg = read_pid(f->path);
+    assert_int_equal(f->s.pid, pid);
+    assert_int_equal(sup_next_timeout_ms(&f->t), -1); /* killed once only */
+    reap_until(f, 1);
+    assert_true(WIFSIGNALED(f->s.status) && WTERMSIG(f->s.status) == SIGKILL);
     assert_true(eota_posix_now_ms64() - t0 < 2000); /* not the 5 s sleep */
     assert_true(background_gone(bg));
-    unlink(out);
-    rmdir(dir);
 }
 
 static void test_stop_with_sigterm(void **state)
 {
-    (void)state;
-    sup_table t;
-    sup_init(&t, 1);
-    seen s = {0};
-    pid_t pid = spawn_sh(&t, &s, "sleep 5", 0);
+    fx *f = *state;
+    pid_t pid = spawn_sh(f, "sleep 5", 0);
     uint64_t t0 = eota_posix_now_ms64();
-    assert_int_equal(sup_stop(&t, pid, 3000), 0);
+    assert_int_equal(sup_stop(&f->t, pid, 3000), 0);
     assert_true(eota_posix_now_ms64() - t0 < 2000);
     assert_int_equal(kill(pid, 0), -1);
 }
 
 static void test_stop_kills_a_child_ignoring_sigterm(void **state)
 {
-    (void)state;
-    char dir[] = "/tmp/eota-sup-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char script[256], ready[64];
-    snprintf(ready, sizeof ready, "%s/ready", dir);
-    snprintf(script, sizeof script, "trap '' TERM; touch %s; while :; do sleep 0.05; done", ready);
-    sup_table t;
-    sup_init(&t, 1);
-    seen s = {0};
-    pid_t pid = spawn_sh(&t, &s, script, 0);
+    fx *f = *state;
+    char script[256];
+    snprintf(script, sizeof script, "trap '' TERM; touch %s; while :; do sleep 0.05; done", f->path);
+    pid_t pid = spawn_sh(f, script, 0);
     struct stat st;
-    for (int i = 0; i < 500 && stat(ready, &st) != 0; i++)
+    for (int i = 0; i < 500 && stat(f->path, &st) != 0; i++)
         sleep_ms(10);
-    assert_int_equal(stat(ready, &st), 0);
+    assert_int_equal(stat(f->path, &st), 0);
     uint64_t t0 = eota_posix_now_ms64();
-    assert_int_equal(sup_stop(&t, pid, 300), 1);
+    assert_int_equal(sup_stop(&f->t, pid, 300), 1);
     uint64_t took = eota_posix_now_ms64() - t0;
     assert_true(took >= 300 && took < 3000);
     assert_int_equal(kill(pid, 0), -1);
     assert_int_equal(errno, ESRCH);
-    assert_int_equal(s.exits, 0);
-    unlink(ready);
-    rmdir(dir);
+    assert_int_equal(f->s.exits, 0);
 }
 
 static void test_reap_all_dispatches_by_table(void **state)
@@ -274,8 +279,8 @@ static void test_reap_all_dispatches_by_table(void **state)
     sup_init(&a, 2);
     sup_init(&b, 2);
     seen sa = {0}, sb = {0};
-    pid_t pa = spawn_sh(&a, &sa, "exit 1", 0);
-    pid_t pb = spawn_sh(&b, &sb, "exit 2", 0);
+    pid_t pa = spawn_in(&a, &sa, "exit 1", 0);
+    pid_t pb = spawn_in(&b, &sb, "exit 2", 0);
     sup_table *tables[] = {&a, &b};
     for (int i = 0; i < 500 && (sa.exits + sb.exits) < 2; i++) {
         sup_reap_all(tables, 2);
@@ -289,16 +294,18 @@ static void test_reap_all_dispatches_by_table(void **state)
     assert_int_equal(WEXITSTATUS(sb.status), 2);
 }
 
+#define FX_TEST(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_true_is_reaped_with_its_status),
-        cmocka_unit_test(test_environment_group_and_mask),
-        cmocka_unit_test(test_exec_failure_exits_127),
-        cmocka_unit_test(test_full_table_starts_nothing),
-        cmocka_unit_test(test_deadline_kills_the_group),
-        cmocka_unit_test(test_stop_with_sigterm),
-        cmocka_unit_test(test_stop_kills_a_child_ignoring_sigterm),
+        FX_TEST(test_true_is_reaped_with_its_status),
+        FX_TEST(test_environment_group_and_mask),
+        FX_TEST(test_exec_failure_exits_127),
+        FX_TEST(test_full_table_starts_nothing),
+        FX_TEST(test_deadline_kills_the_group),
+        FX_TEST(test_stop_with_sigterm),
+        FX_TEST(test_stop_kills_a_child_ignoring_sigterm),
         cmocka_unit_test(test_reap_all_dispatches_by_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
