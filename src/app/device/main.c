@@ -29,6 +29,9 @@ static int show_state(const dev_opts *o)
     return 0;
 }
 
+/* Where the slots live without --state-dir: /var/lib/eota/NAME as root,
+ * else $XDG_STATE_HOME/eota/NAME or ~/.local/state/eota/NAME. 0, or -1
+ * when the path does not fit. */
 static int default_state_dir(const char *name, char *buf, size_t len)
 {
     if (geteuid() == 0)

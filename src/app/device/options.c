@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void dev_usage(FILE *f)
+static void usage(FILE *f)
 {
     fprintf(f,
             "usage: eota device --config FILE.yaml [--state-dir DIR] [OPTIONS]\n"
@@ -79,8 +79,8 @@ static int take_option(dev_opts *o, int c, char *arg)
     case 'S': o->show_state = 1; break;
     case 'v': o->verbose = 1; break;
     case 'q': o->quiet = 1; break;
-    case 'h': dev_usage(stdout); return 0;
-    default: dev_usage(stderr); return 2;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return 2;
     }
     return -1;
 }
