@@ -3,6 +3,7 @@
  */
 #include "net.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -44,4 +45,29 @@ int eota_net_listen(const char *addr, uint16_t port, int backlog, int *family, c
         *family = res->ai_family;
     freeaddrinfo(res);
     return fd;
+}
+
+void net_addr_text(const struct sockaddr *sa, int v6_brackets, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    int v6 = sa && sa->sa_family == AF_INET6;
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+        port = ntohs(a->sin_port);
+    } else if (v6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+        port = ntohs(a->sin6_port);
+    }
+    snprintf(buf, len, v6 && v6_brackets ? "[%s]:%u" : "%s:%u", host, port);
+}
+
+void net_peer_text(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int known = getpeername(fd, (struct sockaddr *)&ss, &sl) == 0;
+    net_addr_text(known ? (const struct sockaddr *)&ss : NULL, 0, buf, len);
 }

@@ -1,0 +1,104 @@
+/*
+ * device.h: the parts of `eota device` and the state they share.
+ *
+ * `eota device` is a real device for Linux boards and a faithful simulator
+ * of ESPHome devices. It serves the native OTA protocol with the engine over
+ * non-blocking sockets (IPv4 and IPv6, one poll loop), writes uploads into
+ * the inactive A/B slot, and runs the application from the active slot as a
+ * child process, restarting it on the new image after an update ("reboot").
+ *
+ * Who does what (one file each):
+ *   main.c     the entry point: options, --show-state, setup, teardown
+ *   options.c  the command line and --help (options.h)
+ *   engine.c   the storage backend, the OTA engine and the web server
+ *   listen.c   the OTA listeners and accepting clients
+ *   loop.c     the poll loop: what to wait for, and the work after a wait
+ *   signals.c  signals through a signalfd: stop, reload, safe mode, children
+ *   reload.c   the password in force, and SIGHUP's reload of the config
+ *   boot.c     boot and reboot over the boot state, safe mode
+ *   events.c   engine events -> log lines, automations, the web page
+ *   app.c      the application, as a supervised child (app.h)
+ *   automation.c  the automations' actions (automation.h)
+ */
+#ifndef EOTA_APP_DEVICE_DEVICE_H
+#define EOTA_APP_DEVICE_DEVICE_H
+
+#include <stdint.h>
+
+#include "app.h"
+#include "automation.h"
+#include "config.h"
+#include "eota/posix.h"
+#include "eota/safemode.h"
+#include "eota/server.h"
+#include "options.h"
+#include "slots.h"
+#include "web.h"
+
+#define DEV_TAG "ota"
+#define DEV_XFER_SIZE 65536
+
+typedef struct dev_device {
+    dev_opts opt;
+    eota_config cfg;
+    char state_dir[4096];
+    eota_slots slots;
+    eota_file_backend fb;
+    eota_server srv;
+    eota_posix_hash hash;
+    uint8_t *xfer;
+    /* Two connection slots: the engine may hand over from a failed session
+     * that lingers for its error byte to a new client, so the new one needs
+     * a slot of its own. A slot is free when its fd is -1 (the engine's
+     * close sets that). */
+    eota_posix_conn conns[2];
+    int listen_fd[DEV_MAX_LISTEN];
+    int nlisten;
+    int sig_fd;
+    int stop;                  /* SIGTERM/SIGINT came */
+    dev_app app;
+    dev_automations autos;
+    uint64_t upload_started_ms;
+    eota_web *web;             /* web_server: (web.c); NULL without one */
+    eota_safe_mode_config smcfg;
+    eota_boot_decision dec;    /* this boot's decision */
+    eota_safe_mode sm;         /* this boot's confirmation and safe-mode timers */
+    int reboot_wanted;         /* reboot once no upload runs */
+} dev_device;
+
+/* engine.c: set up the storage backend, the OTA engine (with password pw),
+ * the listeners on port, and the web server. 0, or -1 after saying why. */
+int dev_setup_engine(dev_device *d, uint16_t port, const char *pw);
+
+/* listen.c */
+int dev_listen(dev_device *d, uint16_t port);
+/* Accept what waits on a listener; returns how many the engine took. */
+int dev_accept(dev_device *d, int lfd);
+
+/* loop.c: run until a signal stops the device; the exit code. */
+int dev_loop_run(dev_device *d);
+
+/* signals.c */
+int dev_signals_open(dev_device *d);
+void dev_signals_handle(dev_device *d);
+
+/* reload.c */
+const char *dev_effective_password(const eota_config *c);
+void dev_reload(dev_device *d);
+
+/* boot.c */
+void dev_boot_init(dev_device *d);
+void dev_boot(dev_device *d);
+void dev_reboot(dev_device *d);
+/* SIGUSR1: reboot into safe mode (unless the config disables it). */
+void dev_request_safe_mode(dev_device *d);
+/* The safe-mode timers, and a reboot that waited for an upload to end. */
+void dev_boot_poll(dev_device *d);
+uint32_t dev_now32(void);
+
+/* events.c: the engine's event and log seams, and web.c's busy check */
+void dev_on_event(void *ctx, const eota_event *ev);
+void dev_on_log(void *ctx, eota_log_level level, const char *msg, uint32_t arg);
+int dev_native_busy(void *ctx);
+
+#endif

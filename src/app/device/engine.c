@@ -1,0 +1,61 @@
+/*
+ * engine.c: what serves uploads in `eota device`, set up in one place: the
+ * storage backend over the slots (with the profile's gzip and the
+ * simulate: behaviours), the OTA engine over POSIX seams, the listeners,
+ * and the web server sharing the backend.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+
+int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
+{
+    if (eota_posix_hash_init(&d->hash) != EOTA_OK) {
+        fprintf(stderr, "eota device: OpenSSL hash context unavailable\n");
+        return -1;
+    }
+    eota_file_backend_opts fo;
+    memset(&fo, 0, sizeof fo);
+    fo.slot_size = d->cfg.slot_size;
+    fo.gzip = d->cfg.profile->gzip;
+    fo.write_speed = d->cfg.simulate.flash_write_speed;
+    fo.fail_at = (int)d->cfg.simulate.fail_at;
+    fo.fail_code = d->cfg.simulate.fail_code;
+    fo.has_fail_after = d->cfg.simulate.has_fail_after_bytes;
+    fo.fail_after = d->cfg.simulate.fail_after_bytes;
+    eota_file_backend_init(&d->fb, &d->slots, &fo);
+
+    d->xfer = malloc(DEV_XFER_SIZE);
+    if (!d->xfer) {
+        fprintf(stderr, "eota device: out of memory\n");
+        return -1;
+    }
+    eota_server_config sc = {
+        .transport = &eota_posix_transport,
+        .clock = eota_posix_clock(),
+        .random = eota_posix_random(),
+        .hash = eota_posix_hash_seam(&d->hash),
+        .backend = eota_file_backend_seam(&d->fb),
+        .events = {dev_on_event, dev_on_log, d},
+        .password = pw,
+        .version = d->cfg.ota.version,
+        .allow_md5_auth = d->cfg.ota.allow_md5_auth,
+        .too_big_code = d->cfg.profile->too_big_code, /* the chip's "not enough space" */
+        /* A simulated chip acknowledges a block once it is written, as
+         * stock firmware does; the Linux device acknowledges on arrival, so
+         * that even a stop-and-wait uploader overlaps the network with the
+         * disk. */
+        .ack_after_write = d->cfg.profile->ack_after_write,
+    };
+    if (eota_server_init(&d->srv, &sc, d->xfer, DEV_XFER_SIZE) != EOTA_OK) {
+        fprintf(stderr, "eota device: the password is longer than %d bytes\n", EOTA_PASSWORD_MAX);
+        return -1;
+    }
+    if (dev_listen(d, port) != 0)
+        return -1;
+    eota_web_opts wo = {&d->cfg, &d->slots, &d->fb, d->opt.listen, d->opt.nlisten, (uint16_t)d->opt.web_port,
+                        dev_on_event, dev_native_busy, d};
+    return eota_web_start(&d->web, &wo) != 0 ? -1 : 0;
+}

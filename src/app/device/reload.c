@@ -1,0 +1,45 @@
+/*
+ * reload.c: the OTA password in force in `eota device`, and SIGHUP's
+ * reload: the config is read again whole (a broken edit is refused and the
+ * running settings stay), and the new password and log level take effect.
+ */
+#include <string.h>
+
+#include "device.h"
+#include "log.h"
+
+/* The password in force: the ota: entry's, or the last one set by an
+ * esphome: on_boot: ota.set_auth_password action for one of its ids. */
+const char *dev_effective_password(const eota_config *c)
+{
+    const char *pw = c->ota.password;
+    for (size_t i = 0; i < c->on_boot.count; i++) {
+        const eota_action *a = &c->on_boot.actions[i];
+        if (a->type != EOTA_ACTION_SET_AUTH_PASSWORD)
+            continue;
+        if (a->id && c->ota.id && !strcmp(a->id, c->ota.id))
+            pw = a->password;
+    }
+    return pw;
+}
+
+void dev_reload(dev_device *d)
+{
+    eota_config fresh;
+    char err[1024];
+    if (eota_config_load(d->opt.config_path, &fresh, err, sizeof err) != 0) {
+        LOGE("config", "Reload refused, keeping the running settings: %s", err);
+        return;
+    }
+    const char *pw = dev_effective_password(&fresh);
+    if (eota_server_set_password(&d->srv, pw) != EOTA_OK) {
+        LOGE("config", "Reload refused: the password is longer than %d bytes", EOTA_PASSWORD_MAX);
+        eota_config_free(&fresh);
+        return;
+    }
+    LOGI("config", "Reloaded %s: password %s (effective from the next connection)", d->opt.config_path,
+         pw && *pw ? "set" : "off");
+    if (!d->opt.verbose)
+        eota_log_set_level((int)fresh.log_level);
+    eota_config_free(&fresh);
+}
