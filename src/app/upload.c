@@ -38,8 +38,9 @@
 #include "config.h"
 #include "eota/client.h"
 #include "eota/posix.h"
-#include "upload_image.h"
-#include "upload_web.h"
+#include "upload/image.h"
+#include "upload/util.h"
+#include "upload/web_post.h"
 
 #define DEFAULT_PORT 3232
 #define DEFAULT_WEB_PORT 80      /* a chip's web server; `host:` configs: 8080 */
@@ -172,38 +173,6 @@ typedef struct up_ctx {
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
 /* ------------------------------------------------------------------ */
-
-static uint64_t now_ms(void) { return eota_posix_now_ms64(); }
-
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz ? sz : 1);
-    if (!p) {
-        fprintf(stderr, "eota upload: out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s);
-    if (!p) {
-        fprintf(stderr, "eota upload: out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
-static void human_bytes(char *out, size_t outlen, uint64_t n)
-{
-    if (n >= 1024u * 1024u)
-        snprintf(out, outlen, "%.1f MiB", (double)n / (1024.0 * 1024.0));
-    else if (n >= 1024u)
-        snprintf(out, outlen, "%.1f KiB", (double)n / 1024.0);
-    else
-        snprintf(out, outlen, "%llu B", (unsigned long long)n);
-}
 
 /* Clear the progress bar line before other stderr output. */
 static void bar_clear(up_ctx *x)
@@ -498,19 +467,19 @@ static int parse_target(const char *s, uint16_t defport, up_target *t, char *err
         snprintf(err, errlen, "bad port in device address '%s' (expected 1 to 65535)", s);
         return -1;
     }
-    t->host = xstrdup(host);
+    t->host = up_xstrdup(host);
     t->port = (uint16_t)p;
     return 0;
 }
 
 static int parse_spec(job *j, const char *spec, uint16_t defport, char *err, size_t errlen)
 {
-    j->spec = xstrdup(spec);
+    j->spec = up_xstrdup(spec);
     size_t parts = 1;
     for (const char *p = spec; *p; p++)
         parts += *p == ',';
-    j->targets = xcalloc(parts, sizeof *j->targets);
-    char *copy = xstrdup(spec);
+    j->targets = up_xcalloc(parts, sizeof *j->targets);
+    char *copy = up_xstrdup(spec);
     char *save = NULL;
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         while (isspace((unsigned char)*tok))
@@ -561,7 +530,7 @@ static int read_devices_file(up_ctx *x, const char *path, char ***list, size_t *
             fprintf(stderr, "eota upload: out of memory\n");
             exit(2);
         }
-        (*list)[(*n)++] = xstrdup(s);
+        (*list)[(*n)++] = up_xstrdup(s);
     }
     free(line);
     if (f != stdin)
@@ -741,7 +710,7 @@ static void json_str(FILE *f, const char *s)
 
 static double job_seconds(const job *j)
 {
-    uint64_t end = j->t_end ? j->t_end : now_ms();
+    uint64_t end = j->t_end ? j->t_end : up_now_ms();
     return (double)(end - j->t_begin) / 1000.0;
 }
 
@@ -896,7 +865,7 @@ static void ok_message(up_ctx *x, job *j, char *out, size_t outlen)
     const up_addr *a = cur_addr(j);
     if (x->web) {
         char sent[32];
-        human_bytes(sent, sizeof sent, x->web_len);
+        up_human_bytes(sent, sizeof sent, x->web_len);
         const char *au = j->wres.auth_used;
         snprintf(out, outlen, "installed: %s%s in %.1f s over the web server (HTTP 200 \"%s\"), %s%s, %s", sent,
                  x->web_gzip ? " (gzip)" : "", job_seconds(j), UP_WEB_SUCCESS_TEXT,
@@ -905,8 +874,8 @@ static void ok_message(up_ctx *x, job *j, char *out, size_t outlen)
         return;
     }
     char sent[32], raw[32];
-    human_bytes(sent, sizeof sent, r->sent);
-    human_bytes(raw, sizeof raw, x->img.size);
+    up_human_bytes(sent, sizeof sent, r->sent);
+    up_human_bytes(raw, sizeof raw, x->img.size);
     size_t n = (size_t)snprintf(out, outlen, "installed: %s", sent);
     if (r->gzip_sent && n < outlen)
         n += (size_t)snprintf(out + n, outlen - n, " (gzip of %s)", raw);
@@ -922,7 +891,7 @@ static void finish_job(up_ctx *x, job *j, int ok)
 {
     j->st = J_DONE;
     j->ok = ok;
-    j->t_end = now_ms();
+    j->t_end = up_now_ms();
     if (j->engine_ok && j->have_rep == 0) {
         eota_client_get_report(&j->cl, &j->rep);
         j->have_rep = 1;
@@ -1048,7 +1017,7 @@ static void attempt_failed(up_ctx *x, job *j)
             say(x, "%s: %s; retrying in %.1f s (attempt %zu of %zu)", j->spec, why, x->retry_delay_ms / 1000.0,
                 j->attempts + 1, j->max_attempts);
             j->st = J_WAIT;
-            j->next_try = now_ms() + x->retry_delay_ms;
+            j->next_try = up_now_ms() + x->retry_delay_ms;
         }
         return;
     }
@@ -1115,7 +1084,7 @@ static void web_attempt(up_ctx *x, job *j, size_t addr_i, int counts)
     p.user = j;
     if (x->verbose || (x->njobs == 1 && !j->announced)) {
         char sz[32];
-        human_bytes(sz, sizeof sz, x->web_len);
+        up_human_bytes(sz, sizeof sz, x->web_len);
         say(x, "%s: POST %s, %s; sending %s%s", j->spec, url,
             x->web_username ? (x->web_auth == UP_WEB_AUTH_BASIC    ? "basic authentication"
                                : x->web_auth == UP_WEB_AUTH_DIGEST ? "digest authentication"
@@ -1182,7 +1151,7 @@ static void attempt(up_ctx *x, job *j, size_t addr_i, int counts)
     }
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    j->deadline = now_ms() + x->handshake_ms;
+    j->deadline = up_now_ms() + x->handshake_ms;
     if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0) {
         start_engine(x, j);
         return;
@@ -1210,7 +1179,7 @@ static void finish_connect(up_ctx *x, job *j, short revents)
         connect_failed(x, j, classify_connect_errno(err), err);
         return;
     }
-    if (now_ms() >= j->deadline)
+    if (up_now_ms() >= j->deadline)
         connect_failed(x, j, EOTA_CLIENT_ERR_TIMEOUT, ETIMEDOUT);
 }
 
@@ -1225,7 +1194,7 @@ static int setup_engine(up_ctx *x, job *j, char *err, size_t errlen)
         return -1;
     }
     j->hash_ok = 1;
-    j->buf = xcalloc(1, JOB_BUFFER);
+    j->buf = up_xcalloc(1, JOB_BUFFER);
     eota_client_config cc;
     memset(&cc, 0, sizeof cc);
     cc.transport = &up_transport;
@@ -1276,8 +1245,8 @@ static void provide_image(up_ctx *x, job *j)
     if (x->img.gz_state == 0) {
         char a[32], b[32];
         if (up_image_compress(&x->img, err, sizeof err) == 0) {
-            human_bytes(a, sizeof a, x->img.size);
-            human_bytes(b, sizeof b, x->img.gz_size);
+            up_human_bytes(a, sizeof a, x->img.size);
+            up_human_bytes(b, sizeof b, x->img.gz_size);
             say(x, "compressed the image for devices that accept gzip: %s -> %s (%.0f%%) in %.2f s", a, b,
                 100.0 * (double)x->img.gz_size / (double)x->img.size, x->img.compress_seconds);
         } else {
@@ -1311,7 +1280,7 @@ static void drive(up_ctx *x, job *j)
             j->announced = 1;
             if (x->verbose || x->njobs == 1) {
                 char sz[32];
-                human_bytes(sz, sizeof sz, r.size);
+                up_human_bytes(sz, sizeof sz, r.size);
                 const char *show = cur_addr(j)->show;
                 int same = !strcmp(show, j->spec);
                 say(x, "%s: %s%sprotocol %u, %s%s; sending %s%s", j->spec, same ? "" : show, same ? "" : ": ",
@@ -1376,7 +1345,7 @@ static void progress(up_ctx *x, int force)
 {
     if (x->quiet)
         return;
-    uint64_t t = now_ms();
+    uint64_t t = up_now_ms();
     uint32_t every = x->tty ? BAR_REFRESH_MS : PLAIN_PROGRESS_MS;
     if (!force && t - x->last_draw < every)
         return;
@@ -1401,7 +1370,7 @@ static void progress(up_ctx *x, int force)
     frac /= (double)x->njobs;
     double secs = (double)(t - x->t0) / 1000.0;
     char rate[32];
-    human_bytes(rate, sizeof rate, secs > 0.05 ? (uint64_t)((double)bytes / secs) : 0);
+    up_human_bytes(rate, sizeof rate, secs > 0.05 ? (uint64_t)((double)bytes / secs) : 0);
     if (x->tty) {
         struct winsize ws;
         int width = 80;
@@ -1422,8 +1391,8 @@ static void progress(up_ctx *x, int force)
                 size = j->wres.body_size;
             }
             char a[32], b[32];
-            human_bytes(a, sizeof a, bytes);
-            human_bytes(b, sizeof b, size);
+            up_human_bytes(a, sizeof a, bytes);
+            up_human_bytes(b, sizeof b, size);
             if (j->wx && size && bytes >= size)
                 snprintf(tail, sizeof tail, " %3.0f%% %s sent, waiting for the device's answer", frac * 100.0, b);
             else
@@ -1462,8 +1431,8 @@ static void progress(up_ctx *x, int force)
             if (!size)
                 return;
             char a[32], b[32];
-            human_bytes(a, sizeof a, bytes);
-            human_bytes(b, sizeof b, size);
+            up_human_bytes(a, sizeof a, bytes);
+            up_human_bytes(b, sizeof b, size);
             if (j->wx && bytes >= size)
                 fprintf(stderr, "%s: %s sent, waiting for the device's answer\n", j->spec, b);
             else
@@ -1490,7 +1459,7 @@ static void summary_table(up_ctx *x)
         job *j = &x->jobs_v[i];
         const up_addr *a = j->attempts ? cur_addr(j) : NULL;
         char sent[32];
-        human_bytes(sent, sizeof sent, j->have_wres ? j->wres.body_sent : j->have_rep ? j->rep.sent : 0);
+        up_human_bytes(sent, sizeof sent, j->have_wres ? j->wres.body_sent : j->have_rep ? j->rep.sent : 0);
         char detail[800];
         if (j->ok && x->web) {
             snprintf(detail, sizeof detail, "web, %s%s", j->wres.auth_used, x->web_gzip ? ", gzip" : "");
@@ -1518,7 +1487,7 @@ static void summary_table(up_ctx *x)
 static void begin_job(up_ctx *x, job *j)
 {
     char err[256];
-    j->t_begin = now_ms();
+    j->t_begin = up_now_ms();
     j->conn.pc.fd = -1;
     j->good_addr = -1;
     if (!x->web && setup_engine(x, j, err, sizeof err) != 0) {
@@ -1537,8 +1506,8 @@ static void begin_job(up_ctx *x, job *j)
 
 static void run_loop(up_ctx *x)
 {
-    struct pollfd *pfd = xcalloc(x->njobs, sizeof *pfd);
-    size_t *idx = xcalloc(x->njobs, sizeof *idx);
+    struct pollfd *pfd = up_xcalloc(x->njobs, sizeof *pfd);
+    size_t *idx = up_xcalloc(x->njobs, sizeof *idx);
     size_t next = 0;
     for (;;) {
         size_t active = 0, unfinished = 0;
@@ -1555,7 +1524,7 @@ static void run_loop(up_ctx *x)
         if (unfinished == 0)
             break;
 
-        uint64_t t = now_ms();
+        uint64_t t = up_now_ms();
         long timeout = x->quiet ? 1000 : (long)(x->tty ? BAR_REFRESH_MS : 500);
         nfds_t n = 0;
         for (size_t i = 0; i < next; i++) {
@@ -1604,9 +1573,9 @@ static void run_loop(up_ctx *x)
             job *j = &x->jobs_v[i];
             if (j->st == J_RUNNING && !j->wx && !x->web)
                 drive(x, j);
-            else if (j->st == J_CONNECTING && now_ms() >= j->deadline)
+            else if (j->st == J_CONNECTING && up_now_ms() >= j->deadline)
                 finish_connect(x, j, 0);
-            else if (j->st == J_WAIT && now_ms() >= j->next_try)
+            else if (j->st == J_WAIT && up_now_ms() >= j->next_try)
                 attempt(x, j, retry_addr(j), 1);
         }
         progress(x, 0);
@@ -1642,7 +1611,7 @@ static int read_password_file(up_ctx *x, const char *path, char *err, size_t err
     fclose(f);
     if (n < 0) {
         free(line);
-        line = xstrdup("");
+        line = up_xstrdup("");
     }
     size_t l = strlen(line);
     while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
@@ -1654,7 +1623,7 @@ static int read_password_file(up_ctx *x, const char *path, char *err, size_t err
 static void add_password(up_ctx *x, const char *pw)
 {
     if (x->npasswords < sizeof x->passwords / sizeof x->passwords[0])
-        x->passwords[x->npasswords++] = xstrdup(pw ? pw : "");
+        x->passwords[x->npasswords++] = up_xstrdup(pw ? pw : "");
 }
 
 static int file_exists(const char *p) { return access(p, R_OK) == 0; }
@@ -1775,7 +1744,7 @@ static int parse_args(up_ctx *x, int argc, char **argv)
             x->specs = realloc(x->specs, (x->nspecs + 1) * sizeof *x->specs);
             if (!x->specs)
                 return usage_error("out of memory");
-            x->specs[x->nspecs++] = xstrdup(optarg);
+            x->specs[x->nspecs++] = up_xstrdup(optarg);
             break;
         case 'D': x->devices_from = optarg; break;
         case 'f': x->firmware = optarg; break;
@@ -1938,7 +1907,7 @@ int eota_cmd_upload(int argc, char **argv)
             snprintf(guess, sizeof guess, "%.*s/.esphome/build/%s/.pioenvs/%s/firmware.bin", dl,
                      slash ? x->config_path : ".", x->cfg.name ? x->cfg.name : "", x->cfg.name ? x->cfg.name : "");
             if (x->cfg.name && file_exists(guess)) {
-                x->firmware_owned = xstrdup(guess);
+                x->firmware_owned = up_xstrdup(guess);
                 x->firmware = x->firmware_owned;
             } else {
                 fprintf(stderr, "eota upload: no firmware given: use --file FIRMWARE with a config (looked for %s)\n",
@@ -2024,8 +1993,8 @@ int eota_cmd_upload(int argc, char **argv)
     if (x->nspecs == 0 && x->have_cfg && x->cfg.name) {
         char def[512];
         snprintf(def, sizeof def, "%s.local", x->cfg.name);
-        x->specs = xcalloc(1, sizeof *x->specs);
-        x->specs[x->nspecs++] = xstrdup(def);
+        x->specs = up_xcalloc(1, sizeof *x->specs);
+        x->specs[x->nspecs++] = up_xstrdup(def);
     }
     if (x->nspecs == 0) {
         rc = usage_error("no device given (--device HOST[:PORT] or --devices-from FILE)");
@@ -2039,7 +2008,7 @@ int eota_cmd_upload(int argc, char **argv)
                                              : DEFAULT_WEB_PORT);
     else
         defport = (uint16_t)(x->port > 0 ? x->port : x->have_cfg ? x->cfg.ota.port : DEFAULT_PORT);
-    x->jobs_v = xcalloc(x->nspecs, sizeof *x->jobs_v);
+    x->jobs_v = up_xcalloc(x->nspecs, sizeof *x->jobs_v);
     for (size_t i = 0; i < x->nspecs; i++) {
         x->jobs_v[i].conn.pc.fd = -1;
         x->njobs++;
@@ -2062,8 +2031,8 @@ int eota_cmd_upload(int argc, char **argv)
         if (x->compress == CMP_ALWAYS) {
             if (up_image_compress(&x->img, err, sizeof err) == 0) {
                 char a[32], b[32];
-                human_bytes(a, sizeof a, x->img.size);
-                human_bytes(b, sizeof b, x->img.gz_size);
+                up_human_bytes(a, sizeof a, x->img.size);
+                up_human_bytes(b, sizeof b, x->img.gz_size);
                 say(x, "compressed the image: %s -> %s (%.0f%%) in %.2f s", a, b,
                     100.0 * (double)x->img.gz_size / (double)x->img.size, x->img.compress_seconds);
                 x->web_data = x->img.gz;
@@ -2074,10 +2043,10 @@ int eota_cmd_upload(int argc, char **argv)
             }
         }
         const char *base = strrchr(x->firmware, '/');
-        x->web_filename = xstrdup(base ? base + 1 : x->firmware);
+        x->web_filename = up_xstrdup(base ? base + 1 : x->firmware);
         if (x->web_gzip) {
             size_t l = strlen(x->web_filename);
-            char *gzname = xcalloc(1, l + 4);
+            char *gzname = up_xcalloc(1, l + 4);
             snprintf(gzname, l + 4, "%s.gz", x->web_filename);
             free(x->web_filename);
             x->web_filename = gzname;
@@ -2098,7 +2067,7 @@ int eota_cmd_upload(int argc, char **argv)
     }
 
     x->tty = isatty(2);
-    x->t0 = now_ms();
+    x->t0 = up_now_ms();
     x->last_draw = x->t0;
     run_loop(x);
 
