@@ -39,21 +39,15 @@
 #include "eota/client.h"
 #include "eota/posix.h"
 #include "upload/image.h"
+#include "upload/opts.h"
 #include "upload/util.h"
 #include "upload/web_post.h"
 
-#define DEFAULT_PORT 3232
-#define DEFAULT_WEB_PORT 80      /* a chip's web server; `host:` configs: 8080 */
-#define DEFAULT_WEB_PORT_HOST 8080
-#define DEFAULT_WINDOW 32 /* bench/run.py row 8: covers a 5 MB/s link at 50 ms RTT */
-#define DEFAULT_JOBS 16
 #define JOB_BUFFER (16u * 1024u)
 #define GZIP_MIN_SAVING 0.10 /* gzip only when the trial saves at least 10% */
 #define PLAIN_PROGRESS_MS 2000u
 #define BAR_REFRESH_MS 100u
 
-enum compress_mode { CMP_AUTO, CMP_ALWAYS, CMP_NEVER };
-enum ota_platform { PLAT_AUTO, PLAT_ESPHOME, PLAT_WEB };
 enum job_state { J_PENDING, J_CONNECTING, J_RUNNING, J_WAIT, J_DONE };
 
 typedef struct up_target {
@@ -113,33 +107,10 @@ typedef struct job {
 } job;
 
 typedef struct up_ctx {
-    /* options */
-    const char *positional;
-    const char *firmware;
+    up_opts opt;
+    const char *firmware;   /* the image to send */
     char *firmware_owned;
     const char *config_path;
-    char **specs;
-    size_t nspecs;
-    const char *devices_from;
-    int port;
-    const char *password_opt;
-    const char *password_file;
-    char **previous;
-    size_t nprevious;
-    int window;
-    enum compress_mode compress;
-    int jobs;
-    int retries;
-    uint32_t retry_delay_ms;
-    uint32_t handshake_ms, data_ms;
-    uint8_t ota_type;
-    int ota_type_given;
-    int quiet, json, verbose;
-    enum ota_platform platform;
-    const char *web_username_opt;
-    const char *web_password_opt;
-    int web_auth_opt;       /* up_web_auth, or -1 */
-    int web_port;           /* --web-port, or -1 */
 
     /* derived */
     eota_config cfg;
@@ -186,7 +157,7 @@ static void bar_clear(up_ctx *x)
 static void say(up_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(up_ctx *x, const char *fmt, ...)
 {
-    if (x->quiet)
+    if (x->opt.quiet)
         return;
     va_list ap;
     bar_clear(x);
@@ -206,30 +177,6 @@ static void shout(up_ctx *x, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-}
-
-/* "20", "2.5", "500ms", "5s", "1min" -> milliseconds. */
-static int parse_seconds(const char *s, uint32_t *ms)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !(v >= 0))
-        return -1;
-    double mult = 1000.0;
-    if (*end == '\0' || !strcmp(end, "s"))
-        mult = 1000.0;
-    else if (!strcmp(end, "ms"))
-        mult = 1.0;
-    else if (!strcmp(end, "min"))
-        mult = 60000.0;
-    else
-        return -1;
-    double r = v * mult;
-    if (r > 4.0e9)
-        return -1;
-    *ms = (uint32_t)(r + 0.5);
-    return 0;
 }
 
 static int parse_int(const char *s, long lo, long hi, long *out)
@@ -272,150 +219,6 @@ static void up_close(void *c)
 }
 
 static const eota_transport_ops up_transport = {up_read, up_write, up_close};
-
-/* ------------------------------------------------------------------ */
-/* help                                                                */
-/* ------------------------------------------------------------------ */
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-"usage: eota upload FIRMWARE --device HOST[:PORT] [--device ...] [OPTIONS]\n"
-"       eota upload CONFIG.yaml [--file FIRMWARE] [--device HOST[:PORT]] [OPTIONS]\n"
-"\n"
-"Upload a firmware image over ESPHome's native OTA protocol to one device or\n"
-"a fleet. Speaks to every device generation (protocol versions 1 and 2, the\n"
-"one-byte and the extended feature replies, SHA-256 and legacy MD5 password\n"
-"challenges) and keeps several 8 KiB blocks in flight instead of waiting for\n"
-"each acknowledgement. A fleet is uploaded concurrently from one process.\n"
-"With --ota-platform web_server it uses the device's web server instead:\n"
-"HTTP POST /update, as the web page's upload form does.\n"
-"\n"
-"devices:\n"
-"  -d, --device SPEC       a device; repeatable, each one is a separate upload.\n"
-"                          SPEC is HOST, HOST:PORT, [IPV6]:PORT or a bare IPv6\n"
-"                          address; several addresses of the SAME device are\n"
-"                          joined with commas (\"kitchen.local,192.168.1.20\"):\n"
-"                          they are tried in order, like every address a name\n"
-"                          resolves to (IPv4 and IPv6)\n"
-"  -D, --devices-from FILE one SPEC per line; '#' starts a comment; '-' is stdin\n"
-"  -p, --port PORT         port for devices given without one (default: the\n"
-"                          config's ota: port, else %d, the ESP32 default;\n"
-"                          with web_server: the web port, see --web-port)\n"
-"\n"
-"image:\n"
-"  FIRMWARE                the image file as built (e.g. firmware.bin)\n"
-"  CONFIG.yaml             an ESPHome-style config (a name ending in .yaml or\n"
-"                          .yml): its ota: entry with platform: esphome gives\n"
-"                          the port and the password (with !secret), as\n"
-"                          `esphome upload` does; without --device the device\n"
-"                          is NAME.local. A config whose only ota: entry is\n"
-"                          platform: web_server selects --ota-platform\n"
-"                          web_server; its web_server: block gives the port\n"
-"                          and the credentials (auth: username, password,\n"
-"                          type)\n"
-"  -f, --file FIRMWARE     the image to send with a CONFIG (default: ESPHome's\n"
-"                          build output .esphome/build/NAME/.pioenvs/NAME/\n"
-"                          firmware.bin beside the config, when it exists)\n"
-"  -z, --compress MODE     auto (default): gzip (level 9) only when the device\n"
-"                          accepts it and a trial on a sample of the image\n"
-"                          saves at least 10%%; always: whenever the device\n"
-"                          accepts it; never: send the image as is. A web\n"
-"                          upload cannot ask the device: it sends the image\n"
-"                          as is, or its gzip with always (for devices that\n"
-"                          inflate gzip by its magic bytes)\n"
-"      --ota-type TYPE     app (default), partition-table or bootloader\n"
-"                          (extended protocol devices only)\n"
-"\n"
-"web server upload (PROTOCOL.md section 9):\n"
-"      --ota-platform P    esphome (native OTA, the default) or web_server:\n"
-"                          POST /update, multipart/form-data, the image in the\n"
-"                          field 'update', streamed from the file. Success is\n"
-"                          HTTP 200 with the body 'Update Successful!'; any\n"
-"                          other answer (a stock device's 200 'Update\n"
-"                          Failed!' too) is a failure, named with its status\n"
-"                          and the device's reason. An HTTP answer is never\n"
-"                          retried; network errors are, as for native OTA.\n"
-"      --web-port PORT     the web server's port for devices given without one\n"
-"                          (default: the config's web_server: port, else %d\n"
-"                          for a host: config, else %d)\n"
-"      --web-username U    the web server's credentials (default: the config's\n"
-"      --web-password PW   web_server: auth:; the password also from the\n"
-"                          variable EOTA_WEB_PASSWORD). None: no credentials\n"
-"      --web-auth TYPE     basic, digest or any: whatever the server's 401\n"
-"                          challenge asks for (default: the config's auth:\n"
-"                          type, else any)\n"
-"  --password, --previous-password, --window and --ota-type do not apply to\n"
-"  a web upload (the OTA password is not the web server's).\n"
-"\n"
-"authentication:\n"
-"  -P, --password PW       the OTA password\n"
-"      --password-file F   read the password from the first line of F\n"
-"      --previous-password PW\n"
-"                          repeatable: when a device answers 82 (wrong\n"
-"                          password), reconnect and try these in order; the\n"
-"                          output says which one worked. Makes a password\n"
-"                          change a single step.\n"
-"  The password is the first of: --password, --password-file, the variable\n"
-"  EOTA_PASSWORD, the config's ota: password. None means no authentication.\n"
-"\n"
-"transfer:\n"
-"  -w, --window N          8 KiB blocks in flight on version-2 devices\n"
-"                          (default %d; 1 is stop-and-wait, as the stock\n"
-"                          uploader; at most %u)\n"
-"  -j, --jobs N            devices uploaded at the same time (default %d)\n"
-"      --retries N         extra attempts after every address was tried once\n"
-"                          (default 2), for network errors only (refused,\n"
-"                          unreachable, timeout, closed without answer); never\n"
-"                          once the whole image was sent (the device may have\n"
-"                          installed it)\n"
-"      --retry-delay S     seconds between those extra attempts (default 5)\n"
-"      --handshake-timeout S\n"
-"                          connect and handshake, in all (default 20)\n"
-"      --data-timeout S    longest silence in the data phase (default 160)\n"
-"  Durations are seconds, or take a unit: 500ms, 2s, 1min. A web upload\n"
-"  uses --handshake-timeout for the TCP connect and --data-timeout for the\n"
-"  longest silence from then on.\n"
-"\n"
-"output:\n"
-"  -q, --quiet             only failures (one line each) on stderr\n"
-"      --json              one JSON object per device on stdout, as each ends:\n"
-"                          device, address, port, result, error, error_code,\n"
-"                          error_name, phase, message, bytes_sent, wire_size,\n"
-"                          image_size, compressed, compress_seconds, seconds,\n"
-"                          protocol_version, auth, server_flags, attempts,\n"
-"                          password, received_whole_image, ota_platform;\n"
-"                          web uploads add http_status and reply (the body)\n"
-"  -v, --verbose           every connection attempt and handshake (twice, with\n"
-"                          web_server: libcurl's trace of the HTTP exchange)\n"
-"  -h, --help              this text\n"
-"  Progress goes to stderr: a bar on a terminal, a line every few seconds\n"
-"  otherwise. A fleet ends with a summary table on stdout.\n"
-"\n"
-"exit status:\n"
-"  0  every device installed the image\n"
-"  1  at least one device failed (each failure is named, with the device's\n"
-"     response code in words, or refused / timed out in which step / closed\n"
-"     without answering; web uploads: the HTTP status in words and the\n"
-"     device's reason)\n"
-"  2  usage or configuration error: nothing was uploaded\n"
-"\n"
-"examples:\n"
-"  eota upload firmware.bin --device 192.168.1.20\n"
-"  eota upload firmware.bin -d kitchen.local:8266 -d garage.local:8266 -P s3cret\n"
-"  eota upload living-room.yaml --file .esphome/build/lr/firmware.bin\n"
-"  eota upload living-room.yaml --previous-password old-secret\n"
-"  EOTA_PASSWORD=s3cret eota upload fw.bin --devices-from fleet.txt --jobs 32 --json\n"
-"  eota upload fw.bin -d '[fd00::20]:3232,192.168.1.20' --window 1 --compress never\n"
-"  eota upload fw.bin -d 192.168.1.20 --ota-platform web_server\n"
-"  eota upload fw.bin -d 192.168.1.20:8080 --ota-platform web_server \\\n"
-"      --web-username admin --web-password 'w3b pass' --web-auth digest\n"
-"  eota upload web-only.yaml --file fw.bin    (ota: has only platform: web_server)\n"
-"  EOTA_WEB_PASSWORD=pw eota upload fw.bin --ota-platform web_server \\\n"
-"      --web-username admin --devices-from fleet.txt --jobs 8 --json\n",
-            DEFAULT_PORT, DEFAULT_WEB_PORT_HOST, DEFAULT_WEB_PORT, DEFAULT_WINDOW, EOTA_CLIENT_MAX_WINDOW,
-            DEFAULT_JOBS);
-}
 
 /* ------------------------------------------------------------------ */
 /* device specs                                                        */
@@ -602,8 +405,8 @@ static void web_describe_failure(up_ctx *x, job *j, char *out, size_t outlen)
     c.port = a ? a->port : 0;
     c.have_credentials = x->web_username != NULL;
     c.auth = x->web_auth;
-    c.connect_ms = x->handshake_ms;
-    c.idle_ms = x->data_ms;
+    c.connect_ms = x->opt.handshake_ms;
+    c.idle_ms = x->opt.data_ms;
     up_web_describe(&j->wres, &c, out, outlen);
     if (j->wres.outcome == UP_WEB_HTTP || j->wres.outcome == UP_WEB_INTERNAL)
         return;
@@ -642,11 +445,11 @@ static void describe_failure(up_ctx *x, job *j, char *out, size_t outlen)
     case EOTA_CLIENT_ERR_TIMEOUT:
         if (j->phase == EOTA_CLIENT_PH_CONNECT)
             n = (size_t)snprintf(out, outlen, "timed out connecting to %s (no answer in %.0f s)",
-                                 a ? a->show : "?", x->handshake_ms / 1000.0);
+                                 a ? a->show : "?", x->opt.handshake_ms / 1000.0);
         else
             n = (size_t)snprintf(out, outlen, "timed out during %s: the device said nothing for %.0f s",
                                  where,
-                                 (j->phase >= EOTA_CLIENT_PH_DATA ? x->data_ms : x->handshake_ms) / 1000.0);
+                                 (j->phase >= EOTA_CLIENT_PH_DATA ? x->opt.data_ms : x->opt.handshake_ms) / 1000.0);
         break;
     case EOTA_CLIENT_ERR_IO:
         n = (size_t)snprintf(out, outlen, "network error during %s: %s", where,
@@ -904,7 +707,7 @@ static void finish_job(up_ctx *x, job *j, int ok)
         say(x, "%s: OK, %s", j->spec, j->msg);
     else
         shout(x, "%s: FAILED: %s", j->spec, j->msg);
-    if (x->json)
+    if (x->opt.json)
         print_json(x, j);
     free(j->buf);
     j->buf = NULL;
@@ -929,7 +732,7 @@ static int resolve(up_ctx *x, job *j)
         if (rc != 0) {
             snprintf(j->resolve_msg, sizeof j->resolve_msg, "cannot resolve '%s': %s", j->targets[t].host,
                      rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-            if (x->verbose || j->ntargets > 1)
+            if (x->opt.verbose || j->ntargets > 1)
                 say(x, "%s: %s", j->spec, j->resolve_msg);
             continue;
         }
@@ -1014,10 +817,10 @@ static void attempt_failed(up_ctx *x, job *j)
             say(x, "%s: %s; trying the next address", j->spec, why);
             attempt(x, j, j->attempts % j->naddrs, 1);
         } else {
-            say(x, "%s: %s; retrying in %.1f s (attempt %zu of %zu)", j->spec, why, x->retry_delay_ms / 1000.0,
+            say(x, "%s: %s; retrying in %.1f s (attempt %zu of %zu)", j->spec, why, x->opt.retry_delay_ms / 1000.0,
                 j->attempts + 1, j->max_attempts);
             j->st = J_WAIT;
-            j->next_try = up_now_ms() + x->retry_delay_ms;
+            j->next_try = up_now_ms() + x->opt.retry_delay_ms;
         }
         return;
     }
@@ -1078,11 +881,11 @@ static void web_attempt(up_ctx *x, job *j, size_t addr_i, int counts)
     p.username = x->web_username;
     p.password = x->web_password;
     p.auth = x->web_auth;
-    p.connect_ms = x->handshake_ms;
-    p.idle_ms = x->data_ms;
-    p.verbose = x->verbose > 1;
+    p.connect_ms = x->opt.handshake_ms;
+    p.idle_ms = x->opt.data_ms;
+    p.verbose = x->opt.verbose > 1;
     p.user = j;
-    if (x->verbose || (x->njobs == 1 && !j->announced)) {
+    if (x->opt.verbose || (x->njobs == 1 && !j->announced)) {
         char sz[32];
         up_human_bytes(sz, sizeof sz, x->web_len);
         say(x, "%s: POST %s, %s; sending %s%s", j->spec, url,
@@ -1114,7 +917,7 @@ static void web_done(up_ctx *x, job *j)
     j->wx = NULL;
     if (j->wres.connected)
         j->good_addr = (long)j->addr_i;
-    if (x->verbose && j->wres.http_status)
+    if (x->opt.verbose && j->wres.http_status)
         say(x, "%s: HTTP %ld: %s", j->spec, j->wres.http_status, j->wres.reply);
     if (j->wres.outcome == UP_WEB_OK) {
         j->err = EOTA_CLIENT_OK;
@@ -1140,7 +943,7 @@ static void attempt(up_ctx *x, job *j, size_t addr_i, int counts)
     if (counts)
         j->attempts++;
     j->announced = 0;
-    if (x->verbose)
+    if (x->opt.verbose)
         say(x, "%s: connecting to %s", j->spec, a->show);
     int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
     j->conn.pc.fd = fd;
@@ -1151,7 +954,7 @@ static void attempt(up_ctx *x, job *j, size_t addr_i, int counts)
     }
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    j->deadline = up_now_ms() + x->handshake_ms;
+    j->deadline = up_now_ms() + x->opt.handshake_ms;
     if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0) {
         start_engine(x, j);
         return;
@@ -1204,10 +1007,10 @@ static int setup_engine(up_ctx *x, job *j, char *err, size_t errlen)
     cc.password = x->passwords[0];
     cc.features = EOTA_FEATURES_STOCK_CLIENT;
     cc.offer_gzip = (uint8_t)x->offer_gzip;
-    cc.ota_type = x->ota_type;
-    cc.window = (uint16_t)x->window;
-    cc.handshake_timeout_ms = x->handshake_ms;
-    cc.data_timeout_ms = x->data_ms;
+    cc.ota_type = (uint8_t)(x->opt.ota_type < 0 ? (int)EOTA_OTA_TYPE_APP : x->opt.ota_type);
+    cc.window = (uint16_t)x->opt.window;
+    cc.handshake_timeout_ms = x->opt.handshake_ms;
+    cc.data_timeout_ms = x->opt.data_ms;
     cc.image = up_image_raw(&x->img);
     cc.gzip_image = up_image_gzip(&x->img); /* empty until compressed */
     if (eota_client_init(&j->cl, &cc, j->buf, JOB_BUFFER) != EOTA_OK) {
@@ -1229,7 +1032,7 @@ static void start_engine(up_ctx *x, job *j)
     j->st = J_RUNNING;
     j->have_rep = 0;
     j->good_addr = (long)j->addr_i;
-    if (x->verbose)
+    if (x->opt.verbose)
         say(x, "%s: connected to %s", j->spec, cur_addr(j)->show);
 }
 
@@ -1278,7 +1081,7 @@ static void drive(up_ctx *x, job *j)
         eota_client_get_report(&j->cl, &r);
         if (r.size) {
             j->announced = 1;
-            if (x->verbose || x->njobs == 1) {
+            if (x->opt.verbose || x->njobs == 1) {
                 char sz[32];
                 up_human_bytes(sz, sizeof sz, r.size);
                 const char *show = cur_addr(j)->show;
@@ -1343,7 +1146,7 @@ static double job_fraction(const job *j, uint64_t *bytes)
 
 static void progress(up_ctx *x, int force)
 {
-    if (x->quiet)
+    if (x->opt.quiet)
         return;
     uint64_t t = up_now_ms();
     uint32_t every = x->tty ? BAR_REFRESH_MS : PLAIN_PROGRESS_MS;
@@ -1500,7 +1303,7 @@ static void begin_job(up_ctx *x, job *j)
         finish_job(x, j, 0);
         return;
     }
-    j->max_attempts = j->naddrs + (size_t)x->retries;
+    j->max_attempts = j->naddrs + (size_t)x->opt.retries;
     attempt(x, j, 0, 1);
 }
 
@@ -1514,7 +1317,7 @@ static void run_loop(up_ctx *x)
         for (size_t i = 0; i < next; i++)
             if (x->jobs_v[i].st != J_DONE)
                 active++;
-        while (active < (size_t)x->jobs && next < x->njobs) {
+        while (active < (size_t)x->opt.jobs && next < x->njobs) {
             job *j = &x->jobs_v[next++];
             begin_job(x, j);
             if (j->st != J_DONE)
@@ -1525,7 +1328,7 @@ static void run_loop(up_ctx *x)
             break;
 
         uint64_t t = up_now_ms();
-        long timeout = x->quiet ? 1000 : (long)(x->tty ? BAR_REFRESH_MS : 500);
+        long timeout = x->opt.quiet ? 1000 : (long)(x->tty ? BAR_REFRESH_MS : 500);
         nfds_t n = 0;
         for (size_t i = 0; i < next; i++) {
             job *j = &x->jobs_v[i];
@@ -1580,7 +1383,7 @@ static void run_loop(up_ctx *x)
         }
         progress(x, 0);
     }
-    if (x->tty && !x->quiet) {
+    if (x->tty && !x->opt.quiet) {
         progress(x, 1);
         bar_clear(x);
     }
@@ -1636,7 +1439,7 @@ static uint16_t config_web_port(const eota_config *cfg)
     if (cfg->web_server.port)
         return cfg->web_server.port;
     int host = cfg->profile && cfg->profile->platform && !strcmp(cfg->profile->platform, "host");
-    return host ? DEFAULT_WEB_PORT_HOST : DEFAULT_WEB_PORT;
+    return host ? UP_DEFAULT_WEB_PORT_HOST : UP_DEFAULT_WEB_PORT;
 }
 
 static void free_ctx(up_ctx *x)
@@ -1667,187 +1470,11 @@ static void free_ctx(up_ctx *x)
         memset(x->password_file_buf, 0, strlen(x->password_file_buf));
         free(x->password_file_buf);
     }
-    for (size_t i = 0; i < x->nspecs; i++)
-        free(x->specs[i]);
-    free(x->specs);
-    free(x->previous);
+    up_opts_free(&x->opt);
     free(x->firmware_owned);
     up_image_free(&x->img);
     if (x->have_cfg)
         eota_config_free(&x->cfg);
-}
-
-enum {
-    OPT_PASSWORD_FILE = 1000,
-    OPT_PREVIOUS,
-    OPT_RETRIES,
-    OPT_RETRY_DELAY,
-    OPT_HANDSHAKE,
-    OPT_DATA,
-    OPT_JSON,
-    OPT_OTA_TYPE,
-    OPT_OTA_PLATFORM,
-    OPT_WEB_PORT,
-    OPT_WEB_USERNAME,
-    OPT_WEB_PASSWORD,
-    OPT_WEB_AUTH
-};
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("eota upload: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\n(eota upload --help tells more)\n", stderr);
-    return 2;
-}
-
-static int parse_args(up_ctx *x, int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"device", required_argument, NULL, 'd'},
-        {"devices-from", required_argument, NULL, 'D'},
-        {"file", required_argument, NULL, 'f'},
-        {"port", required_argument, NULL, 'p'},
-        {"password", required_argument, NULL, 'P'},
-        {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-        {"previous-password", required_argument, NULL, OPT_PREVIOUS},
-        {"window", required_argument, NULL, 'w'},
-        {"compress", required_argument, NULL, 'z'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"retries", required_argument, NULL, OPT_RETRIES},
-        {"retry-delay", required_argument, NULL, OPT_RETRY_DELAY},
-        {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
-        {"data-timeout", required_argument, NULL, OPT_DATA},
-        {"ota-type", required_argument, NULL, OPT_OTA_TYPE},
-        {"ota-platform", required_argument, NULL, OPT_OTA_PLATFORM},
-        {"web-port", required_argument, NULL, OPT_WEB_PORT},
-        {"web-username", required_argument, NULL, OPT_WEB_USERNAME},
-        {"web-password", required_argument, NULL, OPT_WEB_PASSWORD},
-        {"web-auth", required_argument, NULL, OPT_WEB_AUTH},
-        {"quiet", no_argument, NULL, 'q'},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    long v;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":d:D:f:p:P:w:z:j:qvh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            x->specs = realloc(x->specs, (x->nspecs + 1) * sizeof *x->specs);
-            if (!x->specs)
-                return usage_error("out of memory");
-            x->specs[x->nspecs++] = up_xstrdup(optarg);
-            break;
-        case 'D': x->devices_from = optarg; break;
-        case 'f': x->firmware = optarg; break;
-        case 'p':
-            if (parse_int(optarg, 1, 65535, &v))
-                return usage_error("--port: expected 1 to 65535, got '%s'", optarg);
-            x->port = (int)v;
-            break;
-        case 'P': x->password_opt = optarg; break;
-        case OPT_PASSWORD_FILE: x->password_file = optarg; break;
-        case OPT_PREVIOUS:
-            x->previous = realloc(x->previous, (x->nprevious + 1) * sizeof *x->previous);
-            if (!x->previous)
-                return usage_error("out of memory");
-            x->previous[x->nprevious++] = optarg;
-            break;
-        case 'w':
-            if (parse_int(optarg, 1, EOTA_CLIENT_MAX_WINDOW, &v))
-                return usage_error("--window: expected 1 to %u, got '%s'", EOTA_CLIENT_MAX_WINDOW, optarg);
-            x->window = (int)v;
-            break;
-        case 'z':
-            if (!strcmp(optarg, "auto"))
-                x->compress = CMP_AUTO;
-            else if (!strcmp(optarg, "always"))
-                x->compress = CMP_ALWAYS;
-            else if (!strcmp(optarg, "never"))
-                x->compress = CMP_NEVER;
-            else
-                return usage_error("--compress: expected auto, always or never, got '%s'", optarg);
-            break;
-        case 'j':
-            if (parse_int(optarg, 1, 100000, &v))
-                return usage_error("--jobs: expected a number from 1, got '%s'", optarg);
-            x->jobs = (int)v;
-            break;
-        case OPT_RETRIES:
-            if (parse_int(optarg, 0, 1000, &v))
-                return usage_error("--retries: expected 0 to 1000, got '%s'", optarg);
-            x->retries = (int)v;
-            break;
-        case OPT_RETRY_DELAY:
-            if (parse_seconds(optarg, &x->retry_delay_ms))
-                return usage_error("--retry-delay: expected seconds (e.g. 5, 0.5, 500ms), got '%s'", optarg);
-            break;
-        case OPT_HANDSHAKE:
-            if (parse_seconds(optarg, &x->handshake_ms) || x->handshake_ms == 0)
-                return usage_error("--handshake-timeout: expected seconds above 0, got '%s'", optarg);
-            break;
-        case OPT_DATA:
-            if (parse_seconds(optarg, &x->data_ms) || x->data_ms == 0)
-                return usage_error("--data-timeout: expected seconds above 0, got '%s'", optarg);
-            break;
-        case OPT_OTA_PLATFORM:
-            if (!strcmp(optarg, "esphome"))
-                x->platform = PLAT_ESPHOME;
-            else if (!strcmp(optarg, "web_server"))
-                x->platform = PLAT_WEB;
-            else
-                return usage_error("--ota-platform: expected esphome or web_server, got '%s'", optarg);
-            break;
-        case OPT_WEB_PORT:
-            if (parse_int(optarg, 1, 65535, &v))
-                return usage_error("--web-port: expected 1 to 65535, got '%s'", optarg);
-            x->web_port = (int)v;
-            break;
-        case OPT_WEB_USERNAME: x->web_username_opt = optarg; break;
-        case OPT_WEB_PASSWORD: x->web_password_opt = optarg; break;
-        case OPT_WEB_AUTH:
-            if (!strcmp(optarg, "basic"))
-                x->web_auth_opt = UP_WEB_AUTH_BASIC;
-            else if (!strcmp(optarg, "digest"))
-                x->web_auth_opt = UP_WEB_AUTH_DIGEST;
-            else if (!strcmp(optarg, "any"))
-                x->web_auth_opt = UP_WEB_AUTH_ANY;
-            else
-                return usage_error("--web-auth: expected basic, digest or any, got '%s'", optarg);
-            break;
-        case OPT_OTA_TYPE:
-            x->ota_type_given = 1;
-            if (!strcmp(optarg, "app"))
-                x->ota_type = EOTA_OTA_TYPE_APP;
-            else if (!strcmp(optarg, "partition-table"))
-                x->ota_type = EOTA_OTA_TYPE_PARTITION_TABLE;
-            else if (!strcmp(optarg, "bootloader"))
-                x->ota_type = EOTA_OTA_TYPE_BOOTLOADER;
-            else
-                return usage_error("--ota-type: expected app, partition-table or bootloader, got '%s'", optarg);
-            break;
-        case 'q': x->quiet = 1; break;
-        case OPT_JSON: x->json = 1; break;
-        case 'v': x->verbose++; break;
-        case 'h': usage(stdout); return 0;
-        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc)
-        return usage_error("no firmware or config given");
-    if (optind + 1 < argc)
-        return usage_error("one firmware or config only; unexpected '%s'", argv[optind + 1]);
-    x->positional = argv[optind];
-    return -1; /* go on */
 }
 
 int eota_cmd_upload(int argc, char **argv)
@@ -1855,36 +1482,27 @@ int eota_cmd_upload(int argc, char **argv)
     up_ctx ctx;
     up_ctx *x = &ctx;
     memset(x, 0, sizeof *x);
-    x->port = -1;
-    x->window = DEFAULT_WINDOW;
-    x->compress = CMP_AUTO;
-    x->jobs = DEFAULT_JOBS;
-    x->retries = (int)EOTA_CLIENT_EXTRA_RETRIES;
-    x->retry_delay_ms = EOTA_CLIENT_RETRY_DELAY_MS;
-    x->handshake_ms = EOTA_CLIENT_HANDSHAKE_TIMEOUT_MS;
-    x->data_ms = EOTA_CLIENT_DATA_TIMEOUT_MS;
-    x->web_auth_opt = -1;
-    x->web_port = -1;
-
-    int rc = parse_args(x, argc, argv);
+    up_opts_init(&x->opt);
+    int rc = up_opts_parse(&x->opt, argc, argv);
     if (rc >= 0) {
         free_ctx(x);
         return rc;
     }
+    x->firmware = x->opt.file;
     char err[1024];
     rc = 2;
 
     /* config or firmware */
-    if (ends_with(x->positional, ".yaml") || ends_with(x->positional, ".yml")) {
-        x->config_path = x->positional;
+    if (ends_with(x->opt.positional, ".yaml") || ends_with(x->opt.positional, ".yml")) {
+        x->config_path = x->opt.positional;
         if (eota_config_load(x->config_path, &x->cfg, err, sizeof err) != 0) {
             fprintf(stderr, "eota upload: %s\n", err);
             goto out;
         }
         x->have_cfg = 1;
-        if (x->platform == PLAT_AUTO && !x->cfg.ota.present && x->cfg.ota_web_server)
-            x->platform = PLAT_WEB;
-        if (x->platform != PLAT_WEB && !x->cfg.ota.present) {
+        if (x->opt.platform == UP_PLATFORM_AUTO && !x->cfg.ota.present && x->cfg.ota_web_server)
+            x->opt.platform = UP_PLATFORM_WEB;
+        if (x->opt.platform != UP_PLATFORM_WEB && !x->cfg.ota.present) {
             fprintf(stderr,
                     "eota upload: %s has no ota: entry with platform: esphome; the device would not serve "
                     "the native OTA protocol%s\n",
@@ -1892,7 +1510,7 @@ int eota_cmd_upload(int argc, char **argv)
                     x->cfg.ota_web_server ? " (it has platform: web_server: use --ota-platform web_server)" : "");
             goto out;
         }
-        if (x->platform == PLAT_WEB && !x->cfg.ota_web_server) {
+        if (x->opt.platform == UP_PLATFORM_WEB && !x->cfg.ota_web_server) {
             fprintf(stderr,
                     "eota upload: %s has no ota: entry with platform: web_server; the device would answer "
                     "404 to POST /update\n",
@@ -1918,43 +1536,43 @@ int eota_cmd_upload(int argc, char **argv)
     } else {
         if (x->firmware) {
             fprintf(stderr, "eota upload: --file goes with a CONFIG.yaml; '%s' is taken as the firmware\n",
-                    x->positional);
+                    x->opt.positional);
             goto out;
         }
-        x->firmware = x->positional;
+        x->firmware = x->opt.positional;
     }
 
-    x->web = x->platform == PLAT_WEB;
-    if (!x->web && (x->web_username_opt || x->web_password_opt || x->web_auth_opt >= 0 || x->web_port > 0)) {
-        rc = usage_error("--web-username, --web-password, --web-auth and --web-port go with --ota-platform "
+    x->web = x->opt.platform == UP_PLATFORM_WEB;
+    if (!x->web && (x->opt.web_username || x->opt.web_password || x->opt.web_auth >= 0 || x->opt.web_port > 0)) {
+        rc = up_usage_error("--web-username, --web-password, --web-auth and --web-port go with --ota-platform "
                          "web_server");
         goto out;
     }
     if (x->web) {
-        if (x->ota_type_given && x->ota_type != EOTA_OTA_TYPE_APP) {
-            rc = usage_error("--ota-type: a web upload installs the application only");
+        if (x->opt.ota_type >= 0 && x->opt.ota_type != (int)EOTA_OTA_TYPE_APP) {
+            rc = up_usage_error("--ota-type: a web upload installs the application only");
             goto out;
         }
         int cfg_auth = x->have_cfg && x->cfg.web_server.has_auth;
-        x->web_username = x->web_username_opt ? x->web_username_opt : cfg_auth ? x->cfg.web_server.username : NULL;
-        if (x->web_password_opt)
-            x->web_password = x->web_password_opt;
+        x->web_username = x->opt.web_username ? x->opt.web_username : cfg_auth ? x->cfg.web_server.username : NULL;
+        if (x->opt.web_password)
+            x->web_password = x->opt.web_password;
         else if (x->web_username && getenv("EOTA_WEB_PASSWORD"))
             x->web_password = getenv("EOTA_WEB_PASSWORD");
         else if (cfg_auth)
             x->web_password = x->cfg.web_server.password;
         if (x->web_username && !x->web_password) {
-            rc = usage_error("--web-username needs a password: --web-password, EOTA_WEB_PASSWORD or the config's "
+            rc = up_usage_error("--web-username needs a password: --web-password, EOTA_WEB_PASSWORD or the config's "
                              "web_server: auth:");
             goto out;
         }
-        if (!x->web_username && x->web_password_opt) {
-            rc = usage_error("--web-password needs --web-username (or the config's web_server: auth:)");
+        if (!x->web_username && x->opt.web_password) {
+            rc = up_usage_error("--web-password needs --web-username (or the config's web_server: auth:)");
             goto out;
         }
-        if (x->web_auth_opt >= 0)
-            x->web_auth = (up_web_auth)x->web_auth_opt;
-        else if (cfg_auth && !x->web_username_opt)
+        if (x->opt.web_auth >= 0)
+            x->web_auth = (up_web_auth)x->opt.web_auth;
+        else if (cfg_auth && !x->opt.web_username)
             x->web_auth = x->cfg.web_server.auth_type == EOTA_WEB_AUTH_DIGEST ? UP_WEB_AUTH_DIGEST
                                                                                 : UP_WEB_AUTH_BASIC;
         else
@@ -1963,10 +1581,10 @@ int eota_cmd_upload(int argc, char **argv)
 
     /* passwords: current first, then the previous ones */
     const char *pw = NULL;
-    if (x->password_opt)
-        pw = x->password_opt;
-    else if (x->password_file) {
-        if (read_password_file(x, x->password_file, err, sizeof err) != 0) {
+    if (x->opt.password)
+        pw = x->opt.password;
+    else if (x->opt.password_file) {
+        if (read_password_file(x, x->opt.password_file, err, sizeof err) != 0) {
             fprintf(stderr, "eota upload: %s\n", err);
             goto out;
         }
@@ -1976,8 +1594,8 @@ int eota_cmd_upload(int argc, char **argv)
     else if (x->have_cfg && x->cfg.ota.has_password)
         pw = x->cfg.ota.password;
     add_password(x, pw);
-    for (size_t i = 0; i < x->nprevious; i++)
-        add_password(x, x->previous[i]);
+    for (size_t i = 0; i < x->opt.previous.n; i++)
+        add_password(x, x->opt.previous.v[i]);
     for (size_t i = 0; i < x->npasswords; i++) {
         if (strlen(x->passwords[i]) > EOTA_PASSWORD_MAX) {
             fprintf(stderr, "eota upload: a password is longer than %d bytes\n", EOTA_PASSWORD_MAX);
@@ -1986,34 +1604,34 @@ int eota_cmd_upload(int argc, char **argv)
     }
 
     /* devices */
-    if (x->devices_from && read_devices_file(x, x->devices_from, &x->specs, &x->nspecs, err, sizeof err) != 0) {
+    if (x->opt.devices_from && read_devices_file(x, x->opt.devices_from, &x->opt.devices.v, &x->opt.devices.n, err, sizeof err) != 0) {
         fprintf(stderr, "eota upload: %s\n", err);
         goto out;
     }
-    if (x->nspecs == 0 && x->have_cfg && x->cfg.name) {
+    if (x->opt.devices.n == 0 && x->have_cfg && x->cfg.name) {
         char def[512];
         snprintf(def, sizeof def, "%s.local", x->cfg.name);
-        x->specs = up_xcalloc(1, sizeof *x->specs);
-        x->specs[x->nspecs++] = up_xstrdup(def);
+        x->opt.devices.v = up_xcalloc(1, sizeof *x->opt.devices.v);
+        x->opt.devices.v[x->opt.devices.n++] = up_xstrdup(def);
     }
-    if (x->nspecs == 0) {
-        rc = usage_error("no device given (--device HOST[:PORT] or --devices-from FILE)");
+    if (x->opt.devices.n == 0) {
+        rc = up_usage_error("no device given (--device HOST[:PORT] or --devices-from FILE)");
         goto out;
     }
     uint16_t defport;
     if (x->web)
-        defport = (uint16_t)(x->web_port > 0 ? x->web_port
-                             : x->port > 0   ? x->port
+        defport = (uint16_t)(x->opt.web_port > 0 ? x->opt.web_port
+                             : x->opt.port > 0   ? x->opt.port
                              : x->have_cfg   ? config_web_port(&x->cfg)
-                                             : DEFAULT_WEB_PORT);
+                                             : UP_DEFAULT_WEB_PORT);
     else
-        defport = (uint16_t)(x->port > 0 ? x->port : x->have_cfg ? x->cfg.ota.port : DEFAULT_PORT);
-    x->jobs_v = up_xcalloc(x->nspecs, sizeof *x->jobs_v);
-    for (size_t i = 0; i < x->nspecs; i++) {
+        defport = (uint16_t)(x->opt.port > 0 ? x->opt.port : x->have_cfg ? x->cfg.ota.port : UP_DEFAULT_PORT);
+    x->jobs_v = up_xcalloc(x->opt.devices.n, sizeof *x->jobs_v);
+    for (size_t i = 0; i < x->opt.devices.n; i++) {
         x->jobs_v[i].conn.pc.fd = -1;
         x->njobs++;
-        if (parse_spec(&x->jobs_v[i], x->specs[i], defport, err, sizeof err) != 0) {
-            rc = usage_error("%s", err);
+        if (parse_spec(&x->jobs_v[i], x->opt.devices.v[i], defport, err, sizeof err) != 0) {
+            rc = up_usage_error("%s", err);
             goto out;
         }
     }
@@ -2028,7 +1646,7 @@ int eota_cmd_upload(int argc, char **argv)
          * asked for (devices tell gzip by its magic bytes). */
         x->web_data = x->img.data;
         x->web_len = x->img.size;
-        if (x->compress == CMP_ALWAYS) {
+        if (x->opt.compress == UP_COMPRESS_ALWAYS) {
             if (up_image_compress(&x->img, err, sizeof err) == 0) {
                 char a[32], b[32];
                 up_human_bytes(a, sizeof a, x->img.size);
@@ -2055,12 +1673,12 @@ int eota_cmd_upload(int argc, char **argv)
             fprintf(stderr, "eota upload: %s\n", err);
             goto out;
         }
-    } else if (x->compress == CMP_ALWAYS) {
+    } else if (x->opt.compress == UP_COMPRESS_ALWAYS) {
         x->offer_gzip = 1;
-    } else if (x->compress == CMP_AUTO) {
+    } else if (x->opt.compress == UP_COMPRESS_AUTO) {
         double ratio = up_image_trial(&x->img);
         x->offer_gzip = ratio <= 1.0 - GZIP_MIN_SAVING;
-        if (x->verbose || !x->offer_gzip)
+        if (x->opt.verbose || !x->offer_gzip)
             say(x, "gzip trial on %zu KiB of the image: %.0f%% of the size in %.3f s; %s", x->img.trial_bytes / 1024,
                 ratio * 100.0, x->img.trial_seconds,
                 x->offer_gzip ? "gzip offered to devices that accept it" : "it does not pay, sending raw");
@@ -2074,7 +1692,7 @@ int eota_cmd_upload(int argc, char **argv)
     size_t failed = 0;
     for (size_t i = 0; i < x->njobs; i++)
         failed += !x->jobs_v[i].ok;
-    if (x->njobs > 1 && !x->json && !x->quiet)
+    if (x->njobs > 1 && !x->opt.json && !x->opt.quiet)
         summary_table(x);
     rc = failed ? 1 : 0;
 out:
