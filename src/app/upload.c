@@ -38,8 +38,11 @@
 #include "config.h"
 #include "eota/client.h"
 #include "eota/posix.h"
+#include "upload/console.h"
+#include "upload/devices.h"
 #include "upload/image.h"
 #include "upload/opts.h"
+#include "upload/resolve.h"
 #include "upload/util.h"
 #include "upload/web_post.h"
 
@@ -49,19 +52,6 @@
 #define BAR_REFRESH_MS 100u
 
 enum job_state { J_PENDING, J_CONNECTING, J_RUNNING, J_WAIT, J_DONE };
-
-typedef struct up_target {
-    char *host;
-    uint16_t port;
-} up_target;
-
-typedef struct up_addr {
-    struct sockaddr_storage sa;
-    socklen_t len;
-    char ip[INET6_ADDRSTRLEN];
-    uint16_t port;
-    char show[INET6_ADDRSTRLEN + 16]; /* "1.2.3.4:3232", "[::1]:3232" */
-} up_addr;
 
 /* The transport seam over the POSIX one, keeping errno of a failure so
  * that messages can say "connection reset" rather than "I/O error". */
@@ -135,8 +125,7 @@ typedef struct up_ctx {
     char *web_filename;
 
     /* output */
-    int tty;
-    int bar_shown;
+    up_console con;
     uint64_t t0;
     uint64_t last_draw;
 } up_ctx;
@@ -144,51 +133,6 @@ typedef struct up_ctx {
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
 /* ------------------------------------------------------------------ */
-
-/* Clear the progress bar line before other stderr output. */
-static void bar_clear(up_ctx *x)
-{
-    if (x->bar_shown) {
-        fputs("\r\033[K", stderr);
-        x->bar_shown = 0;
-    }
-}
-
-static void say(up_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(up_ctx *x, const char *fmt, ...)
-{
-    if (x->opt.quiet)
-        return;
-    va_list ap;
-    bar_clear(x);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-/* Printed even with --quiet. */
-static void shout(up_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void shout(up_ctx *x, const char *fmt, ...)
-{
-    va_list ap;
-    bar_clear(x);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* the transport wrapper                                               */
@@ -219,128 +163,6 @@ static void up_close(void *c)
 }
 
 static const eota_transport_ops up_transport = {up_read, up_write, up_close};
-
-/* ------------------------------------------------------------------ */
-/* device specs                                                        */
-/* ------------------------------------------------------------------ */
-
-/* One address of a spec: HOST, HOST:PORT, [V6], [V6]:PORT, bare V6. */
-static int parse_target(const char *s, uint16_t defport, up_target *t, char *err, size_t errlen)
-{
-    char host[512];
-    const char *port = NULL;
-    size_t n = strlen(s);
-    if (n == 0 || n >= sizeof host) {
-        snprintf(err, errlen, "empty or too long device address '%s'", s);
-        return -1;
-    }
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (!close) {
-            snprintf(err, errlen, "missing ']' in device address '%s'", s);
-            return -1;
-        }
-        memcpy(host, s + 1, (size_t)(close - s - 1));
-        host[close - s - 1] = '\0';
-        if (close[1] == ':')
-            port = close + 2;
-        else if (close[1] != '\0') {
-            snprintf(err, errlen, "unexpected text after ']' in device address '%s'", s);
-            return -1;
-        }
-    } else {
-        const char *c1 = strchr(s, ':');
-        if (c1 && strchr(c1 + 1, ':')) {
-            /* two colons or more: a bare IPv6 address, no port */
-            memcpy(host, s, n + 1);
-        } else if (c1) {
-            memcpy(host, s, (size_t)(c1 - s));
-            host[c1 - s] = '\0';
-            port = c1 + 1;
-        } else {
-            memcpy(host, s, n + 1);
-        }
-    }
-    if (host[0] == '\0') {
-        snprintf(err, errlen, "no host in device address '%s'", s);
-        return -1;
-    }
-    long p = defport;
-    if (port && parse_int(port, 1, 65535, &p) != 0) {
-        snprintf(err, errlen, "bad port in device address '%s' (expected 1 to 65535)", s);
-        return -1;
-    }
-    t->host = up_xstrdup(host);
-    t->port = (uint16_t)p;
-    return 0;
-}
-
-static int parse_spec(job *j, const char *spec, uint16_t defport, char *err, size_t errlen)
-{
-    j->spec = up_xstrdup(spec);
-    size_t parts = 1;
-    for (const char *p = spec; *p; p++)
-        parts += *p == ',';
-    j->targets = up_xcalloc(parts, sizeof *j->targets);
-    char *copy = up_xstrdup(spec);
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (isspace((unsigned char)*tok))
-            tok++;
-        size_t l = strlen(tok);
-        while (l && isspace((unsigned char)tok[l - 1]))
-            tok[--l] = '\0';
-        if (!l)
-            continue;
-        if (parse_target(tok, defport, &j->targets[j->ntargets], err, errlen) != 0) {
-            free(copy);
-            return -1;
-        }
-        j->ntargets++;
-    }
-    free(copy);
-    if (j->ntargets == 0) {
-        snprintf(err, errlen, "empty device '%s'", spec);
-        return -1;
-    }
-    return 0;
-}
-
-static int read_devices_file(up_ctx *x, const char *path, char ***list, size_t *n, char *err, size_t errlen)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-    if (!f) {
-        snprintf(err, errlen, "cannot open --devices-from '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        char *s = line;
-        while (isspace((unsigned char)*s))
-            s++;
-        size_t l = strlen(s);
-        while (l && isspace((unsigned char)s[l - 1]))
-            s[--l] = '\0';
-        if (!l)
-            continue;
-        *list = realloc(*list, (*n + 1) * sizeof **list);
-        if (!*list) {
-            fprintf(stderr, "eota upload: out of memory\n");
-            exit(2);
-        }
-        (*list)[(*n)++] = up_xstrdup(s);
-    }
-    free(line);
-    if (f != stdin)
-        fclose(f);
-    (void)x;
-    return 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* results                                                             */
@@ -704,9 +526,9 @@ static void finish_job(up_ctx *x, job *j, int ok)
     else
         describe_failure(x, j, j->msg, sizeof j->msg);
     if (ok)
-        say(x, "%s: OK, %s", j->spec, j->msg);
+        up_say(&x->con, "%s: OK, %s", j->spec, j->msg);
     else
-        shout(x, "%s: FAILED: %s", j->spec, j->msg);
+        up_shout(&x->con, "%s: FAILED: %s", j->spec, j->msg);
     if (x->opt.json)
         print_json(x, j);
     free(j->buf);
@@ -716,62 +538,6 @@ static void finish_job(up_ctx *x, job *j, int ok)
 /* ------------------------------------------------------------------ */
 /* connecting                                                          */
 /* ------------------------------------------------------------------ */
-
-static int resolve(up_ctx *x, job *j)
-{
-    size_t cap = 0;
-    for (size_t t = 0; t < j->ntargets; t++) {
-        struct addrinfo hints, *res = NULL;
-        memset(&hints, 0, sizeof hints);
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_protocol = IPPROTO_TCP;
-        char port[8];
-        snprintf(port, sizeof port, "%u", j->targets[t].port);
-        int rc = getaddrinfo(j->targets[t].host, port, &hints, &res);
-        if (rc != 0) {
-            snprintf(j->resolve_msg, sizeof j->resolve_msg, "cannot resolve '%s': %s", j->targets[t].host,
-                     rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-            if (x->opt.verbose || j->ntargets > 1)
-                say(x, "%s: %s", j->spec, j->resolve_msg);
-            continue;
-        }
-        for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-            if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-                continue;
-            if (ai->ai_addrlen > sizeof(struct sockaddr_storage))
-                continue;
-            int dup = 0;
-            for (size_t k = 0; k < j->naddrs; k++)
-                if (j->addrs[k].len == ai->ai_addrlen && !memcmp(&j->addrs[k].sa, ai->ai_addr, ai->ai_addrlen))
-                    dup = 1;
-            if (dup)
-                continue;
-            if (j->naddrs == cap) {
-                cap = cap ? cap * 2 : 4;
-                j->addrs = realloc(j->addrs, cap * sizeof *j->addrs);
-                if (!j->addrs) {
-                    fprintf(stderr, "eota upload: out of memory\n");
-                    exit(2);
-                }
-            }
-            up_addr *a = &j->addrs[j->naddrs++];
-            memset(a, 0, sizeof *a);
-            memcpy(&a->sa, ai->ai_addr, ai->ai_addrlen);
-            a->len = (socklen_t)ai->ai_addrlen;
-            a->port = j->targets[t].port;
-            if (ai->ai_family == AF_INET6) {
-                inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, a->ip, sizeof a->ip);
-                snprintf(a->show, sizeof a->show, "[%s]:%u", a->ip, a->port);
-            } else {
-                inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, a->ip, sizeof a->ip);
-                snprintf(a->show, sizeof a->show, "%s:%u", a->ip, a->port);
-            }
-        }
-        freeaddrinfo(res);
-    }
-    return j->naddrs ? 0 : -1;
-}
 
 static void attempt(up_ctx *x, job *j, size_t addr_i, int counts);
 static void start_engine(up_ctx *x, job *j);
@@ -804,7 +570,7 @@ static void attempt_failed(up_ctx *x, job *j)
                                    j->err == EOTA_CLIENT_ERR_PASSWORD_REQUIRED);
     if (auth_refused && j->pw_i + 1 < x->npasswords) {
         j->pw_i++;
-        say(x, "%s: %s with the %s password; trying --previous-password #%zu", j->spec,
+        up_say(&x->con, "%s: %s with the %s password; trying --previous-password #%zu", j->spec,
             j->err == EOTA_CLIENT_ERR_PASSWORD_REQUIRED ? "a password is required" : "authentication failed",
             j->pw_i == 1 ? "current" : "previous", j->pw_i);
         attempt(x, j, j->addr_i, 0);
@@ -814,10 +580,10 @@ static void attempt_failed(up_ctx *x, job *j)
         char why[512];
         describe_failure(x, j, why, sizeof why);
         if (j->attempts < j->naddrs) {
-            say(x, "%s: %s; trying the next address", j->spec, why);
+            up_say(&x->con, "%s: %s; trying the next address", j->spec, why);
             attempt(x, j, j->attempts % j->naddrs, 1);
         } else {
-            say(x, "%s: %s; retrying in %.1f s (attempt %zu of %zu)", j->spec, why, x->opt.retry_delay_ms / 1000.0,
+            up_say(&x->con, "%s: %s; retrying in %.1f s (attempt %zu of %zu)", j->spec, why, x->opt.retry_delay_ms / 1000.0,
                 j->attempts + 1, j->max_attempts);
             j->st = J_WAIT;
             j->next_try = up_now_ms() + x->opt.retry_delay_ms;
@@ -888,7 +654,7 @@ static void web_attempt(up_ctx *x, job *j, size_t addr_i, int counts)
     if (x->opt.verbose || (x->njobs == 1 && !j->announced)) {
         char sz[32];
         up_human_bytes(sz, sizeof sz, x->web_len);
-        say(x, "%s: POST %s, %s; sending %s%s", j->spec, url,
+        up_say(&x->con, "%s: POST %s, %s; sending %s%s", j->spec, url,
             x->web_username ? (x->web_auth == UP_WEB_AUTH_BASIC    ? "basic authentication"
                                : x->web_auth == UP_WEB_AUTH_DIGEST ? "digest authentication"
                                                                    : "basic or digest authentication")
@@ -918,7 +684,7 @@ static void web_done(up_ctx *x, job *j)
     if (j->wres.connected)
         j->good_addr = (long)j->addr_i;
     if (x->opt.verbose && j->wres.http_status)
-        say(x, "%s: HTTP %ld: %s", j->spec, j->wres.http_status, j->wres.reply);
+        up_say(&x->con, "%s: HTTP %ld: %s", j->spec, j->wres.http_status, j->wres.reply);
     if (j->wres.outcome == UP_WEB_OK) {
         j->err = EOTA_CLIENT_OK;
         finish_job(x, j, 1);
@@ -944,7 +710,7 @@ static void attempt(up_ctx *x, job *j, size_t addr_i, int counts)
         j->attempts++;
     j->announced = 0;
     if (x->opt.verbose)
-        say(x, "%s: connecting to %s", j->spec, a->show);
+        up_say(&x->con, "%s: connecting to %s", j->spec, a->show);
     int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
     j->conn.pc.fd = fd;
     j->conn.err = 0;
@@ -1033,7 +799,7 @@ static void start_engine(up_ctx *x, job *j)
     j->have_rep = 0;
     j->good_addr = (long)j->addr_i;
     if (x->opt.verbose)
-        say(x, "%s: connected to %s", j->spec, cur_addr(j)->show);
+        up_say(&x->con, "%s: connected to %s", j->spec, cur_addr(j)->show);
 }
 
 /* The device's feature reply is in: give it the right bytes. */
@@ -1050,10 +816,10 @@ static void provide_image(up_ctx *x, job *j)
         if (up_image_compress(&x->img, err, sizeof err) == 0) {
             up_human_bytes(a, sizeof a, x->img.size);
             up_human_bytes(b, sizeof b, x->img.gz_size);
-            say(x, "compressed the image for devices that accept gzip: %s -> %s (%.0f%%) in %.2f s", a, b,
+            up_say(&x->con, "compressed the image for devices that accept gzip: %s -> %s (%.0f%%) in %.2f s", a, b,
                 100.0 * (double)x->img.gz_size / (double)x->img.size, x->img.compress_seconds);
         } else {
-            shout(x, "eota upload: %s; sending the image uncompressed", err);
+            up_shout(&x->con, "eota upload: %s; sending the image uncompressed", err);
         }
     }
     if (x->img.gz_state == 1) {
@@ -1086,7 +852,7 @@ static void drive(up_ctx *x, job *j)
                 up_human_bytes(sz, sizeof sz, r.size);
                 const char *show = cur_addr(j)->show;
                 int same = !strcmp(show, j->spec);
-                say(x, "%s: %s%sprotocol %u, %s%s; sending %s%s", j->spec, same ? "" : show, same ? "" : ": ",
+                up_say(&x->con, "%s: %s%sprotocol %u, %s%s; sending %s%s", j->spec, same ? "" : show, same ? "" : ": ",
                     r.version, auth_words(r.auth), r.gzip_accepted ? ", accepts gzip" : "", sz,
                     r.gzip_sent ? " (gzip)" : "");
             }
@@ -1149,7 +915,7 @@ static void progress(up_ctx *x, int force)
     if (x->opt.quiet)
         return;
     uint64_t t = up_now_ms();
-    uint32_t every = x->tty ? BAR_REFRESH_MS : PLAIN_PROGRESS_MS;
+    uint32_t every = x->con.tty ? BAR_REFRESH_MS : PLAIN_PROGRESS_MS;
     if (!force && t - x->last_draw < every)
         return;
     x->last_draw = t;
@@ -1174,7 +940,7 @@ static void progress(up_ctx *x, int force)
     double secs = (double)(t - x->t0) / 1000.0;
     char rate[32];
     up_human_bytes(rate, sizeof rate, secs > 0.05 ? (uint64_t)((double)bytes / secs) : 0);
-    if (x->tty) {
+    if (x->con.tty) {
         struct winsize ws;
         int width = 80;
         if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
@@ -1216,7 +982,7 @@ static void progress(up_ctx *x, int force)
         bar[barw] = '\0';
         fprintf(stderr, "\r\033[K[%s]%s", bar, tail);
         fflush(stderr);
-        x->bar_shown = 1;
+        x->con.bar_shown = 1;
     } else if (!force) {
         if (x->njobs == 1) {
             job *j = &x->jobs_v[0];
@@ -1298,7 +1064,8 @@ static void begin_job(up_ctx *x, job *j)
         finish_job(x, j, 0);
         return;
     }
-    if (resolve(x, j) != 0) {
+    if (up_resolve(j->targets, j->ntargets, &j->addrs, &j->naddrs, j->resolve_msg, sizeof j->resolve_msg,
+                   x->opt.verbose || j->ntargets > 1 ? &x->con : NULL, j->spec) == 0) {
         j->err = EOTA_CLIENT_ERR_RESOLVE;
         finish_job(x, j, 0);
         return;
@@ -1328,7 +1095,7 @@ static void run_loop(up_ctx *x)
             break;
 
         uint64_t t = up_now_ms();
-        long timeout = x->opt.quiet ? 1000 : (long)(x->tty ? BAR_REFRESH_MS : 500);
+        long timeout = x->opt.quiet ? 1000 : (long)(x->con.tty ? BAR_REFRESH_MS : 500);
         nfds_t n = 0;
         for (size_t i = 0; i < next; i++) {
             job *j = &x->jobs_v[i];
@@ -1358,7 +1125,7 @@ static void run_loop(up_ctx *x)
         }
         int pr = x->wm ? up_web_poll(x->wm, pfd, n, timeout) : poll(pfd, n, (int)timeout);
         if (pr < 0 && errno != EINTR) {
-            shout(x, "eota upload: poll: %s", strerror(errno));
+            up_shout(&x->con, "eota upload: poll: %s", strerror(errno));
             break;
         }
         if (x->wm) {
@@ -1383,9 +1150,9 @@ static void run_loop(up_ctx *x)
         }
         progress(x, 0);
     }
-    if (x->tty && !x->opt.quiet) {
+    if (x->con.tty && !x->opt.quiet) {
         progress(x, 1);
-        bar_clear(x);
+        up_console_clear(&x->con);
     }
     free(pfd);
     free(idx);
@@ -1452,9 +1219,7 @@ static void free_ctx(up_ctx *x)
             eota_posix_hash_free(&j->hash);
         if (j->wx)
             up_web_free(x->wm, j->wx);
-        for (size_t t = 0; t < j->ntargets; t++)
-            free(j->targets[t].host);
-        free(j->targets);
+        up_targets_free(j->targets, j->ntargets);
         free(j->addrs);
         free(j->spec);
         free(j->buf);
@@ -1489,6 +1254,7 @@ int eota_cmd_upload(int argc, char **argv)
         return rc;
     }
     x->firmware = x->opt.file;
+    x->con.quiet = x->opt.quiet;
     char err[1024];
     rc = 2;
 
@@ -1604,7 +1370,7 @@ int eota_cmd_upload(int argc, char **argv)
     }
 
     /* devices */
-    if (x->opt.devices_from && read_devices_file(x, x->opt.devices_from, &x->opt.devices.v, &x->opt.devices.n, err, sizeof err) != 0) {
+    if (x->opt.devices_from && up_devices_read(x->opt.devices_from, &x->opt.devices, err, sizeof err) != 0) {
         fprintf(stderr, "eota upload: %s\n", err);
         goto out;
     }
@@ -1630,7 +1396,8 @@ int eota_cmd_upload(int argc, char **argv)
     for (size_t i = 0; i < x->opt.devices.n; i++) {
         x->jobs_v[i].conn.pc.fd = -1;
         x->njobs++;
-        if (parse_spec(&x->jobs_v[i], x->opt.devices.v[i], defport, err, sizeof err) != 0) {
+        x->jobs_v[i].spec = up_xstrdup(x->opt.devices.v[i]);
+        if (up_spec_parse(x->opt.devices.v[i], defport, &x->jobs_v[i].targets, &x->jobs_v[i].ntargets, err, sizeof err) != 0) {
             rc = up_usage_error("%s", err);
             goto out;
         }
@@ -1651,13 +1418,13 @@ int eota_cmd_upload(int argc, char **argv)
                 char a[32], b[32];
                 up_human_bytes(a, sizeof a, x->img.size);
                 up_human_bytes(b, sizeof b, x->img.gz_size);
-                say(x, "compressed the image: %s -> %s (%.0f%%) in %.2f s", a, b,
+                up_say(&x->con, "compressed the image: %s -> %s (%.0f%%) in %.2f s", a, b,
                     100.0 * (double)x->img.gz_size / (double)x->img.size, x->img.compress_seconds);
                 x->web_data = x->img.gz;
                 x->web_len = x->img.gz_size;
                 x->web_gzip = 1;
             } else {
-                shout(x, "eota upload: %s; sending the image uncompressed", err);
+                up_shout(&x->con, "eota upload: %s; sending the image uncompressed", err);
             }
         }
         const char *base = strrchr(x->firmware, '/');
@@ -1679,12 +1446,12 @@ int eota_cmd_upload(int argc, char **argv)
         double ratio = up_image_trial(&x->img);
         x->offer_gzip = ratio <= 1.0 - GZIP_MIN_SAVING;
         if (x->opt.verbose || !x->offer_gzip)
-            say(x, "gzip trial on %zu KiB of the image: %.0f%% of the size in %.3f s; %s", x->img.trial_bytes / 1024,
+            up_say(&x->con, "gzip trial on %zu KiB of the image: %.0f%% of the size in %.3f s; %s", x->img.trial_bytes / 1024,
                 ratio * 100.0, x->img.trial_seconds,
                 x->offer_gzip ? "gzip offered to devices that accept it" : "it does not pay, sending raw");
     }
 
-    x->tty = isatty(2);
+    x->con.tty = isatty(2);
     x->t0 = up_now_ms();
     x->last_draw = x->t0;
     run_loop(x);
