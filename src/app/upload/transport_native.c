@@ -59,7 +59,8 @@ static int check_config(up_run *r)
     fprintf(stderr,
             "eota upload: %s has no ota: entry with platform: esphome; the device would not serve "
             "the native OTA protocol%s\n",
-            r->config_path, r->cfg.ota_web_server ? " (it has platform: web_server: use --ota-platform web_server)" : "");
+            r->config_path,
+            r->cfg.ota_web_server ? " (it has platform: web_server: use --ota-platform web_server)" : "");
     return -1;
 }
 
