@@ -25,19 +25,19 @@ static eota_client_error classify_errno(int e)
     }
 }
 
-void nat_connect_failed(up_run *r, up_job *j, eota_client_error e, int sys_err)
+void up_nat_connect_failed(up_run *r, up_job *j, eota_client_error e, int sys_err)
 {
-    nat_job *n = nat_of(j);
+    up_nat_job *n = up_nat_of(j);
     if (n->conn.pc.fd >= 0)
         close(n->conn.pc.fd);
     n->conn.pc.fd = -1;
     n->connecting = 0;
-    nat_attempt_ended(r, j, e, EOTA_CLIENT_PH_CONNECT, 0, sys_err, 0);
+    up_nat_attempt_ended(r, j, e, EOTA_CLIENT_PH_CONNECT, 0, sys_err, 0);
 }
 
-void nat_connect(up_run *r, up_job *j)
+void up_nat_connect(up_run *r, up_job *j)
 {
-    nat_job *n = nat_of(j);
+    up_nat_job *n = up_nat_of(j);
     const up_addr *a = up_job_addr(j);
     n->announced = 0;
     if (r->opt.verbose)
@@ -46,26 +46,26 @@ void nat_connect(up_run *r, up_job *j)
     n->conn.pc.fd = fd;
     n->conn.err = 0;
     if (fd < 0) {
-        nat_connect_failed(r, j, EOTA_CLIENT_ERR_UNREACHABLE, errno);
+        up_nat_connect_failed(r, j, EOTA_CLIENT_ERR_UNREACHABLE, errno);
         return;
     }
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     n->deadline = up_now_ms() + r->opt.handshake_ms;
     if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == 0) {
-        nat_engine_start(r, j);
+        up_nat_engine_start(r, j);
         return;
     }
     if (errno == EINPROGRESS || errno == EINTR) {
         n->connecting = 1;
         return;
     }
-    nat_connect_failed(r, j, classify_errno(errno), errno);
+    up_nat_connect_failed(r, j, classify_errno(errno), errno);
 }
 
-void nat_connect_ready(up_run *r, up_job *j, short revents)
+void up_nat_connect_ready(up_run *r, up_job *j, short revents)
 {
-    nat_job *n = nat_of(j);
+    up_nat_job *n = up_nat_of(j);
     if (revents & (POLLOUT | POLLERR | POLLHUP)) {
         int err = 0;
         socklen_t len = sizeof err;
@@ -73,12 +73,12 @@ void nat_connect_ready(up_run *r, up_job *j, short revents)
             err = errno;
         if (err == 0) {
             n->connecting = 0;
-            nat_engine_start(r, j);
+            up_nat_engine_start(r, j);
         } else if (err != EINPROGRESS && err != EALREADY) {
-            nat_connect_failed(r, j, classify_errno(err), err);
+            up_nat_connect_failed(r, j, classify_errno(err), err);
         }
         return;
     }
     if (up_now_ms() >= n->deadline)
-        nat_connect_failed(r, j, EOTA_CLIENT_ERR_TIMEOUT, ETIMEDOUT);
+        up_nat_connect_failed(r, j, EOTA_CLIENT_ERR_TIMEOUT, ETIMEDOUT);
 }

@@ -10,19 +10,19 @@
 #include "upload/transport_native.h"
 #include "upload/util.h"
 
-const char *nat_auth_name(eota_auth_kind a)
+const char *up_nat_auth_name(eota_auth_kind a)
 {
     return a == EOTA_AUTH_SHA256 ? "sha256" : a == EOTA_AUTH_MD5 ? "md5" : "none";
 }
 
-const char *nat_auth_words(eota_auth_kind a)
+const char *up_nat_auth_words(eota_auth_kind a)
 {
     return a == EOTA_AUTH_SHA256 ? "SHA-256 password" : a == EOTA_AUTH_MD5 ? "legacy MD5 password" : "no password";
 }
 
-void nat_describe_ok(const up_run *r, const up_job *j, char *out, size_t outlen)
+void up_nat_describe_ok(const up_run *r, const up_job *j, char *out, size_t outlen)
 {
-    const nat_job *n = nat_of(j);
+    const up_nat_job *n = up_nat_of(j);
     const up_addr *a = up_job_addr(j);
     eota_client_report rep;
     eota_client_get_report(&n->cl, &rep);
@@ -34,7 +34,7 @@ void nat_describe_ok(const up_run *r, const up_job *j, char *out, size_t outlen)
         k += (size_t)snprintf(out + k, outlen - k, " (gzip of %s)", raw);
     if (k < outlen)
         k += (size_t)snprintf(out + k, outlen - k, " in %.1f s, protocol %u, %s, %s", up_job_seconds(j),
-                              rep.version, nat_auth_words(rep.auth), a ? a->show : "?");
+                              rep.version, up_nat_auth_words(rep.auth), a ? a->show : "?");
     if (j->pw_i > 0 && k < outlen)
         snprintf(out + k, outlen - k,
                  "; authenticated with --previous-password #%zu (the device still had the old password)", j->pw_i);
@@ -43,7 +43,7 @@ void nat_describe_ok(const up_run *r, const up_job *j, char *out, size_t outlen)
 /* The device answered, with a byte we did not want. */
 static void describe_answer(const up_run *r, const up_job *j, char *out, size_t outlen)
 {
-    const nat_job *n = nat_of(j);
+    const up_nat_job *n = up_nat_of(j);
     const char *where = eota_client_phase_describe(n->phase);
     switch (j->res.err) {
     case EOTA_CLIENT_ERR_DEVICE: {
@@ -75,7 +75,7 @@ static void describe_answer(const up_run *r, const up_job *j, char *out, size_t 
 /* The network failed us: which step, and errno in words. */
 static void describe_network(const up_run *r, const up_job *j, char *out, size_t outlen)
 {
-    const nat_job *n = nat_of(j);
+    const up_nat_job *n = up_nat_of(j);
     const char *where = eota_client_phase_describe(n->phase);
     const up_addr *a = up_job_addr(j);
     const char *show = a ? a->show : "?";
@@ -106,7 +106,7 @@ static void describe_network(const up_run *r, const up_job *j, char *out, size_t
     }
 }
 
-void nat_describe_failure(const up_run *r, const up_job *j, char *out, size_t outlen)
+void up_nat_describe_failure(const up_run *r, const up_job *j, char *out, size_t outlen)
 {
     switch (j->res.err) {
     case EOTA_CLIENT_ERR_DEVICE:

@@ -261,9 +261,9 @@ int up_opts_parse(up_opts *o, int argc, char **argv)
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, shorts, lopts, NULL)) != -1) {
-        const optdef *d = find_def(c);
         if (c == ':')
             return up_usage_error("option '%s' needs a value", argv[optind - 1]);
+        const optdef *d = find_def(c);
         if (!d)
             return up_usage_error("unknown option '%s'", argv[optind - 1]);
         int rc = d->set(o, d, optarg);

@@ -46,8 +46,10 @@ static void count(const up_run *r, uint64_t now, tally *t)
         uint64_t b = 0;
         t->frac += job_fraction(r, j, &b, &t->total, &t->stage);
         t->bytes += b;
-        if (j->st == UP_JOB_DONE)
-            *(j->ok ? &t->ok : &t->failed) += 1;
+        if (j->st == UP_JOB_DONE && j->ok)
+            t->ok++;
+        else if (j->st == UP_JOB_DONE)
+            t->failed++;
         else if (j->st == UP_JOB_PENDING)
             t->waiting++;
         else

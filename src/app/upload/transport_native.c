@@ -24,7 +24,7 @@
 
 static long conn_read(void *c, uint8_t *b, size_t n)
 {
-    nat_conn *u = c;
+    up_nat_conn *u = c;
     long r = eota_posix_transport.read(&u->pc, b, n);
     if (r == EOTA_EIO)
         u->err = errno;
@@ -33,7 +33,7 @@ static long conn_read(void *c, uint8_t *b, size_t n)
 
 static long conn_write(void *c, const uint8_t *b, size_t n)
 {
-    nat_conn *u = c;
+    up_nat_conn *u = c;
     long r = eota_posix_transport.write(&u->pc, b, n);
     if (r == EOTA_EIO)
         u->err = errno;
@@ -42,7 +42,7 @@ static long conn_write(void *c, const uint8_t *b, size_t n)
 
 static void conn_close(void *c)
 {
-    nat_conn *u = c;
+    up_nat_conn *u = c;
     eota_posix_transport.close(&u->pc);
 }
 
@@ -70,14 +70,14 @@ static int configure(up_run *r)
     if (o->web_username || o->web_password || o->web_auth >= 0 || o->web_port > 0)
         return up_usage_error("--web-username, --web-password, --web-auth and --web-port go with --ota-platform "
                               "web_server");
-    r->tp_state = up_xcalloc(1, sizeof(nat_run));
+    r->tp_state = up_xcalloc(1, sizeof(up_nat_run));
     r->default_port = (uint16_t)(o->port > 0 ? o->port : r->have_cfg ? r->cfg.ota.port : UP_DEFAULT_PORT);
     return -1;
 }
 
 static int prepare(up_run *r, char *err, size_t errlen)
 {
-    nat_run *nr = r->tp_state;
+    up_nat_run *nr = r->tp_state;
     (void)err, (void)errlen;
     if (r->opt.compress == UP_COMPRESS_ALWAYS) {
         nr->offer_gzip = 1;
@@ -102,13 +102,13 @@ static void release(up_run *r)
 /* a job                                                               */
 /* ------------------------------------------------------------------ */
 
-static int setup_engine(up_run *r, nat_job *n)
+static int setup_engine(up_run *r, up_nat_job *n)
 {
     if (eota_posix_hash_init(&n->hash) != EOTA_OK)
         return -1;
     n->hash_ok = 1;
     n->buf = up_xcalloc(1, JOB_BUFFER);
-    const nat_run *nr = r->tp_state;
+    const up_nat_run *nr = r->tp_state;
     eota_client_config cc = {
         .transport = &conn_ops,
         .clock = eota_posix_clock(),
@@ -134,7 +134,7 @@ static int setup_engine(up_run *r, nat_job *n)
  * this one did not get as far as the engine). */
 static void fill_result(up_job *j, eota_client_error e, int sys_err, int connected)
 {
-    const nat_job *n = nat_of(j);
+    const up_nat_job *n = up_nat_of(j);
     up_result *res = &j->res;
     eota_client_report rep;
     memset(&rep, 0, sizeof rep);
@@ -160,7 +160,7 @@ static void fill_result(up_job *j, eota_client_error e, int sys_err, int connect
     res->gzip = rep.gzip_sent;
     res->version = rep.version;
     if (rep.feature_reply && (rep.auth != EOTA_AUTH_NONE || rep.phase > EOTA_CLIENT_PH_AUTH))
-        res->auth = nat_auth_name(rep.auth);
+        res->auth = up_nat_auth_name(rep.auth);
     res->server_flags = rep.extended ? rep.server_flags : -1;
     res->authenticated = rep.auth != EOTA_AUTH_NONE;
     res->received = rep.received;
@@ -169,7 +169,7 @@ static void fill_result(up_job *j, eota_client_error e, int sys_err, int connect
 
 static int job_init(up_run *r, up_job *j)
 {
-    nat_job *n = up_xcalloc(1, sizeof *n);
+    up_nat_job *n = up_xcalloc(1, sizeof *n);
     n->conn.pc.fd = -1;
     j->tx = n;
     fill_result(j, EOTA_CLIENT_OK, 0, 0);
@@ -182,7 +182,7 @@ static int job_init(up_run *r, up_job *j)
 
 static void job_free(up_run *r, up_job *j)
 {
-    nat_job *n = nat_of(j);
+    up_nat_job *n = up_nat_of(j);
     (void)r;
     if (n->conn.pc.fd >= 0)
         close(n->conn.pc.fd);
@@ -193,10 +193,10 @@ static void job_free(up_run *r, up_job *j)
     j->tx = NULL;
 }
 
-void nat_attempt_ended(up_run *r, up_job *j, eota_client_error e, eota_client_phase phase, uint8_t code,
-                       int sys_err, int connected)
+void up_nat_attempt_ended(up_run *r, up_job *j, eota_client_error e, eota_client_phase phase, uint8_t code,
+                          int sys_err, int connected)
 {
-    nat_job *n = nat_of(j);
+    up_nat_job *n = up_nat_of(j);
     n->phase = phase;
     n->code = code;
     fill_result(j, e, sys_err, connected);
@@ -207,12 +207,12 @@ void nat_attempt_ended(up_run *r, up_job *j, eota_client_error e, eota_client_ph
 /* the engine                                                          */
 /* ------------------------------------------------------------------ */
 
-void nat_engine_start(up_run *r, up_job *j)
+void up_nat_engine_start(up_run *r, up_job *j)
 {
-    nat_job *n = nat_of(j);
+    up_nat_job *n = up_nat_of(j);
     (void)eota_client_set_password(&n->cl, r->passwords[j->pw_i]);
     if (eota_client_start(&n->cl, &n->conn) != EOTA_OK) {
-        nat_connect_failed(r, j, EOTA_CLIENT_ERR_UNREACHABLE, 0);
+        up_nat_connect_failed(r, j, EOTA_CLIENT_ERR_UNREACHABLE, 0);
         return;
     }
     if (r->opt.verbose)
@@ -238,7 +238,7 @@ static int have_gzip(up_run *r)
 }
 
 /* The device's feature reply is in: give it the right bytes. */
-static void provide_image(up_run *r, nat_job *n)
+static void provide_image(up_run *r, up_nat_job *n)
 {
     if (!eota_client_gzip_accepted(&n->cl)) {
         eota_client_image raw = up_image_raw(&r->img);
@@ -255,7 +255,7 @@ static void provide_image(up_run *r, nat_job *n)
  * once the size is announced. */
 static void announce(up_run *r, up_job *j)
 {
-    nat_job *n = nat_of(j);
+    up_nat_job *n = up_nat_of(j);
     eota_client_report rep;
     eota_client_get_report(&n->cl, &rep);
     if (!rep.size)
@@ -268,20 +268,20 @@ static void announce(up_run *r, up_job *j)
     const char *show = up_job_addr(j)->show;
     int same = !strcmp(show, j->spec);
     up_say(&r->con, "%s: %s%sprotocol %u, %s%s; sending %s%s", j->spec, same ? "" : show, same ? "" : ": ",
-           rep.version, nat_auth_words(rep.auth), rep.gzip_accepted ? ", accepts gzip" : "", sz,
+           rep.version, up_nat_auth_words(rep.auth), rep.gzip_accepted ? ", accepts gzip" : "", sz,
            rep.gzip_sent ? " (gzip)" : "");
 }
 
 static void drive(up_run *r, up_job *j)
 {
-    nat_job *n = nat_of(j);
+    up_nat_job *n = up_nat_of(j);
     eota_client_status st;
     while ((st = eota_client_poll(&n->cl)) == EOTA_CLIENT_NEED_IMAGE)
         provide_image(r, n);
     if (!n->announced && (st == EOTA_CLIENT_BUSY || st == EOTA_CLIENT_DONE))
         announce(r, j);
     if (st == EOTA_CLIENT_DONE) {
-        nat_attempt_ended(r, j, EOTA_CLIENT_OK, n->phase, 0, 0, 1);
+        up_nat_attempt_ended(r, j, EOTA_CLIENT_OK, n->phase, 0, 0, 1);
         return;
     }
     if (st != EOTA_CLIENT_FAILED)
@@ -293,18 +293,18 @@ static void drive(up_run *r, up_job *j)
      * that when it gives up): to the user it closed without answering. */
     if (e == EOTA_CLIENT_ERR_IO && (n->conn.err == ECONNRESET || n->conn.err == EPIPE))
         e = EOTA_CLIENT_ERR_CLOSED;
-    nat_attempt_ended(r, j, e, rep.phase, rep.code, n->conn.err, 1);
+    up_nat_attempt_ended(r, j, e, rep.phase, rep.code, n->conn.err, 1);
 }
 
 /* ------------------------------------------------------------------ */
 /* the loop's side                                                     */
 /* ------------------------------------------------------------------ */
 
-static void start(up_run *r, up_job *j) { nat_connect(r, j); }
+static void start(up_run *r, up_job *j) { up_nat_connect(r, j); }
 
 static int want(up_run *r, up_job *j, uint64_t now, struct pollfd *pfd, long *timeout_ms)
 {
-    nat_job *n = nat_of(j);
+    up_nat_job *n = up_nat_of(j);
     (void)r;
     if (n->connecting) {
         pfd->events = POLLOUT;
@@ -329,14 +329,14 @@ static int wait_poll(up_run *r, struct pollfd *fds, size_t n, long timeout_ms)
  * reads and writes until it would block, in step. */
 static void ready(up_run *r, up_job *j, short revents)
 {
-    if (nat_of(j)->connecting)
-        nat_connect_ready(r, j, revents);
+    if (up_nat_of(j)->connecting)
+        up_nat_connect_ready(r, j, revents);
 }
 
 static void step(up_run *r, up_job *j)
 {
-    if (nat_of(j)->connecting)
-        nat_connect_ready(r, j, 0);
+    if (up_nat_of(j)->connecting)
+        up_nat_connect_ready(r, j, 0);
     else
         drive(r, j);
 }
@@ -344,7 +344,7 @@ static void step(up_run *r, up_job *j)
 /* Version 2: what the device acknowledged; version 1: what left us. */
 static up_stage progress(const up_run *r, const up_job *j, uint64_t *done, uint64_t *total)
 {
-    const nat_job *n = nat_of(j);
+    const up_nat_job *n = up_nat_of(j);
     eota_client_report rep;
     (void)r;
     memset(&rep, 0, sizeof rep);
@@ -359,5 +359,5 @@ const up_transport up_transport_native = {
     .name = "esphome", .check_config = check_config, .configure = configure, .prepare = prepare,
     .release = release, .job_init = job_init, .job_free = job_free, .start = start, .want = want,
     .wait = wait_poll, .ready = ready, .step = step, .progress = progress,
-    .describe_ok = nat_describe_ok, .describe_failure = nat_describe_failure,
+    .describe_ok = up_nat_describe_ok, .describe_failure = up_nat_describe_failure,
 };

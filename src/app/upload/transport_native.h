@@ -13,17 +13,17 @@
 
 /* The POSIX transport seam, keeping errno of a failure so that messages
  * can say "connection reset" rather than "I/O error". */
-typedef struct nat_conn {
+typedef struct up_nat_conn {
     eota_posix_conn pc;
     int err;
-} nat_conn;
+} up_nat_conn;
 
-typedef struct nat_run {
+typedef struct up_nat_run {
     int offer_gzip; /* the client feature bit: we can send gzip */
-} nat_run;
+} up_nat_run;
 
-typedef struct nat_job {
-    nat_conn conn;
+typedef struct up_nat_job {
+    up_nat_conn conn;
     int connecting;         /* connect() is under way */
     uint64_t deadline;      /* of the connect */
     eota_client cl;
@@ -34,27 +34,27 @@ typedef struct nat_job {
     int announced;          /* the "protocol 2, ..." line of this attempt */
     eota_client_phase phase; /* where the last attempt ended */
     uint8_t code;           /* and the byte that ended it */
-} nat_job;
+} up_nat_job;
 
-static inline nat_job *nat_of(const up_job *j) { return (nat_job *)j->tx; }
+static inline up_nat_job *up_nat_of(const up_job *j) { return (up_nat_job *)j->tx; }
 
 /* native_connect.c: open the connection of an attempt; it goes on in
- * nat_connect_ready (revents 0: only the deadline is checked) and ends in
- * nat_engine_start, or nat_connect_failed (which ends the attempt). */
-void nat_connect(up_run *r, up_job *j);
-void nat_connect_ready(up_run *r, up_job *j, short revents);
-void nat_connect_failed(up_run *r, up_job *j, eota_client_error e, int sys_err);
+ * up_nat_connect_ready (revents 0: only the deadline is checked) and ends in
+ * up_nat_engine_start, or up_nat_connect_failed (which ends the attempt). */
+void up_nat_connect(up_run *r, up_job *j);
+void up_nat_connect_ready(up_run *r, up_job *j, short revents);
+void up_nat_connect_failed(up_run *r, up_job *j, eota_client_error e, int sys_err);
 
 /* transport_native.c: run the engine over the connection; end the attempt
  * (the job may be freed by then: nothing of it is touched after). */
-void nat_engine_start(up_run *r, up_job *j);
-void nat_attempt_ended(up_run *r, up_job *j, eota_client_error e, eota_client_phase phase, uint8_t code,
-                       int sys_err, int connected);
+void up_nat_engine_start(up_run *r, up_job *j);
+void up_nat_attempt_ended(up_run *r, up_job *j, eota_client_error e, eota_client_phase phase, uint8_t code,
+                          int sys_err, int connected);
 
 /* native_words.c */
-const char *nat_auth_name(eota_auth_kind a);  /* "sha256", "md5", "none" */
-const char *nat_auth_words(eota_auth_kind a); /* "SHA-256 password", ... */
-void nat_describe_ok(const up_run *r, const up_job *j, char *out, size_t outlen);
-void nat_describe_failure(const up_run *r, const up_job *j, char *out, size_t outlen);
+const char *up_nat_auth_name(eota_auth_kind a);  /* "sha256", "md5", "none" */
+const char *up_nat_auth_words(eota_auth_kind a); /* "SHA-256 password", ... */
+void up_nat_describe_ok(const up_run *r, const up_job *j, char *out, size_t outlen);
+void up_nat_describe_failure(const up_run *r, const up_job *j, char *out, size_t outlen);
 
 #endif

@@ -47,15 +47,6 @@ struct up_web_xfer {
     void *user;
 };
 
-const char *up_web_auth_name(up_web_auth a)
-{
-    switch (a) {
-    case UP_WEB_AUTH_BASIC: return "basic";
-    case UP_WEB_AUTH_DIGEST: return "digest";
-    default: return "any";
-    }
-}
-
 const char *up_web_outcome_name(up_web_outcome o)
 {
     switch (o) {

@@ -31,8 +31,6 @@ typedef enum up_web_auth {
     UP_WEB_AUTH_ANY = 2      /* what the server's challenge asks for */
 } up_web_auth;
 
-const char *up_web_auth_name(up_web_auth a); /* "basic", "digest", "any" */
-
 typedef enum up_web_outcome {
     UP_WEB_RUNNING = 0,
     UP_WEB_OK,          /* 200 and "Update Successful!" */
