@@ -1,22 +1,22 @@
 /*
- * upload_web.h: the web-server upload of `eota upload` (--ota-platform
+ * web_post.h: the web-server upload of `eota upload` (--ota-platform
  * web_server; PROTOCOL.md section 9): POST /update with a
  * multipart/form-data body whose one part, field `update`, is the image,
  * through libcurl's multi interface so that a fleet goes at once from the
- * one poll loop of upload.c.
+ * one poll loop of the command (loop.c, through transport_web.c).
  *
  * The image is not copied: the part's bytes are read through a callback
- * from the caller's buffer (the image upload_image.c mapped), a libcurl
+ * from the caller's buffer (the image image.c mapped), a libcurl
  * upload buffer at a time, and rewound through a seek callback when an
  * authentication round trip makes libcurl send the body again.
  *
  * What the device answered is judged here: 200 with `Update Successful!`
  * is the only success (a stock device answers 200 `Update Failed!` too),
  * every other answer and every network failure is a failure with a
- * sentence saying what went wrong (up_web_describe).
+ * sentence saying what went wrong (up_web_describe, in web_words.c).
  */
-#ifndef EOTA_APP_UPLOAD_WEB_H
-#define EOTA_APP_UPLOAD_WEB_H
+#ifndef EOTA_APP_UPLOAD_WEB_POST_H
+#define EOTA_APP_UPLOAD_WEB_POST_H
 
 #include <poll.h>
 #include <stddef.h>
@@ -30,8 +30,6 @@ typedef enum up_web_auth {
     UP_WEB_AUTH_DIGEST = 1,  /* a probe without body, then digest (MD5) */
     UP_WEB_AUTH_ANY = 2      /* what the server's challenge asks for */
 } up_web_auth;
-
-const char *up_web_auth_name(up_web_auth a); /* "basic", "digest", "any" */
 
 typedef enum up_web_outcome {
     UP_WEB_RUNNING = 0,

@@ -1,21 +1,22 @@
 /*
- * upload_web.c: POST /update through libcurl's multi interface
- * (upload_web.h). One easy handle per transfer, all in one multi handle
- * that upload.c's loop drives with up_web_poll (curl_multi_poll, which also
- * waits on the loop's own descriptors) and up_web_next_done.
+ * web_post.c: POST /update through libcurl's multi interface
+ * (web_post.h). One easy handle per transfer, all in one multi handle
+ * that the upload loop drives, through the web transport
+ * (transport_web.c), with up_web_poll (curl_multi_poll, which also waits
+ * on the loop's own descriptors) and up_web_next_done.
  */
-#include "upload_web.h"
+#include "upload/web_post.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
 #include "cli.h"
+#include "upload/util.h"
 
 struct up_web_multi {
     CURLM *m;
@@ -45,15 +46,6 @@ struct up_web_xfer {
     up_web_result res;
     void *user;
 };
-
-const char *up_web_auth_name(up_web_auth a)
-{
-    switch (a) {
-    case UP_WEB_AUTH_BASIC: return "basic";
-    case UP_WEB_AUTH_DIGEST: return "digest";
-    default: return "any";
-    }
-}
 
 const char *up_web_outcome_name(up_web_outcome o)
 {
@@ -141,13 +133,6 @@ static size_t on_body(char *buf, size_t size, size_t nitems, void *arg)
     return n; /* the rest is read and dropped */
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Also the silence timer: libcurl's low-speed limit averages over several
  * seconds, so --data-timeout is kept here, to the second, as the native
  * path keeps it: nothing moved either way for idle_ms once connected. */
@@ -155,7 +140,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 {
     up_web_xfer *x = arg;
     (void)dltotal;
-    uint64_t t = mono_ms();
+    uint64_t t = up_now_ms();
     curl_off_t ct = 0;
     (void)curl_easy_getinfo(x->h, CURLINFO_CONNECT_TIME_T, &ct);
     if (ct <= 0 || ulnow != x->ulnow || dlnow != x->dlnow || ultotal != x->ultotal)
@@ -202,14 +187,82 @@ void up_web_multi_free(up_web_multi *m)
     free(m);
 }
 
+static int setopt_failed(CURLcode rc, const char *name, char *err, size_t errlen)
+{
+    if (rc == CURLE_OK)
+        return 0;
+    snprintf(err, errlen, "libcurl: %s: %s", name, curl_easy_strerror(rc));
+    return 1;
+}
+
 #define SETOPT(h, opt, val)                                                                                  \
     do {                                                                                                     \
-        CURLcode rc_ = curl_easy_setopt(h, opt, val);                                                        \
-        if (rc_ != CURLE_OK) {                                                                               \
-            snprintf(err, errlen, "libcurl: %s: %s", #opt, curl_easy_strerror(rc_));                         \
-            goto fail;                                                                                       \
-        }                                                                                                    \
+        if (setopt_failed(curl_easy_setopt(h, opt, val), #opt, err, errlen))                                 \
+            return -1;                                                                                       \
     } while (0)
+
+/* The body: one part, field `update`, streamed from the mapping. */
+static int set_body(up_web_xfer *x, const up_web_params *p, char *err, size_t errlen)
+{
+    x->mime = curl_mime_init(x->h);
+    curl_mimepart *part = x->mime ? curl_mime_addpart(x->mime) : NULL;
+    if (!part || curl_mime_name(part, "update") != CURLE_OK || curl_mime_filename(part, p->filename) != CURLE_OK ||
+        curl_mime_type(part, "application/octet-stream") != CURLE_OK ||
+        curl_mime_data_cb(part, (curl_off_t)p->len, part_read, part_seek, NULL, x) != CURLE_OK) {
+        snprintf(err, errlen, "libcurl: cannot build the multipart body");
+        return -1;
+    }
+    SETOPT(x->h, CURLOPT_MIMEPOST, x->mime);
+    return 0;
+}
+
+static int set_request(CURL *h, const up_web_params *p, char *err, size_t errlen)
+{
+    SETOPT(h, CURLOPT_URL, p->url);
+    SETOPT(h, CURLOPT_PROTOCOLS_STR, "http");
+    SETOPT(h, CURLOPT_PROXY, ""); /* never through an http_proxy of the environment */
+    SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+    SETOPT(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    SETOPT(h, CURLOPT_USERAGENT, "eota-upload/" EOTA_CLI_VERSION);
+    /* A device reboots after the reply: no connection is kept. */
+    SETOPT(h, CURLOPT_FORBID_REUSE, 1L);
+    SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, (long)p->connect_ms);
+    /* "silence": kept in on_progress to the millisecond; the low-speed
+     * limit (under 1 byte/s for idle_ms rounded up) is a backstop, and makes
+     * libcurl call on_progress every second even when nothing moves */
+    SETOPT(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    SETOPT(h, CURLOPT_LOW_SPEED_TIME, (long)((p->idle_ms + 999u) / 1000u));
+    if (p->verbose)
+        SETOPT(h, CURLOPT_VERBOSE, 1L);
+    return 0;
+}
+
+static int set_callbacks(CURL *h, up_web_xfer *x, char *err, size_t errlen)
+{
+    SETOPT(h, CURLOPT_ERRORBUFFER, x->errbuf);
+    SETOPT(h, CURLOPT_HEADERFUNCTION, on_header);
+    SETOPT(h, CURLOPT_HEADERDATA, x);
+    SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
+    SETOPT(h, CURLOPT_WRITEDATA, x);
+    SETOPT(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    SETOPT(h, CURLOPT_XFERINFODATA, x);
+    SETOPT(h, CURLOPT_NOPROGRESS, 0L);
+    SETOPT(h, CURLOPT_PRIVATE, x);
+    return 0;
+}
+
+static int set_auth(CURL *h, const up_web_params *p, char *err, size_t errlen)
+{
+    if (!p->username)
+        return 0;
+    long bits = p->auth == UP_WEB_AUTH_BASIC    ? (long)CURLAUTH_BASIC
+                : p->auth == UP_WEB_AUTH_DIGEST ? (long)CURLAUTH_DIGEST
+                                                : (long)(CURLAUTH_BASIC | CURLAUTH_DIGEST);
+    SETOPT(h, CURLOPT_HTTPAUTH, bits);
+    SETOPT(h, CURLOPT_USERNAME, p->username);
+    SETOPT(h, CURLOPT_PASSWORD, p->password ? p->password : "");
+    return 0;
+}
 
 up_web_xfer *up_web_start(up_web_multi *m, const up_web_params *p, char *err, size_t errlen)
 {
@@ -224,61 +277,17 @@ up_web_xfer *up_web_start(up_web_multi *m, const up_web_params *p, char *err, si
     x->auth = p->auth;
     x->have_credentials = p->username != NULL;
     x->idle_ms = p->idle_ms;
-    x->last_activity = mono_ms();
+    x->last_activity = up_now_ms();
     x->h = curl_easy_init();
     if (!x->h) {
         snprintf(err, errlen, "libcurl: cannot make a handle");
         free(x);
         return NULL;
     }
-    CURL *h = x->h;
-
-    /* the body: one part, field `update`, streamed from the mapping */
-    x->mime = curl_mime_init(h);
-    curl_mimepart *part = x->mime ? curl_mime_addpart(x->mime) : NULL;
-    if (!part || curl_mime_name(part, "update") != CURLE_OK ||
-        curl_mime_filename(part, p->filename) != CURLE_OK ||
-        curl_mime_type(part, "application/octet-stream") != CURLE_OK ||
-        curl_mime_data_cb(part, (curl_off_t)p->len, part_read, part_seek, NULL, x) != CURLE_OK) {
-        snprintf(err, errlen, "libcurl: cannot build the multipart body");
+    if (set_body(x, p, err, errlen) || set_request(x->h, p, err, errlen) || set_callbacks(x->h, x, err, errlen) ||
+        set_auth(x->h, p, err, errlen))
         goto fail;
-    }
-
-    SETOPT(h, CURLOPT_URL, p->url);
-    SETOPT(h, CURLOPT_PROTOCOLS_STR, "http");
-    SETOPT(h, CURLOPT_PROXY, ""); /* never through an http_proxy of the environment */
-    SETOPT(h, CURLOPT_NOSIGNAL, 1L);
-    SETOPT(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    SETOPT(h, CURLOPT_USERAGENT, "eota-upload/" EOTA_CLI_VERSION);
-    SETOPT(h, CURLOPT_MIMEPOST, x->mime);
-    /* A device reboots after the reply: no connection is kept. */
-    SETOPT(h, CURLOPT_FORBID_REUSE, 1L);
-    SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, (long)p->connect_ms);
-    /* "silence": kept in on_progress to the millisecond; the low-speed
-     * limit (under 1 byte/s for idle_ms rounded up) is a backstop, and makes
-     * libcurl call on_progress every second even when nothing moves */
-    SETOPT(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    SETOPT(h, CURLOPT_LOW_SPEED_TIME, (long)((p->idle_ms + 999u) / 1000u));
-    SETOPT(h, CURLOPT_ERRORBUFFER, x->errbuf);
-    SETOPT(h, CURLOPT_HEADERFUNCTION, on_header);
-    SETOPT(h, CURLOPT_HEADERDATA, x);
-    SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
-    SETOPT(h, CURLOPT_WRITEDATA, x);
-    SETOPT(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    SETOPT(h, CURLOPT_XFERINFODATA, x);
-    SETOPT(h, CURLOPT_NOPROGRESS, 0L);
-    SETOPT(h, CURLOPT_PRIVATE, x);
-    if (p->verbose)
-        SETOPT(h, CURLOPT_VERBOSE, 1L);
-    if (p->username) {
-        long bits = p->auth == UP_WEB_AUTH_BASIC    ? (long)CURLAUTH_BASIC
-                    : p->auth == UP_WEB_AUTH_DIGEST ? (long)CURLAUTH_DIGEST
-                                                    : (long)(CURLAUTH_BASIC | CURLAUTH_DIGEST);
-        SETOPT(h, CURLOPT_HTTPAUTH, bits);
-        SETOPT(h, CURLOPT_USERNAME, p->username);
-        SETOPT(h, CURLOPT_PASSWORD, p->password ? p->password : "");
-    }
-    if (curl_multi_add_handle(m->m, h) != CURLM_OK) {
+    if (curl_multi_add_handle(m->m, x->h) != CURLM_OK) {
         snprintf(err, errlen, "libcurl: cannot add the transfer");
         goto fail;
     }
@@ -418,18 +427,18 @@ static up_web_outcome classify(CURLcode rc, int sys_err, int connected)
     }
 }
 
-static void finish(up_web_xfer *x, CURLcode rc)
+/* What libcurl measured of the transfer. */
+static void fill_counts(up_web_xfer *x, CURLcode rc)
 {
     up_web_result *r = &x->res;
-    CURL *h = x->h;
     long status = 0, os_err = 0, avail = 0;
     curl_off_t up = 0, upsize = 0, ctime = 0;
-    (void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    (void)curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_err);
-    (void)curl_easy_getinfo(h, CURLINFO_HTTPAUTH_AVAIL, &avail);
-    (void)curl_easy_getinfo(h, CURLINFO_SIZE_UPLOAD_T, &up);
-    (void)curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_UPLOAD_T, &upsize);
-    (void)curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &ctime);
+    (void)curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+    (void)curl_easy_getinfo(x->h, CURLINFO_OS_ERRNO, &os_err);
+    (void)curl_easy_getinfo(x->h, CURLINFO_HTTPAUTH_AVAIL, &avail);
+    (void)curl_easy_getinfo(x->h, CURLINFO_SIZE_UPLOAD_T, &up);
+    (void)curl_easy_getinfo(x->h, CURLINFO_CONTENT_LENGTH_UPLOAD_T, &upsize);
+    (void)curl_easy_getinfo(x->h, CURLINFO_CONNECT_TIME_T, &ctime);
     if (status < 200)
         status = x->status >= 200 ? x->status : 0;
     r->curl_code = (int)rc;
@@ -447,19 +456,28 @@ static void finish(up_web_xfer *x, CURLcode rc)
     size_t l = strlen(r->curl_msg);
     while (l && (r->curl_msg[l - 1] == '\n' || r->curl_msg[l - 1] == '\r'))
         r->curl_msg[--l] = '\0';
+}
 
-    /* which credentials went out */
+/* Which credentials went out. */
+static const char *auth_used(const up_web_xfer *x, long avail)
+{
     if (!x->have_credentials)
-        r->auth_used = "none";
-    else if (x->auth == UP_WEB_AUTH_BASIC)
-        r->auth_used = "basic";
-    else if (!x->challenged)
-        r->auth_used = "none"; /* never asked: the server has no auth */
-    else if (x->auth == UP_WEB_AUTH_DIGEST || (avail & CURLAUTH_DIGEST))
-        r->auth_used = "digest";
-    else
-        r->auth_used = (avail & CURLAUTH_BASIC) ? "basic" : "none";
+        return "none";
+    if (x->auth == UP_WEB_AUTH_BASIC)
+        return "basic";
+    if (!x->challenged)
+        return "none"; /* never asked: the server has no auth */
+    if (x->auth == UP_WEB_AUTH_DIGEST || (avail & CURLAUTH_DIGEST))
+        return "digest";
+    return (avail & CURLAUTH_BASIC) ? "basic" : "none";
+}
 
+static void finish(up_web_xfer *x, CURLcode rc)
+{
+    up_web_result *r = &x->res;
+    fill_counts(x, rc);
+    r->auth_used = auth_used(x, r->auth_offered);
+    long status = r->http_status;
     int success = status == 200 && strstr(x->body, UP_WEB_SUCCESS_TEXT) != NULL;
     if (success && (rc == CURLE_OK || !x->body_cut))
         r->outcome = UP_WEB_OK;
@@ -493,151 +511,4 @@ up_web_xfer *up_web_next_done(up_web_multi *m)
         return x;
     }
     return NULL;
-}
-
-/* ------------------------------------------------------------------ */
-/* words                                                               */
-/* ------------------------------------------------------------------ */
-
-static void human(char *out, size_t outlen, uint64_t n)
-{
-    if (n >= 1024u * 1024u)
-        snprintf(out, outlen, "%.1f MiB", (double)n / (1024.0 * 1024.0));
-    else if (n >= 1024u)
-        snprintf(out, outlen, "%.1f KiB", (double)n / 1024.0);
-    else
-        snprintf(out, outlen, "%llu B", (unsigned long long)n);
-}
-
-/* The device's reason: the body without its "Update Failed!" head. */
-static const char *reason_of(const up_web_result *r)
-{
-    const char *s = r->reply;
-    static const char head[] = "Update Failed!";
-    if (!strncmp(s, head, sizeof head - 1))
-        s += sizeof head - 1;
-    while (*s == ' ' || *s == ':')
-        s++;
-    return *s ? s : "(no reason given)";
-}
-
-static const char *scheme_words(long bits)
-{
-    if ((bits & CURLAUTH_DIGEST) && (bits & CURLAUTH_BASIC))
-        return "Basic or Digest";
-    if (bits & CURLAUTH_DIGEST)
-        return "Digest";
-    if (bits & CURLAUTH_BASIC)
-        return "Basic";
-    return "an unknown scheme";
-}
-
-void up_web_describe(const up_web_result *r, const up_web_describe_ctx *c, char *out, size_t outlen)
-{
-    char a[32], b[32];
-    human(a, sizeof a, r->body_sent);
-    human(b, sizeof b, r->body_size);
-    switch (r->outcome) {
-    case UP_WEB_OK: snprintf(out, outlen, "ok"); return;
-    case UP_WEB_HTTP:
-        switch (r->http_status) {
-        case 200:
-            snprintf(out, outlen,
-                     "the device answered HTTP 200 without \"" UP_WEB_SUCCESS_TEXT "\": the update failed "
-                     "(stock devices report failures with status 200): %s",
-                     r->reply[0] ? r->reply : "(empty body)");
-            return;
-        case 401:
-            if (!c->have_credentials) {
-                snprintf(out, outlen,
-                         "the web server asks for credentials (HTTP 401, %s) and none were given: use "
-                         "--web-username and --web-password (or EOTA_WEB_PASSWORD), or the config's "
-                         "web_server: auth:",
-                         scheme_words(r->auth_offered));
-            } else if ((c->auth == UP_WEB_AUTH_BASIC && r->auth_offered && !(r->auth_offered & CURLAUTH_BASIC)) ||
-                       (c->auth == UP_WEB_AUTH_DIGEST && r->auth_offered &&
-                        !(r->auth_offered & CURLAUTH_DIGEST))) {
-                snprintf(out, outlen,
-                         "the web server refused the credentials (HTTP 401): it asks for %s authentication "
-                         "and %s was sent: use --web-auth %s (or any)",
-                         scheme_words(r->auth_offered), c->auth == UP_WEB_AUTH_BASIC ? "Basic" : "Digest",
-                         (r->auth_offered & CURLAUTH_DIGEST) ? "digest" : "basic");
-            } else {
-                snprintf(out, outlen,
-                         "the web server refused the credentials (HTTP 401, %s authentication): %s; nothing "
-                         "was written",
-                         r->auth_used && strcmp(r->auth_used, "none") ? r->auth_used : "no", reason_of(r));
-            }
-            return;
-        case 409:
-            snprintf(out, outlen,
-                     "the device is busy: %s (HTTP 409); nothing was written, try again when that upload is "
-                     "over",
-                     reason_of(r));
-            return;
-        case 413:
-            snprintf(out, outlen, "the image is too big for the device (HTTP 413): %s", reason_of(r));
-            return;
-        case 400:
-            snprintf(out, outlen, "the device found the upload malformed (HTTP 400): %s; the old image is kept",
-                     reason_of(r));
-            return;
-        case 500:
-            snprintf(out, outlen,
-                     "the device could not write or verify the image (HTTP 500): %s; the old image is kept",
-                     reason_of(r));
-            return;
-        case 404:
-            snprintf(out, outlen,
-                     "the device has no web upload at /update (HTTP 404): %s (does its config have ota: - "
-                     "platform: web_server, and is %u its web server port?)",
-                     reason_of(r), c->port);
-            return;
-        default:
-            snprintf(out, outlen, "the device answered HTTP %ld: %s", r->http_status,
-                     r->reply[0] ? r->reply : "(empty body)");
-            return;
-        }
-    case UP_WEB_REFUSED:
-        snprintf(out, outlen, "connection refused by %s (is the device on, and is %u its web server port?)",
-                 c->show, c->port);
-        return;
-    case UP_WEB_UNREACHABLE:
-        snprintf(out, outlen, "cannot reach %s: %s", c->show, r->sys_err ? strerror(r->sys_err) : r->curl_msg);
-        return;
-    case UP_WEB_TIMEOUT:
-        if (!r->connected)
-            snprintf(out, outlen, "timed out connecting to %s (no answer in %.0f s)", c->show,
-                     c->connect_ms / 1000.0);
-        else if (!r->all_sent)
-            snprintf(out, outlen, "timed out sending the image: the device took nothing for %.1f s (%s of %s sent)",
-                     c->idle_ms / 1000.0, a, b);
-        else
-            snprintf(out, outlen,
-                     "timed out waiting for the device's answer: it said nothing for %.1f s after the whole "
-                     "image was sent",
-                     c->idle_ms / 1000.0);
-        return;
-    case UP_WEB_CLOSED:
-        if (r->all_sent)
-            snprintf(out, outlen, "the device closed the connection without answering after the whole image was sent%s",
-                     r->sys_err == ECONNRESET ? " (connection reset)" : "");
-        else if (r->body_sent > 0)
-            snprintf(out, outlen, "the device closed the connection during the upload, after %s of %s%s", a, b,
-                     r->sys_err == ECONNRESET ? " (connection reset)" : "");
-        else
-            snprintf(out, outlen,
-                     "the device closed the connection without answering%s (is %u its web server port, not "
-                     "the native OTA port?)",
-                     r->sys_err == ECONNRESET ? " (connection reset)" : "", c->port);
-        return;
-    case UP_WEB_PROTOCOL:
-        snprintf(out, outlen, "the answer is not HTTP (%s): is %u the device's web server port?", r->curl_msg,
-                 c->port);
-        return;
-    case UP_WEB_IO: snprintf(out, outlen, "network error: %s", r->curl_msg); return;
-    case UP_WEB_INTERNAL: snprintf(out, outlen, "libcurl: %s", r->curl_msg); return;
-    case UP_WEB_RUNNING: break;
-    }
-    snprintf(out, outlen, "still running");
 }

@@ -1,10 +1,10 @@
 /*
- * upload_image.c: the firmware file for `eota upload` (upload_image.h). The
+ * image.c: the firmware file for `eota upload` (image.h). The
  * file is mapped, not read, so that a fleet upload of a big image costs one
  * copy of it in memory however many devices receive it; the gzip version is
  * made once, when the first device accepts gzip, and shared the same way.
  */
-#include "upload_image.h"
+#include "upload/image.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +23,51 @@
 
 static double secs_since(uint64_t t0) { return (double)(eota_posix_now_ms64() - t0) / 1000.0; }
 
+/* The size of an open firmware file, checked: a regular file, not empty,
+ * announceable in 32 bits. 0, or -1 with a message in err. */
+static int check_size(int fd, const char *path, size_t *size, char *err, size_t errlen)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "the firmware '%s' is not a regular file", path);
+        return -1;
+    }
+    if (st.st_size == 0) {
+        snprintf(err, errlen, "the firmware '%s' is empty", path);
+        return -1;
+    }
+    if ((uint64_t)st.st_size > UP_IMAGE_MAX) {
+        snprintf(err, errlen, "the firmware '%s' is larger than 4 GiB; the protocol cannot announce it", path);
+        return -1;
+    }
+    *size = (size_t)st.st_size;
+    return 0;
+}
+
+/* Where the file cannot be mapped: read it whole. */
+static int read_whole(up_image *im, int fd, const char *path, char *err, size_t errlen)
+{
+    im->data = malloc(im->size);
+    if (!im->data) {
+        snprintf(err, errlen, "out of memory reading '%s'", path);
+        return -1;
+    }
+    size_t got = 0;
+    while (got < im->size) {
+        ssize_t n = read(fd, im->data + got, im->size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(err, errlen, "cannot read the firmware '%s': %s", path, n < 0 ? strerror(errno) : "file shrank");
+            free(im->data);
+            im->data = NULL;
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    return 0;
+}
+
 int up_image_load(up_image *im, const char *path, char *err, size_t errlen)
 {
     memset(im, 0, sizeof *im);
@@ -31,49 +76,17 @@ int up_image_load(up_image *im, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot open the firmware '%s': %s", path, strerror(errno));
         return -1;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "the firmware '%s' is not a regular file", path);
+    if (check_size(fd, path, &im->size, err, errlen) != 0) {
         close(fd);
         return -1;
     }
-    if (st.st_size == 0) {
-        snprintf(err, errlen, "the firmware '%s' is empty", path);
-        close(fd);
-        return -1;
-    }
-    if ((uint64_t)st.st_size > UP_IMAGE_MAX) {
-        snprintf(err, errlen, "the firmware '%s' is larger than 4 GiB; the protocol cannot announce it", path);
-        close(fd);
-        return -1;
-    }
-    im->size = (size_t)st.st_size;
     void *m = mmap(NULL, im->size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (m != MAP_FAILED) {
         im->data = m;
         im->mapped = 1;
-    } else {
-        im->data = malloc(im->size);
-        if (!im->data) {
-            snprintf(err, errlen, "out of memory reading '%s'", path);
-            close(fd);
-            return -1;
-        }
-        size_t got = 0;
-        while (got < im->size) {
-            ssize_t n = read(fd, im->data + got, im->size - got);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                snprintf(err, errlen, "cannot read the firmware '%s': %s", path,
-                         n < 0 ? strerror(errno) : "file shrank");
-                close(fd);
-                free(im->data);
-                im->data = NULL;
-                return -1;
-            }
-            got += (size_t)n;
-        }
+    } else if (read_whole(im, fd, path, err, errlen) != 0) {
+        close(fd);
+        return -1;
     }
     close(fd);
     im->path = strdup(path);
@@ -146,6 +159,65 @@ double up_image_trial(up_image *im)
     return im->trial_ratio;
 }
 
+#define ZLIB_PIECE 0x40000000u /* zlib counts in uInt: big images go in pieces */
+
+/* Deflate the whole image into im->gz (cap bytes); the gzip size, or 0. */
+static size_t deflate_all(up_image *im, z_stream *zs, size_t cap)
+{
+    size_t in_off = 0;
+    int rc = Z_OK;
+    zs->next_out = im->gz;
+    zs->avail_out = cap > ZLIB_PIECE ? ZLIB_PIECE : (uInt)cap;
+    while (rc == Z_OK) {
+        if (zs->avail_in == 0 && in_off < im->size) {
+            size_t n = im->size - in_off;
+            if (n > ZLIB_PIECE)
+                n = ZLIB_PIECE;
+            zs->next_in = (Bytef *)(uintptr_t)(im->data + in_off);
+            zs->avail_in = (uInt)n;
+            in_off += n;
+        }
+        if (zs->avail_out == 0) {
+            size_t left = cap - zs->total_out;
+            zs->avail_out = left > ZLIB_PIECE ? ZLIB_PIECE : (uInt)left;
+        }
+        rc = deflate(zs, in_off == im->size ? Z_FINISH : Z_NO_FLUSH);
+    }
+    return rc == Z_STREAM_END ? (size_t)zs->total_out : 0;
+}
+
+/* Make im->gz; 0, or -1 with a message in err. */
+static int make_gzip(up_image *im, char *err, size_t errlen)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    /* windowBits 15 + 16: a gzip wrapper (no name, mtime 0), which stock
+     * ESP8266 boot loaders and eota devices both inflate. */
+    if (deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+        snprintf(err, errlen, "zlib: cannot start compression");
+        return -1;
+    }
+    size_t cap = deflateBound(&zs, (uLong)im->size) + 64;
+    im->gz = malloc(cap);
+    if (!im->gz) {
+        deflateEnd(&zs);
+        snprintf(err, errlen, "out of memory for the gzip version");
+        return -1;
+    }
+    size_t out = deflate_all(im, &zs, cap);
+    deflateEnd(&zs);
+    if (out == 0 || out > UP_IMAGE_MAX) {
+        snprintf(err, errlen, "zlib: compression failed");
+        return -1;
+    }
+    im->gz_size = out;
+    if (eota_posix_digest(EOTA_HASH_MD5, im->gz, out, im->gz_md5) != EOTA_OK) {
+        snprintf(err, errlen, "MD5 of the gzip version failed (OpenSSL)");
+        return -1;
+    }
+    return 0;
+}
+
 int up_image_compress(up_image *im, char *err, size_t errlen)
 {
     if (im->gz_state == 1)
@@ -155,62 +227,15 @@ int up_image_compress(up_image *im, char *err, size_t errlen)
         return -1;
     }
     uint64_t t0 = eota_posix_now_ms64();
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    /* windowBits 15 + 16: a gzip wrapper (no name, mtime 0), which stock
-     * ESP8266 boot loaders and eota devices both inflate. */
-    if (deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
-        snprintf(err, errlen, "zlib: cannot start compression");
-        im->gz_state = -1;
-        return -1;
-    }
-    size_t cap = deflateBound(&zs, (uLong)im->size) + 64;
-    im->gz = malloc(cap);
-    if (!im->gz) {
-        deflateEnd(&zs);
-        snprintf(err, errlen, "out of memory for the gzip version");
-        im->gz_state = -1;
-        return -1;
-    }
-    /* zlib counts in uInt: feed big images in pieces. */
-    size_t in_off = 0;
-    int rc = Z_OK;
-    zs.next_out = im->gz;
-    zs.avail_out = cap > 0x40000000u ? 0x40000000u : (uInt)cap;
-    while (rc == Z_OK) {
-        if (zs.avail_in == 0 && in_off < im->size) {
-            size_t n = im->size - in_off;
-            if (n > 0x40000000u)
-                n = 0x40000000u;
-            zs.next_in = (Bytef *)(uintptr_t)(im->data + in_off);
-            zs.avail_in = (uInt)n;
-            in_off += n;
-        }
-        if (zs.avail_out == 0) {
-            size_t left = cap - zs.total_out;
-            zs.avail_out = left > 0x40000000u ? 0x40000000u : (uInt)left;
-        }
-        rc = deflate(&zs, in_off == im->size ? Z_FINISH : Z_NO_FLUSH);
-    }
-    size_t out = zs.total_out;
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END || out > UP_IMAGE_MAX) {
-        snprintf(err, errlen, "zlib: compression failed");
+    if (make_gzip(im, err, errlen) != 0) {
         free(im->gz);
         im->gz = NULL;
-        im->gz_state = -1;
-        return -1;
-    }
-    im->gz_size = out;
-    if (eota_posix_digest(EOTA_HASH_MD5, im->gz, out, im->gz_md5) != EOTA_OK) {
-        snprintf(err, errlen, "MD5 of the gzip version failed (OpenSSL)");
-        free(im->gz);
-        im->gz = NULL;
+        im->gz_size = 0;
         im->gz_state = -1;
         return -1;
     }
     im->gzb.data = im->gz;
-    im->gzb.len = out;
+    im->gzb.len = im->gz_size;
     im->gz_state = 1;
     im->compress_seconds = secs_since(t0);
     return 0;

@@ -1,5 +1,5 @@
 /*
- * upload_image.h: the firmware file as `eota upload` sends it: mapped
+ * image.h: the firmware file as `eota upload` sends it: mapped
  * read-only, its MD5, a quick trial of whether gzip pays, and the gzip
  * version made on demand (zlib, level 9), each readable at an offset by the
  * uploader engine (eota_client_image).

@@ -1,0 +1,175 @@
+/*
+ * job.c: one device's upload and its retry machine (job.h).
+ */
+#include "upload/job.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "upload/report.h"
+#include "upload/run.h"
+#include "upload/util.h"
+
+void up_result_blank(up_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->code = -1;
+    res->server_flags = -1;
+}
+
+const up_addr *up_job_addr(const up_job *j) { return j->naddrs ? &j->addrs[j->addr_i] : NULL; }
+
+double up_job_seconds(const up_job *j)
+{
+    uint64_t end = j->t_end ? j->t_end : up_now_ms();
+    return (double)(end - j->t_begin) / 1000.0;
+}
+
+/* Network errors: the device may not have heard us at all. */
+static int retryable(eota_client_error e)
+{
+    switch (e) {
+    case EOTA_CLIENT_ERR_CLOSED:
+    case EOTA_CLIENT_ERR_TIMEOUT:
+    case EOTA_CLIENT_ERR_IO:
+    case EOTA_CLIENT_ERR_REFUSED:
+    case EOTA_CLIENT_ERR_UNREACHABLE: return 1;
+    default: return 0;
+    }
+}
+
+/* The failure in one sentence, with what became of the retries. */
+static void describe_failure(up_run *r, up_job *j, char *out, size_t outlen)
+{
+    if (j->res.err == EOTA_CLIENT_ERR_RESOLVE) {
+        snprintf(out, outlen, "%s", j->resolve_msg);
+        return;
+    }
+    r->tp->describe_failure(r, j, out, outlen);
+    size_t n = strlen(out);
+    eota_client_error e = j->res.err;
+    if (n + 1 >= outlen)
+        return;
+    if (j->res.all_sent && e != EOTA_CLIENT_ERR_DEVICE && e != EOTA_CLIENT_ERR_CANCELLED)
+        snprintf(out + n, outlen - n,
+                 "; the whole image had been sent, so it was not retried (the device may have installed it: "
+                 "check before uploading again)");
+    else if (retryable(e) && j->attempts > 1)
+        snprintf(out + n, outlen - n, " (after %zu attempts)", j->attempts);
+}
+
+static void finish(up_run *r, up_job *j, int ok)
+{
+    j->st = UP_JOB_DONE;
+    j->ok = ok;
+    j->t_end = up_now_ms();
+    if (ok) {
+        r->tp->describe_ok(r, j, j->msg, sizeof j->msg);
+        up_say(&r->con, "%s: OK, %s", j->spec, j->msg);
+    } else {
+        describe_failure(r, j, j->msg, sizeof j->msg);
+        up_shout(&r->con, "%s: FAILED: %s", j->spec, j->msg);
+    }
+    if (r->opt.json)
+        up_report_json(r, j, stdout);
+    if (j->tx)
+        r->tp->job_free(r, j); /* a fleet keeps no buffer for a finished job */
+}
+
+/* An attempt at address addr_i; counts: it is a network attempt (a
+ * password fallback is not). */
+static void attempt(up_run *r, up_job *j, size_t addr_i, int counts)
+{
+    j->addr_i = addr_i;
+    if (counts)
+        j->attempts++;
+    j->st = UP_JOB_RUNNING;
+    r->tp->start(r, j);
+}
+
+/* The device refused the password: the next --previous-password, at once,
+ * to the same address. 0 when there is none left. */
+static int next_password(up_run *r, up_job *j)
+{
+    const up_result *res = &j->res;
+    int refused = (res->err == EOTA_CLIENT_ERR_DEVICE && res->code == EOTA_RESP_ERROR_AUTH_INVALID) ||
+                  res->err == EOTA_CLIENT_ERR_PASSWORD_REQUIRED;
+    if (!refused || j->pw_i + 1 >= r->npasswords)
+        return 0;
+    j->pw_i++;
+    up_say(&r->con, "%s: %s with the %s password; trying --previous-password #%zu", j->spec,
+           res->err == EOTA_CLIENT_ERR_PASSWORD_REQUIRED ? "a password is required" : "authentication failed",
+           j->pw_i == 1 ? "current" : "previous", j->pw_i);
+    attempt(r, j, j->addr_i, 0);
+    return 1;
+}
+
+/* A network error: the next address, or a retry after the delay. 0 when
+ * it is not to be retried. */
+static int retry(up_run *r, up_job *j)
+{
+    if (!retryable(j->res.err) || j->res.all_sent || j->attempts >= j->max_attempts)
+        return 0;
+    char why[512];
+    describe_failure(r, j, why, sizeof why);
+    if (j->attempts < j->naddrs) {
+        up_say(&r->con, "%s: %s; trying the next address", j->spec, why);
+        attempt(r, j, j->attempts % j->naddrs, 1);
+        return 1;
+    }
+    up_say(&r->con, "%s: %s; retrying in %.1f s (attempt %zu of %zu)", j->spec, why, r->opt.retry_delay_ms / 1000.0,
+           j->attempts + 1, j->max_attempts);
+    j->st = UP_JOB_WAIT;
+    j->next_try = up_now_ms() + r->opt.retry_delay_ms;
+    return 1;
+}
+
+void up_job_attempt_ended(up_run *r, up_job *j)
+{
+    if (j->res.connected)
+        j->good_addr = (long)j->addr_i;
+    if (j->res.err == EOTA_CLIENT_OK)
+        finish(r, j, 1);
+    else if (!next_password(r, j) && !retry(r, j))
+        finish(r, j, 0);
+}
+
+void up_job_tick(up_run *r, up_job *j, uint64_t now)
+{
+    if (j->st != UP_JOB_WAIT || now < j->next_try)
+        return;
+    /* After every address was tried once: the one that last took a
+     * connection (the device lives there; it may have been busy), else
+     * round the list. */
+    attempt(r, j, j->good_addr >= 0 ? (size_t)j->good_addr : j->attempts % j->naddrs, 1);
+}
+
+void up_job_begin(up_run *r, up_job *j)
+{
+    j->t_begin = up_now_ms();
+    j->good_addr = -1;
+    up_result_blank(&j->res);
+    if (r->tp->job_init(r, j) != 0) {
+        finish(r, j, 0);
+        return;
+    }
+    up_console *note = r->opt.verbose || j->ntargets > 1 ? &r->con : NULL;
+    if (up_resolve(j->targets, j->ntargets, &j->addrs, &j->naddrs, j->resolve_msg, sizeof j->resolve_msg, note,
+                   j->spec) == 0) {
+        j->res.err = EOTA_CLIENT_ERR_RESOLVE;
+        finish(r, j, 0);
+        return;
+    }
+    j->max_attempts = j->naddrs + (size_t)r->opt.retries;
+    attempt(r, j, 0, 1);
+}
+
+void up_job_free(up_run *r, up_job *j)
+{
+    if (j->tx)
+        r->tp->job_free(r, j);
+    up_targets_free(j->targets, j->ntargets);
+    free(j->addrs);
+    free(j->spec);
+}

@@ -1,0 +1,97 @@
+/*
+ * loop.c: the fleet's loop (loop.h). Each turn: begin jobs up to --jobs,
+ * ask the running ones what they wait for, wait for all of them at once,
+ * hand each its events, start the retries whose delay is over, refresh
+ * the progress display.
+ */
+#include "upload/loop.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "upload/progress.h"
+#include "upload/util.h"
+
+typedef struct waitset {
+    struct pollfd *pfd;
+    size_t *job;  /* the job of each descriptor */
+    size_t n;
+} waitset;
+
+/* Begin jobs while fewer than --jobs run; returns how many have begun, and
+ * in *unfinished how many are not done. */
+static size_t begin_jobs(up_run *r, size_t begun, size_t *unfinished)
+{
+    size_t active = 0;
+    for (size_t i = 0; i < begun; i++)
+        active += r->jobs[i].st != UP_JOB_DONE;
+    while (active < (size_t)r->opt.jobs && begun < r->njobs) {
+        up_job *j = &r->jobs[begun++];
+        up_job_begin(r, j);
+        active += j->st != UP_JOB_DONE;
+    }
+    *unfinished = active + (r->njobs - begun);
+    return begun;
+}
+
+/* The descriptors to wait for, and for how long at most. */
+static long gather(up_run *r, size_t begun, waitset *w)
+{
+    uint64_t now = up_now_ms();
+    long timeout = r->opt.quiet ? 1000 : (long)(r->con.tty ? UP_BAR_REFRESH_MS : 500);
+    w->n = 0;
+    for (size_t i = 0; i < begun; i++) {
+        up_job *j = &r->jobs[i];
+        long tj = -1;
+        if (j->st == UP_JOB_RUNNING && r->tp->want(r, j, now, &w->pfd[w->n], &tj))
+            w->job[w->n++] = i;
+        else if (j->st == UP_JOB_WAIT)
+            tj = j->next_try > now ? (long)(j->next_try - now) : 0;
+        if (tj >= 0 && tj < timeout)
+            timeout = tj;
+    }
+    return timeout;
+}
+
+static void dispatch(up_run *r, size_t begun, const waitset *w, int ready)
+{
+    for (size_t k = 0; k < w->n; k++) {
+        up_job *j = &r->jobs[w->job[k]];
+        if (j->st == UP_JOB_RUNNING)
+            r->tp->ready(r, j, ready > 0 ? w->pfd[k].revents : 0);
+    }
+    for (size_t i = 0; i < begun; i++) {
+        up_job *j = &r->jobs[i];
+        if (j->st == UP_JOB_RUNNING)
+            r->tp->step(r, j);
+        else if (j->st == UP_JOB_WAIT)
+            up_job_tick(r, j, up_now_ms());
+    }
+}
+
+void up_loop_run(up_run *r)
+{
+    waitset w = {up_xcalloc(r->njobs, sizeof *w.pfd), up_xcalloc(r->njobs, sizeof *w.job), 0};
+    size_t begun = 0, unfinished;
+    for (;;) {
+        begun = begin_jobs(r, begun, &unfinished);
+        if (unfinished == 0)
+            break;
+        long timeout = gather(r, begun, &w);
+        int ready = r->tp->wait(r, w.pfd, w.n, timeout);
+        if (ready < 0 && errno != EINTR) {
+            up_shout(&r->con, "eota upload: poll: %s", strerror(errno));
+            break;
+        }
+        dispatch(r, begun, &w, ready);
+        up_progress(r, 0);
+    }
+    if (r->con.tty && !r->opt.quiet) {
+        up_progress(r, 1);
+        up_console_clear(&r->con);
+    }
+    free(w.pfd);
+    free(w.job);
+}

@@ -1,0 +1,127 @@
+/*
+ * native_words.c: the sentences of a native upload: what was installed,
+ * and why an attempt failed, with the device's response code in words
+ * (eota_response_describe) or the network step that went wrong.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "upload/transport_native.h"
+#include "upload/util.h"
+
+const char *up_nat_auth_name(eota_auth_kind a)
+{
+    return a == EOTA_AUTH_SHA256 ? "sha256" : a == EOTA_AUTH_MD5 ? "md5" : "none";
+}
+
+const char *up_nat_auth_words(eota_auth_kind a)
+{
+    return a == EOTA_AUTH_SHA256 ? "SHA-256 password" : a == EOTA_AUTH_MD5 ? "legacy MD5 password" : "no password";
+}
+
+void up_nat_describe_ok(const up_run *r, const up_job *j, char *out, size_t outlen)
+{
+    const up_nat_job *n = up_nat_of(j);
+    const up_addr *a = up_job_addr(j);
+    eota_client_report rep;
+    eota_client_get_report(&n->cl, &rep);
+    char sent[32], raw[32];
+    up_human_bytes(sent, sizeof sent, rep.sent);
+    up_human_bytes(raw, sizeof raw, r->img.size);
+    size_t k = (size_t)snprintf(out, outlen, "installed: %s", sent);
+    if (rep.gzip_sent && k < outlen)
+        k += (size_t)snprintf(out + k, outlen - k, " (gzip of %s)", raw);
+    if (k < outlen)
+        k += (size_t)snprintf(out + k, outlen - k, " in %.1f s, protocol %u, %s, %s", up_job_seconds(j),
+                              rep.version, up_nat_auth_words(rep.auth), a ? a->show : "?");
+    if (j->pw_i > 0 && k < outlen)
+        snprintf(out + k, outlen - k,
+                 "; authenticated with --previous-password #%zu (the device still had the old password)", j->pw_i);
+}
+
+/* The device answered, with a byte we did not want. */
+static void describe_answer(const up_run *r, const up_job *j, char *out, size_t outlen)
+{
+    const up_nat_job *n = up_nat_of(j);
+    const char *where = eota_client_phase_describe(n->phase);
+    switch (j->res.err) {
+    case EOTA_CLIENT_ERR_DEVICE: {
+        const char *name = eota_response_name(n->code);
+        size_t k = (size_t)snprintf(out, outlen, "the device answered 0x%02X %s during %s: %s", n->code,
+                                    name ? name : "(unknown code)", where, eota_response_describe(n->code));
+        if (n->code == EOTA_RESP_ERROR_AUTH_INVALID && r->npasswords > 1 && k < outlen)
+            snprintf(out + k, outlen - k, " (tried %zu password%s)", j->pw_i + 1, j->pw_i ? "s" : "");
+        return;
+    }
+    case EOTA_CLIENT_ERR_PROTOCOL:
+        snprintf(out, outlen,
+                 "the device sent an unexpected byte 0x%02X during %s (is this an ESPHome native OTA port?)",
+                 n->code, where);
+        return;
+    case EOTA_CLIENT_ERR_VERSION:
+        snprintf(out, outlen, "the device speaks OTA protocol version %u; eota upload knows versions 1 and 2",
+                 n->code);
+        return;
+    default:
+        snprintf(out, outlen,
+                 "the device asks for a password (%s challenge) and none was given: use --password, "
+                 "--password-file, EOTA_PASSWORD or the config's ota: password",
+                 n->code == EOTA_RESP_REQUEST_AUTH ? "MD5" : "SHA-256");
+        return;
+    }
+}
+
+/* The network failed us: which step, and errno in words. */
+static void describe_network(const up_run *r, const up_job *j, char *out, size_t outlen)
+{
+    const up_nat_job *n = up_nat_of(j);
+    const char *where = eota_client_phase_describe(n->phase);
+    const up_addr *a = up_job_addr(j);
+    const char *show = a ? a->show : "?";
+    int e = j->res.sys_err;
+    switch (j->res.err) {
+    case EOTA_CLIENT_ERR_CLOSED:
+        snprintf(out, outlen, "the device closed the connection without answering during %s%s", where,
+                 e == ECONNRESET ? " (connection reset)" : "");
+        return;
+    case EOTA_CLIENT_ERR_TIMEOUT:
+        if (n->phase == EOTA_CLIENT_PH_CONNECT)
+            snprintf(out, outlen, "timed out connecting to %s (no answer in %.0f s)", show,
+                     r->opt.handshake_ms / 1000.0);
+        else
+            snprintf(out, outlen, "timed out during %s: the device said nothing for %.0f s", where,
+                     (n->phase >= EOTA_CLIENT_PH_DATA ? r->opt.data_ms : r->opt.handshake_ms) / 1000.0);
+        return;
+    case EOTA_CLIENT_ERR_IO:
+        snprintf(out, outlen, "network error during %s: %s", where, e ? strerror(e) : "connection failed");
+        return;
+    case EOTA_CLIENT_ERR_REFUSED:
+        snprintf(out, outlen, "connection refused by %s (is the device on, and is %u its OTA port?)", show,
+                 a ? a->port : 0);
+        return;
+    default:
+        snprintf(out, outlen, "cannot reach %s: %s", show, e ? strerror(e) : "unreachable");
+        return;
+    }
+}
+
+void up_nat_describe_failure(const up_run *r, const up_job *j, char *out, size_t outlen)
+{
+    switch (j->res.err) {
+    case EOTA_CLIENT_ERR_DEVICE:
+    case EOTA_CLIENT_ERR_PROTOCOL:
+    case EOTA_CLIENT_ERR_VERSION:
+    case EOTA_CLIENT_ERR_PASSWORD_REQUIRED: describe_answer(r, j, out, outlen); return;
+    case EOTA_CLIENT_ERR_CLOSED:
+    case EOTA_CLIENT_ERR_TIMEOUT:
+    case EOTA_CLIENT_ERR_IO:
+    case EOTA_CLIENT_ERR_REFUSED:
+    case EOTA_CLIENT_ERR_UNREACHABLE: describe_network(r, j, out, outlen); return;
+    case EOTA_CLIENT_ERR_IMAGE: snprintf(out, outlen, "could not read the image"); return;
+    case EOTA_CLIENT_ERR_CRYPTO: snprintf(out, outlen, "the hash or random source failed"); return;
+    case EOTA_CLIENT_ERR_CANCELLED: snprintf(out, outlen, "cancelled"); return;
+    case EOTA_CLIENT_ERR_RESOLVE: snprintf(out, outlen, "%s", j->resolve_msg); return;
+    case EOTA_CLIENT_OK: snprintf(out, outlen, "ok"); return;
+    }
+}

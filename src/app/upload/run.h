@@ -1,0 +1,43 @@
+/*
+ * run.h: one run of `eota upload`: the options, what they settled to (the
+ * config, the firmware, the passwords, the transport), the image, the
+ * jobs, and the console. Made by cmd.c, read by every part.
+ */
+#ifndef EOTA_APP_UPLOAD_RUN_H
+#define EOTA_APP_UPLOAD_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "upload/console.h"
+#include "upload/image.h"
+#include "upload/job.h"
+#include "upload/opts.h"
+#include "upload/transport.h"
+
+#define UP_MAX_PASSWORDS 64
+
+typedef struct up_run {
+    up_opts opt;
+    eota_config cfg;
+    int have_cfg;
+    const char *config_path;
+    const char *firmware;         /* the image to send */
+    char *firmware_owned;
+    char *passwords[UP_MAX_PASSWORDS]; /* the current one, then --previous-password */
+    size_t npasswords;
+    char *password_file_buf;
+    uint16_t default_port;        /* for devices given without one */
+    up_image img;
+    const up_transport *tp;
+    void *tp_state;               /* the transport's state for the run */
+    up_job *jobs;
+    size_t njobs;
+    up_console con;
+    uint64_t t0, last_draw;       /* the progress display's clock */
+} up_run;
+
+void up_run_free(up_run *r);
+
+#endif
