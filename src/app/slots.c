@@ -18,7 +18,7 @@
 
 #include "eota/posix.h"
 #include "eota/protocol.h"
-#include "config.h"
+#include "config/config.h"
 
 
 static int mkdir_p(const char *path)

@@ -20,7 +20,7 @@
 #include <poll.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "eota/events.h"
 #include "slots.h"
 

@@ -9,7 +9,7 @@
 
 #include <sys/types.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "slots.h"
 #include "supervisor.h"
 

@@ -27,7 +27,7 @@
 
 #include "app.h"
 #include "automation.h"
-#include "config.h"
+#include "config/config.h"
 #include "eota/posix.h"
 #include "eota/safemode.h"
 #include "eota/server.h"

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "eota/client.h"
 #include "upload/help.h"
 #include "upload/util.h"

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "upload/console.h"
 #include "upload/image.h"
 #include "upload/job.h"
