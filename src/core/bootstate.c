@@ -198,6 +198,65 @@ static int region_overlaps(uint32_t a, uint32_t alen, uint32_t b, uint32_t blen)
     return a < b + blen && b < a + alen;
 }
 
+/* The two record copies: each starts a sector of its own, big enough for a
+ * record and a few counter ticks. */
+static int check_copies(eota_bootstate *bs)
+{
+    const eota_bootstate_config *cfg = &bs->cfg;
+    for (int i = 0; i < 2; i++) {
+        uint32_t start, size;
+        if (cfg->flash.ops->sector(cfg->flash.ctx, cfg->copy_addr[i], &start, &size) != EOTA_OK ||
+            start != cfg->copy_addr[i] || size < bs->rec_area + 2 * bs->tick)
+            return EOTA_EINVAL;
+        bs->copy_size[i] = size;
+    }
+    return cfg->copy_addr[0] == cfg->copy_addr[1] ? EOTA_EINVAL : EOTA_OK;
+}
+
+/* The slot regions: on the flash, apart from the copies and each other. */
+static int check_slots(const eota_bootstate *bs)
+{
+    const eota_bootstate_config *cfg = &bs->cfg;
+    for (int s = 0; s < EOTA_BOOT_SLOTS; s++) {
+        const eota_flash_region *r = &cfg->slot[s];
+        if (r->size == 0) {
+            if (cfg->verify)
+                return EOTA_EINVAL;
+            continue;
+        }
+        if (eota_flash_check_region(&cfg->flash, r->addr, r->size) != EOTA_OK)
+            return EOTA_EINVAL;
+        for (int i = 0; i < 2; i++)
+            if (region_overlaps(r->addr, r->size, cfg->copy_addr[i], bs->copy_size[i]))
+                return EOTA_EINVAL;
+    }
+    if (cfg->slot[0].size && cfg->slot[1].size &&
+        region_overlaps(cfg->slot[0].addr, cfg->slot[0].size, cfg->slot[1].addr, cfg->slot[1].size))
+        return EOTA_EINVAL;
+    return EOTA_OK;
+}
+
+/* Read both copies and keep the newer good one, with its boot counter. */
+static int load_newest(eota_bootstate *bs)
+{
+    eota_bootrec r[2];
+    int ok[2];
+    for (int i = 0; i < 2; i++) {
+        ok[i] = read_copy(bs, i, &r[i]);
+        if (ok[i] < 0)
+            return ok[i];
+    }
+    if (ok[0] && (!ok[1] || !seq_newer(r[1].seq, r[0].seq)))
+        bs->cur = 0;
+    else if (ok[1])
+        bs->cur = 1;
+    if (bs->cur < 0)
+        return EOTA_OK;
+    bs->rec = r[bs->cur];
+    bs->tick_cap = tick_cap_of(bs, bs->cur);
+    return scan_counter(bs);
+}
+
 int eota_bootstate_open(eota_bootstate *bs, const eota_bootstate_config *cfg)
 {
     if (!bs || !cfg)
@@ -216,49 +275,9 @@ int eota_bootstate_open(eota_bootstate *bs, const eota_bootstate_config *cfg)
         return EOTA_EINVAL;
     bs->tick = a;
     bs->rec_area = (REC_LEN + a - 1) / a * a;
-
-    for (int i = 0; i < 2; i++) {
-        uint32_t start, size;
-        if (o->sector(cfg->flash.ctx, cfg->copy_addr[i], &start, &size) != EOTA_OK ||
-            start != cfg->copy_addr[i] || size < bs->rec_area + 2 * bs->tick)
-            return EOTA_EINVAL;
-        bs->copy_size[i] = size;
-    }
-    if (cfg->copy_addr[0] == cfg->copy_addr[1])
+    if (check_copies(bs) != EOTA_OK || check_slots(bs) != EOTA_OK)
         return EOTA_EINVAL;
-    for (int s = 0; s < EOTA_BOOT_SLOTS; s++) {
-        const eota_flash_region *r = &cfg->slot[s];
-        if (r->size == 0) {
-            if (cfg->verify)
-                return EOTA_EINVAL;
-            continue;
-        }
-        if (eota_flash_check_region(&cfg->flash, r->addr, r->size) != EOTA_OK)
-            return EOTA_EINVAL;
-        for (int i = 0; i < 2; i++)
-            if (region_overlaps(r->addr, r->size, cfg->copy_addr[i], bs->copy_size[i]))
-                return EOTA_EINVAL;
-    }
-    if (cfg->slot[0].size && cfg->slot[1].size &&
-        region_overlaps(cfg->slot[0].addr, cfg->slot[0].size, cfg->slot[1].addr, cfg->slot[1].size))
-        return EOTA_EINVAL;
-
-    eota_bootrec r[2];
-    int ok[2];
-    for (int i = 0; i < 2; i++) {
-        ok[i] = read_copy(bs, i, &r[i]);
-        if (ok[i] < 0)
-            return ok[i];
-    }
-    if (ok[0] && (!ok[1] || !seq_newer(r[1].seq, r[0].seq)))
-        bs->cur = 0;
-    else if (ok[1])
-        bs->cur = 1;
-    if (bs->cur < 0)
-        return EOTA_OK;
-    bs->rec = r[bs->cur];
-    bs->tick_cap = tick_cap_of(bs, bs->cur);
-    return scan_counter(bs);
+    return load_newest(bs);
 }
 
 /* --- queries --- */
@@ -398,12 +417,129 @@ static void note(eota_boot_decision *d, int st)
         d->status = st;
 }
 
+/* One boot's decision in the making: the record it will write, what it
+ * found out about the slots' images, and whether anything changed. */
+typedef struct boot_plan {
+    eota_bootstate *bs;
+    eota_boot_decision *d;
+    eota_bootrec nr;
+    int cache[EOTA_BOOT_SLOTS]; /* check_image results, 0 = not checked */
+    uint32_t base;              /* the boot count the new record starts at */
+    int changed;
+} boot_plan;
+
+static void plan_invalidate(boot_plan *p, int s)
+{
+    p->nr.slot[s].state = EOTA_SLOT_INVALID;
+    p->d->invalidated = (int8_t)s;
+    p->changed = 1;
+}
+
+/* 1. An image on trial that reaches a boot without confirmation failed its
+ * trial: back to the other slot, when that one is good. */
+static void plan_end_failed_trials(boot_plan *p)
+{
+    for (int s = 0; s < EOTA_BOOT_SLOTS; s++) {
+        int o = 1 - s;
+        if (p->nr.slot[s].state != EOTA_SLOT_TRIAL || p->nr.slot[o].state != EOTA_SLOT_VALID)
+            continue; /* no trial, or nothing to go back to: it keeps its trial */
+        int c = check_image(p->bs, o, p->cache);
+        if (c == 1) {
+            p->nr.slot[s].state = EOTA_SLOT_INVALID;
+            p->nr.active = (uint8_t)o;
+            p->d->rolled_back = 1;
+            p->changed = 1;
+        } else if (c == 0) {
+            plan_invalidate(p, o);
+        }
+    }
+}
+
+/* 2. Safe mode: a boot loop, or a request. Entering it clears both. */
+static void plan_safe_mode(boot_plan *p, const eota_safe_mode_config *sm)
+{
+    int requested = (p->nr.flags & EOTA_BOOTREC_FLAG_SAFE_MODE_REQUEST) != 0;
+    if (requested) {
+        p->nr.flags &= (uint8_t)~EOTA_BOOTREC_FLAG_SAFE_MODE_REQUEST;
+        p->changed = 1;
+    }
+    if (!sm->disabled && (requested || p->d->attempts >= sm->num_attempts)) {
+        p->d->safe_mode = 1;
+        p->d->requested = (uint8_t)requested;
+        p->base = 0; /* in the record, or by a CLEAR unit when no record is due */
+    }
+}
+
+/* 3. The newest new image starts its trial (on a normal boot only). */
+static void plan_start_trial(boot_plan *p)
+{
+    int n = -1;
+    for (int s = 0; s < EOTA_BOOT_SLOTS; s++)
+        if (p->nr.slot[s].state == EOTA_SLOT_NEW &&
+            (n < 0 || seq_newer(p->nr.slot[s].image_seq, p->nr.slot[n].image_seq)))
+            n = s;
+    if (n < 0)
+        return;
+    int c = check_image(p->bs, n, p->cache);
+    if (c == 1) {
+        p->nr.slot[n].state = EOTA_SLOT_TRIAL;
+        p->nr.active = (uint8_t)n;
+        p->d->trial_started = 1;
+        p->base = 1;
+        p->changed = 1;
+    } else if (c == 0) {
+        plan_invalidate(p, n);
+    }
+}
+
+/* The slots worth trying, in order: the active one, then the valid ones,
+ * newest first. Returns how many. */
+static int boot_candidates(const eota_bootrec *nr, int cand[3])
+{
+    int nc = 0;
+    if (nr->active < EOTA_BOOT_SLOTS && bootable(nr->slot[nr->active].state))
+        cand[nc++] = nr->active;
+    int v0 = nr->slot[0].state == EOTA_SLOT_VALID, v1 = nr->slot[1].state == EOTA_SLOT_VALID;
+    if (v0 && v1 && seq_newer(nr->slot[0].image_seq, nr->slot[1].image_seq)) {
+        cand[nc++] = 0;
+        cand[nc++] = 1;
+    } else {
+        if (v1)
+            cand[nc++] = 1;
+        if (v0)
+            cand[nc++] = 0;
+    }
+    return nc;
+}
+
+/* 4. Pick: the active slot, else the newest valid one whose image checks. */
+static void plan_pick(boot_plan *p)
+{
+    eota_boot_decision *d = p->d;
+    int cand[3], nc = boot_candidates(&p->nr, cand);
+    for (int i = 0; i < nc && d->slot == EOTA_BOOT_NO_SLOT; i++) {
+        int s = cand[i];
+        if (!bootable(p->nr.slot[s].state))
+            continue; /* condemned by an earlier candidate's turn */
+        int c = check_image(p->bs, s, p->cache);
+        if (c == 1)
+            d->slot = s;
+        else if (c == 0)
+            plan_invalidate(p, s);
+    }
+    if (d->slot != EOTA_BOOT_NO_SLOT && p->nr.active != (uint8_t)d->slot) {
+        p->nr.active = (uint8_t)d->slot;
+        p->changed = 1;
+    }
+    if (d->slot != EOTA_BOOT_NO_SLOT)
+        d->trial = p->nr.slot[d->slot].state == EOTA_SLOT_TRIAL;
+    if (!d->trial)
+        d->trial_started = 0;
+}
+
 int eota_boot(eota_bootstate *bs, const eota_safe_mode_config *sm, eota_boot_decision *d)
 {
     eota_safe_mode_config defaults;
-    int cache[EOTA_BOOT_SLOTS] = {0, 0};
-    int changed = 0;
-
     if (!sm) {
         eota_safe_mode_config_defaults(&defaults);
         sm = &defaults;
@@ -416,107 +552,20 @@ int eota_boot(eota_bootstate *bs, const eota_safe_mode_config *sm, eota_boot_dec
     /* 0. Count this boot, before anything else. */
     note(d, eota_bootstate_count_boot(bs));
 
-    eota_bootrec nr = bs->rec;
+    boot_plan p = {bs, d, bs->rec, {0, 0}, 0, 0};
     /* The count, this boot included (also when the tick could not be
      * written, or there is no record yet). */
-    uint32_t base = sat_add(d->attempts, 1);
+    p.base = sat_add(d->attempts, 1);
+    plan_end_failed_trials(&p);
+    plan_safe_mode(&p, sm);
+    if (!d->safe_mode)
+        plan_start_trial(&p);
+    plan_pick(&p);
 
-    /* 1. An image on trial that reaches a boot without confirmation failed
-     * its trial: back to the other slot, when that one is good. */
-    for (int s = 0; s < EOTA_BOOT_SLOTS; s++) {
-        if (nr.slot[s].state != EOTA_SLOT_TRIAL)
-            continue;
-        int o = 1 - s;
-        if (nr.slot[o].state != EOTA_SLOT_VALID)
-            continue; /* nothing to go back to: it keeps its trial */
-        int c = check_image(bs, o, cache);
-        if (c == 1) {
-            nr.slot[s].state = EOTA_SLOT_INVALID;
-            nr.active = (uint8_t)o;
-            d->rolled_back = 1;
-            changed = 1;
-        } else if (c == 0) {
-            nr.slot[o].state = EOTA_SLOT_INVALID;
-            d->invalidated = (int8_t)o;
-            changed = 1;
-        }
-    }
-
-    /* 2. Safe mode: a boot loop, or a request. Entering it clears both. */
-    int requested = (nr.flags & EOTA_BOOTREC_FLAG_SAFE_MODE_REQUEST) != 0;
-    if (requested) {
-        nr.flags &= (uint8_t)~EOTA_BOOTREC_FLAG_SAFE_MODE_REQUEST;
-        changed = 1;
-    }
-    if (!sm->disabled && (requested || d->attempts >= sm->num_attempts)) {
-        d->safe_mode = 1;
-        d->requested = (uint8_t)requested;
-        base = 0; /* in the record, or by a CLEAR unit when no record is due */
-    }
-
-    /* 3. A new image starts its trial (on a normal boot only). */
-    if (!d->safe_mode) {
-        int n = -1;
-        for (int s = 0; s < EOTA_BOOT_SLOTS; s++)
-            if (nr.slot[s].state == EOTA_SLOT_NEW &&
-                (n < 0 || seq_newer(nr.slot[s].image_seq, nr.slot[n].image_seq)))
-                n = s;
-        if (n >= 0) {
-            int c = check_image(bs, n, cache);
-            if (c == 1) {
-                nr.slot[n].state = EOTA_SLOT_TRIAL;
-                nr.active = (uint8_t)n;
-                d->trial_started = 1;
-                base = 1;
-                changed = 1;
-            } else if (c == 0) {
-                nr.slot[n].state = EOTA_SLOT_INVALID;
-                d->invalidated = (int8_t)n;
-                changed = 1;
-            }
-        }
-    }
-
-    /* 4. Pick: the active slot, else the newest valid one that checks. */
-    int cand[3], nc = 0;
-    if (nr.active < EOTA_BOOT_SLOTS && bootable(nr.slot[nr.active].state))
-        cand[nc++] = nr.active;
-    int v0 = nr.slot[0].state == EOTA_SLOT_VALID, v1 = nr.slot[1].state == EOTA_SLOT_VALID;
-    if (v0 && v1 && seq_newer(nr.slot[0].image_seq, nr.slot[1].image_seq)) {
-        cand[nc++] = 0;
-        cand[nc++] = 1;
-    } else {
-        if (v1)
-            cand[nc++] = 1;
-        if (v0)
-            cand[nc++] = 0;
-    }
-    for (int i = 0; i < nc && d->slot == EOTA_BOOT_NO_SLOT; i++) {
-        int s = cand[i];
-        if (!bootable(nr.slot[s].state))
-            continue; /* condemned by an earlier candidate's turn */
-        int c = check_image(bs, s, cache);
-        if (c == 1) {
-            d->slot = s;
-        } else if (c == 0) {
-            nr.slot[s].state = EOTA_SLOT_INVALID;
-            d->invalidated = (int8_t)s;
-            changed = 1;
-        }
-    }
-    if (d->slot != EOTA_BOOT_NO_SLOT && nr.active != (uint8_t)d->slot) {
-        nr.active = (uint8_t)d->slot;
-        changed = 1;
-    }
-    if (d->slot != EOTA_BOOT_NO_SLOT)
-        d->trial = nr.slot[d->slot].state == EOTA_SLOT_TRIAL;
-    if (!d->trial)
-        d->trial_started = 0;
-
-    if (changed) {
-        nr.boot_base = base;
-        note(d, write_record(bs, &nr));
-    } else if (base == 0) {
+    if (p.changed) {
+        p.nr.boot_base = p.base;
+        note(d, write_record(bs, &p.nr));
+    } else if (p.base == 0) {
         note(d, clear_count(bs));
     }
     return d->status;
