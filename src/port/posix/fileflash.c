@@ -9,37 +9,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int full_pread(int fd, void *buf, size_t len, off_t off)
+/* pread or pwrite all of len bytes at off, through short counts and EINTR. */
+static int full_pio(int fd, uint8_t *rbuf, const uint8_t *wbuf, size_t len, off_t off)
 {
-    uint8_t *p = buf;
     while (len > 0) {
-        ssize_t n = pread(fd, p, len, off);
+        ssize_t n = rbuf ? pread(fd, rbuf, len, off) : pwrite(fd, wbuf, len, off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return EOTA_EIO;
-        p += n;
+        if (rbuf)
+            rbuf += n;
+        else
+            wbuf += n;
         len -= (size_t)n;
         off += n;
     }
     return EOTA_OK;
 }
 
-static int full_pwrite(int fd, const void *buf, size_t len, off_t off)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return EOTA_EIO;
-        p += n;
-        len -= (size_t)n;
-        off += n;
-    }
-    return EOTA_OK;
-}
+static int full_pread(int fd, void *buf, size_t len, off_t off) { return full_pio(fd, buf, NULL, len, off); }
+
+static int full_pwrite(int fd, const void *buf, size_t len, off_t off) { return full_pio(fd, NULL, buf, len, off); }
 
 static int sync_fd(const eota_fileflash *ff)
 {

@@ -37,18 +37,25 @@ static long map_errno(int err)
     }
 }
 
+/* The checks both directions make: EOTA_EIO for a dead or missing
+ * descriptor (the seam documents only AGAIN/CLOSED/EIO as failures), 0 for
+ * nothing to do, else 1 with *len capped to one call's worth. */
+static int io_args(const eota_posix_conn *c, const void *buf, size_t *len)
+{
+    if (c == NULL || c->fd < 0 || (buf == NULL && *len > 0))
+        return EOTA_EIO;
+    if (*len > IO_MAX)
+        *len = IO_MAX;
+    return *len > 0;
+}
+
 static long posix_read(void *conn, uint8_t *buf, size_t len)
 {
     eota_posix_conn *c = conn;
 
-    /* The seam documents only AGAIN/CLOSED/EIO as failures: a dead or
-     * missing descriptor is an I/O error to the engine. */
-    if (c == NULL || c->fd < 0 || (buf == NULL && len > 0))
-        return EOTA_EIO;
-    if (len == 0)
-        return 0;
-    if (len > IO_MAX)
-        len = IO_MAX;
+    int ok = io_args(c, buf, &len);
+    if (ok <= 0)
+        return ok;
     for (;;) {
         ssize_t n = read(c->fd, buf, len);
         if (n > 0)
@@ -101,14 +108,9 @@ static long posix_write(void *conn, const uint8_t *buf, size_t len)
     eota_posix_conn *c = conn;
     ssize_t n;
 
-    /* The seam documents only AGAIN/CLOSED/EIO as failures: a dead or
-     * missing descriptor is an I/O error to the engine. */
-    if (c == NULL || c->fd < 0 || (buf == NULL && len > 0))
-        return EOTA_EIO;
-    if (len == 0)
-        return 0;
-    if (len > IO_MAX)
-        len = IO_MAX;
+    int ok = io_args(c, buf, &len);
+    if (ok <= 0)
+        return ok;
     do {
         /* MSG_DONTWAIT too: the seam must never block, even when the
          * integrator forgot eota_posix_set_nonblocking. */
