@@ -435,6 +435,22 @@ static void plan_invalidate(boot_plan *p, int s)
     p->changed = 1;
 }
 
+/* Make `slot` the active one if its image checks, setting `mark` to
+ * `state` on the way; a slot whose image is bad is invalidated. 1 when
+ * switched. */
+static int plan_switch(boot_plan *p, int slot, int mark, eota_slot_state state)
+{
+    int c = check_image(p->bs, slot, p->cache);
+    if (c == 0)
+        plan_invalidate(p, slot);
+    if (c != 1)
+        return 0;
+    p->nr.slot[mark].state = (uint8_t)state;
+    p->nr.active = (uint8_t)slot;
+    p->changed = 1;
+    return 1;
+}
+
 /* 1. An image on trial that reaches a boot without confirmation failed its
  * trial: back to the other slot, when that one is good. */
 static void plan_end_failed_trials(boot_plan *p)
@@ -443,15 +459,8 @@ static void plan_end_failed_trials(boot_plan *p)
         int o = 1 - s;
         if (p->nr.slot[s].state != EOTA_SLOT_TRIAL || p->nr.slot[o].state != EOTA_SLOT_VALID)
             continue; /* no trial, or nothing to go back to: it keeps its trial */
-        int c = check_image(p->bs, o, p->cache);
-        if (c == 1) {
-            p->nr.slot[s].state = EOTA_SLOT_INVALID;
-            p->nr.active = (uint8_t)o;
+        if (plan_switch(p, o, s, EOTA_SLOT_INVALID))
             p->d->rolled_back = 1;
-            p->changed = 1;
-        } else if (c == 0) {
-            plan_invalidate(p, o);
-        }
     }
 }
 
@@ -480,15 +489,9 @@ static void plan_start_trial(boot_plan *p)
             n = s;
     if (n < 0)
         return;
-    int c = check_image(p->bs, n, p->cache);
-    if (c == 1) {
-        p->nr.slot[n].state = EOTA_SLOT_TRIAL;
-        p->nr.active = (uint8_t)n;
+    if (plan_switch(p, n, n, EOTA_SLOT_TRIAL)) {
         p->d->trial_started = 1;
         p->base = 1;
-        p->changed = 1;
-    } else if (c == 0) {
-        plan_invalidate(p, n);
     }
 }
 
