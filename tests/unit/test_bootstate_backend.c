@@ -183,8 +183,8 @@ static void test_first_upload_goes_to_slot0(void **state)
     open_all(x);
     uint8_t *a = image(10001, 1);
     assert_int_equal(engine_upload(x, a, 10001, 0), 0);
-    assert_int_equal(x->fb.slot, 0);
-    assert_int_equal(x->fb.installs, 1);
+    assert_int_equal(eota_slotstore_slot(&x->fb.store), 0);
+    assert_int_equal(eota_slotstore_installs(&x->fb.store), 1);
     assert_slot_holds(x, 0, a, 10001);
     /* erase-ahead: the three sectors written, not the fourth */
     assert_int_equal(x->sf.erases, 3 + 1); /* + the record's copy */
@@ -201,7 +201,7 @@ static void test_update_goes_to_inactive_slot(void **state)
     seed_valid(x);
     uint8_t *b = image(20000, 2); /* slot 1: 2 small sectors and a big one */
     assert_int_equal(engine_upload(x, b, 20000, 0), 0);
-    assert_int_equal(x->fb.slot, 1);
+    assert_int_equal(eota_slotstore_slot(&x->fb.store), 1);
     assert_slot_holds(x, 1, b, 20000);
     assert_int_equal(eota_bootstate_active(&x->bs), 0);
     /* the padding after the image is the erased value */
@@ -243,7 +243,7 @@ static void test_cut_upload_installs_nothing(void **state)
      * still boots */
     uint8_t *c = image(15000, 3);
     assert_int_not_equal(engine_upload(x, c, 15000, 9000), 0);
-    assert_int_equal(x->fb.installs, 2);
+    assert_int_equal(eota_slotstore_installs(&x->fb.store), 2);
     assert_int_equal(eota_bootstate_open(&x->bs, &x->cfg), EOTA_OK);
     assert_int_equal(eota_bootstate_slot(&x->bs, 1, NULL), EOTA_SLOT_EMPTY);
     eota_boot_decision d;
@@ -336,7 +336,7 @@ static void test_init_checks(void **state)
 {
     fx *x = *state;
     assert_int_equal(eota_bootstate_open(&x->bs, &x->cfg), EOTA_OK);
-    uint32_t a = x->bs.fi.write_align;
+    uint32_t a = eota_bootstate_geometry(&x->bs)->write_align;
     if (a > 1)
         assert_int_equal(eota_flash_backend_init(&x->fb, &x->bs, x->stage, a + 1), EOTA_EINVAL);
     assert_int_equal(eota_flash_backend_init(&x->fb, &x->bs, x->stage, 0), EOTA_EINVAL);
@@ -357,7 +357,7 @@ static void test_flash_failure_is_a_write_error(void **state)
     eota_simflash_cut c = {EOTA_SIMFLASH_CUT_BEFORE, x->sf.ops + 6, 0, 0, 0, 0};
     eota_simflash_arm(&x->sf, &c);
     assert_int_equal(engine_upload(x, b, 12000, 0), EOTA_RESP_ERROR_WRITING_FLASH);
-    assert_int_not_equal(x->fb.flash_status, EOTA_OK);
+    assert_int_not_equal(eota_flash_medium_error(&x->fb.medium), EOTA_OK);
     eota_simflash_power_on(&x->sf);
     assert_int_equal(eota_bootstate_open(&x->bs, &x->cfg), EOTA_OK);
     assert_int_equal(eota_bootstate_slot(&x->bs, 1, NULL), EOTA_SLOT_EMPTY);
