@@ -35,6 +35,7 @@
 #include "log.h"
 #include "net.h"
 #include "slots.h"
+#include "storage.h"
 #include "web.h"
 
 #define TAG "ota"
@@ -46,7 +47,7 @@ typedef struct device {
     const char *config_path;
     char state_dir[4096];
     eota_slots slots;
-    eota_file_backend fb;
+    eota_storage storage;
     eota_server srv;
     eota_posix_hash hash;
     uint8_t *xfer;
@@ -153,7 +154,7 @@ static void on_event(void *ctx, const eota_event *ev)
     case EOTA_STATE_ERROR: {
         const char *name = eota_response_name(ev->code);
         LOGE(TAG, "Update failed: %s (0x%02X): %s%s%s", name ? name : "?", ev->code,
-             eota_response_describe(ev->code), d->fb.why[0] ? "; " : "", d->fb.why);
+             eota_response_describe(ev->code), d->storage.why[0] ? "; " : "", d->storage.why);
         run_trigger(d, "on_error", &o->on_error, ev, ev->code, 1);
         break;
     }
@@ -317,7 +318,7 @@ static int accept_clients(device *d, int lfd)
             LOGW(TAG, "Connection from %s turned away: an upload is in progress", peer);
             continue;
         }
-        d->fb.why[0] = '\0';
+        d->storage.why[0] = '\0';
         LOGD(TAG, "Connection from %s", peer);
         taken++;
     }
@@ -725,16 +726,7 @@ int eota_cmd_device(int argc, char **argv)
         fprintf(stderr, "eota device: OpenSSL hash context unavailable\n");
         goto out;
     }
-    eota_file_backend_opts fo;
-    memset(&fo, 0, sizeof fo);
-    fo.slot_size = d->cfg.slot_size;
-    fo.gzip = d->cfg.profile->gzip;
-    fo.write_speed = d->cfg.simulate.flash_write_speed;
-    fo.fail_at = (int)d->cfg.simulate.fail_at;
-    fo.fail_code = d->cfg.simulate.fail_code;
-    fo.has_fail_after = d->cfg.simulate.has_fail_after_bytes;
-    fo.fail_after = d->cfg.simulate.fail_after_bytes;
-    eota_file_backend_init(&d->fb, &d->slots, &fo);
+    eota_storage_stack(&d->storage, &d->slots, &d->cfg);
 
     d->xfer = malloc(XFER_SIZE);
     if (!d->xfer) {
@@ -747,7 +739,7 @@ int eota_cmd_device(int argc, char **argv)
     sc.clock = eota_posix_clock();
     sc.random = eota_posix_random();
     sc.hash = eota_posix_hash_seam(&d->hash);
-    sc.backend = eota_file_backend_seam(&d->fb);
+    sc.backend = d->storage.backend;
     sc.events.on_event = on_event;
     sc.events.on_log = on_log;
     sc.events.ctx = d;
@@ -766,7 +758,7 @@ int eota_cmd_device(int argc, char **argv)
     if (setup_listeners(d, listen_addrs, nlisten_addrs, port) != 0)
         goto out;
     {
-        eota_web_opts wo = {&d->cfg, &d->slots, &d->fb, listen_addrs, nlisten_addrs, (uint16_t)d->web_port,
+        eota_web_opts wo = {&d->cfg, &d->slots, &d->storage, listen_addrs, nlisten_addrs, (uint16_t)d->web_port,
                             on_event, native_busy, d};
         if (eota_web_start(&d->web, &wo) != 0)
             goto out;

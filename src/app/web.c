@@ -207,7 +207,7 @@ void eota_web_note_event(eota_web *w, const eota_event *ev)
     case EOTA_STATE_ERROR: {
         const char *name = eota_response_name(ev->code);
         snprintf(w->last_result, sizeof w->last_result, "failed: %s (0x%02X)%s%.300s (%s upload, %s): the old image runs",
-                 name ? name : "?", ev->code, w->o.fb->why[0] ? ": " : "", w->o.fb->why, via, when);
+                 name ? name : "?", ev->code, w->o.storage->why[0] ? ": " : "", w->o.storage->why, via, when);
         break;
     }
     }
@@ -346,7 +346,8 @@ static enum MHD_Result reply_auth(eota_web *w, struct MHD_Connection *c, int why
 /* The upload into the backend                                         */
 /* ------------------------------------------------------------------ */
 
-static const eota_backend_ops *ops(const eota_web *w) { return eota_file_backend_seam(w->o.fb).ops; }
+static const eota_backend_ops *ops(const eota_web *w) { return w->o.storage->backend.ops; }
+static void *ctx(const eota_web *w) { return w->o.storage->backend.ctx; }
 
 /* A failure: the backend is aborted (the old image stays), the events
  * hear ERROR when the upload had started, and the rest of the body is
@@ -365,13 +366,13 @@ static void fail(web_req *r, unsigned status, uint8_t code, const char *fmt, ...
     vsnprintf(r->reason, sizeof r->reason, fmt, ap);
     va_end(ap);
     if (r->begun) {
-        ops(w)->abort(w->o.fb);
+        ops(w)->abort(ctx(w));
         r->begun = 0;
     }
     r->pend_len = r->pend_off = 0;
     if (r->started) {
         if (!r->backend_failed) /* else the backend's own words stay */
-            snprintf(w->o.fb->why, sizeof w->o.fb->why, "%s", r->reason);
+            snprintf(w->o.storage->why, sizeof w->o.storage->why, "%s", r->reason);
         emit(r, EOTA_STATE_ERROR, code);
     }
 }
@@ -381,9 +382,9 @@ static void fail(web_req *r, unsigned status, uint8_t code, const char *fmt, ...
 static void fail_backend(web_req *r, int st, eota_ingest_step step)
 {
     static const char *const steps[] = {"prepare", "write", "verify"};
-    eota_file_backend *fb = r->w->o.fb;
+    eota_storage *fb = r->w->o.storage;
     eota_backend_detail d = {NULL, 0};
-    ops(r->w)->detail(fb, &d);
+    ops(r->w)->detail(ctx(r->w), &d);
     uint8_t code = eota_ingest_wire_code(st, d.code, step, r->w->cfg->profile->too_big_code);
     const char *name = eota_response_name(code);
     char why[sizeof fb->why];
@@ -411,8 +412,8 @@ static int begin_upload(web_req *r)
     bi.size = size;
     bi.ota_type = EOTA_OTA_TYPE_APP;
     bi.gzip_agreed = cfg->profile->gzip ? 1 : 0;
-    w->o.fb->why[0] = '\0';
-    int st = ops(w)->begin(w->o.fb, &bi);
+    w->o.storage->why[0] = '\0';
+    int st = ops(w)->begin(ctx(w), &bi);
     if (st != EOTA_OK) {
         fail_backend(r, st, EOTA_INGEST_BEGIN);
         return -1;
@@ -434,7 +435,7 @@ static int flush(web_req *r)
         if (!r->begun && !r->failed && begin_upload(r) != 0)
             return -1;
         size_t taken = 0;
-        int st = ops(w)->write(w->o.fb, r->pend + r->pend_off, r->pend_len, &taken);
+        int st = ops(w)->write(ctx(w), r->pend + r->pend_off, r->pend_len, &taken);
         if (st != EOTA_OK) {
             fail_backend(r, st, EOTA_INGEST_WRITE);
             return -1;
@@ -723,7 +724,7 @@ static enum MHD_Result upload_first(eota_web *w, web_req *r, struct MHD_Connecti
     r->state = MP_PREAMBLE;
     r->match = 2; /* as if a CRLF came before the body: the first boundary may open it */
     w->upload = r;
-    w->o.fb->why[0] = '\0';
+    w->o.storage->why[0] = '\0';
     LOGI(TAG, "Web upload from %s (%llu bytes of form data)", r->peer, (unsigned long long)r->body_len);
     return MHD_YES;
 }
@@ -779,7 +780,7 @@ static enum MHD_Result upload_end(web_req *r)
         }
     }
     if (!r->failed) {
-        int st = ops(w)->end(w->o.fb);
+        int st = ops(w)->end(ctx(w));
         if (st == EOTA_AGAIN) {
             suspend(r);
             return MHD_YES;
@@ -787,7 +788,7 @@ static enum MHD_Result upload_end(web_req *r)
         r->begun = 0;
         if (st != EOTA_OK) {
             /* end() failed: nothing was committed; drop the part file */
-            ops(w)->abort(w->o.fb);
+            ops(w)->abort(ctx(w));
             fail_backend(r, st, EOTA_INGEST_END);
         } else {
             r->committed = 1;
@@ -987,7 +988,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             if (a == AUTH_WRONG) {
                 LOGW(TAG, "%s %s from %s: 401, wrong credentials", method, url, r->peer);
                 if (is_update && is_post && w->upload_enabled) {
-                    snprintf(w->o.fb->why, sizeof w->o.fb->why, "wrong web server credentials from %s", r->peer);
+                    snprintf(w->o.storage->why, sizeof w->o.storage->why, "wrong web server credentials from %s", r->peer);
                     eota_event ev = {EOTA_STATE_ERROR, EOTA_RESP_ERROR_AUTH_INVALID, 0, 0};
                     w->in_web_event = 1;
                     if (w->o.on_event)
@@ -1040,12 +1041,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, en
                                               "a read error", "the client closing the connection"};
             const char *wy = (unsigned)toe < sizeof why / sizeof why[0] ? why[toe] : "?";
             if (r->begun)
-                ops(w)->abort(w->o.fb);
+                ops(w)->abort(ctx(w));
             r->begun = 0;
             LOGW(TAG, "Web upload from %s aborted by %s after %llu of %llu bytes: the old image stays", r->peer, wy,
                  (unsigned long long)r->body_seen, (unsigned long long)r->body_len);
             if (r->started) {
-                snprintf(w->o.fb->why, sizeof w->o.fb->why, "web upload cut short by %s", wy);
+                snprintf(w->o.storage->why, sizeof w->o.storage->why, "web upload cut short by %s", wy);
                 emit(r, EOTA_STATE_ABORT, 0);
             }
         }
@@ -1243,10 +1244,10 @@ void eota_web_stop(eota_web *w)
     if (r && !r->committed && !r->failed) {
         LOGW(TAG, "Web upload in progress discarded by the shutdown");
         if (r->begun)
-            ops(w)->abort(w->o.fb);
+            ops(w)->abort(ctx(w));
         r->begun = 0;
         if (r->started) {
-            snprintf(w->o.fb->why, sizeof w->o.fb->why, "web upload cut short by the shutdown");
+            snprintf(w->o.storage->why, sizeof w->o.storage->why, "web upload cut short by the shutdown");
             emit(r, EOTA_STATE_ABORT, 0);
         }
         r->failed = 1;
