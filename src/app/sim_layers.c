@@ -8,6 +8,27 @@
 
 #include "eota/posix.h"
 
+/* Both layers' structs start with their inner backend: what a layer does
+ * not change goes straight to it. */
+static int inner_end(void *ctx)
+{
+    const eota_backend *in = ctx;
+    return in->ops->end(in->ctx);
+}
+
+static void inner_abort(void *ctx)
+{
+    const eota_backend *in = ctx;
+    in->ops->abort(in->ctx);
+}
+
+static void inner_detail(void *ctx, eota_backend_detail *out)
+{
+    const eota_backend *in = ctx;
+    if (in->ops->detail)
+        in->ops->detail(in->ctx, out);
+}
+
 /* ---------------- flash speed ---------------- */
 
 /* How much of len the emulated flash can take now. It works only while it
@@ -54,26 +75,7 @@ static int speed_write(void *ctx, const uint8_t *data, size_t len, size_t *taken
     return st;
 }
 
-static int speed_end(void *ctx)
-{
-    eota_sim_speed *s = ctx;
-    return s->inner.ops->end(s->inner.ctx);
-}
-
-static void speed_abort(void *ctx)
-{
-    eota_sim_speed *s = ctx;
-    s->inner.ops->abort(s->inner.ctx);
-}
-
-static void speed_detail(void *ctx, eota_backend_detail *out)
-{
-    eota_sim_speed *s = ctx;
-    if (s->inner.ops->detail)
-        s->inner.ops->detail(s->inner.ctx, out);
-}
-
-static const eota_backend_ops speed_ops = {speed_begin, speed_write, speed_end, speed_abort, speed_detail};
+static const eota_backend_ops speed_ops = {speed_begin, speed_write, inner_end, inner_abort, inner_detail};
 
 void eota_sim_speed_init(eota_sim_speed *s, eota_backend inner, uint64_t bytes_per_s)
 {
@@ -127,24 +129,18 @@ static int fail_end(void *ctx)
     return f->inner.ops->end(f->inner.ctx);
 }
 
-static void fail_abort(void *ctx)
-{
-    eota_sim_fail *f = ctx;
-    f->inner.ops->abort(f->inner.ctx);
-}
-
 static void fail_detail(void *ctx, eota_backend_detail *out)
 {
     eota_sim_fail *f = ctx;
-    if (f->why) {
-        out->why = f->why;
-        out->code = f->code;
-    } else if (f->inner.ops->detail) {
-        f->inner.ops->detail(f->inner.ctx, out);
+    if (!f->why) {
+        inner_detail(ctx, out);
+        return;
     }
+    out->why = f->why;
+    out->code = f->code;
 }
 
-static const eota_backend_ops fail_ops = {fail_begin, fail_write, fail_end, fail_abort, fail_detail};
+static const eota_backend_ops fail_ops = {fail_begin, fail_write, fail_end, inner_abort, fail_detail};
 
 void eota_sim_fail_init(eota_sim_fail *f, eota_backend inner, const eota_simulate_config *sim)
 {

@@ -21,6 +21,8 @@
 #include "config.h"
 #include "eota/backend.h"
 
+/* Each layer's struct starts with its inner backend (sim_layers.c relies
+ * on it). */
 typedef struct eota_sim_speed {
     eota_backend inner;
     uint64_t bytes_per_s;        /* 0: no limit */

@@ -162,19 +162,26 @@ static void test_write_failure(void **state)
     assert_false(exists(x->a));
 }
 
+/* An upload whose finish fails: ECOMMIT with the detail "<before><path>:
+ * <error>", and no .part after the discard. */
+static void expect_finish_failure(fx *x, const char *before, const char *path, const char *error)
+{
+    char want[200];
+    assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
+    assert_int_equal(write_text(x, "image"), EOTA_OK);
+    assert_int_equal(x->m.ops->finish(x->m.ctx), EOTA_ECOMMIT);
+    snprintf(want, sizeof want, "%s%s: %s", before, path, error);
+    assert_string_equal(why(x), want);
+    x->m.ops->discard(x->m.ctx);
+    assert_false(exists(x->part_a));
+}
+
 static void test_fsync_failure(void **state)
 {
     fx *x = *state;
     put_file(x->a, "old image");
     assert_int_equal(symlink("/dev/null", x->part_a), 0); /* fsync: EINVAL */
-    assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
-    assert_int_equal(write_text(x, "image"), EOTA_OK);
-    assert_int_equal(x->m.ops->finish(x->m.ctx), EOTA_ECOMMIT);
-    char want[200];
-    snprintf(want, sizeof want, "%s: Invalid argument", x->part_a);
-    assert_string_equal(why(x), want);
-    x->m.ops->discard(x->m.ctx);
-    assert_false(exists(x->part_a));
+    expect_finish_failure(x, "", x->part_a, "Invalid argument");
     assert_file(x->a, "old image");
 }
 
@@ -185,14 +192,8 @@ static void test_rename_failure(void **state)
     assert_int_equal(mkdir(x->a, 0755), 0); /* a directory in the slot file's place */
     snprintf(inside, sizeof inside, "%s/keep", x->a);
     put_file(inside, "x");
-    assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
-    assert_int_equal(write_text(x, "image"), EOTA_OK);
-    assert_int_equal(x->m.ops->finish(x->m.ctx), EOTA_ECOMMIT);
-    char want[200];
-    snprintf(want, sizeof want, "committing %s: Is a directory", x->a);
-    assert_string_equal(why(x), want);
-    x->m.ops->discard(x->m.ctx);
-    assert_false(exists(x->part_a));
+    expect_finish_failure(x, "committing ", x->a, "Is a directory");
+    assert_file(inside, "x");
     unlink(inside);
     rmdir(x->a);
 }
