@@ -1,10 +1,11 @@
 /*
- * test_bootstate_backend.c: the flash-slot storage backend
- * (src/core/flash_backend.c) behind the real OTA engine (src/core/server.c)
- * driven by a scripted client, and called directly: the image lands in the
- * inactive slot, sectors are erased just ahead of the writes, programs are
- * aligned and padded, the boot state goes EMPTY then NEW, failures leave
- * nothing installed.
+ * test_bootstate_backend.c: the slot store over the NOR flash medium
+ * (src/core/flash_backend.c over src/core/slotstore.c) behind the real OTA
+ * engine (src/core/server.c) driven by a scripted client, and called
+ * directly: the image lands in the inactive slot, sectors are erased just
+ * ahead of the writes, programs are aligned and padded, the boot state goes
+ * EMPTY then NEW, failures (a flash error, a read-back that differs or
+ * fails) leave nothing installed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,6 +42,7 @@ typedef struct fx {
     fake_clock clock;
     fake_random random;
     eota_posix_hash hash;
+    int unreadable_slots; /* the lossy flash's reads of the slots fail */
 } fx;
 
 /* 8 x 4 KiB then 2 x 16 KiB: copies in sectors 0-1, slot 0 in sectors 2-5
@@ -382,6 +384,8 @@ static int lossy_program(void *ctx, uint32_t addr, const void *data, size_t len)
 static int lossy_read(void *ctx, uint32_t a, void *b, size_t n)
 {
     fx *x = ctx;
+    if (x->unreadable_slots && a >= x->cfg.slot[0].addr)
+        return EOTA_EIO;
     return x->flash.ops->read(x->flash.ctx, a, b, n);
 }
 static int lossy_erase(void *ctx, uint32_t a)
@@ -415,6 +419,25 @@ static void test_readback_catches_bad_flash(void **state)
     free(b);
 }
 
+/* The slot cannot be read back: a verify error, nothing installed. */
+static void test_unreadable_slot_is_a_verify_error(void **state)
+{
+    fx *x = *state;
+    seed_valid(x);
+    x->cfg.flash.ops = &lossy_ops;
+    x->cfg.flash.ctx = x;
+    open_all(x);
+    x->unreadable_slots = 1;
+    uint8_t *b = image(3000, 7);
+    assert_int_equal(engine_upload(x, b, 3000, 0), EOTA_RESP_ERROR_UPDATE_END);
+    assert_int_equal(eota_flash_medium_error(&x->fb.medium), EOTA_EIO);
+    assert_int_equal(eota_slotstore_installs(&x->fb.store), 0);
+    x->unreadable_slots = 0;
+    assert_int_equal(eota_bootstate_open(&x->bs, &x->cfg), EOTA_OK);
+    assert_int_equal(eota_bootstate_slot(&x->bs, 1, NULL), EOTA_SLOT_EMPTY);
+    free(b);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define T32(f) cmocka_unit_test_setup_teardown(f, setup_a32, teardown)
 #define T1(f) cmocka_unit_test_setup_teardown(f, setup_a1, teardown)
@@ -438,6 +461,7 @@ int main(void)
         T32(test_init_checks),
         T(test_flash_failure_is_a_write_error),
         T(test_readback_catches_bad_flash),
+        T(test_unreadable_slot_is_a_verify_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
