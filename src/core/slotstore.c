@@ -20,25 +20,15 @@ static int say(eota_slotstore *s, int status, const char *why)
     return status;
 }
 
-static char *put(char *p, const char *end, const char *str)
-{
-    while (*str && p < end)
-        *p++ = *str++;
-    return p;
-}
-
 /* "boot state: cannot prepare slot a (EIO)" */
 static int boot_failed(eota_slotstore *s, int status, const char *verb, int slot, int st)
 {
     const char letter[2] = {(char)('a' + slot), '\0'};
-    const char *end = s->text + sizeof s->text - 1;
-    char *p = put(s->text, end, "boot state: cannot ");
-    p = put(p, end, verb);
-    p = put(p, end, " slot ");
-    p = put(p, end, letter);
-    p = put(p, end, " (");
-    p = put(p, end, eota_status_name(st));
-    p = put(p, end, ")");
+    const char *parts[] = {"boot state: cannot ", verb, " slot ", letter, " (", eota_status_name(st), ")"};
+    char *p = s->text, *end = s->text + sizeof s->text - 1;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        for (const char *q = parts[i]; *q && p < end; q++)
+            *p++ = *q;
     *p = '\0';
     return say(s, status, s->text);
 }
