@@ -88,7 +88,7 @@ typedef struct eota_slotstore {
     uint32_t crc;             /* their CRC-32 */
     unsigned installs;        /* images installed */
     const char *why;          /* detail of the last failure, or NULL */
-    char text[56];            /* room for a detail with a slot and a status */
+    int boot_error;           /* the boot state's status when it failed */
 } eota_slotstore;
 
 /* EOTA_OK, or EOTA_EINVAL (no boot state, or a medium without one of
@@ -99,6 +99,9 @@ eota_backend eota_slotstore_seam(eota_slotstore *s);
 int eota_slotstore_slot(const eota_slotstore *s);
 /* Images installed since init. */
 unsigned eota_slotstore_installs(const eota_slotstore *s);
+/* When the upload failed because the boot state could not be written
+ * (prepare or install): the boot state's own status; else EOTA_OK. */
+int eota_slotstore_boot_error(const eota_slotstore *s);
 
 #ifdef __cplusplus
 }

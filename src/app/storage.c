@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A failure of the stack: its detail, kept for the logs and the page. */
+/* A failure of the stack: its detail, kept for the logs and the page. The
+ * boot state's own status, when it was the one that failed, is named too
+ * ("boot state: cannot prepare the slot (EIO)"). */
 static int kept(eota_storage *st, int status)
 {
     if (status >= 0 || status == EOTA_AGAIN)
@@ -16,7 +18,9 @@ static int kept(eota_storage *st, int status)
     eota_backend_detail d = {NULL, 0};
     if (st->top.ops->detail)
         st->top.ops->detail(st->top.ctx, &d);
-    snprintf(st->why, sizeof st->why, "%s", d.why ? d.why : "");
+    int boot = eota_slotstore_boot_error(&st->store);
+    snprintf(st->why, sizeof st->why, "%s%s%s%s", d.why ? d.why : "", boot ? " (" : "",
+             boot ? eota_status_name(boot) : "", boot ? ")" : "");
     st->code = d.code;
     return status;
 }

@@ -20,17 +20,12 @@ static int say(eota_slotstore *s, int status, const char *why)
     return status;
 }
 
-/* "boot state: cannot prepare slot a (EIO)" */
-static int boot_failed(eota_slotstore *s, int status, const char *verb, int slot, int st)
+/* The boot state refused: the sentence says which step; its own status is
+ * kept for eota_slotstore_boot_error (the core has no names to spare). */
+static int boot_failed(eota_slotstore *s, int status, const char *why, int st)
 {
-    const char letter[2] = {(char)('a' + slot), '\0'};
-    const char *parts[] = {"boot state: cannot ", verb, " slot ", letter, " (", eota_status_name(st), ")"};
-    char *p = s->text, *end = s->text + sizeof s->text - 1;
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-        for (const char *q = parts[i]; *q && p < end; q++)
-            *p++ = *q;
-    *p = '\0';
-    return say(s, status, s->text);
+    s->boot_error = st;
+    return say(s, status, why);
 }
 
 /* The medium failed: its status, in its own words. */
@@ -72,6 +67,7 @@ static int ss_begin(void *ctx, const eota_begin_info *info)
     int slot = -1;
     stop(s);
     s->why = NULL;
+    s->boot_error = EOTA_OK;
     s->slot = -1;
     int st = check_begin(s, info, &slot);
     if (st != EOTA_OK)
@@ -80,7 +76,7 @@ static int ss_begin(void *ctx, const eota_begin_info *info)
      * that no crash from here on can boot a half-written slot. */
     st = eota_bootstate_prepare(s->cfg.bs, slot);
     if (st != EOTA_OK)
-        return boot_failed(s, EOTA_EPREPARE, "prepare", slot, st);
+        return boot_failed(s, EOTA_EPREPARE, "boot state: cannot prepare the slot", st);
     st = m->ops->open(m->ctx, slot);
     if (st != EOTA_OK)
         return medium_failed(s, st);
@@ -135,7 +131,7 @@ static int ss_end(void *ctx)
         return medium_failed(s, st);
     st = eota_bootstate_install(s->cfg.bs, s->slot, s->taken, s->crc);
     if (st != EOTA_OK)
-        return boot_failed(s, EOTA_ECOMMIT, "install", s->slot, st);
+        return boot_failed(s, EOTA_ECOMMIT, "boot state: cannot install the image", st);
     s->phase = PH_IDLE;
     s->installs++;
     return EOTA_OK;
@@ -176,3 +172,5 @@ eota_backend eota_slotstore_seam(eota_slotstore *s)
 int eota_slotstore_slot(const eota_slotstore *s) { return s->slot; }
 
 unsigned eota_slotstore_installs(const eota_slotstore *s) { return s->installs; }
+
+int eota_slotstore_boot_error(const eota_slotstore *s) { return s->boot_error; }

@@ -373,17 +373,20 @@ static void test_boot_state_failures(void **state)
     eota_simflash_cut cut = {EOTA_SIMFLASH_CUT_BEFORE, x->sf.ops, 0, 0, 0, 0};
     eota_simflash_arm(&x->sf, &cut);
     assert_int_equal(begin(x, 700, 0), EOTA_EPREPARE);
-    assert_string_equal(why(x), "boot state: cannot prepare slot b (EIO)");
+    assert_string_equal(why(x), "boot state: cannot prepare the slot");
+    assert_int_equal(eota_slotstore_boot_error(&x->s), EOTA_EIO);
     assert_string_equal(x->m.log, "");
     eota_simflash_power_on(&x->sf);
     assert_int_equal(eota_bootstate_open(&x->bs, &x->cfg), EOTA_OK);
     /* install cannot write its record */
     assert_int_equal(begin(x, 700, 0), EOTA_OK);
+    assert_int_equal(eota_slotstore_boot_error(&x->s), EOTA_OK); /* cleared */
     assert_int_equal(write_all(x, 700, 700), EOTA_OK);
     cut.at = x->sf.ops;
     eota_simflash_arm(&x->sf, &cut);
     assert_int_equal(x->be.ops->end(x->be.ctx), EOTA_ECOMMIT);
-    assert_string_equal(why(x), "boot state: cannot install slot b (EIO)");
+    assert_string_equal(why(x), "boot state: cannot install the image");
+    assert_int_equal(eota_slotstore_boot_error(&x->s), EOTA_EIO);
     x->be.ops->abort(x->be.ctx);
     assert_string_equal(x->m.log, "O1 W F V D ");
     eota_simflash_power_on(&x->sf);

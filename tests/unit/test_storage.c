@@ -185,6 +185,18 @@ static void test_flash_speed_layer(void **state)
     assert_true(t > 0 && t < IMG);
 }
 
+static void test_boot_state_failure_named(void **state)
+{
+    fx *x = *state;
+    stack(x, BASE "ota:\n  - platform: esphome\n");
+    assert_int_equal(send(x, x->img, 1000, 0), EOTA_OK); /* slot a NEW: the next prepare writes */
+    close(x->slots.ff.fd); /* the boot state's file is gone */
+    x->slots.ff.fd = -1;
+    assert_int_equal(send(x, x->img, 1000, 0), EOTA_EPREPARE);
+    assert_string_equal(x->st.why, "boot state: cannot prepare the slot (EIO)");
+    assert_int_equal(x->st.code, 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -194,6 +206,7 @@ int main(void)
         T(test_esp32_no_gzip_and_too_big),
         T(test_simulated_failure_keeps_its_code),
         T(test_flash_speed_layer),
+        T(test_boot_state_failure_named),
     };
     return cmocka_run_group_tests(tests, cfg_group_setup, cfg_group_teardown);
 }
