@@ -20,7 +20,7 @@
  *     eota_bootstate_prepare(&bs, slot)         before writing an upload
  *     eota_bootstate_install(&bs, slot, n, crc) after it is written
  *     eota_bootstate_request_safe_mode(&bs)     safe mode at the next boot
- * eota/flash_backend.h does prepare and install for an upload by the engine.
+ * eota/slotstore.h does prepare and install for an upload by the engine.
  */
 #ifndef EOTA_BOOTSTATE_H
 #define EOTA_BOOTSTATE_H
@@ -143,6 +143,17 @@ int eota_bootstate_safe_mode_requested(const eota_bootstate *bs);
 uint32_t eota_bootstate_seq(const eota_bootstate *bs);
 /* Name of a slot state ("empty", "new", "trial", "valid", "invalid"). */
 const char *eota_slot_state_name(int state);
+
+/* --- the configuration, for the modules that write the slots --- */
+
+/* The flash the boot state lives on (also the slots' flash, when the slots
+ * are regions of it). */
+const eota_flash *eota_bootstate_flash(const eota_bootstate *bs);
+/* That flash's geometry: size, write alignment, erased value. */
+const eota_flash_info *eota_bootstate_geometry(const eota_bootstate *bs);
+/* A slot's region on that flash; size 0 when the slot is not on it (images
+ * kept elsewhere) or the slot number is out of range. */
+eota_flash_region eota_bootstate_slot_region(const eota_bootstate *bs, int slot);
 
 /* --- bootloader side --- */
 

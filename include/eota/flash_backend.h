@@ -1,25 +1,25 @@
 /*
- * eota/flash_backend.h: a storage backend (eota/backend.h) for the OTA
- * engine that writes the image into the inactive slot of a NOR flash
- * (eota/flash.h) and records it in the boot state (eota/bootstate.h):
+ * eota/flash_backend.h: the slot store (eota/slotstore.h) over a NOR flash
+ * (eota/flash.h) whose slot regions the boot state knows
+ * (eota_bootstate_config.slot): the one call a chip makes for its storage
+ * backend, and the flash medium under it.
  *
- *   begin  target = eota_bootstate_target; the image must fit the slot;
- *          eota_bootstate_prepare (the slot no longer counts as bootable)
- *   write  bytes gathered in the caller's staging buffer and programmed a
- *          buffer at a time; each sector is erased just before the first
- *          program into it (erase-ahead)
- *   end    the tail padded to the write alignment with the erased value and
- *          programmed; the slot read back and its CRC-32 compared with that
- *          of the bytes received; eota_bootstate_install (NEW: the next boot
- *          runs it on trial)
- *   abort  nothing to undo: the slot stays EMPTY in the boot state
+ * The flash medium:
+ *   open    nothing to erase yet: sectors are erased one at a time, just
+ *           before the first program into them (erase-ahead)
+ *   write   bytes gathered in the caller's staging buffer and programmed a
+ *           buffer at a time
+ *   finish  the tail padded to the write alignment with the erased value,
+ *           and programmed
+ *   verify  the slot read back and its CRC-32 compared with that of the
+ *           bytes received (a mismatch is EOTA_EWRITE, a failed read
+ *           EOTA_EVERIFY)
+ *   discard nothing to undo: the slot stays EMPTY in the boot state
  *
- * Raw images only (no gzip, no partition table or bootloader types).
- * Failures are eota_status values (EOTA_ETOOBIG when the image does not fit
- * the slot, EOTA_ENOSLOT, EOTA_EUNSUPPORTED, EOTA_EPREPARE, EOTA_EWRITE,
- * EOTA_EVERIFY, EOTA_ECOMMIT, EOTA_EINVAL out of order); flash_status keeps
- * the flash's own error.
- * No allocation; the caller owns the struct and the staging buffer.
+ * Raw images only (no gzip, no partition table or bootloader types). A
+ * failed program or erase is EOTA_EWRITE; the flash's own error is kept
+ * (eota_flash_medium_error). No allocation; the caller owns the structs and
+ * the staging buffer.
  */
 #ifndef EOTA_FLASH_BACKEND_H
 #define EOTA_FLASH_BACKEND_H
@@ -29,35 +29,41 @@
 
 #include "eota/backend.h"
 #include "eota/bootstate.h"
+#include "eota/slotstore.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct eota_flash_backend {
-    eota_bootstate *bs;
-    uint8_t *stage;          /* staging buffer (a page): a multiple of the
-                                write alignment */
+/* Private state: read it through the functions. */
+typedef struct eota_flash_medium {
+    eota_bootstate *bs;      /* the flash and the slot regions */
+    uint8_t *stage;          /* staging buffer: a multiple of the write
+                                alignment */
     size_t stage_size;
-
-    /* state, read by tests */
-    uint8_t begun;
-    int slot;                /* slot being written, or -1 */
-    uint32_t base;           /* its flash address */
-    uint32_t capacity;       /* its size */
-    uint32_t size;           /* bytes announced */
-    uint32_t taken;          /* bytes taken so far */
+    size_t stage_len;
+    uint32_t base;           /* the slot's flash address */
     uint32_t programmed;     /* bytes of the slot programmed */
     uint32_t erased_to;      /* bytes of the slot erased */
-    size_t stage_len;
-    uint32_t crc;            /* CRC-32 of the bytes taken */
     int flash_status;        /* error of the last failed flash call, or EOTA_OK */
-    unsigned installs;       /* images installed */
-} eota_flash_backend;
+} eota_flash_medium;
 
-/* bs must be open, with slot regions on its flash, and outlive fb.
+/* bs must be open, with both slot regions on its flash, and outlive m.
  * EOTA_OK, or EOTA_EINVAL (no slot regions, or a staging buffer that is not
  * a non-zero multiple of the write alignment). */
+int eota_flash_medium_init(eota_flash_medium *m, eota_bootstate *bs, uint8_t *stage, size_t stage_size);
+eota_slot_medium eota_flash_medium_seam(eota_flash_medium *m);
+/* The error of the last failed flash call (read, program, erase), or EOTA_OK. */
+int eota_flash_medium_error(const eota_flash_medium *m);
+
+/* The slot store over the flash medium. */
+typedef struct eota_flash_backend {
+    eota_slotstore store;
+    eota_flash_medium medium;
+} eota_flash_backend;
+
+/* Both in one call: eota_flash_medium_init, then the store over it with
+ * the core's CRC-32 and exact sizes. EOTA_OK or EOTA_EINVAL. */
 int eota_flash_backend_init(eota_flash_backend *fb, eota_bootstate *bs, uint8_t *stage, size_t stage_size);
 eota_backend eota_flash_backend_seam(eota_flash_backend *fb);
 

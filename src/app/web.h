@@ -7,9 +7,9 @@
  * The device's poll loop waits on the descriptors of eota_web_pollfds for
  * at most eota_web_timeout_ms, then calls eota_web_run. An upload is
  * streamed through a 64 KiB buffer and the core's ingest (eota/ingest.h)
- * into the same storage backend as a native upload (eota_file_backend),
- * with the same events (the device's on_event). The implementation is in
- * src/app/web/ (internal.h lists its files).
+ * into the same storage backend as a native upload (the device's storage
+ * stack, storage.h), with the same events (the device's on_event). The
+ * implementation is in src/app/web/ (internal.h lists its files).
  *
  * Every function accepts w == NULL (no web server configured) and then does
  * nothing.
@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "eota/events.h"
 #include "slots.h"
+#include "storage.h"
 
 /* Most descriptors eota_web_pollfds fills in. */
 #define EOTA_WEB_MAX_FDS 24
@@ -32,7 +33,7 @@ typedef struct eota_web eota_web;
 typedef struct eota_web_opts {
     const eota_config *cfg;
     eota_slots *slots;          /* the device's slots (read for the page) */
-    eota_file_backend *fb;      /* the backend shared with the native engine */
+    eota_storage *storage;      /* the backend shared with the native engine */
     char *const *listen;        /* the device's --listen addresses; none:
                                    0.0.0.0 and :: like the native listener */
     int nlisten;

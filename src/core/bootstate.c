@@ -318,6 +318,16 @@ int eota_bootstate_safe_mode_requested(const eota_bootstate *bs)
 
 uint32_t eota_bootstate_seq(const eota_bootstate *bs) { return bs->cur < 0 ? 0 : bs->rec.seq; }
 
+const eota_flash *eota_bootstate_flash(const eota_bootstate *bs) { return &bs->cfg.flash; }
+
+const eota_flash_info *eota_bootstate_geometry(const eota_bootstate *bs) { return &bs->fi; }
+
+eota_flash_region eota_bootstate_slot_region(const eota_bootstate *bs, int slot)
+{
+    eota_flash_region none = {0, 0};
+    return slot >= 0 && slot < EOTA_BOOT_SLOTS ? bs->cfg.slot[slot] : none;
+}
+
 /* --- writing --- */
 
 /* Write nr as the next record: erase the sector of the copy that does not

@@ -1,10 +1,11 @@
 /*
- * test_flash_backend.c: the flash-slot storage backend
- * (src/core/flash_backend.c) behind the real OTA engine (src/core/server.c)
- * driven by a scripted client, and called directly: the image lands in the
- * inactive slot, sectors are erased just ahead of the writes, programs are
- * aligned and padded, the boot state goes EMPTY then NEW, failures leave
- * nothing installed.
+ * test_flash_backend.c: the slot store over the NOR flash medium
+ * (src/core/flash_backend.c over src/core/slotstore.c) behind the real OTA
+ * engine (src/core/server.c) driven by a scripted client, and called
+ * directly: the image lands in the inactive slot, sectors are erased just
+ * ahead of the writes, programs are aligned and padded, the boot state goes
+ * EMPTY then NEW, failures (a flash error, a read-back that differs or
+ * fails) leave nothing installed.
  */
 /* White-box: reads the boot state's private fields (eota/private_access.h). */
 #define EOTA_ALLOW_PRIVATE_ACCESS
@@ -44,6 +45,7 @@ typedef struct fx {
     fake_clock clock;
     fake_random random;
     eota_posix_hash hash;
+    int unreadable_slots; /* the lossy flash's reads of the slots fail */
 } fx;
 
 /* 8 x 4 KiB then 2 x 16 KiB: copies in sectors 0-1, slot 0 in sectors 2-5
@@ -186,8 +188,8 @@ static void test_first_upload_goes_to_slot0(void **state)
     open_all(x);
     uint8_t *a = image(10001, 1);
     assert_int_equal(engine_upload(x, a, 10001, 0), 0);
-    assert_int_equal(x->fb.slot, 0);
-    assert_int_equal(x->fb.installs, 1);
+    assert_int_equal(eota_slotstore_slot(&x->fb.store), 0);
+    assert_int_equal(eota_slotstore_installs(&x->fb.store), 1);
     assert_slot_holds(x, 0, a, 10001);
     /* erase-ahead: the three sectors written, not the fourth */
     assert_int_equal(x->sf.erases, 3 + 1); /* + the record's copy */
@@ -204,7 +206,7 @@ static void test_update_goes_to_inactive_slot(void **state)
     seed_valid(x);
     uint8_t *b = image(20000, 2); /* slot 1: 2 small sectors and a big one */
     assert_int_equal(engine_upload(x, b, 20000, 0), 0);
-    assert_int_equal(x->fb.slot, 1);
+    assert_int_equal(eota_slotstore_slot(&x->fb.store), 1);
     assert_slot_holds(x, 1, b, 20000);
     assert_int_equal(eota_bootstate_active(&x->bs), 0);
     /* the padding after the image is the erased value */
@@ -246,7 +248,7 @@ static void test_cut_upload_installs_nothing(void **state)
      * still boots */
     uint8_t *c = image(15000, 3);
     assert_int_not_equal(engine_upload(x, c, 15000, 9000), 0);
-    assert_int_equal(x->fb.installs, 2);
+    assert_int_equal(eota_slotstore_installs(&x->fb.store), 2);
     assert_int_equal(eota_bootstate_open(&x->bs, &x->cfg), EOTA_OK);
     assert_int_equal(eota_bootstate_slot(&x->bs, 1, NULL), EOTA_SLOT_EMPTY);
     eota_boot_decision d;
@@ -339,7 +341,7 @@ static void test_init_checks(void **state)
 {
     fx *x = *state;
     assert_int_equal(eota_bootstate_open(&x->bs, &x->cfg), EOTA_OK);
-    uint32_t a = x->bs.fi.write_align;
+    uint32_t a = eota_bootstate_geometry(&x->bs)->write_align;
     if (a > 1)
         assert_int_equal(eota_flash_backend_init(&x->fb, &x->bs, x->stage, a + 1), EOTA_EINVAL);
     assert_int_equal(eota_flash_backend_init(&x->fb, &x->bs, x->stage, 0), EOTA_EINVAL);
@@ -360,7 +362,7 @@ static void test_flash_failure_is_a_write_error(void **state)
     eota_simflash_cut c = {EOTA_SIMFLASH_CUT_BEFORE, x->sf.ops + 6, 0, 0, 0, 0};
     eota_simflash_arm(&x->sf, &c);
     assert_int_equal(engine_upload(x, b, 12000, 0), EOTA_RESP_ERROR_WRITING_FLASH);
-    assert_int_not_equal(x->fb.flash_status, EOTA_OK);
+    assert_int_not_equal(eota_flash_medium_error(&x->fb.medium), EOTA_OK);
     eota_simflash_power_on(&x->sf);
     assert_int_equal(eota_bootstate_open(&x->bs, &x->cfg), EOTA_OK);
     assert_int_equal(eota_bootstate_slot(&x->bs, 1, NULL), EOTA_SLOT_EMPTY);
@@ -385,6 +387,8 @@ static int lossy_program(void *ctx, uint32_t addr, const void *data, size_t len)
 static int lossy_read(void *ctx, uint32_t a, void *b, size_t n)
 {
     fx *x = ctx;
+    if (x->unreadable_slots && a >= x->cfg.slot[0].addr)
+        return EOTA_EIO;
     return x->flash.ops->read(x->flash.ctx, a, b, n);
 }
 static int lossy_erase(void *ctx, uint32_t a)
@@ -418,6 +422,25 @@ static void test_readback_catches_bad_flash(void **state)
     free(b);
 }
 
+/* The slot cannot be read back: a verify error, nothing installed. */
+static void test_unreadable_slot_is_a_verify_error(void **state)
+{
+    fx *x = *state;
+    seed_valid(x);
+    x->cfg.flash.ops = &lossy_ops;
+    x->cfg.flash.ctx = x;
+    open_all(x);
+    x->unreadable_slots = 1;
+    uint8_t *b = image(3000, 7);
+    assert_int_equal(engine_upload(x, b, 3000, 0), EOTA_RESP_ERROR_UPDATE_END);
+    assert_int_equal(eota_flash_medium_error(&x->fb.medium), EOTA_EIO);
+    assert_int_equal(eota_slotstore_installs(&x->fb.store), 0);
+    x->unreadable_slots = 0;
+    assert_int_equal(eota_bootstate_open(&x->bs, &x->cfg), EOTA_OK);
+    assert_int_equal(eota_bootstate_slot(&x->bs, 1, NULL), EOTA_SLOT_EMPTY);
+    free(b);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define T32(f) cmocka_unit_test_setup_teardown(f, setup_a32, teardown)
 #define T1(f) cmocka_unit_test_setup_teardown(f, setup_a1, teardown)
@@ -441,6 +464,7 @@ int main(void)
         T32(test_init_checks),
         T(test_flash_failure_is_a_write_error),
         T(test_readback_catches_bad_flash),
+        T(test_unreadable_slot_is_a_verify_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

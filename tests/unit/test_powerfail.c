@@ -691,7 +691,7 @@ static int recover(dev *v, const model *const *cand, int ncand, char *why, size_
         eota_server_get_info(&v->srv, &info);
         return why_fail(why, wn, "the following upload failed (code 0x%02x)", info.error_code);
     }
-    int tgt = v->fb.slot;
+    int tgt = eota_slotstore_slot(&v->fb.store);
     if (d.slot >= 0 && tgt == d.slot)
         return why_fail(why, wn, "the upload overwrote the running slot");
     if (dev_boot(v, &d) != EOTA_OK || d.slot != tgt || !d.trial || !d.trial_started || d.safe_mode ||

@@ -33,6 +33,7 @@
 #include "eota/server.h"
 #include "options.h"
 #include "slots.h"
+#include "storage.h"
 #include "web.h"
 
 #define DEV_TAG "ota"
@@ -43,7 +44,7 @@ typedef struct dev_device {
     eota_config cfg;
     char state_dir[4096];
     eota_slots slots;
-    eota_file_backend fb;
+    eota_storage storage;   /* the storage stack (storage.h) */
     eota_server srv;
     eota_posix_hash hash;
     uint8_t *xfer;

@@ -16,16 +16,7 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
         fprintf(stderr, "eota device: OpenSSL hash context unavailable\n");
         return -1;
     }
-    eota_file_backend_opts fo;
-    memset(&fo, 0, sizeof fo);
-    fo.slot_size = d->cfg.slot_size;
-    fo.gzip = d->cfg.profile->gzip;
-    fo.write_speed = d->cfg.simulate.flash_write_speed;
-    fo.fail_at = (int)d->cfg.simulate.fail_at;
-    fo.fail_code = d->cfg.simulate.fail_code;
-    fo.has_fail_after = d->cfg.simulate.has_fail_after_bytes;
-    fo.fail_after = d->cfg.simulate.fail_after_bytes;
-    eota_file_backend_init(&d->fb, &d->slots, &fo);
+    eota_storage_stack(&d->storage, &d->slots, &d->cfg);
 
     d->xfer = malloc(DEV_XFER_SIZE);
     if (!d->xfer) {
@@ -37,7 +28,7 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
         .clock = eota_posix_clock(),
         .random = eota_posix_random(),
         .hash = eota_posix_hash_seam(&d->hash),
-        .backend = eota_file_backend_seam(&d->fb),
+        .backend = d->storage.backend,
         .events = {dev_on_event, dev_on_log, d},
         .password = pw,
         .version = d->cfg.ota.version,
@@ -55,7 +46,7 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
     }
     if (dev_listen(d, port) != 0)
         return -1;
-    eota_web_opts wo = {&d->cfg, &d->slots, &d->fb, d->opt.listen, d->opt.nlisten, (uint16_t)d->opt.web_port,
+    eota_web_opts wo = {&d->cfg, &d->slots, &d->storage, d->opt.listen, d->opt.nlisten, (uint16_t)d->opt.web_port,
                         dev_on_event, dev_native_busy, d};
     return eota_web_start(&d->web, &wo) != 0 ? -1 : 0;
 }

@@ -35,7 +35,7 @@ static void on_ingest_event(void *ctx, const eota_event *ev) { web_event(ctx, ev
 
 int web_update_init(eota_web *w)
 {
-    eota_ingest_config ic = {eota_file_backend_seam(w->o.fb), eota_posix_clock(), {on_ingest_event, NULL, w},
+    eota_ingest_config ic = {w->o.storage->backend, eota_posix_clock(), {on_ingest_event, NULL, w},
                              {NULL, NULL}, w->cfg->profile->too_big_code};
     return eota_ingest_init(&w->ingest, &ic);
 }

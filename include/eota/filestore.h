@@ -1,0 +1,56 @@
+/*
+ * eota/filestore.h: the file medium of the slot store (eota/slotstore.h),
+ * for Linux (src/port/posix/filestore.c): each slot is a file, and an image
+ * becomes that file only through durable steps:
+ *
+ *   open     SLOT.part created (truncated), never the slot file itself
+ *   write    into the .part file (all of it, or an error: EOTA_EWRITE)
+ *   finish   fsync and close the .part file, rename it over the slot file,
+ *            fsync the directory (EOTA_ECOMMIT on failure)
+ *   discard  the .part file closed and removed
+ *
+ * A crash at any point leaves the slot file as it was, or the complete new
+ * one (the boot state still says EMPTY until the store installs it). Each
+ * failure's detail names the file and the system's error.
+ */
+#ifndef EOTA_FILESTORE_H
+#define EOTA_FILESTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eota/slotstore.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EOTA_FILESTORE_PATH_MAX 4096
+
+/* Private state: read it through the functions. */
+typedef struct eota_filestore {
+    char path[EOTA_BOOT_SLOTS][EOTA_FILESTORE_PATH_MAX]; /* the slot files */
+    char part[EOTA_FILESTORE_PATH_MAX + 8];              /* the one being written */
+    uint32_t capacity;    /* bytes a slot holds */
+    int slot;             /* the slot being written */
+    int fd;               /* its .part file, or -1 */
+    char why[EOTA_FILESTORE_PATH_MAX + 256];
+} eota_filestore;
+
+/* slot_a and slot_b: the two slot files (in one directory, which must
+ * exist); capacity: the largest image. EOTA_OK, or EOTA_EINVAL (a path too
+ * long). */
+int eota_filestore_init(eota_filestore *fs, const char *slot_a, const char *slot_b, uint32_t capacity);
+eota_slot_medium eota_filestore_medium(eota_filestore *fs);
+/* Close and remove an upload in progress (as discard). */
+void eota_filestore_close(eota_filestore *fs);
+
+/* zlib's CRC-32 (the polynomial of eota_crc32, much faster), for
+ * eota_slotstore_config.crc32. */
+uint32_t eota_filestore_crc32(uint32_t crc, const void *data, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

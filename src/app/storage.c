@@ -1,0 +1,101 @@
+/*
+ * storage.c: the storage stack of `eota device` (storage.h): the layers
+ * chosen from the config, and on top the keeper of the last failure's
+ * detail.
+ */
+#include "storage.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* A failure of the stack: its detail, kept for the logs and the page. The
+ * boot state's own status, when it was the one that failed, is named too
+ * ("boot state: cannot prepare the slot (EIO)"). */
+static int kept(eota_storage *st, int status)
+{
+    if (status >= 0 || status == EOTA_AGAIN)
+        return status;
+    eota_backend_detail d = {NULL, 0};
+    if (st->top.ops->detail)
+        st->top.ops->detail(st->top.ctx, &d);
+    int boot = eota_slotstore_boot_error(&st->store);
+    snprintf(st->why, sizeof st->why, "%s%s%s%s", d.why ? d.why : "", boot ? " (" : "",
+             boot ? eota_status_name(boot) : "", boot ? ")" : "");
+    st->code = d.code;
+    return status;
+}
+
+static int keep_begin(void *ctx, const eota_begin_info *info)
+{
+    eota_storage *st = ctx;
+    st->why[0] = '\0';
+    st->code = 0;
+    return kept(st, st->top.ops->begin(st->top.ctx, info));
+}
+
+static int keep_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
+{
+    eota_storage *st = ctx;
+    return kept(st, st->top.ops->write(st->top.ctx, data, len, taken));
+}
+
+static int keep_end(void *ctx)
+{
+    eota_storage *st = ctx;
+    return kept(st, st->top.ops->end(st->top.ctx));
+}
+
+static void keep_abort(void *ctx)
+{
+    eota_storage *st = ctx;
+    st->top.ops->abort(st->top.ctx);
+}
+
+static void keep_detail(void *ctx, eota_backend_detail *out)
+{
+    eota_storage *st = ctx;
+    out->why = st->why[0] ? st->why : NULL;
+    out->code = st->code;
+}
+
+static const eota_backend_ops keeper_ops = {keep_begin, keep_write, keep_end, keep_abort, keep_detail};
+
+/* The slot store over the slot files, the bottom of the stack. */
+static eota_backend slot_store(eota_storage *st, eota_slots *slots, uint32_t slot_size)
+{
+    char a[EOTA_FILESTORE_PATH_MAX], b[EOTA_FILESTORE_PATH_MAX];
+    eota_slots_path(slots, 'a', a, sizeof a);
+    eota_slots_path(slots, 'b', b, sizeof b);
+    (void)eota_filestore_init(&st->files, a, b, slot_size); /* the paths fit */
+    eota_slotstore_config c;
+    memset(&c, 0, sizeof c);
+    c.bs = &slots->bs;
+    c.medium = eota_filestore_medium(&st->files);
+    c.crc32 = eota_filestore_crc32;
+    c.size_is_bound = 1; /* the web upload announces the form's length */
+    (void)eota_slotstore_init(&st->store, &c); /* a complete config */
+    return eota_slotstore_seam(&st->store);
+}
+
+eota_backend eota_storage_stack(eota_storage *st, eota_slots *slots, const eota_config *cfg)
+{
+    memset(st, 0, sizeof *st);
+    eota_backend b = slot_store(st, slots, cfg->slot_size);
+    if (cfg->profile->gzip) {
+        eota_gzip_layer_init(&st->gzip, b);
+        b = eota_gzip_layer_seam(&st->gzip);
+    }
+    if (cfg->simulate.fail_at != EOTA_SIM_FAIL_NONE) {
+        eota_sim_fail_init(&st->fail, b, &cfg->simulate);
+        b = eota_sim_fail_seam(&st->fail);
+    }
+    if (cfg->simulate.flash_write_speed) {
+        eota_sim_speed_init(&st->speed, b, cfg->simulate.flash_write_speed);
+        b = eota_sim_speed_seam(&st->speed);
+    }
+    st->top = b;
+    st->backend.ops = &keeper_ops;
+    st->backend.ctx = st;
+    st->backend.caps = b.caps;
+    return st->backend;
+}

@@ -1,0 +1,152 @@
+/*
+ * filestore.c: the file medium of the slot store (eota/filestore.h): a
+ * .part file, fsync, rename over the slot file, fsync of the directory.
+ */
+#include "eota/filestore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+/* A failure: the status, and its detail for the logs. */
+static int fs_fail(eota_filestore *fs, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fs_fail(eota_filestore *fs, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(fs->why, sizeof fs->why, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+/* fsync the directory holding path, so that a rename in it is durable. */
+static int fsync_dir_of(const char *path)
+{
+    char dir[EOTA_FILESTORE_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int r = fsync(fd);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+static uint32_t fs_capacity(void *ctx, int slot)
+{
+    const eota_filestore *fs = ctx;
+    return slot >= 0 && slot < EOTA_BOOT_SLOTS ? fs->capacity : 0;
+}
+
+static int fs_open(void *ctx, int slot)
+{
+    eota_filestore *fs = ctx;
+    eota_filestore_close(fs);
+    fs->slot = slot;
+    snprintf(fs->part, sizeof fs->part, "%s.part", fs->path[slot]);
+    fs->fd = open(fs->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    if (fs->fd < 0)
+        return fs_fail(fs, EOTA_EPREPARE, "%s: %s", fs->part, strerror(errno));
+    return EOTA_OK;
+}
+
+static int fs_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
+{
+    eota_filestore *fs = ctx;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fs->fd, data + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return fs_fail(fs, EOTA_EWRITE, "%s: %s", fs->part, strerror(errno));
+        done += (size_t)w;
+    }
+    *taken = done;
+    return EOTA_OK;
+}
+
+/* fsync and rename the part file over the slot's, then fsync the folder. */
+static int fs_finish(void *ctx)
+{
+    eota_filestore *fs = ctx;
+    const char *final = fs->path[fs->slot];
+    int r = fsync(fs->fd);
+    if (close(fs->fd) != 0)
+        r = -1;
+    fs->fd = -1;
+    if (r != 0)
+        return fs_fail(fs, EOTA_ECOMMIT, "%s: %s", fs->part, strerror(errno));
+    if (rename(fs->part, final) != 0 || fsync_dir_of(final) != 0)
+        return fs_fail(fs, EOTA_ECOMMIT, "committing %s: %s", final, strerror(errno));
+    fs->part[0] = '\0'; /* renamed: nothing left to remove */
+    return EOTA_OK;
+}
+
+static void fs_discard(void *ctx) { eota_filestore_close(ctx); }
+
+static const char *fs_why(void *ctx)
+{
+    const eota_filestore *fs = ctx;
+    return fs->why[0] ? fs->why : NULL;
+}
+
+static const eota_slot_medium_ops filestore_ops = {fs_capacity, fs_open, fs_write, fs_finish,
+                                                   NULL,        fs_discard, fs_why};
+
+int eota_filestore_init(eota_filestore *fs, const char *slot_a, const char *slot_b, uint32_t capacity)
+{
+    memset(fs, 0, sizeof *fs);
+    fs->fd = -1;
+    fs->capacity = capacity;
+    const char *p[EOTA_BOOT_SLOTS] = {slot_a, slot_b};
+    for (int i = 0; i < EOTA_BOOT_SLOTS; i++) {
+        if (!p[i] || strlen(p[i]) >= sizeof fs->path[i])
+            return EOTA_EINVAL;
+        memcpy(fs->path[i], p[i], strlen(p[i]) + 1);
+    }
+    return EOTA_OK;
+}
+
+eota_slot_medium eota_filestore_medium(eota_filestore *fs)
+{
+    eota_slot_medium m = {&filestore_ops, fs};
+    return m;
+}
+
+void eota_filestore_close(eota_filestore *fs)
+{
+    if (fs->fd >= 0) {
+        close(fs->fd);
+        fs->fd = -1;
+    }
+    if (fs->part[0])
+        unlink(fs->part);
+}
+
+uint32_t eota_filestore_crc32(uint32_t crc, const void *data, size_t len)
+{
+    const Bytef *p = data;
+    while (len > 0) {
+        uInt n = len > UINT_MAX ? UINT_MAX : (uInt)len;
+        crc = (uint32_t)crc32(crc, p, n);
+        p += n;
+        len -= n;
+    }
+    return crc;
+}

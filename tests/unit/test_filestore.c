@@ -1,0 +1,234 @@
+/*
+ * test_filestore.c: the file medium of the slot store
+ * (src/port/posix/filestore.c) on real files in a temporary directory: an
+ * image becomes the slot file only at finish, through the .part file; a
+ * discard leaves no .part and the slot file as it was; a failing open,
+ * write, fsync or rename is reported with the file and the system's error
+ * (the failures are real: a missing directory, /dev/full, /dev/null, a
+ * directory in the slot file's place).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "eota/crc32.h"
+#include "eota/filestore.h"
+
+typedef struct fx {
+    char dir[64];
+    char a[96], b[96], part_a[128];
+    eota_filestore fs;
+    eota_slot_medium m;
+} fx;
+
+static int setup(void **state)
+{
+    fx *x = calloc(1, sizeof *x);
+    if (!x)
+        return -1;
+    snprintf(x->dir, sizeof x->dir, "/tmp/eota_filestore_XXXXXX");
+    if (!mkdtemp(x->dir))
+        return -1;
+    snprintf(x->a, sizeof x->a, "%s/slot_a.bin", x->dir);
+    snprintf(x->b, sizeof x->b, "%s/slot_b.bin", x->dir);
+    snprintf(x->part_a, sizeof x->part_a, "%s.part", x->a);
+    if (eota_filestore_init(&x->fs, x->a, x->b, 1000) != EOTA_OK)
+        return -1;
+    x->m = eota_filestore_medium(&x->fs);
+    *state = x;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *x = *state;
+    eota_filestore_close(&x->fs);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", x->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(x);
+    return 0;
+}
+
+static void put_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void assert_file(const char *path, const char *text)
+{
+    char buf[256] = {0};
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    assert_int_equal(n, strlen(text));
+    assert_string_equal(buf, text);
+}
+
+static int exists(const char *path) { return access(path, F_OK) == 0; }
+
+static int write_text(fx *x, const char *text)
+{
+    size_t t = 0;
+    int st = x->m.ops->write(x->m.ctx, (const uint8_t *)text, strlen(text), &t);
+    if (st == EOTA_OK)
+        assert_int_equal(t, strlen(text));
+    return st;
+}
+
+static const char *why(fx *x) { return x->m.ops->why(x->m.ctx); }
+
+static void test_commit_replaces_the_slot_file(void **state)
+{
+    fx *x = *state;
+    put_file(x->a, "old image");
+    assert_int_equal(x->m.ops->capacity(x->m.ctx, 0), 1000);
+    assert_int_equal(x->m.ops->capacity(x->m.ctx, 1), 1000);
+    assert_int_equal(x->m.ops->capacity(x->m.ctx, 2), 0);
+    assert_null(x->m.ops->verify); /* files are not read back */
+    assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
+    assert_int_equal(write_text(x, "new "), EOTA_OK);
+    assert_int_equal(write_text(x, "image"), EOTA_OK);
+    assert_true(exists(x->part_a));
+    assert_file(x->a, "old image"); /* untouched until finish */
+    assert_int_equal(x->m.ops->finish(x->m.ctx), EOTA_OK);
+    assert_file(x->a, "new image");
+    assert_false(exists(x->part_a));
+    x->m.ops->discard(x->m.ctx); /* after a commit: nothing to undo */
+    assert_file(x->a, "new image");
+    /* slot b, with a stale .part from a crash */
+    char part_b[140];
+    snprintf(part_b, sizeof part_b, "%s.part", x->b);
+    put_file(part_b, "half an image from before a crash");
+    assert_int_equal(x->m.ops->open(x->m.ctx, 1), EOTA_OK);
+    assert_int_equal(write_text(x, "b"), EOTA_OK);
+    assert_int_equal(x->m.ops->finish(x->m.ctx), EOTA_OK);
+    assert_file(x->b, "b");
+    assert_file(x->a, "new image");
+}
+
+static void test_discard_leaves_no_part(void **state)
+{
+    fx *x = *state;
+    put_file(x->a, "old image");
+    assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
+    assert_int_equal(write_text(x, "half"), EOTA_OK);
+    x->m.ops->discard(x->m.ctx);
+    assert_false(exists(x->part_a));
+    assert_file(x->a, "old image");
+    /* an open upload is discarded by the next open and by close */
+    assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
+    assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
+    eota_filestore_close(&x->fs);
+    assert_false(exists(x->part_a));
+}
+
+static void test_open_failure(void **state)
+{
+    fx *x = *state;
+    char a[160], b[160], want[200];
+    snprintf(a, sizeof a, "%s/missing/slot_a.bin", x->dir);
+    snprintf(b, sizeof b, "%s/missing/slot_b.bin", x->dir);
+    assert_int_equal(eota_filestore_init(&x->fs, a, b, 1000), EOTA_OK);
+    assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_EPREPARE);
+    snprintf(want, sizeof want, "%s.part: No such file or directory", a);
+    assert_string_equal(why(x), want);
+}
+
+static void test_write_failure(void **state)
+{
+    fx *x = *state;
+    assert_int_equal(symlink("/dev/full", x->part_a), 0);
+    assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
+    assert_int_equal(write_text(x, "image"), EOTA_EWRITE);
+    char want[200];
+    snprintf(want, sizeof want, "%s: No space left on device", x->part_a);
+    assert_string_equal(why(x), want);
+    x->m.ops->discard(x->m.ctx);
+    assert_false(exists(x->part_a));
+    assert_false(exists(x->a));
+}
+
+/* An upload whose finish fails: ECOMMIT with the detail "<before><path>:
+ * <error>", and no .part after the discard. */
+static void expect_finish_failure(fx *x, const char *before, const char *path, const char *error)
+{
+    char want[200];
+    assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
+    assert_int_equal(write_text(x, "image"), EOTA_OK);
+    assert_int_equal(x->m.ops->finish(x->m.ctx), EOTA_ECOMMIT);
+    snprintf(want, sizeof want, "%s%s: %s", before, path, error);
+    assert_string_equal(why(x), want);
+    x->m.ops->discard(x->m.ctx);
+    assert_false(exists(x->part_a));
+}
+
+static void test_fsync_failure(void **state)
+{
+    fx *x = *state;
+    put_file(x->a, "old image");
+    assert_int_equal(symlink("/dev/null", x->part_a), 0); /* fsync: EINVAL */
+    expect_finish_failure(x, "", x->part_a, "Invalid argument");
+    assert_file(x->a, "old image");
+}
+
+static void test_rename_failure(void **state)
+{
+    fx *x = *state;
+    char inside[160];
+    assert_int_equal(mkdir(x->a, 0755), 0); /* a directory in the slot file's place */
+    snprintf(inside, sizeof inside, "%s/keep", x->a);
+    put_file(inside, "x");
+    expect_finish_failure(x, "committing ", x->a, "Is a directory");
+    assert_file(inside, "x");
+    unlink(inside);
+    rmdir(x->a);
+}
+
+static void test_init_and_crc(void **state)
+{
+    fx *x = *state;
+    char *longp = malloc(EOTA_FILESTORE_PATH_MAX + 1);
+    assert_non_null(longp);
+    memset(longp, 'x', EOTA_FILESTORE_PATH_MAX);
+    longp[EOTA_FILESTORE_PATH_MAX] = '\0';
+    assert_int_equal(eota_filestore_init(&x->fs, x->a, longp, 1), EOTA_EINVAL);
+    assert_int_equal(eota_filestore_init(&x->fs, NULL, x->b, 1), EOTA_EINVAL);
+    free(longp);
+    uint8_t data[3000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 31u + 7u);
+    uint32_t z = eota_filestore_crc32(0, data, 1000);
+    z = eota_filestore_crc32(z, data + 1000, 2000);
+    assert_int_equal(z, eota_crc32(0, data, sizeof data));
+    assert_int_equal(eota_filestore_crc32(0, "123456789", 9), 0xCBF43926u);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_commit_replaces_the_slot_file),
+        T(test_discard_leaves_no_part),
+        T(test_open_failure),
+        T(test_write_failure),
+        T(test_fsync_failure),
+        T(test_rename_failure),
+        T(test_init_and_crc),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
