@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eota/private_access.h"
 #include "eota/slotstore.h"
 
 #ifdef __cplusplus
@@ -27,14 +28,14 @@ extern "C" {
 
 #define EOTA_FILESTORE_PATH_MAX 4096
 
-/* Private state: read it through the functions. */
+/* Private state (EOTA_PRIVATE): read it through the functions. */
 typedef struct eota_filestore {
-    char path[EOTA_BOOT_SLOTS][EOTA_FILESTORE_PATH_MAX]; /* the slot files */
-    char part[EOTA_FILESTORE_PATH_MAX + 8];              /* the one being written */
-    uint32_t capacity;    /* bytes a slot holds */
-    int slot;             /* the slot being written */
-    int fd;               /* its .part file, or -1 */
-    char why[EOTA_FILESTORE_PATH_MAX + 256];
+    char EOTA_PRIVATE(path)[EOTA_BOOT_SLOTS][EOTA_FILESTORE_PATH_MAX]; /* the slot files */
+    char EOTA_PRIVATE(part)[EOTA_FILESTORE_PATH_MAX + 8];              /* the one being written */
+    uint32_t EOTA_PRIVATE(capacity);    /* bytes a slot holds */
+    int EOTA_PRIVATE(slot);             /* the slot being written */
+    int EOTA_PRIVATE(fd);               /* its .part file, or -1 */
+    char EOTA_PRIVATE(why)[EOTA_FILESTORE_PATH_MAX + 256];
 } eota_filestore;
 
 /* slot_a and slot_b: the two slot files (in one directory, which must

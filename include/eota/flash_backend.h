@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eota/private_access.h"
 #include "eota/backend.h"
 #include "eota/bootstate.h"
 #include "eota/slotstore.h"
@@ -35,17 +36,17 @@
 extern "C" {
 #endif
 
-/* Private state: read it through the functions. */
+/* Private state (EOTA_PRIVATE): read it through the functions. */
 typedef struct eota_flash_medium {
-    eota_bootstate *bs;      /* the flash and the slot regions */
-    uint8_t *stage;          /* staging buffer: a multiple of the write
+    eota_bootstate *EOTA_PRIVATE(bs);      /* the flash and the slot regions */
+    uint8_t *EOTA_PRIVATE(stage);          /* staging buffer: a multiple of the write
                                 alignment */
-    size_t stage_size;
-    size_t stage_len;
-    uint32_t base;           /* the slot's flash address */
-    uint32_t programmed;     /* bytes of the slot programmed */
-    uint32_t erased_to;      /* bytes of the slot erased */
-    int flash_status;        /* error of the last failed flash call, or EOTA_OK */
+    size_t EOTA_PRIVATE(stage_size);
+    size_t EOTA_PRIVATE(stage_len);
+    uint32_t EOTA_PRIVATE(base);           /* the slot's flash address */
+    uint32_t EOTA_PRIVATE(programmed);     /* bytes of the slot programmed */
+    uint32_t EOTA_PRIVATE(erased_to);      /* bytes of the slot erased */
+    int EOTA_PRIVATE(flash_status);        /* error of the last failed flash call, or EOTA_OK */
 } eota_flash_medium;
 
 /* bs must be open, with both slot regions on its flash, and outlive m.
@@ -58,8 +59,8 @@ int eota_flash_medium_error(const eota_flash_medium *m);
 
 /* The slot store over the flash medium. */
 typedef struct eota_flash_backend {
-    eota_slotstore store;
-    eota_flash_medium medium;
+    eota_slotstore EOTA_PRIVATE(store);
+    eota_flash_medium EOTA_PRIVATE(medium);
 } eota_flash_backend;
 
 /* Both in one call: eota_flash_medium_init, then the store over it with

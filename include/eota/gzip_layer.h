@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eota/private_access.h"
 #include "eota/backend.h"
 
 #ifdef __cplusplus
@@ -28,20 +29,20 @@ extern "C" {
 
 #define EOTA_GZIP_LAYER_OUT 16384u /* inflated bytes held for the inner backend */
 
-/* Private state: read it through the functions. */
+/* Private state (EOTA_PRIVATE): read it through the functions. */
 typedef struct eota_gzip_layer {
-    eota_backend inner;
-    void *zs;             /* the z_stream while inflating, else NULL */
-    uint8_t begun;
-    uint8_t agreed;       /* gzip agreed for this upload */
-    uint8_t sniffed;      /* raw or gzip decided */
-    uint8_t done;         /* the end of the gzip stream seen */
-    uint8_t more;         /* zlib may hold more output */
-    uint8_t head[2];      /* the first bytes, while deciding */
-    size_t head_len;
-    size_t out_off, out_len;
-    const char *why;      /* detail of the layer's own failure, or NULL */
-    uint8_t out[EOTA_GZIP_LAYER_OUT];
+    eota_backend EOTA_PRIVATE(inner);
+    void *EOTA_PRIVATE(zs);             /* the z_stream while inflating, else NULL */
+    uint8_t EOTA_PRIVATE(begun);
+    uint8_t EOTA_PRIVATE(agreed);       /* gzip agreed for this upload */
+    uint8_t EOTA_PRIVATE(sniffed);      /* raw or gzip decided */
+    uint8_t EOTA_PRIVATE(done);         /* the end of the gzip stream seen */
+    uint8_t EOTA_PRIVATE(more);         /* zlib may hold more output */
+    uint8_t EOTA_PRIVATE(head)[2];      /* the first bytes, while deciding */
+    size_t EOTA_PRIVATE(head_len);
+    size_t EOTA_PRIVATE(out_off), EOTA_PRIVATE(out_len);
+    const char *EOTA_PRIVATE(why);      /* detail of the layer's own failure, or NULL */
+    uint8_t EOTA_PRIVATE(out)[EOTA_GZIP_LAYER_OUT];
 } eota_gzip_layer;
 
 void eota_gzip_layer_init(eota_gzip_layer *g, eota_backend inner);

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eota/private_access.h"
 #include "eota/backend.h"
 #include "eota/bootstate.h"
 
@@ -76,19 +77,19 @@ typedef struct eota_slotstore_config {
     uint8_t size_is_bound;
 } eota_slotstore_config;
 
-/* Private state: read it through the functions. */
+/* Private state (EOTA_PRIVATE): read it through the functions. */
 typedef struct eota_slotstore {
-    eota_slotstore_config cfg;
-    uint8_t phase;            /* idle, writing */
-    uint8_t size_unknown;     /* gzip agreed: the wire size says nothing */
-    int slot;                 /* slot being (or last) written, or -1 */
-    uint32_t size;            /* bytes announced */
-    uint32_t capacity;        /* the slot's */
-    uint32_t taken;           /* bytes the medium took */
-    uint32_t crc;             /* their CRC-32 */
-    unsigned installs;        /* images installed */
-    const char *why;          /* detail of the last failure, or NULL */
-    int boot_error;           /* the boot state's status when it failed */
+    eota_slotstore_config EOTA_PRIVATE(cfg);
+    uint8_t EOTA_PRIVATE(phase);            /* idle, writing */
+    uint8_t EOTA_PRIVATE(size_unknown);     /* gzip agreed: the wire size says nothing */
+    int EOTA_PRIVATE(slot);                 /* slot being (or last) written, or -1 */
+    uint32_t EOTA_PRIVATE(size);            /* bytes announced */
+    uint32_t EOTA_PRIVATE(capacity);        /* the slot's */
+    uint32_t EOTA_PRIVATE(taken);           /* bytes the medium took */
+    uint32_t EOTA_PRIVATE(crc);             /* their CRC-32 */
+    unsigned EOTA_PRIVATE(installs);        /* images installed */
+    const char *EOTA_PRIVATE(why);          /* detail of the last failure, or NULL */
+    int EOTA_PRIVATE(boot_error);           /* the boot state's status when it failed */
 } eota_slotstore;
 
 /* EOTA_OK, or EOTA_EINVAL (no boot state, or a medium without one of
