@@ -15,22 +15,7 @@
 #include "eota/protocol.h"
 #include "internal.h"
 #include "log.h"
-
-static void describe_addr(const struct sockaddr *sa, char *buf, size_t len)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (sa && sa->sa_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)sa;
-        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-        port = ntohs(a->sin_port);
-    } else if (sa && sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)sa;
-        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-        port = ntohs(a->sin6_port);
-    }
-    snprintf(buf, len, sa && sa->sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
-}
+#include "net.h"
 
 /* Wrong or missing credentials: 401 (and, for an upload, the automations
  * hear of a refused password, as for a native one). */
@@ -91,7 +76,7 @@ enum MHD_Result web_on_request(void *cls, struct MHD_Connection *c, const char *
         r->w = w;
         r->conn = c;
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        describe_addr(ci ? ci->client_addr : NULL, r->peer, sizeof r->peer);
+        net_addr_text(ci ? ci->client_addr : NULL, 1, r->peer, sizeof r->peer);
         *req_cls = r;
         return route(w, r, url, method);
     }
