@@ -3,7 +3,8 @@
  * eota_response_name/_describe (protocol.c) and eota_status_name/_describe
  * (status.c), and their one lookup. A build without descriptions
  * (EOTA_WITH_DESCRIPTIONS 0, eota/opt.h) leaves the sentences out of the
- * tables, so that they take no flash.
+ * tables, so that they take no flash. And EOTA_LOG_TEXT, which every log
+ * sentence of the engines goes through (EOTA_WITH_LOG_TEXT).
  */
 #ifndef EOTA_CORE_TEXT_H
 #define EOTA_CORE_TEXT_H
@@ -28,6 +29,15 @@ typedef struct eota_text {
 #endif
 
 #define EOTA_TEXT_COUNT(table) (sizeof(table) / sizeof((table)[0]))
+
+/* A log sentence (a string literal) for eota_events.on_log: itself, or ""
+ * in a build without EOTA_WITH_LOG_TEXT (the level and the number still go
+ * to on_log). Where a NULL means "nothing to log", it is passed as it is. */
+#if EOTA_WITH_LOG_TEXT
+#define EOTA_LOG_TEXT(sentence) (sentence)
+#else
+#define EOTA_LOG_TEXT(sentence) ""
+#endif
 
 /* The row of `key`, or NULL. */
 const eota_text *eota_text_find(const eota_text *table, size_t n, int key);
