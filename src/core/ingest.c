@@ -20,10 +20,12 @@ enum ingest_state { ST_IDLE = 0, ST_STARTED, ST_OPEN, ST_ENDING, ST_COMMITTED, S
 
 static uint32_t now(const eota_ingest *in) { return in->cfg.clock.now_ms(in->cfg.clock.ctx); }
 
+/* msg is EOTA_LOG_TEXT's (text.h): NULL in a build without log text, which
+ * on_log gets as "". */
 static void logmsg(const eota_ingest *in, eota_log_level lvl, const char *msg, uint32_t arg)
 {
-    if (msg && in->cfg.events.on_log)
-        in->cfg.events.on_log(in->cfg.events.ctx, lvl, msg, arg);
+    if (in->cfg.events.on_log)
+        in->cfg.events.on_log(in->cfg.events.ctx, lvl, EOTA_WITH_LOG_TEXT ? msg : "", arg);
 }
 
 static int running(const eota_ingest *in) { return in->state >= ST_STARTED && in->state <= ST_ENDING; }
@@ -49,16 +51,22 @@ static void abort_backend(eota_ingest *in)
     in->pend_len = 0;
 }
 
-/* A failure: said in the log, the backend's upload dropped, ERROR once. */
-static int failed(eota_ingest *in, int status, uint8_t code, const char *log, const char *detail)
+/* A failure: the backend's upload dropped, ERROR once. */
+static int drop(eota_ingest *in, int status, uint8_t code, const char *detail)
 {
-    logmsg(in, EOTA_LOG_ERROR, log, code);
     abort_backend(in);
     in->state = ST_FAILED;
     in->error_code = code;
     in->why = detail;
     eota_ingest_emit(in, EOTA_STATE_ERROR, code, detail);
     return status;
+}
+
+/* A failure found here: said in the log, then dropped. */
+static int failed(eota_ingest *in, int status, uint8_t code, const char *log, const char *detail)
+{
+    logmsg(in, EOTA_LOG_ERROR, log, code);
+    return drop(in, status, code, detail);
 }
 
 /* The backend refused: the engine's response byte for its status. */
@@ -232,7 +240,7 @@ int eota_ingest_finish(eota_ingest *in)
 void eota_ingest_fail(eota_ingest *in, uint8_t code, const char *detail)
 {
     if (running(in))
-        (void)failed(in, EOTA_EIO, code, NULL, detail);
+        (void)drop(in, EOTA_EIO, code, detail);
 }
 
 void eota_ingest_abort(eota_ingest *in)

@@ -44,10 +44,12 @@ static uint32_t now(const eota_server *s)
     return s->cfg.clock.now_ms(s->cfg.clock.ctx);
 }
 
+/* msg is EOTA_LOG_TEXT's (text.h): NULL in a build without log text, which
+ * on_log gets as "". */
 static void logmsg(eota_server *s, eota_log_level lvl, const char *msg, uint32_t arg)
 {
     if (s->cfg.events.on_log)
-        s->cfg.events.on_log(s->cfg.events.ctx, lvl, msg, arg);
+        s->cfg.events.on_log(s->cfg.events.ctx, lvl, EOTA_WITH_LOG_TEXT ? msg : "", arg);
 }
 
 static size_t out_pending(const eota_server *s) { return eota_wire_out_pending(&s->wire); }
@@ -83,10 +85,8 @@ static void release_conn(eota_server *s)
  * aborted, ERROR for the automations) when the session had become one,
  * then close once the byte has left (or the linger time is over). A
  * refused password is reported too, though no upload began. */
-static void fail(eota_server *s, uint8_t code, const char *why)
+static void send_error(eota_server *s, uint8_t code)
 {
-    if (why)
-        logmsg(s, EOTA_LOG_ERROR, why, code);
     if (!s->peer_gone) {
         /* Nothing queued after an error byte: drop what the peer has not
          * taken only if the error would not fit (it always fits by design). */
@@ -103,8 +103,15 @@ static void fail(eota_server *s, uint8_t code, const char *why)
     s->phase_start_ms = now(s);
 }
 
+/* An error path of the engine's own: said in the log, then send_error. */
+static void fail(eota_server *s, uint8_t code, const char *why)
+{
+    logmsg(s, EOTA_LOG_ERROR, why, code);
+    send_error(s, code);
+}
+
 /* The ingest failed (and said so): its byte goes to the client. */
-static void ingest_failed(eota_server *s) { fail(s, eota_ingest_error_code(&s->ingest), NULL); }
+static void ingest_failed(eota_server *s) { send_error(s, eota_ingest_error_code(&s->ingest)); }
 
 static void complete(eota_server *s);
 

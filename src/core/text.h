@@ -30,13 +30,14 @@ typedef struct eota_text {
 
 #define EOTA_TEXT_COUNT(table) (sizeof(table) / sizeof((table)[0]))
 
-/* A log sentence (a string literal) for eota_events.on_log: itself, or ""
- * in a build without EOTA_WITH_LOG_TEXT (the level and the number still go
- * to on_log). Where a NULL means "nothing to log", it is passed as it is. */
+/* A log sentence (a string literal) for eota_events.on_log: itself, or
+ * NULL in a build without EOTA_WITH_LOG_TEXT, so that the call site holds
+ * no string at all; the engines' log function hands on_log "" then (the
+ * level and the number still go to on_log). */
 #if EOTA_WITH_LOG_TEXT
 #define EOTA_LOG_TEXT(sentence) (sentence)
 #else
-#define EOTA_LOG_TEXT(sentence) ""
+#define EOTA_LOG_TEXT(sentence) NULL
 #endif
 
 /* The row of `key`, or NULL. */
