@@ -545,46 +545,49 @@ static int closing_step(eota_server *s)
     return 1;
 }
 
-/* Milliseconds left before the current phase times out (0: it has): the
- * handshake's fields, the data phase (since the last byte moved) and the
- * goodbye (the final 00, or an error byte leaving). */
-static long phase_remaining(const eota_server *s)
-{
-    uint32_t start = s->phase_start_ms;
-    uint32_t limit = s->cfg.handshake_timeout_ms;
-    if (s->phase == PH_DATA || s->phase == PH_FINISH) {
-        start = s->last_activity_ms;
-        limit = s->cfg.data_timeout_ms;
-    } else if (s->phase == PH_FINAL_ACK || s->phase == PH_CLOSING) {
-        limit = s->cfg.final_ack_timeout_ms;
-    }
-    return eota_wire_remaining(start, limit, now(s));
-}
-
 static int check_timeouts(eota_server *s)
 {
-    if (phase_remaining(s) > 0)
-        return 0;
+    uint32_t t = now(s);
     switch (s->phase) {
-    case PH_DATA:
-    case PH_FINISH:
-        fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("no data from the client: timed out"));
-        break;
-    case PH_FINAL_ACK:
-        logmsg(s, EOTA_LOG_DEBUG, EOTA_LOG_TEXT("no final acknowledgement; going on"), 0);
-        complete(s);
-        break;
-    case PH_CLOSING: release_conn(s); break;
-    default: /* a handshake field */
-        if (s->started) {
-            fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("handshake timed out"));
-        } else {
-            logmsg(s, EOTA_LOG_WARN, EOTA_LOG_TEXT("handshake timed out"), s->cfg.handshake_timeout_ms);
-            release_conn(s);
+    case PH_MAGIC:
+    case PH_FEATURES:
+    case PH_AUTH:
+    case PH_TYPE:
+    case PH_SIZE:
+    case PH_MD5:
+        if (t - s->phase_start_ms >= s->cfg.handshake_timeout_ms) {
+            if (s->started) {
+                fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("handshake timed out"));
+            } else {
+                logmsg(s, EOTA_LOG_WARN, EOTA_LOG_TEXT("handshake timed out"), s->cfg.handshake_timeout_ms);
+                release_conn(s);
+            }
+            return 1;
         }
         break;
+    case PH_DATA:
+    case PH_FINISH:
+        if (t - s->last_activity_ms >= s->cfg.data_timeout_ms) {
+            fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("no data from the client: timed out"));
+            return 1;
+        }
+        break;
+    case PH_FINAL_ACK:
+        if (t - s->phase_start_ms >= s->cfg.final_ack_timeout_ms) {
+            logmsg(s, EOTA_LOG_DEBUG, EOTA_LOG_TEXT("no final acknowledgement; going on"), 0);
+            complete(s);
+            return 1;
+        }
+        break;
+    case PH_CLOSING:
+        if (t - s->phase_start_ms >= s->cfg.final_ack_timeout_ms) {
+            release_conn(s);
+            return 1;
+        }
+        break;
+    default: break;
     }
-    return 1;
+    return 0;
 }
 
 eota_server_result eota_server_poll(eota_server *srv)
@@ -663,11 +666,20 @@ long eota_server_timeout_ms(const eota_server *srv)
 {
     if (!srv->wire.conn)
         return srv->reboot_pending ? 0 : -1;
-    if (srv->phase == PH_DATA && eota_ingest_pending(&srv->ingest))
-        return BACKEND_RETRY_MS;
-    if (srv->phase == PH_FINISH)
+    uint32_t t = now(srv);
+    switch (srv->phase) {
+    case PH_DATA:
+        if (eota_ingest_pending(&srv->ingest))
+            return BACKEND_RETRY_MS;
+        return eota_wire_remaining(srv->last_activity_ms, srv->cfg.data_timeout_ms, t);
+    case PH_FINISH:
         return eota_ingest_busy(&srv->ingest) ? BACKEND_RETRY_MS : 0;
-    return phase_remaining(srv);
+    case PH_FINAL_ACK:
+    case PH_CLOSING:
+        return eota_wire_remaining(srv->phase_start_ms, srv->cfg.final_ack_timeout_ms, t);
+    default:
+        return eota_wire_remaining(srv->phase_start_ms, srv->cfg.handshake_timeout_ms, t);
+    }
 }
 
 void eota_server_cancel(eota_server *srv)
