@@ -5,8 +5,11 @@
 #
 #   full           everything (the defaults)
 #   device         no uploader engine (EOTA_WITH_CLIENT 0)
-#   device-nodesc  also no response/status sentences and no legacy MD5
-#                  challenge (EOTA_WITH_DESCRIPTIONS 0, EOTA_WITH_MD5_AUTH 0)
+#   device-nodesc  also no sentences: none for the response codes and
+#                  statuses, none in the log lines (only their level and
+#                  number), and no legacy MD5 challenge
+#                  (EOTA_WITH_DESCRIPTIONS 0, EOTA_WITH_LOG_TEXT 0,
+#                  EOTA_WITH_MD5_AUTH 0)
 #
 # It prints the text of every object per variant, then one table of text,
 # data and bss per variant and target, with the text a firmware links
@@ -51,7 +54,7 @@ targets=(
 variants=(
   "full||bootstate client crc32 flash flash_backend protocol safemode server status"
   "device|-DEOTA_WITH_CLIENT=0|server bootstate safemode flash_backend"
-  "device-nodesc|-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_MD5_AUTH=0|server bootstate safemode flash_backend"
+  "device-nodesc|-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_LOG_TEXT=0 -DEOTA_WITH_MD5_AUTH=0|server bootstate safemode flash_backend"
 )
 
 # What freestanding code may legitimately leave undefined: the four memory

@@ -157,20 +157,7 @@ typedef enum eota_client_error {
 /* The engine's state: the caller owns it, the fields are private
  * (EOTA_PRIVATE, eota/private_access.h); use the functions. */
 typedef struct eota_client {
-    eota_client_config EOTA_PRIVATE(cfg);
-    uint8_t *EOTA_PRIVATE(buf);
-    size_t EOTA_PRIVATE(buf_size);
-    char EOTA_PRIVATE(password)[EOTA_PASSWORD_MAX + 1];
-
-    eota_wire EOTA_PRIVATE(wire);           /* the connection, the reply being read, our bytes */
-    int EOTA_PRIVATE(state);                /* internal step */
-    eota_client_status EOTA_PRIVATE(status);
-    uint32_t EOTA_PRIVATE(start_ms);        /* eota_client_start */
-    uint32_t EOTA_PRIVATE(activity_ms);     /* last byte moved in the data phase */
-    uint32_t EOTA_PRIVATE(final_ms);        /* 45 arrived */
-
-
-    /* what was learnt */
+    /* The small fields first, the arrays last (see eota_server). */
     uint8_t EOTA_PRIVATE(features);         /* the byte sent */
     uint8_t EOTA_PRIVATE(version);
     uint8_t EOTA_PRIVATE(feature_reply);    /* 40, 46 or 48 */
@@ -185,16 +172,24 @@ typedef struct eota_client {
     uint8_t EOTA_PRIVATE(size_sent);        /* type and size queued */
     uint8_t EOTA_PRIVATE(received);         /* 44 received */
     uint8_t EOTA_PRIVATE(committed);        /* 45 received */
-
-    eota_client_image EOTA_PRIVATE(img);
+    uint8_t EOTA_PRIVATE(error_code);
+    int EOTA_PRIVATE(state);                /* internal step */
+    eota_client_status EOTA_PRIVATE(status);
+    eota_client_error EOTA_PRIVATE(error);
+    eota_client_phase EOTA_PRIVATE(error_phase);
+    uint32_t EOTA_PRIVATE(start_ms);        /* eota_client_start */
+    uint32_t EOTA_PRIVATE(activity_ms);     /* last byte moved in the data phase */
+    uint32_t EOTA_PRIVATE(final_ms);        /* 45 arrived */
     uint32_t EOTA_PRIVATE(sent);            /* image bytes taken by the transport */
     uint32_t EOTA_PRIVATE(fetched);         /* image bytes read into buf */
     size_t EOTA_PRIVATE(buf_pos), EOTA_PRIVATE(buf_len);  /* unsent part of buf */
     uint32_t EOTA_PRIVATE(acks);            /* 47s received */
-
-    eota_client_error EOTA_PRIVATE(error);
-    eota_client_phase EOTA_PRIVATE(error_phase);
-    uint8_t EOTA_PRIVATE(error_code);
+    uint8_t *EOTA_PRIVATE(buf);
+    size_t EOTA_PRIVATE(buf_size);
+    eota_client_image EOTA_PRIVATE(img);
+    eota_wire EOTA_PRIVATE(wire);           /* the connection, the reply being read, our bytes */
+    eota_client_config EOTA_PRIVATE(cfg);
+    char EOTA_PRIVATE(password)[EOTA_PASSWORD_MAX + 1];
 } eota_client;
 
 /* About the current or last upload. */

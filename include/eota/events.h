@@ -42,8 +42,9 @@ typedef enum eota_log_level {
 } eota_log_level;
 
 typedef struct eota_events {
-    /* Both optional (NULL). msg is a constant string; arg is a number that
-     * goes with it (a byte count, a code), or 0. */
+    /* Both optional (NULL). msg is a constant string ("" in a build
+     * without EOTA_WITH_LOG_TEXT, eota/opt.h); arg is a number that goes
+     * with it (a byte count, a code), or 0. */
     void (*on_event)(void *ctx, const eota_event *ev);
     void (*on_log)(void *ctx, eota_log_level level, const char *msg, uint32_t arg);
     void *ctx;

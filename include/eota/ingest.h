@@ -57,17 +57,18 @@ typedef enum eota_ingest_step {
 
 /* Private state: fields may change between versions; use the functions. */
 typedef struct eota_ingest {
-    eota_ingest_config EOTA_PRIVATE(cfg);
+    /* The small fields first, the arrays last (see eota_server). */
+    uint8_t EOTA_PRIVATE(state);
+    uint8_t EOTA_PRIVATE(check_md5);
+    uint8_t EOTA_PRIVATE(error_code);
     const uint8_t *EOTA_PRIVATE(pend);     /* the caller's bytes not yet taken */
     size_t EOTA_PRIVATE(pend_len);
     uint32_t EOTA_PRIVATE(total);          /* announced to the events */
     uint32_t EOTA_PRIVATE(received);       /* fed */
     uint32_t EOTA_PRIVATE(written);        /* taken by the backend */
     uint32_t EOTA_PRIVATE(last_progress_ms);
-    uint8_t EOTA_PRIVATE(state);
-    uint8_t EOTA_PRIVATE(check_md5);
-    uint8_t EOTA_PRIVATE(error_code);
     const char *EOTA_PRIVATE(why);         /* the backend's detail of it, or NULL */
+    eota_ingest_config EOTA_PRIVATE(cfg);
     char EOTA_PRIVATE(md5_expected)[EOTA_MD5_HEX_LEN];
 } eota_ingest;
 

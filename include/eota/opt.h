@@ -47,6 +47,13 @@
 #define EOTA_WITH_DESCRIPTIONS 1
 #endif
 
+/* 1: the engines' log lines (eota_events.on_log) carry their sentence;
+ * 0: msg is "" (the level and the number still arrive), so that no log
+ * sentence takes flash. Events and their details are not affected. */
+#ifndef EOTA_WITH_LOG_TEXT
+#define EOTA_WITH_LOG_TEXT 1
+#endif
+
 /* Most steps (reads, writes, backend calls) one eota_server_poll makes, so
  * that a fast peer cannot hold the integrator's main loop. */
 #ifndef EOTA_SERVER_POLL_BUDGET

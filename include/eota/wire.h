@@ -28,10 +28,10 @@ extern "C" {
 typedef struct eota_wire {
     const eota_transport_ops *EOTA_PRIVATE(transport);
     void *EOTA_PRIVATE(conn);               /* NULL when no connection */
-    uint8_t EOTA_PRIVATE(in)[EOTA_WIRE_IN_MAX];
-    size_t EOTA_PRIVATE(in_need), EOTA_PRIVATE(in_have); /* the field being gathered */
-    uint8_t EOTA_PRIVATE(out)[EOTA_WIRE_OUT_MAX];
     size_t EOTA_PRIVATE(out_len), EOTA_PRIVATE(out_pos); /* queued bytes, out_pos..out_len unsent */
+    size_t EOTA_PRIVATE(in_need), EOTA_PRIVATE(in_have); /* the field being gathered */
+    uint8_t EOTA_PRIVATE(in)[EOTA_WIRE_IN_MAX];
+    uint8_t EOTA_PRIVATE(out)[EOTA_WIRE_OUT_MAX];
 } eota_wire;
 
 #ifdef __cplusplus

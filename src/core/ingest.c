@@ -13,16 +13,19 @@
 
 #include <string.h>
 
+#include "text.h"
 #include "wire.h"
 
 enum ingest_state { ST_IDLE = 0, ST_STARTED, ST_OPEN, ST_ENDING, ST_COMMITTED, ST_FAILED };
 
 static uint32_t now(const eota_ingest *in) { return in->cfg.clock.now_ms(in->cfg.clock.ctx); }
 
+/* msg is EOTA_LOG_TEXT's (text.h): NULL in a build without log text, which
+ * on_log gets as "". */
 static void logmsg(const eota_ingest *in, eota_log_level lvl, const char *msg, uint32_t arg)
 {
-    if (msg && in->cfg.events.on_log)
-        in->cfg.events.on_log(in->cfg.events.ctx, lvl, msg, arg);
+    if (in->cfg.events.on_log)
+        in->cfg.events.on_log(in->cfg.events.ctx, lvl, EOTA_WITH_LOG_TEXT ? msg : "", arg);
 }
 
 static int running(const eota_ingest *in) { return in->state >= ST_STARTED && in->state <= ST_ENDING; }
@@ -48,16 +51,22 @@ static void abort_backend(eota_ingest *in)
     in->pend_len = 0;
 }
 
-/* A failure: said in the log, the backend's upload dropped, ERROR once. */
-static int failed(eota_ingest *in, int status, uint8_t code, const char *log, const char *detail)
+/* A failure: the backend's upload dropped, ERROR once. */
+static int drop(eota_ingest *in, int status, uint8_t code, const char *detail)
 {
-    logmsg(in, EOTA_LOG_ERROR, log, code);
     abort_backend(in);
     in->state = ST_FAILED;
     in->error_code = code;
     in->why = detail;
     eota_ingest_emit(in, EOTA_STATE_ERROR, code, detail);
     return status;
+}
+
+/* A failure found here: said in the log, then dropped. */
+static int failed(eota_ingest *in, int status, uint8_t code, const char *log, const char *detail)
+{
+    logmsg(in, EOTA_LOG_ERROR, log, code);
+    return drop(in, status, code, detail);
 }
 
 /* The backend refused: the engine's response byte for its status. */
@@ -129,12 +138,14 @@ int eota_ingest_begin(eota_ingest *in, const eota_begin_info *info, uint32_t tot
     in->last_progress_ms = now(in);
     eota_ingest_emit(in, EOTA_STATE_STARTED, 0, NULL);
     if (!type_supported(in->cfg.backend.caps, info->ota_type))
-        return failed(in, EOTA_EUNSUPPORTED, EOTA_RESP_ERROR_UNSUPPORTED_OTA_TYPE, "unsupported OTA type", NULL);
+        return failed(in, EOTA_EUNSUPPORTED, EOTA_RESP_ERROR_UNSUPPORTED_OTA_TYPE,
+                      EOTA_LOG_TEXT("unsupported OTA type"), NULL);
     if (info->size == 0)
-        return failed(in, EOTA_EINVAL, EOTA_RESP_ERROR_UPDATE_PREPARE, "announced size is 0", NULL);
+        return failed(in, EOTA_EINVAL, EOTA_RESP_ERROR_UPDATE_PREPARE, EOTA_LOG_TEXT("announced size is 0"),
+                      NULL);
     int st = in->cfg.backend.ops->begin(in->cfg.backend.ctx, info);
     if (st != EOTA_OK)
-        return backend_failed(in, st, EOTA_INGEST_BEGIN, "backend refused to prepare");
+        return backend_failed(in, st, EOTA_INGEST_BEGIN, EOTA_LOG_TEXT("backend refused to prepare"));
     in->state = ST_OPEN;
     return EOTA_OK;
 }
@@ -147,7 +158,7 @@ int eota_ingest_expect_md5(eota_ingest *in, const char *hex)
     for (size_t i = 0; i < EOTA_MD5_HEX_LEN; i++)
         in->md5_expected[i] = (char)eota_wire_hex_lower((uint8_t)hex[i]);
     if (!h->ops || h->ops->begin(h->ctx, EOTA_HASH_MD5) != EOTA_OK)
-        return failed(in, EOTA_ECRYPTO, EOTA_RESP_ERROR_UNKNOWN, "hash seam failed", NULL);
+        return failed(in, EOTA_ECRYPTO, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("hash seam failed"), NULL);
     in->check_md5 = 1;
     return EOTA_OK;
 }
@@ -164,7 +175,7 @@ int eota_ingest_feed(eota_ingest *in, const uint8_t *data, size_t len)
     uint32_t t = now(in);
     if (t - in->last_progress_ms >= EOTA_PROGRESS_INTERVAL_MS) {
         in->last_progress_ms = t;
-        logmsg(in, EOTA_LOG_DEBUG, "progress, bytes", in->received);
+        logmsg(in, EOTA_LOG_DEBUG, EOTA_LOG_TEXT("progress, bytes"), in->received);
         eota_ingest_emit(in, EOTA_STATE_IN_PROGRESS, 0, NULL);
     }
     return EOTA_OK;
@@ -180,7 +191,7 @@ int eota_ingest_push(eota_ingest *in, size_t *taken)
     size_t n = 0;
     int st = in->cfg.backend.ops->write(in->cfg.backend.ctx, in->pend, in->pend_len, &n);
     if (st != EOTA_OK)
-        return backend_failed(in, st, EOTA_INGEST_WRITE, "backend write failed");
+        return backend_failed(in, st, EOTA_INGEST_WRITE, EOTA_LOG_TEXT("backend write failed"));
     if (n > in->pend_len)
         n = in->pend_len; /* a misbehaving backend cannot make us over-read */
     in->pend += n;
@@ -198,12 +209,12 @@ int eota_ingest_check_md5(eota_ingest *in)
         return begun(in) ? EOTA_OK : EOTA_EINVAL;
     in->check_md5 = 0;
     if (in->cfg.hash.ops->finish(in->cfg.hash.ctx, digest) != EOTA_OK)
-        return failed(in, EOTA_ECRYPTO, EOTA_RESP_ERROR_UNKNOWN, "hash seam failed", NULL);
+        return failed(in, EOTA_ECRYPTO, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("hash seam failed"), NULL);
     eota_hex_encode(got, digest, EOTA_MD5_DIGEST_LEN);
     if (memcmp(got, in->md5_expected, EOTA_MD5_HEX_LEN) != 0)
-        return failed(in, EOTA_EVERIFY, EOTA_RESP_ERROR_MD5_MISMATCH, "MD5 of the received image does not match",
-                      NULL);
-    logmsg(in, EOTA_LOG_DEBUG, "image received, MD5 verified", in->received);
+        return failed(in, EOTA_EVERIFY, EOTA_RESP_ERROR_MD5_MISMATCH,
+                      EOTA_LOG_TEXT("MD5 of the received image does not match"), NULL);
+    logmsg(in, EOTA_LOG_DEBUG, EOTA_LOG_TEXT("image received, MD5 verified"), in->received);
     return EOTA_OK;
 }
 
@@ -221,7 +232,7 @@ int eota_ingest_finish(eota_ingest *in)
     if (st == EOTA_AGAIN)
         return EOTA_AGAIN;
     if (st != EOTA_OK)
-        return backend_failed(in, st, EOTA_INGEST_END, "backend could not finish the update");
+        return backend_failed(in, st, EOTA_INGEST_END, EOTA_LOG_TEXT("backend could not finish the update"));
     in->state = ST_COMMITTED;
     return EOTA_OK;
 }
@@ -229,7 +240,7 @@ int eota_ingest_finish(eota_ingest *in)
 void eota_ingest_fail(eota_ingest *in, uint8_t code, const char *detail)
 {
     if (running(in))
-        (void)failed(in, EOTA_EIO, code, NULL, detail);
+        (void)drop(in, EOTA_EIO, code, detail);
 }
 
 void eota_ingest_abort(eota_ingest *in)

@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "text.h"
 #include "wire.h"
 
 enum phase {
@@ -43,10 +44,12 @@ static uint32_t now(const eota_server *s)
     return s->cfg.clock.now_ms(s->cfg.clock.ctx);
 }
 
+/* msg is EOTA_LOG_TEXT's (text.h): NULL in a build without log text, which
+ * on_log gets as "". */
 static void logmsg(eota_server *s, eota_log_level lvl, const char *msg, uint32_t arg)
 {
     if (s->cfg.events.on_log)
-        s->cfg.events.on_log(s->cfg.events.ctx, lvl, msg, arg);
+        s->cfg.events.on_log(s->cfg.events.ctx, lvl, EOTA_WITH_LOG_TEXT ? msg : "", arg);
 }
 
 static size_t out_pending(const eota_server *s) { return eota_wire_out_pending(&s->wire); }
@@ -82,10 +85,8 @@ static void release_conn(eota_server *s)
  * aborted, ERROR for the automations) when the session had become one,
  * then close once the byte has left (or the linger time is over). A
  * refused password is reported too, though no upload began. */
-static void fail(eota_server *s, uint8_t code, const char *why)
+static void send_error(eota_server *s, uint8_t code)
 {
-    if (why)
-        logmsg(s, EOTA_LOG_ERROR, why, code);
     if (!s->peer_gone) {
         /* Nothing queued after an error byte: drop what the peer has not
          * taken only if the error would not fit (it always fits by design). */
@@ -102,8 +103,15 @@ static void fail(eota_server *s, uint8_t code, const char *why)
     s->phase_start_ms = now(s);
 }
 
+/* An error path of the engine's own: said in the log, then send_error. */
+static void fail(eota_server *s, uint8_t code, const char *why)
+{
+    logmsg(s, EOTA_LOG_ERROR, why, code);
+    send_error(s, code);
+}
+
 /* The ingest failed (and said so): its byte goes to the client. */
-static void ingest_failed(eota_server *s) { fail(s, eota_ingest_error_code(&s->ingest), NULL); }
+static void ingest_failed(eota_server *s) { send_error(s, eota_ingest_error_code(&s->ingest)); }
 
 static void complete(eota_server *s);
 
@@ -116,7 +124,7 @@ static void lost(eota_server *s, const char *why)
     if (s->phase == PH_FINISH) {
         /* Everything arrived: carry on with the commit, as a stock device
          * does; the client will see nothing more. */
-        logmsg(s, EOTA_LOG_WARN, "client gone after the whole image arrived; finishing", 0);
+        logmsg(s, EOTA_LOG_WARN, EOTA_LOG_TEXT("client gone after the whole image arrived; finishing"), 0);
         return;
     }
     if (s->phase == PH_FINAL_ACK) {
@@ -136,7 +144,7 @@ static void complete(eota_server *s)
     release_conn(s);
     s->reboot_pending = 1;
     s->error_code = 0;
-    logmsg(s, EOTA_LOG_DEBUG, "update committed, reboot requested", s->size);
+    logmsg(s, EOTA_LOG_DEBUG, EOTA_LOG_TEXT("update committed, reboot requested"), s->size);
     eota_ingest_completed(&s->ingest);
 }
 
@@ -182,7 +190,7 @@ int eota_server_accept(eota_server *srv, void *conn)
     if (srv->wire.conn && srv->phase == PH_CLOSING && (out_pending(srv) == 0 || srv->peer_gone))
         release_conn(srv);
     if (srv->wire.conn || srv->reboot_pending) {
-        logmsg(srv, EOTA_LOG_WARN, "another client while an upload runs: turned away", 0);
+        logmsg(srv, EOTA_LOG_WARN, EOTA_LOG_TEXT("another client while an upload runs: turned away"), 0);
         srv->cfg.transport->close(conn);
         return EOTA_EBUSY;
     }
@@ -197,7 +205,7 @@ int eota_server_accept(eota_server *srv, void *conn)
     srv->size = srv->received = srv->acked = 0;
     eota_ingest_reset(&srv->ingest);
     expect(srv, PH_MAGIC, EOTA_MAGIC_LEN);
-    logmsg(srv, EOTA_LOG_DEBUG, "client connected", 0);
+    logmsg(srv, EOTA_LOG_DEBUG, EOTA_LOG_TEXT("client connected"), 0);
     return EOTA_OK;
 }
 
@@ -208,7 +216,7 @@ static void on_magic(eota_server *s)
     static const uint8_t magic[EOTA_MAGIC_LEN] = {EOTA_MAGIC_0, EOTA_MAGIC_1, EOTA_MAGIC_2,
                                                   EOTA_MAGIC_3, EOTA_MAGIC_4};
     if (memcmp(s->wire.in, magic, EOTA_MAGIC_LEN) != 0) {
-        fail(s, EOTA_RESP_ERROR_MAGIC, "invalid magic bytes");
+        fail(s, EOTA_RESP_ERROR_MAGIC, EOTA_LOG_TEXT("invalid magic bytes"));
         return;
     }
     uint8_t reply[2] = {EOTA_RESP_OK, s->cfg.version};
@@ -242,7 +250,7 @@ static void on_features(eota_server *s)
     uint8_t caps = s->cfg.backend.caps;
     s->client_features = f;
     s->gzip_agreed = (f & EOTA_FEATURE_COMPRESSION) && (caps & EOTA_BACKEND_CAP_GZIP);
-    logmsg(s, EOTA_LOG_VERBOSE, "client features", f);
+    logmsg(s, EOTA_LOG_VERBOSE, EOTA_LOG_TEXT("client features"), f);
     if (f & EOTA_FEATURE_EXTENDED) {
         uint8_t flags = 0;
         if (s->gzip_agreed)
@@ -270,13 +278,15 @@ static void on_features(eota_server *s)
         s->auth_kind = EOTA_AUTH_MD5;
         hexlen = EOTA_MD5_HEX_LEN;
         req = EOTA_RESP_REQUEST_AUTH;
-        logmsg(s, EOTA_LOG_WARN, "client uses legacy MD5 authentication (allowed by configuration)", 0);
+        logmsg(s, EOTA_LOG_WARN,
+               EOTA_LOG_TEXT("client uses legacy MD5 authentication (allowed by configuration)"), 0);
     } else {
-        fail(s, EOTA_RESP_ERROR_AUTH_INVALID, "client cannot do SHA-256 authentication; refused");
+        fail(s, EOTA_RESP_ERROR_AUTH_INVALID,
+             EOTA_LOG_TEXT("client cannot do SHA-256 authentication; refused"));
         return;
     }
     if (!random_hex(s, hexlen / 2)) {
-        fail(s, EOTA_RESP_ERROR_UNKNOWN, "random source failed");
+        fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("random source failed"));
         return;
     }
     queue_byte(s, req);
@@ -293,14 +303,14 @@ static void on_auth(eota_server *s)
     const eota_hash *h = &s->cfg.hash;
 
     if (h->ops->begin(h->ctx, alg) != EOTA_OK) {
-        fail(s, EOTA_RESP_ERROR_UNKNOWN, "hash seam failed");
+        fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("hash seam failed"));
         return;
     }
     h->ops->update(h->ctx, (const uint8_t *)s->session_password, strlen(s->session_password));
     h->ops->update(h->ctx, (const uint8_t *)s->nonce, hexlen);
     h->ops->update(h->ctx, s->wire.in, hexlen); /* cnonce, exactly as received */
     if (h->ops->finish(h->ctx, digest) != EOTA_OK) {
-        fail(s, EOTA_RESP_ERROR_UNKNOWN, "hash seam failed");
+        fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("hash seam failed"));
         return;
     }
     eota_hex_encode(want, digest, hexlen / 2);
@@ -308,10 +318,10 @@ static void on_auth(eota_server *s)
     memset(digest, 0, sizeof digest);
     memset(want, 0, sizeof want);
     if (!ok) {
-        fail(s, EOTA_RESP_ERROR_AUTH_INVALID, "authentication failed: wrong password");
+        fail(s, EOTA_RESP_ERROR_AUTH_INVALID, EOTA_LOG_TEXT("authentication failed: wrong password"));
         return;
     }
-    logmsg(s, EOTA_LOG_DEBUG, "authenticated", s->auth_kind);
+    logmsg(s, EOTA_LOG_DEBUG, EOTA_LOG_TEXT("authenticated"), s->auth_kind);
     after_auth(s);
 }
 
@@ -327,7 +337,7 @@ static void on_size(eota_server *s)
     s->size = ((uint32_t)in[0] << 24) | ((uint32_t)in[1] << 16) | ((uint32_t)in[2] << 8) | (uint32_t)in[3];
     /* Past auth and size: this is an upload, not a scan. */
     s->started = 1;
-    logmsg(s, EOTA_LOG_DEBUG, "size received, bytes", s->size);
+    logmsg(s, EOTA_LOG_DEBUG, EOTA_LOG_TEXT("size received, bytes"), s->size);
     eota_begin_info info;
     info.size = s->size;
     info.ota_type = s->ota_type;
@@ -362,7 +372,7 @@ static void on_field(eota_server *s)
     case PH_MD5: on_md5(s); break;
     case PH_FINAL_ACK:
         if (s->wire.in[0] != EOTA_RESP_OK)
-            logmsg(s, EOTA_LOG_WARN, "unexpected final acknowledgement", s->wire.in[0]);
+            logmsg(s, EOTA_LOG_WARN, EOTA_LOG_TEXT("unexpected final acknowledgement"), s->wire.in[0]);
         complete(s);
         break;
     default: break;
@@ -439,7 +449,8 @@ static int data_read(eota_server *s)
     if (n == EOTA_AGAIN)
         return 0;
     if (n <= 0) {
-        lost(s, n == EOTA_CLOSED ? "client closed during the data phase" : "read error during the data phase");
+        lost(s, n == EOTA_CLOSED ? EOTA_LOG_TEXT("client closed during the data phase")
+                                 : EOTA_LOG_TEXT("read error during the data phase"));
         return 0;
     }
     (void)eota_ingest_feed(&s->ingest, s->buf, (size_t)n); /* nothing is pending here */
@@ -486,7 +497,7 @@ static int flush(eota_server *s)
         s->peer_gone = 1;
         s->wire.out_len = s->wire.out_pos = 0;
     } else {
-        lost(s, "write to client failed");
+        lost(s, EOTA_LOG_TEXT("write to client failed"));
     }
     return moved;
 }
@@ -506,7 +517,8 @@ static int read_field(eota_server *s)
             complete(s); /* the final 00 may be missing */
             return 1;
         }
-        lost(s, n == EOTA_CLOSED ? "client closed during the handshake" : "read error during the handshake");
+        lost(s, n == EOTA_CLOSED ? EOTA_LOG_TEXT("client closed during the handshake")
+                                 : EOTA_LOG_TEXT("read error during the handshake"));
         return 0;
     }
     if (s->wire.in_have == s->wire.in_need)
@@ -545,9 +557,9 @@ static int check_timeouts(eota_server *s)
     case PH_MD5:
         if (t - s->phase_start_ms >= s->cfg.handshake_timeout_ms) {
             if (s->started) {
-                fail(s, EOTA_RESP_ERROR_UNKNOWN, "handshake timed out");
+                fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("handshake timed out"));
             } else {
-                logmsg(s, EOTA_LOG_WARN, "handshake timed out", s->cfg.handshake_timeout_ms);
+                logmsg(s, EOTA_LOG_WARN, EOTA_LOG_TEXT("handshake timed out"), s->cfg.handshake_timeout_ms);
                 release_conn(s);
             }
             return 1;
@@ -556,13 +568,13 @@ static int check_timeouts(eota_server *s)
     case PH_DATA:
     case PH_FINISH:
         if (t - s->last_activity_ms >= s->cfg.data_timeout_ms) {
-            fail(s, EOTA_RESP_ERROR_UNKNOWN, "no data from the client: timed out");
+            fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("no data from the client: timed out"));
             return 1;
         }
         break;
     case PH_FINAL_ACK:
         if (t - s->phase_start_ms >= s->cfg.final_ack_timeout_ms) {
-            logmsg(s, EOTA_LOG_DEBUG, "no final acknowledgement; going on", 0);
+            logmsg(s, EOTA_LOG_DEBUG, EOTA_LOG_TEXT("no final acknowledgement; going on"), 0);
             complete(s);
             return 1;
         }
@@ -674,7 +686,7 @@ void eota_server_cancel(eota_server *srv)
 {
     if (!srv->wire.conn)
         return;
-    logmsg(srv, EOTA_LOG_WARN, "upload cancelled", srv->received);
+    logmsg(srv, EOTA_LOG_WARN, EOTA_LOG_TEXT("upload cancelled"), srv->received);
     eota_ingest_abort(&srv->ingest); /* ABORT unless it failed or committed */
     if (srv->phase == PH_FINAL_ACK) {
         /* The image is committed; only the goodbye is cut short. */

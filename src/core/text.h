@@ -3,7 +3,8 @@
  * eota_response_name/_describe (protocol.c) and eota_status_name/_describe
  * (status.c), and their one lookup. A build without descriptions
  * (EOTA_WITH_DESCRIPTIONS 0, eota/opt.h) leaves the sentences out of the
- * tables, so that they take no flash.
+ * tables, so that they take no flash. And EOTA_LOG_TEXT, which every log
+ * sentence of the engines goes through (EOTA_WITH_LOG_TEXT).
  */
 #ifndef EOTA_CORE_TEXT_H
 #define EOTA_CORE_TEXT_H
@@ -28,6 +29,16 @@ typedef struct eota_text {
 #endif
 
 #define EOTA_TEXT_COUNT(table) (sizeof(table) / sizeof((table)[0]))
+
+/* A log sentence (a string literal) for eota_events.on_log: itself, or
+ * NULL in a build without EOTA_WITH_LOG_TEXT, so that the call site holds
+ * no string at all; the engines' log function hands on_log "" then (the
+ * level and the number still go to on_log). */
+#if EOTA_WITH_LOG_TEXT
+#define EOTA_LOG_TEXT(sentence) (sentence)
+#else
+#define EOTA_LOG_TEXT(sentence) NULL
+#endif
 
 /* The row of `key`, or NULL. */
 const eota_text *eota_text_find(const eota_text *table, size_t n, int key);

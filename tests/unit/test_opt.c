@@ -1,11 +1,12 @@
 /*
  * test_opt.c: the build options of eota/opt.h, on a core built as a small
  * device would build it (tests/CMakeLists.txt: eota_core_device, with
- * EOTA_WITH_CLIENT, EOTA_WITH_DESCRIPTIONS and EOTA_WITH_MD5_AUTH all 0).
- * The other tests run the defaults; this one checks that turning options
- * off leaves out what they name and nothing else: names instead of
- * sentences, no uploader engine, no MD5 challenge (refused at init, not
- * silently ignored).
+ * EOTA_WITH_CLIENT, EOTA_WITH_DESCRIPTIONS, EOTA_WITH_LOG_TEXT and
+ * EOTA_WITH_MD5_AUTH all 0). The other tests run the defaults; this one
+ * checks that turning options off leaves out what they name and nothing
+ * else: names instead of sentences, log lines with their level and number
+ * but no sentence, no uploader engine, no MD5 challenge (refused at init,
+ * not silently ignored).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +21,7 @@
 #include "eota/server.h"
 #include "eota/status.h"
 
-#if EOTA_WITH_CLIENT || EOTA_WITH_DESCRIPTIONS || EOTA_WITH_MD5_AUTH
+#if EOTA_WITH_CLIENT || EOTA_WITH_DESCRIPTIONS || EOTA_WITH_LOG_TEXT || EOTA_WITH_MD5_AUTH
 #error "test_opt.c is built against the device-only core (tests/CMakeLists.txt)"
 #endif
 
@@ -46,8 +47,21 @@ static void test_no_uploader_engine(void **state)
     assert_null(eota_client_init);
 }
 
-/* Seams that init only checks for presence; nothing is called. */
-static long t_read(void *c, uint8_t *b, size_t n) { (void)c, (void)b, (void)n; return EOTA_AGAIN; }
+/* Seams that init only checks for presence; nothing is called (but the
+ * reads of the log test, which t_read gives from t_script). */
+static const uint8_t *t_script;
+static size_t t_script_len;
+static long t_read(void *c, uint8_t *b, size_t n)
+{
+    (void)c;
+    if (t_script_len == 0)
+        return EOTA_AGAIN;
+    n = n < t_script_len ? n : t_script_len;
+    memcpy(b, t_script, n);
+    t_script += n;
+    t_script_len -= n;
+    return (long)n;
+}
 static long t_write(void *c, const uint8_t *b, size_t n) { (void)c, (void)b; return (long)n; }
 static void t_close(void *c) { (void)c; }
 static uint32_t c_now(void *ctx) { (void)ctx; return 0; }
@@ -60,26 +74,79 @@ static int b_write(void *ctx, const uint8_t *d, size_t n, size_t *t) { (void)ctx
 static int b_end(void *ctx) { (void)ctx; return EOTA_OK; }
 static void b_abort(void *ctx) { (void)ctx; }
 
-static void test_md5_auth_refused_at_init(void **state)
+static void server_config(eota_server_config *cfg)
 {
     static const eota_transport_ops tops = {t_read, t_write, t_close};
     static const eota_hash_ops hops = {h_begin, h_update, h_finish};
     static const eota_backend_ops bops = {b_begin, b_write, b_end, b_abort, NULL};
+    memset(cfg, 0, sizeof *cfg);
+    cfg->transport = &tops;
+    cfg->clock.now_ms = c_now;
+    cfg->random.fill = r_fill;
+    cfg->hash.ops = &hops;
+    cfg->backend.ops = &bops;
+}
+
+static void test_md5_auth_refused_at_init(void **state)
+{
     eota_server_config cfg;
     eota_server srv;
     uint8_t buf[256];
 
     (void)state;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.transport = &tops;
-    cfg.clock.now_ms = c_now;
-    cfg.random.fill = r_fill;
-    cfg.hash.ops = &hops;
-    cfg.backend.ops = &bops;
+    server_config(&cfg);
     cfg.password = "secret";
     assert_int_equal(eota_server_init(&srv, &cfg, buf, sizeof buf), EOTA_OK);
     cfg.allow_md5_auth = 1;
     assert_int_equal(eota_server_init(&srv, &cfg, buf, sizeof buf), EOTA_EINVAL);
+}
+
+/* What on_log was given. */
+typedef struct logged {
+    int n, empty, errors;
+    uint32_t error_arg;
+} logged;
+
+static void on_log(void *ctx, eota_log_level level, const char *msg, uint32_t arg)
+{
+    logged *l = ctx;
+    l->n++;
+    l->empty += msg != NULL && msg[0] == '\0';
+    if (level == EOTA_LOG_ERROR) {
+        l->errors++;
+        l->error_arg = arg;
+    }
+}
+
+/* A session announcing size 0: the engine logs the connection (server.c)
+ * and the ingest the refusal (ingest.c, ERROR with the code 0x81). */
+static void test_log_lines_have_no_sentence(void **state)
+{
+    static const uint8_t script[] = {EOTA_MAGIC_0, EOTA_MAGIC_1, EOTA_MAGIC_2, EOTA_MAGIC_3, EOTA_MAGIC_4,
+                                     0x00, 0, 0, 0, 0};
+    eota_server_config cfg;
+    eota_server srv;
+    uint8_t buf[256];
+    logged l = {0, 0, 0, 0};
+    int conn = 1;
+
+    (void)state;
+    server_config(&cfg);
+    cfg.events.on_log = on_log;
+    cfg.events.ctx = &l;
+    t_script = script;
+    t_script_len = sizeof script;
+    assert_int_equal(eota_server_init(&srv, &cfg, buf, sizeof buf), EOTA_OK);
+    assert_int_equal(eota_server_accept(&srv, &conn), EOTA_OK);
+    for (int i = 0; i < 8; i++)
+        (void)eota_server_poll(&srv);
+    eota_server_info info;
+    eota_server_get_info(&srv, &info);
+    assert_int_equal(info.error_code, EOTA_RESP_ERROR_UPDATE_PREPARE);
+    assert_true(l.n >= 3); /* connected, size received, the refusal */
+    assert_int_equal(l.empty, l.n);
+    assert_int_equal(l.errors, 1);
+    assert_int_equal(l.error_arg, EOTA_RESP_ERROR_UPDATE_PREPARE);
 }
 
 int main(void)
@@ -88,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_descriptions_are_names),
         cmocka_unit_test(test_no_uploader_engine),
         cmocka_unit_test(test_md5_auth_refused_at_init),
+        cmocka_unit_test(test_log_lines_have_no_sentence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
