@@ -76,6 +76,7 @@ if [ ! -e "${srcs[0]}" ]; then
 fi
 
 status=0
+declare -A CHIP_APP
 declare -A TEXT DATA BSS       # [variant|target|object], and [variant|target|TOTAL]
 declare -A LINKED              # [variant|target] = "text data bss"
 declare -A OBJ_JSON UNDEF_LINE # [variant|target|object]
@@ -199,6 +200,43 @@ for t in "${targets[@]}"; do
   done
 done
 
+# chip_app DIR: the text of the core that a whole chip application links:
+# examples/chip/app_main.c (engine, flash slot store, boot state, safe mode;
+# the bootloader's eota_boot is in the other program) with the device-nodesc
+# core of DIR, --gc-sections from main; the core's input sections are summed
+# from the linker's map. The example is compiled as an integrator's code is,
+# without access to private fields.
+chip_app() {
+  local dir=$1 app=$1/chip-app ex
+  mkdir -p "$app"
+  local exflags=("${tf[@]}" -std=c11 -ffreestanding -nostdlib -Os -Wall -Wextra -Werror -Iinclude -Iexamples/chip
+    -ffunction-sections -fdata-sections -DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_LOG_TEXT=0
+    -DEOTA_WITH_MD5_AUTH=0)
+  for ex in app_main chip_layout chip_flash chip_boot chip_ota; do
+    "$cc" "${exflags[@]}" -c "examples/chip/$ex.c" -o "$app/$ex.o" || return 1
+  done
+  local core=() src
+  for src in "${srcs[@]}"; do core+=("$dir/$(basename "$src" .c).o"); done
+  "$cc" "${tf[@]}" -nostdlib -Wl,-r -Wl,--gc-sections -Wl,--undefined=main -Wl,-Map="$app/app.map" \
+    "$app"/*.o "${core[@]}" -o "$app/app.o" || return 1
+  awk -v core="$dir/" '
+    function hex(h,   i, c, n) { n = 0; h = tolower(substr(h, 3))
+      for (i = 1; i <= length(h); i++) { c = index("0123456789abcdef", substr(h, i, 1)) - 1; n = n * 16 + c }
+      return n }
+    /^Linker script and memory map/ { mapped = 1; next }
+    !mapped { next }
+    function is_core(f) { return index(f, core) == 1 && index(f, "/chip-app/") == 0 }
+    /^ \.(text|rodata)/ { if (NF >= 4) { if (is_core($4)) sum += hex($3); pend = 0 } else pend = 1; next }
+    pend && NF == 3 && $1 ~ /^0x/ { if (is_core($3)) sum += hex($2) }
+    { pend = 0 }
+    END { print sum + 0 }' "$app/app.map"
+}
+
+for t in "${targets[@]}"; do
+  setup_target
+  CHIP_APP[$tname]=$(chip_app "$out/device-nodesc/$tname/sections") || CHIP_APP[$tname]=-
+done
+
 # --- the report ---
 vnames=() tnames=()
 for v in "${variants[@]}"; do vnames+=("${v%%|*}"); done
@@ -238,6 +276,13 @@ for vname in "${vnames[@]}"; do
   done
 done
 
+echo
+echo "== the core in a whole chip application (examples/chip/app_main.c: engine, flash slot store,"
+echo "   boot state, safe mode; device-nodesc options; the bootloader's eota_boot is the other program)"
+for tname in "${tnames[@]}"; do
+  printf '%-15s %-15s %8s\n' chip-app "$tname" "${CHIP_APP[$tname]:--}"
+done
+
 # target_json VARIANT TARGET: one target's object, in the shape bench/run.py reads.
 target_json() {
   local k="$1|$2" objs=() src lt ld lb t
@@ -264,9 +309,14 @@ for v in "${variants[@]}"; do
 done
 
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-printf '{"commit":"%s","ok":%s,"targets":[%s],"variants":[%s]}\n' "$commit" \
+chip_json=()
+for tname in "${tnames[@]}"; do
+  [[ "${CHIP_APP[$tname]:--}" =~ ^[0-9]+$ ]] && chip_json+=("$(printf '{"target":"%s","core_text":%d}' "$tname" "${CHIP_APP[$tname]}")")
+done
+printf '{"commit":"%s","ok":%s,"targets":[%s],"variants":[%s],"chip_app":[%s]}\n' "$commit" \
   "$([ $status -eq 0 ] && echo true || echo false)" \
-  "$(IFS=,; echo "${full_json[*]+"${full_json[*]}"}")" "$(IFS=,; echo "${variant_json[*]}")" >"$out/size.json"
+  "$(IFS=,; echo "${full_json[*]+"${full_json[*]}"}")" "$(IFS=,; echo "${variant_json[*]}")" \
+  "$(IFS=,; echo "${chip_json[*]+"${chip_json[*]}"}")" >"$out/size.json"
 echo "wrote $out/size.json"
 if [ $status -ne 0 ]; then
   echo "size: FAILED: the core does not build freestanding or needs symbols it may not use" >&2

@@ -9,10 +9,13 @@
 
 #include "eota/crc32.h"
 #include "eota/protocol.h"
+#include "text.h"
 
 enum { PH_IDLE = 0, PH_WRITING = 1 };
 
-static const char too_big[] = "image larger than the slot";
+/* Detail sentences go through EOTA_LOG_TEXT: NULL in a build without log
+ * text (the status still says what failed). */
+#define TOO_BIG EOTA_LOG_TEXT("image larger than the slot")
 
 static int say(eota_slotstore *s, int status, const char *why)
 {
@@ -49,14 +52,14 @@ static int check_begin(eota_slotstore *s, const eota_begin_info *info, int *slot
     if (!info)
         return say(s, EOTA_EINVAL, NULL);
     if (info->ota_type != EOTA_OTA_TYPE_APP)
-        return say(s, EOTA_EUNSUPPORTED, "only application images");
+        return say(s, EOTA_EUNSUPPORTED, EOTA_LOG_TEXT("only application images"));
     *slot = eota_bootstate_target(s->cfg.bs);
     s->capacity = m->ops->capacity(m->ctx, *slot);
     if (s->capacity == 0)
         return say(s, EOTA_ENOSLOT, NULL);
     /* gzip shrinks, so the wire size only bounds a raw image */
     if (!info->gzip_agreed && info->size > s->capacity)
-        return say(s, EOTA_ETOOBIG, too_big);
+        return say(s, EOTA_ETOOBIG, TOO_BIG);
     return EOTA_OK;
 }
 
@@ -76,7 +79,7 @@ static int ss_begin(void *ctx, const eota_begin_info *info)
      * that no crash from here on can boot a half-written slot. */
     st = eota_bootstate_prepare(s->cfg.bs, slot);
     if (st != EOTA_OK)
-        return boot_failed(s, EOTA_EPREPARE, "boot state: cannot prepare the slot", st);
+        return boot_failed(s, EOTA_EPREPARE, EOTA_LOG_TEXT("boot state: cannot prepare the slot"), st);
     st = m->ops->open(m->ctx, slot);
     if (st != EOTA_OK)
         return medium_failed(s, st);
@@ -99,7 +102,7 @@ static int ss_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
     if (s->phase != PH_WRITING || (!data && len))
         return say(s, EOTA_EINVAL, NULL);
     if (len > (size_t)(s->capacity - s->taken))
-        return say(s, EOTA_ETOOBIG, too_big);
+        return say(s, EOTA_ETOOBIG, TOO_BIG);
     if (!s->size_unknown && len > (size_t)(s->size - s->taken))
         return say(s, EOTA_EINVAL, NULL);
     size_t n = 0;
@@ -131,7 +134,7 @@ static int ss_end(void *ctx)
         return medium_failed(s, st);
     st = eota_bootstate_install(s->cfg.bs, s->slot, s->taken, s->crc);
     if (st != EOTA_OK)
-        return boot_failed(s, EOTA_ECOMMIT, "boot state: cannot install the image", st);
+        return boot_failed(s, EOTA_ECOMMIT, EOTA_LOG_TEXT("boot state: cannot install the image"), st);
     s->phase = PH_IDLE;
     s->installs++;
     return EOTA_OK;
