@@ -33,6 +33,9 @@ enum phase {
     PH_CLOSING     /* flushing a last byte, then close */
 };
 
+/* The phases that read the fixed-size fields of the handshake. */
+static int in_handshake(int phase) { return phase >= PH_MAGIC && phase <= PH_MD5; }
+
 /* Work done per eota_server_poll call at most, and how often to retry a
  * backend that took nothing, in ms: build options (eota/opt.h). */
 #define POLL_BUDGET EOTA_SERVER_POLL_BUDGET
@@ -548,23 +551,18 @@ static int closing_step(eota_server *s)
 static int check_timeouts(eota_server *s)
 {
     uint32_t t = now(s);
-    switch (s->phase) {
-    case PH_MAGIC:
-    case PH_FEATURES:
-    case PH_AUTH:
-    case PH_TYPE:
-    case PH_SIZE:
-    case PH_MD5:
-        if (t - s->phase_start_ms >= s->cfg.handshake_timeout_ms) {
-            if (s->started) {
-                fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("handshake timed out"));
-            } else {
-                logmsg(s, EOTA_LOG_WARN, EOTA_LOG_TEXT("handshake timed out"), s->cfg.handshake_timeout_ms);
-                release_conn(s);
-            }
-            return 1;
+    if (in_handshake(s->phase)) {
+        if (t - s->phase_start_ms < s->cfg.handshake_timeout_ms)
+            return 0;
+        if (s->started) {
+            fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("handshake timed out"));
+        } else {
+            logmsg(s, EOTA_LOG_WARN, EOTA_LOG_TEXT("handshake timed out"), s->cfg.handshake_timeout_ms);
+            release_conn(s);
         }
-        break;
+        return 1;
+    }
+    switch (s->phase) {
     case PH_DATA:
     case PH_FINISH:
         if (t - s->last_activity_ms >= s->cfg.data_timeout_ms) {
@@ -590,6 +588,24 @@ static int check_timeouts(eota_server *s)
     return 0;
 }
 
+/* One step of the current phase's work. 1 when something moved. */
+static int phase_step(eota_server *s)
+{
+    if (in_handshake(s->phase) || s->phase == PH_FINAL_ACK)
+        return read_field(s);
+    switch (s->phase) {
+    case PH_DATA:
+        if (!eota_ingest_pending(&s->ingest))
+            return data_read(s);
+        int fed = feed_backend(s);
+        data_check_end(s);
+        return fed;
+    case PH_FINISH: return finish_step(s);
+    case PH_CLOSING: return closing_step(s);
+    default: return 0;
+    }
+}
+
 eota_server_result eota_server_poll(eota_server *srv)
 {
     for (int budget = 0; srv->wire.conn && budget < POLL_BUDGET; budget++) {
@@ -599,32 +615,7 @@ eota_server_result eota_server_poll(eota_server *srv)
             break;
         if (check_timeouts(srv))
             continue;
-        switch (srv->phase) {
-        case PH_MAGIC:
-        case PH_FEATURES:
-        case PH_AUTH:
-        case PH_TYPE:
-        case PH_SIZE:
-        case PH_MD5:
-        case PH_FINAL_ACK:
-            progress |= read_field(srv);
-            break;
-        case PH_DATA:
-            if (eota_ingest_pending(&srv->ingest)) {
-                progress |= feed_backend(srv);
-                data_check_end(srv);
-            } else {
-                progress |= data_read(srv);
-            }
-            break;
-        case PH_FINISH:
-            progress |= finish_step(srv);
-            break;
-        case PH_CLOSING:
-            progress |= closing_step(srv);
-            break;
-        default: break;
-        }
+        progress |= phase_step(srv);
         /* A phase change (an error path, a lost peer) is progress too: the
          * new phase may have work to do at once, with no I/O to wake us. */
         if (!progress && srv->phase == phase_before)
