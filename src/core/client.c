@@ -676,42 +676,41 @@ void eota_client_get_report(const eota_client *cl, eota_client_report *rep)
     rep->committed = cl->committed;
 }
 
+/* Each phase's short name and its words for messages, in enum order. */
+static const struct phase_words {
+    const char *name;
+    const char *describe;
+} phase_words[] = {
+    {"none", "before the upload started"},
+    {"connect", "connecting"},
+    {"hello", "the handshake (waiting for the protocol version)"},
+    {"features", "the handshake (waiting for the feature reply)"},
+    {"auth", "authentication"},
+    {"prepare", "preparation (waiting for the device to accept the image size)"},
+    {"md5", "preparation (waiting for the device to take the image's MD5)"},
+    {"data", "the data transfer"},
+    {"receive", "the end of the transfer (waiting for the device to confirm it has every byte)"},
+    {"verify", "verification (waiting for the device to check and install the image)"},
+    {"final", "the final acknowledgement"},
+    {"end", "the end of the upload"},
+};
+
+static const struct phase_words *phase_entry(eota_client_phase phase)
+{
+    unsigned i = (unsigned)phase;
+    return i < sizeof phase_words / sizeof phase_words[0] ? &phase_words[i] : NULL;
+}
+
 const char *eota_client_phase_name(eota_client_phase phase)
 {
-    switch (phase) {
-    case EOTA_CLIENT_PH_NONE: return "none";
-    case EOTA_CLIENT_PH_CONNECT: return "connect";
-    case EOTA_CLIENT_PH_HELLO: return "hello";
-    case EOTA_CLIENT_PH_FEATURES: return "features";
-    case EOTA_CLIENT_PH_AUTH: return "auth";
-    case EOTA_CLIENT_PH_PREPARE: return "prepare";
-    case EOTA_CLIENT_PH_MD5: return "md5";
-    case EOTA_CLIENT_PH_DATA: return "data";
-    case EOTA_CLIENT_PH_RECEIVE: return "receive";
-    case EOTA_CLIENT_PH_VERIFY: return "verify";
-    case EOTA_CLIENT_PH_FINAL: return "final";
-    case EOTA_CLIENT_PH_END: return "end";
-    }
-    return "unknown";
+    const struct phase_words *w = phase_entry(phase);
+    return w ? w->name : "unknown";
 }
 
 const char *eota_client_phase_describe(eota_client_phase phase)
 {
-    switch (phase) {
-    case EOTA_CLIENT_PH_NONE: return "before the upload started";
-    case EOTA_CLIENT_PH_CONNECT: return "connecting";
-    case EOTA_CLIENT_PH_HELLO: return "the handshake (waiting for the protocol version)";
-    case EOTA_CLIENT_PH_FEATURES: return "the handshake (waiting for the feature reply)";
-    case EOTA_CLIENT_PH_AUTH: return "authentication";
-    case EOTA_CLIENT_PH_PREPARE: return "preparation (waiting for the device to accept the image size)";
-    case EOTA_CLIENT_PH_MD5: return "preparation (waiting for the device to take the image's MD5)";
-    case EOTA_CLIENT_PH_DATA: return "the data transfer";
-    case EOTA_CLIENT_PH_RECEIVE: return "the end of the transfer (waiting for the device to confirm it has every byte)";
-    case EOTA_CLIENT_PH_VERIFY: return "verification (waiting for the device to check and install the image)";
-    case EOTA_CLIENT_PH_FINAL: return "the final acknowledgement";
-    case EOTA_CLIENT_PH_END: return "the end of the upload";
-    }
-    return "an unknown step";
+    const struct phase_words *w = phase_entry(phase);
+    return w ? w->describe : "an unknown step";
 }
 
 const char *eota_client_error_name(eota_client_error err)
