@@ -323,6 +323,71 @@ static int is_challenge(uint8_t b)
     return b == EOTA_RESP_REQUEST_SHA256_AUTH || (EOTA_WITH_MD5_AUTH && b == EOTA_RESP_REQUEST_AUTH);
 }
 
+/* The replies of the handshake, one function per kind of field. */
+static void on_hello_version(eota_client *c, uint8_t b)
+{
+    if (b != EOTA_VERSION_1 && b != EOTA_VERSION_2) {
+        fail(c, EOTA_CLIENT_ERR_VERSION, b);
+        return;
+    }
+    c->version = b;
+    queue(c, &c->features, 1);
+    expect(c, ST_FEATURE_REPLY, 1);
+}
+
+static void on_feature_reply(eota_client *c, uint8_t b)
+{
+    if (b == EOTA_RESP_FEATURE_FLAGS && (c->features & EOTA_FEATURE_EXTENDED)) {
+        c->feature_reply = b;
+        expect(c, ST_FLAGS, 1);
+    } else if (b == EOTA_RESP_HEADER_OK || b == EOTA_RESP_SUPPORTS_COMPRESSION) {
+        c->feature_reply = b;
+        c->gzip_accepted = b == EOTA_RESP_SUPPORTS_COMPRESSION && (c->features & EOTA_FEATURE_COMPRESSION);
+        after_feature_reply(c);
+    } else {
+        unexpected(c, b);
+    }
+}
+
+static void on_flags(eota_client *c, uint8_t b)
+{
+    c->server_flags = b;
+    c->extended = 1;
+    c->gzip_accepted = (b & EOTA_SERVER_FLAG_COMPRESSION) && (c->features & EOTA_FEATURE_COMPRESSION);
+    after_feature_reply(c);
+}
+
+static void on_auth_code(eota_client *c, uint8_t b)
+{
+    if (b == EOTA_RESP_AUTH_OK) {
+        authenticated(c);
+    } else if (is_challenge(b)) {
+        c->auth_kind = b == EOTA_RESP_REQUEST_SHA256_AUTH ? EOTA_AUTH_SHA256 : EOTA_AUTH_MD5;
+        if (c->password[0] == '\0')
+            fail(c, EOTA_CLIENT_ERR_PASSWORD_REQUIRED, b);
+        else
+            expect(c, ST_NONCE, b == EOTA_RESP_REQUEST_SHA256_AUTH ? EOTA_SHA256_HEX_LEN : EOTA_MD5_HEX_LEN);
+    } else {
+        unexpected(c, b);
+    }
+}
+
+/* 42: send the image's MD5. */
+static void on_prepared(eota_client *c)
+{
+    char hex[EOTA_MD5_HEX_LEN];
+    eota_hex_encode(hex, c->img.md5, EOTA_MD5_DIGEST_LEN);
+    queue(c, hex, sizeof hex);
+    expect(c, ST_MD5, 1);
+}
+
+/* 43: the data phase begins. */
+static void on_md5_taken(eota_client *c)
+{
+    c->state = ST_DATA;
+    c->activity_ms = now(c);
+}
+
 static void on_field(eota_client *c)
 {
     uint8_t b = c->wire.in[0];
@@ -333,72 +398,14 @@ static void on_field(eota_client *c)
         else
             unexpected(c, b);
         break;
-    case ST_HELLO_VERSION:
-        if (b != EOTA_VERSION_1 && b != EOTA_VERSION_2) {
-            fail(c, EOTA_CLIENT_ERR_VERSION, b);
-            break;
-        }
-        c->version = b;
-        queue(c, &c->features, 1);
-        expect(c, ST_FEATURE_REPLY, 1);
-        break;
-    case ST_FEATURE_REPLY:
-        if (b == EOTA_RESP_FEATURE_FLAGS && (c->features & EOTA_FEATURE_EXTENDED)) {
-            c->feature_reply = b;
-            expect(c, ST_FLAGS, 1);
-        } else if (b == EOTA_RESP_HEADER_OK || b == EOTA_RESP_SUPPORTS_COMPRESSION) {
-            c->feature_reply = b;
-            c->gzip_accepted = b == EOTA_RESP_SUPPORTS_COMPRESSION && (c->features & EOTA_FEATURE_COMPRESSION);
-            after_feature_reply(c);
-        } else {
-            unexpected(c, b);
-        }
-        break;
-    case ST_FLAGS:
-        c->server_flags = b;
-        c->extended = 1;
-        c->gzip_accepted = (b & EOTA_SERVER_FLAG_COMPRESSION) && (c->features & EOTA_FEATURE_COMPRESSION);
-        after_feature_reply(c);
-        break;
-    case ST_AUTH_CODE:
-        if (b == EOTA_RESP_AUTH_OK) {
-            authenticated(c);
-        } else if (is_challenge(b)) {
-            c->auth_kind = b == EOTA_RESP_REQUEST_SHA256_AUTH ? EOTA_AUTH_SHA256 : EOTA_AUTH_MD5;
-            if (c->password[0] == '\0') {
-                fail(c, EOTA_CLIENT_ERR_PASSWORD_REQUIRED, b);
-                break;
-            }
-            expect(c, ST_NONCE, b == EOTA_RESP_REQUEST_SHA256_AUTH ? EOTA_SHA256_HEX_LEN : EOTA_MD5_HEX_LEN);
-        } else {
-            unexpected(c, b);
-        }
-        break;
+    case ST_HELLO_VERSION: on_hello_version(c, b); break;
+    case ST_FEATURE_REPLY: on_feature_reply(c, b); break;
+    case ST_FLAGS: on_flags(c, b); break;
+    case ST_AUTH_CODE: on_auth_code(c, b); break;
     case ST_NONCE: on_nonce(c); break;
-    case ST_AUTH_RESULT:
-        if (b == EOTA_RESP_AUTH_OK)
-            authenticated(c);
-        else
-            unexpected(c, b);
-        break;
-    case ST_PREPARE:
-        if (b == EOTA_RESP_UPDATE_PREPARE_OK) {
-            char hex[EOTA_MD5_HEX_LEN];
-            eota_hex_encode(hex, c->img.md5, EOTA_MD5_DIGEST_LEN);
-            queue(c, hex, sizeof hex);
-            expect(c, ST_MD5, 1);
-        } else {
-            unexpected(c, b);
-        }
-        break;
-    case ST_MD5:
-        if (b == EOTA_RESP_BIN_MD5_OK) {
-            c->state = ST_DATA;
-            c->activity_ms = now(c);
-        } else {
-            unexpected(c, b);
-        }
-        break;
+    case ST_AUTH_RESULT: b == EOTA_RESP_AUTH_OK ? authenticated(c) : unexpected(c, b); break;
+    case ST_PREPARE: b == EOTA_RESP_UPDATE_PREPARE_OK ? on_prepared(c) : unexpected(c, b); break;
+    case ST_MD5: b == EOTA_RESP_BIN_MD5_OK ? on_md5_taken(c) : unexpected(c, b); break;
     default: break;
     }
 }
