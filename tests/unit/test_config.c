@@ -590,56 +590,6 @@ static void test_structure_errors(void **state)
                  ":4:1: a key must be a plain name, got a mapping");
 }
 
-/* ------------------------------------------------------------------ */
-/* SIGHUP reload                                                       */
-/* ------------------------------------------------------------------ */
-
-static void test_reload_password(void **state)
-{
-    (void)state;
-    char *pw = (char *)1;
-    write_secrets("pw: first\n");
-    write_text(cfg_path, BASE "ota:\n  - platform: esphome\n    id: o\n    password: !secret pw\n");
-    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, cfg_err, sizeof cfg_err), 0);
-    assert_string_equal(pw, "first");
-    eota_config_secret_free(pw);
-
-    write_secrets("pw: second\n");
-    assert_int_equal(eota_config_reload_password(cfg_path, "o", &pw, cfg_err, sizeof cfg_err), 0);
-    assert_string_equal(pw, "second");
-    eota_config_secret_free(pw);
-
-    assert_int_equal(eota_config_reload_password(cfg_path, "other", &pw, cfg_err, sizeof cfg_err),
-                     EOTA_EINVAL);
-    assert_null(pw);
-    char want[512];
-    snprintf(want, sizeof want,
-             "%s: no 'ota:' entry with 'platform: esphome' has the id 'other'", cfg_path);
-    assert_string_equal(cfg_err, want);
-
-    /* no password: NULL; an empty one: "" */
-    write_text(cfg_path, BASE "ota:\n  - platform: esphome\n");
-    pw = (char *)1;
-    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, cfg_err, sizeof cfg_err), 0);
-    assert_null(pw);
-    write_text(cfg_path, BASE "ota:\n  - platform: esphome\n    password: ''\n");
-    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, cfg_err, sizeof cfg_err), 0);
-    assert_string_equal(pw, "");
-    eota_config_secret_free(pw);
-
-    /* a broken edit is refused with the usual message */
-    write_text(cfg_path, BASE "ota:\n  - platform: esphome\n    port: x\n");
-    pw = (char *)1;
-    assert_int_equal(eota_config_reload_password(cfg_path, NULL, &pw, cfg_err, sizeof cfg_err),
-                     EOTA_EINVAL);
-    assert_null(pw);
-    snprintf(want, sizeof want,
-             "%s:6:11: key 'ota[0].port': expected an integer from 1 to 65535, got 'x'",
-             cfg_path);
-    assert_string_equal(cfg_err, want);
-    eota_config_secret_free(NULL);
-}
-
 /* The full example of docs/config.md loads, with its secrets.yaml. */
 static char *doc_block(const char *doc, const char *after, int nth)
 {
@@ -700,7 +650,6 @@ int main(void)
         cmocka_unit_test_setup(test_web_server, cfg_test_setup),
         cmocka_unit_test_setup(test_ignored_blocks, cfg_test_setup),
         cmocka_unit_test_setup(test_structure_errors, cfg_test_setup),
-        cmocka_unit_test_setup(test_reload_password, cfg_test_setup),
         cmocka_unit_test_setup(test_docs_example, cfg_test_setup),
     };
     return cmocka_run_group_tests(tests, cfg_group_setup, cfg_group_teardown);

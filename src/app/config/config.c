@@ -1,7 +1,7 @@
 /*
  * config.c: the config reader's entry points (config.h): load a file into
- * an eota_config with its defaults, free it, and read the OTA password
- * again for SIGHUP. The reading itself is the schema engine (schema.h)
+ * an eota_config with its defaults, and free it (SIGHUP loads the whole
+ * file again: src/app/device/reload.c). The reading itself is the schema engine (schema.h)
  * driven by one reader per ESPHome block (blocks.h).
  */
 #include <stdlib.h>
@@ -153,40 +153,10 @@ void eota_config_free(eota_config *cfg)
     memset(cfg, 0, sizeof *cfg);
 }
 
-int eota_config_reload_password(const char *path, const char *ota_id, char **password_out,
-                                char *err, size_t errlen)
-{
-    eota_config cfg;
-    if (!password_out)
-        return EOTA_EINVAL;
-    *password_out = NULL;
-    int rc = eota_config_load(path, &cfg, err, errlen);
-    if (rc != EOTA_OK)
-        return rc;
-    if (ota_id && (!cfg.ota.present || !cfg.ota.id || strcmp(cfg.ota.id, ota_id) != 0)) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s: no 'ota:' entry with 'platform: esphome' has the id '%s'",
-                     path, ota_id);
-        eota_config_free(&cfg);
-        return EOTA_EINVAL;
-    }
-    if (cfg.ota.has_password) {
-        *password_out = cfg.ota.password; /* handed over, wiped by the caller */
-        cfg.ota.password = NULL;
-    }
-    eota_config_free(&cfg);
-    return EOTA_OK;
-}
-
 void cfg_wipe_free(char *s)
 {
     if (s) {
         explicit_bzero(s, strlen(s));
         free(s);
     }
-}
-
-void eota_config_secret_free(char *secret)
-{
-    cfg_wipe_free(secret);
 }

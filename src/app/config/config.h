@@ -200,16 +200,4 @@ int eota_config_load(const char *path, eota_config *out, char *err, size_t errle
  * the struct. Safe on a zeroed struct and twice in a row. */
 void eota_config_free(eota_config *cfg);
 
-/* For SIGHUP: read the whole file again (so a broken edit is refused, with
- * the same messages as eota_config_load) and return the `platform: esphome`
- * OTA password. ota_id, when not NULL, must be one of the entries' ids.
- * On success *password_out is a heap copy (NULL when no password is given;
- * "" when given empty: both mean no auth) to release with
- * eota_config_secret_free. Returns 0 or a negative eota_status. */
-int eota_config_reload_password(const char *path, const char *ota_id,
-                                char **password_out, char *err, size_t errlen);
-
-/* Wipe and free a string returned by eota_config_reload_password. */
-void eota_config_secret_free(char *secret);
-
 #endif
