@@ -186,6 +186,40 @@ def test_write_failure_and_automations(dev):
     assert "AUTO end" not in dev.log()
 
 
+def outcome_lines(log):
+    """What an upload told the automations and the log: the triggers fired
+    (progress aside, which depends on timing) and the failure line."""
+    return re.findall(r"AUTO (?:begin|end|abort|error \d+)|Update failed: .*", log)
+
+
+def failing_at(stage):
+    return pytest.param(stage, marks=pytest.mark.device(
+        AUTOS + "web_server:\n" + "simulate:\n  fail_at: %s\n" % stage, app=False))
+
+
+@pytest.mark.parametrize("fail_at", [failing_at("prepare"), failing_at("write"), failing_at("end")])
+def test_native_and_web_fail_alike(dev, fail_at):
+    """The same failure through the native protocol and through the web
+    upload (one ingest path, one storage stack) gives the same triggers, the
+    same response code and the same detail."""
+    img = random_app("v1", 40000)
+    seen = {}
+    for via in ("native", "web"):
+        mark = len(dev.log())
+        if via == "native":
+            res = native(dev, img, compress=False)
+            assert res["result"] == "error", res
+        else:
+            res = dev.upload(img)
+            assert res[0] == 500, res
+        dev.wait_log(r"AUTO error \d+", count=1 if via == "native" else 2)
+        assert dev.idle(), "the device still holds a connection"
+        seen[via] = outcome_lines(dev.log()[mark:])
+    print("outcomes (native, web): %r" % seen)
+    assert seen["native"] == seen["web"], seen
+    assert seen["native"][0] == "AUTO begin" and len(seen["native"]) == 3, seen
+
+
 @pytest.mark.device(AUTOS + "web_server:\n" + SLOW % "400KB/s", app=False)
 def test_automations_progress_end(dev):
     t0 = time.monotonic()
