@@ -231,7 +231,8 @@ def test_on_boot_set_auth_password():
     body = (OTA + "    id: my_ota\n    password: yaml-pw\n")
     platform = ("host:\n")
     text_extra = ("  on_boot:\n    - ota.set_auth_password:\n        id: my_ota\n"
-                  "        password: boot-pw\n")
+                  "        password: boot-pw\n"
+                  "    - logger.log: 'AUTO on_boot ran'\n")
     dev = Device(body, platform=platform)
     try:
         dev.stop()
@@ -241,11 +242,28 @@ def test_on_boot_set_auth_password():
         with open(dev.config, "w") as f:
             f.write(cfg)
         dev.start()
+        dev.wait_log(r"AUTO on_boot ran")
         expect_code(up(dev, app_image("v1"), password="yaml-pw"), 0x82)
         expect_ok(up(dev, app_image("v1"), password="boot-pw"))
+        # on_boot runs at every boot: the upload's reboot is the second
+        dev.wait_log(r"AUTO on_boot ran", count=2)
+        assert dev.running_version(expect="v1") == "v1"
+        expect_ok(up(dev, app_image("v2"), password="boot-pw"))
         dev.stop()
     finally:
         dev.cleanup()
+
+
+@pytest.mark.device(OTA + "    id: my_ota\n    password: old-pw\n"
+                    "    on_error:\n      - ota.set_auth_password:\n          id: my_ota\n"
+                    "          password: new-pw\n")
+def test_set_auth_password_in_a_trigger(dev):
+    """ota.set_auth_password as an OTA trigger's action: a refused password
+    (on_error) changes it, from the next connection on."""
+    expect_code(up(dev, app_image("v1"), password="wrong"), 0x82)
+    dev.wait_log(r"on_error: OTA password changed \(effective from the next connection\)")
+    expect_code(up(dev, app_image("v1"), password="old-pw"), 0x82)
+    expect_ok(up(dev, app_image("v1"), password="new-pw"))
 
 
 @pytest.mark.device(OTA + "simulate:\n  flash_write_speed: 400000\n")

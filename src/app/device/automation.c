@@ -127,6 +127,20 @@ static void run_shell(dev_automations *a, const eota_action *act, const dev_auto
         LOGV("automation", "%s: started shell action (pid %d)", v->trigger, (int)pid);
 }
 
+/* ota.set_auth_password: the config reader checked that the id names the
+ * ota: entry (ids are required when the entry has one). */
+static void set_auth_password(dev_automations *a, const eota_action *act, const dev_auto_vars *v)
+{
+    if (act->id && a->ota_id && strcmp(act->id, a->ota_id) != 0)
+        return;
+    if (!a->set_password || a->set_password(a->set_password_ctx, act->password) != 0) {
+        LOGE("automation", "%s: ota.set_auth_password could not set the password", v->trigger);
+        return;
+    }
+    LOGI("automation", "%s: OTA password %s (effective from the next connection)", v->trigger,
+         act->password && *act->password ? "changed" : "turned off");
+}
+
 void dev_automation_run(dev_automations *a, const eota_automation *au, const dev_auto_vars *v)
 {
     for (size_t i = 0; i < au->count; i++) {
@@ -137,6 +151,8 @@ void dev_automation_run(dev_automations *a, const eota_automation *au, const dev
             eota_log((int)act->level, act->tag ? act->tag : "main", "%s", line);
         } else if (act->type == EOTA_ACTION_SHELL) {
             run_shell(a, act, v);
+        } else if (act->type == EOTA_ACTION_SET_AUTH_PASSWORD) {
+            set_auth_password(a, act, v);
         }
     }
 }

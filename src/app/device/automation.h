@@ -1,8 +1,8 @@
 /*
  * automation.h: the automations of `eota device`: the config's OTA
  * triggers (on_begin, on_progress, on_end, on_abort, on_error,
- * on_state_change) and safe_mode's on_safe_mode, with their logger.log and
- * shell actions.
+ * on_state_change), esphome's on_boot and safe_mode's on_safe_mode, with
+ * their logger.log, shell and ota.set_auth_password actions.
  *
  * Nothing here blocks the caller: shell actions run in the background as
  * children of the automations' own supervisor table (supervisor.h); the
@@ -28,10 +28,17 @@ typedef struct dev_auto_vars {
     const char *device;   /* device name */
 } dev_auto_vars;
 
+/* ota.set_auth_password: the device changes the engine's password (from
+ * the next connection on). Returns 0, or -1 when it cannot be set. */
+typedef int (*dev_set_password_fn)(void *ctx, const char *password);
+
 typedef struct dev_automations {
     sup_table shells;   /* shell actions still running */
     const char *device; /* the device's name, for EOTA_DEVICE */
     int last_state;     /* of the last event, for on_state_change; -1: none */
+    const char *ota_id; /* the ota: entry's id, which set_auth_password names */
+    dev_set_password_fn set_password; /* NULL: the action is logged, not done */
+    void *set_password_ctx;
 } dev_automations;
 
 /* The environment of a shell action: EOTA_TRIGGER, EOTA_X, EOTA_STATE,

@@ -49,7 +49,7 @@ void dev_boot(dev_device *d)
         LOGE("boot", "%s", err);
     int rc = eota_boot(&d->slots.bs, &d->smcfg, &d->dec);
     if (rc != EOTA_OK)
-        LOGE("boot", "Writing the boot state failed (status %d); booting anyway", rc);
+        LOGE("boot", "Writing the boot state failed (%s); booting anyway", eota_status_name(rc));
     d->slots.active = eota_slot_letter(d->dec.slot);
     eota_safe_mode_begin(&d->sm, &d->slots.bs, &d->smcfg, &d->dec, dev_now32());
     log_decision(d);
@@ -60,6 +60,10 @@ void dev_boot(dev_device *d)
     if (d->dec.trial)
         LOGI("boot", "Slot %c runs on trial: confirmed after %u s of running, rolled back if it fails first",
              d->slots.active, d->smcfg.boot_is_good_after_ms / 1000);
+    /* esphome: on_boot runs at every normal boot (not in safe mode, where
+     * a stock device runs only the network and OTA). */
+    dev_auto_vars v = {"on_boot", 0, 0, (int)EOTA_STATE_STARTED, 0, d->cfg.name};
+    dev_automation_run(&d->autos, &d->cfg.on_boot, &v);
     dev_app_start(&d->app, &d->slots);
 }
 

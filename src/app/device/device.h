@@ -86,6 +86,8 @@ void dev_signals_handle(dev_device *d);
 /* reload.c */
 const char *dev_effective_password(const eota_config *c);
 void dev_reload(dev_device *d);
+/* The automations' ota.set_auth_password hook: ctx is the device. */
+int dev_set_password(void *ctx, const char *password);
 
 /* boot.c */
 void dev_boot_init(dev_device *d);

@@ -111,6 +111,9 @@ static int set_up(dev_device *d)
     dev_automations_init(&d->autos, d->cfg.name);
     if (dev_setup_engine(d, port, pw) != 0)
         return 1;
+    d->autos.ota_id = d->cfg.ota.id;
+    d->autos.set_password = dev_set_password;
+    d->autos.set_password_ctx = d;
     dev_boot_init(d);
     return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * reload.c: the OTA password in force in `eota device`, and SIGHUP's
  * reload: the config is read again whole (a broken edit is refused and the
- * running settings stay), and the new password and log level take effect.
+ * running settings stay), and the new password and log level take effect;
+ * and the password an ota.set_auth_password action sets.
  */
 #include <string.h>
 
@@ -21,6 +22,12 @@ const char *dev_effective_password(const eota_config *c)
             pw = a->password;
     }
     return pw;
+}
+
+int dev_set_password(void *ctx, const char *password)
+{
+    dev_device *d = ctx;
+    return eota_server_set_password(&d->srv, password) == EOTA_OK ? 0 : -1;
 }
 
 void dev_reload(dev_device *d)
