@@ -69,6 +69,8 @@ static void flush_expect(fx *f, int moved, size_t pending)
     assert_int_equal(eota_wire_flush(&f->w, &err), moved);
     assert_int_equal(err, 0);
     assert_int_equal(eota_wire_out_pending(&f->w), pending);
+    if (pending == 0 && f->w.conn) /* all sent: the queue starts again at 0 */
+        assert_int_equal(f->w.out_len, 0);
 }
 
 /* --- queue --- */
