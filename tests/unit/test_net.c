@@ -119,64 +119,56 @@ static void test_addr_text_cut_to_buffer(void **state)
 
 /* --- listeners --- */
 
-static void test_listen_v4_loopback_port_0(void **state)
+/* A listener on addr, port 0, of that family: it has a port, is
+ * non-blocking and close-on-exec. The test is skipped where the family is
+ * not there (IPv6 off). */
+static int listen_on(const char *addr, int want_family)
 {
-    (void)state;
     char err[128] = "";
     int family = -1;
-    int fd = eota_net_listen("127.0.0.1", 0, 4, &family, err, sizeof err);
+    int fd = eota_net_listen(addr, 0, 4, &family, err, sizeof err);
+    if (fd < 0 && (strstr(err, "Cannot assign") || strstr(err, "not supported")))
+        skip();
     assert_true(fd >= 0);
     assert_string_equal(err, "");
-    assert_int_equal(family, AF_INET);
-    uint16_t port = bound_port(fd);
-    assert_true(port != 0);
+    assert_int_equal(family, want_family);
+    assert_true(bound_port(fd) != 0);
     assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
     assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    return fd;
+}
 
-    int c = socket(AF_INET, SOCK_STREAM, 0);
+/* A connection to host on the listener's port is accepted, and the
+ * accepted socket's peer text is host:port of the connecting socket. */
+static void assert_accepts(int fd, int family, const char *host)
+{
+    int c = socket(family, SOCK_STREAM, 0);
     struct sockaddr_storage to;
-    assert_int_equal(connect(c, addr_of(&to, AF_INET, "127.0.0.1", port), sizeof(struct sockaddr_in)), 0);
+    socklen_t tl = family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    assert_int_equal(connect(c, addr_of(&to, family, host, bound_port(fd)), tl), 0);
     int s = accept(fd, NULL, NULL);
     assert_true(s >= 0);
     char peer[64], want[64];
     net_peer_text(s, peer, sizeof peer);
-    snprintf(want, sizeof want, "127.0.0.1:%u", bound_port(c));
+    snprintf(want, sizeof want, "%s:%u", host, bound_port(c));
     assert_string_equal(peer, want);
     close(s);
     close(c);
-    close(fd);
 }
 
-/* A listener on an IPv6 address; the test is skipped where there is no
- * IPv6. */
-static int listen_v6(const char *addr, int *family)
+static void test_listen_v4_loopback_port_0(void **state)
 {
-    char err[128] = "";
-    int fd = eota_net_listen(addr, 0, 4, family, err, sizeof err);
-    if (fd < 0 && (strstr(err, "Cannot assign") || strstr(err, "not supported")))
-        skip();
-    assert_true(fd >= 0);
-    assert_int_equal(*family, AF_INET6);
-    assert_true(bound_port(fd) != 0);
-    return fd;
+    (void)state;
+    int fd = listen_on("127.0.0.1", AF_INET);
+    assert_accepts(fd, AF_INET, "127.0.0.1");
+    close(fd);
 }
 
 static void test_listen_v6_loopback(void **state)
 {
     (void)state;
-    int family = -1;
-    int fd = listen_v6("::1", &family);
-    int c = socket(AF_INET6, SOCK_STREAM, 0);
-    struct sockaddr_storage to;
-    assert_int_equal(connect(c, addr_of(&to, AF_INET6, "::1", bound_port(fd)), sizeof(struct sockaddr_in6)), 0);
-    int s = accept(fd, NULL, NULL);
-    assert_true(s >= 0);
-    char peer[64], want[64];
-    net_peer_text(s, peer, sizeof peer);
-    snprintf(want, sizeof want, "::1:%u", bound_port(c));
-    assert_string_equal(peer, want);
-    close(s);
-    close(c);
+    int fd = listen_on("::1", AF_INET6);
+    assert_accepts(fd, AF_INET6, "::1");
     close(fd);
 }
 
@@ -185,8 +177,7 @@ static void test_listen_v6_loopback(void **state)
 static void test_listen_v6_wildcard_is_v6_only(void **state)
 {
     (void)state;
-    int family = -1;
-    int fd = listen_v6("::", &family);
+    int fd = listen_on("::", AF_INET6);
     int only = 0;
     socklen_t ol = sizeof only;
     assert_int_equal(getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, &ol), 0);
