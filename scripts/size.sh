@@ -7,9 +7,9 @@
 #   device         no uploader engine (EOTA_WITH_CLIENT 0)
 #   device-nodesc  also no sentences: none for the response codes and
 #                  statuses, none in the log lines (only their level and
-#                  number), and no legacy MD5 challenge
+#                  number), no legacy MD5 challenge, and the bitwise CRC-32
 #                  (EOTA_WITH_DESCRIPTIONS 0, EOTA_WITH_LOG_TEXT 0,
-#                  EOTA_WITH_MD5_AUTH 0)
+#                  EOTA_WITH_MD5_AUTH 0, EOTA_WITH_CRC_TABLE 0)
 #
 # It prints the text of every object per variant, then one table of text,
 # data and bss per variant and target, with the text each program links
@@ -63,11 +63,11 @@ targets=(
 # name | defines | objects whose public functions a firmware calls (linked)
 #      | the bootloader's functions: left out of linked, and linked alone (boot)
 app_roots="server ingest bootstate safemode slotstore flash_backend"
-nodesc="-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_LOG_TEXT=0 -DEOTA_WITH_MD5_AUTH=0"
+nodesc="-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_LOG_TEXT=0 -DEOTA_WITH_MD5_AUTH=0 -DEOTA_WITH_CRC_TABLE=0"
 variants=(
   "full||bootstate client crc32 flash flash_backend protocol safemode server status|"
   "device|-DEOTA_WITH_CLIENT=0|$app_roots|eota_boot"
-  "device-nodesc|$nodesc -DEOTA_WITH_CRC_TABLE=0|$app_roots|eota_boot"
+  "device-nodesc|$nodesc|$app_roots|eota_boot"
 )
 
 # What freestanding code may legitimately leave undefined: the four memory
@@ -237,8 +237,9 @@ chip_app() {
   local dir=$1 app=$1/chip-app ex
   mkdir -p "$app"
   local exflags=("${tf[@]}" -std=c11 -ffreestanding -nostdlib -Os -Wall -Wextra -Werror -Iinclude -Iexamples/chip
-    -ffunction-sections -fdata-sections -DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_LOG_TEXT=0
-    -DEOTA_WITH_MD5_AUTH=0)
+    -ffunction-sections -fdata-sections)
+  # shellcheck disable=SC2206
+  exflags+=($nodesc)
   for ex in app_main chip_layout chip_flash chip_boot chip_ota; do
     "$cc" "${exflags[@]}" -c "examples/chip/$ex.c" -o "$app/$ex.o" || return 1
   done
