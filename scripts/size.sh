@@ -7,15 +7,25 @@
 #   device         no uploader engine (EOTA_WITH_CLIENT 0)
 #   device-nodesc  also no sentences: none for the response codes and
 #                  statuses, none in the log lines (only their level and
-#                  number), and no legacy MD5 challenge
+#                  number), no legacy MD5 challenge, and the bitwise CRC-32
 #                  (EOTA_WITH_DESCRIPTIONS 0, EOTA_WITH_LOG_TEXT 0,
-#                  EOTA_WITH_MD5_AUTH 0)
+#                  EOTA_WITH_MD5_AUTH 0, EOTA_WITH_CRC_TABLE 0)
 #
 # It prints the text of every object per variant, then one table of text,
-# data and bss per variant and target, with the text a firmware links
-# ("linked": the objects linked with --gc-sections, keeping every public
-# function of the engine, boot state, safe mode and flash slot store; of
-# every module in the full variant), and writes the same as JSON. It fails
+# data and bss per variant and target, with the text each program links
+# (the objects linked with --gc-sections from a set of roots), and writes
+# the same as JSON:
+#
+#   linked  what a device APPLICATION links: every public function of the
+#           engine (server, ingest), boot state, safe mode, slot store and
+#           flash backend, except the bootloader's eota_boot; in the full
+#           variant, every public function of every module (no exception)
+#   boot    the bootloader's part (examples/chip/boot_main.c), on its own
+#           line so that nothing is hidden: eota_boot alone, with what it
+#           calls (shared code such as the CRC and the record write is
+#           counted in both programs, as each program carries its own copy)
+#
+# It fails
 # when the core needs anything from the world beyond a few libc/libgcc
 # builtins (ARCHITECTURE.md: no malloc, no OS, no stdio in the core).
 #
@@ -51,10 +61,13 @@ targets=(
   "rv32imc|riscv64-unknown-elf-gcc|-march=rv32imc -mabi=ilp32|riscv64-unknown-elf-"
 )
 # name | defines | objects whose public functions a firmware calls (linked)
+#      | the bootloader's functions: left out of linked, and linked alone (boot)
+app_roots="server ingest bootstate safemode slotstore flash_backend"
+nodesc="-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_LOG_TEXT=0 -DEOTA_WITH_MD5_AUTH=0 -DEOTA_WITH_CRC_TABLE=0"
 variants=(
-  "full||bootstate client crc32 flash flash_backend protocol safemode server status"
-  "device|-DEOTA_WITH_CLIENT=0|server bootstate safemode flash_backend"
-  "device-nodesc|-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_LOG_TEXT=0 -DEOTA_WITH_MD5_AUTH=0|server bootstate safemode flash_backend"
+  "full||bootstate client crc32 flash flash_backend protocol safemode server status|"
+  "device|-DEOTA_WITH_CLIENT=0|$app_roots|eota_boot"
+  "device-nodesc|$nodesc|$app_roots|eota_boot"
 )
 
 # What freestanding code may legitimately leave undefined: the four memory
@@ -78,7 +91,7 @@ fi
 status=0
 declare -A CHIP_APP
 declare -A TEXT DATA BSS       # [variant|target|object], and [variant|target|TOTAL]
-declare -A LINKED              # [variant|target] = "text data bss"
+declare -A LINKED BOOT         # [variant|target] = "text data bss"
 declare -A OBJ_JSON UNDEF_LINE # [variant|target|object]
 
 # compile DIR FLAGS...: every core source into DIR/<name>.o; 1 on a failure.
@@ -148,16 +161,30 @@ measure() {
   TEXT[$key|TOTAL]=$st; DATA[$key|TOTAL]=$sd; BSS[$key|TOTAL]=$sb
 }
 
-# link DIR ROOTS: the objects of DIR (built with -ffunction-sections) linked
-# with --gc-sections, keeping the public functions of the ROOTS objects.
+# link_syms DIR NAME SYMBOLS...: the objects of DIR (built with
+# -ffunction-sections) linked with --gc-sections, keeping SYMBOLS (and what
+# they call), into DIR/programs/NAME.o; prints "text data bss".
+link_syms() {
+  local dir=$1 name=$2 sym keep=()
+  shift 2
+  for sym in "$@"; do keep+=("-Wl,--undefined=$sym"); done
+  mkdir -p "$dir/programs"
+  "$cc" "${tf[@]}" -nostdlib -Wl,-r -Wl,--gc-sections "${keep[@]}" "$dir"/*.o -o "$dir/programs/$name.o"
+  "$size_tool" -B "$dir/programs/$name.o" | awk 'NR == 2 { print $1, $2, $3 }'
+}
+
+# link DIR ROOTS BOOT: LINKED keeps the public functions of the ROOTS
+# objects except the bootloader's BOOT functions; BOOT keeps those alone.
 link() {
-  local dir=$1 roots=$2 o keep=()
+  local dir=$1 roots=$2 boot=$3 o sym syms=()
   for o in $roots; do
-    while read -r sym; do keep+=("-Wl,--undefined=$sym"); done < <(
-      "$nm_tool" --defined-only "$dir/$o.o" | awk '$2 == "T" { print $3 }')
+    while read -r sym; do
+      [[ " $boot " == *" $sym "* ]] || syms+=("$sym")
+    done < <("$nm_tool" --defined-only "$dir/$o.o" | awk '$2 == "T" { print $3 }')
   done
-  "$cc" "${tf[@]}" -nostdlib -Wl,-r -Wl,--gc-sections "${keep[@]}" "$dir"/*.o -o "$dir/linked.o"
-  LINKED[$key]=$("$size_tool" -B "$dir/linked.o" | awk 'NR == 2 { print $1, $2, $3 }')
+  LINKED[$key]=$(link_syms "$dir" linked "${syms[@]}")
+  # shellcheck disable=SC2086
+  [ -z "$boot" ] || BOOT[$key]=$(link_syms "$dir" boot $boot)
 }
 
 # setup_target: tools, flags and include directories of target $t.
@@ -185,7 +212,7 @@ setup_target() {
 for t in "${targets[@]}"; do
   setup_target
   for v in "${variants[@]}"; do
-    IFS='|' read -r vname vdefs roots <<<"$v"
+    IFS='|' read -r vname vdefs roots boot <<<"$v"
     key="$vname|$tname"
     # shellcheck disable=SC2206
     vflags=("${tf[@]}" "${cflags[@]}" $vdefs "${extra[@]+"${extra[@]}"}")
@@ -196,7 +223,7 @@ for t in "${targets[@]}"; do
       continue
     fi
     measure "$vdir"
-    link "$vdir/sections" "$roots"
+    link "$vdir/sections" "$roots" "$boot"
   done
 done
 
@@ -210,8 +237,9 @@ chip_app() {
   local dir=$1 app=$1/chip-app ex
   mkdir -p "$app"
   local exflags=("${tf[@]}" -std=c11 -ffreestanding -nostdlib -Os -Wall -Wextra -Werror -Iinclude -Iexamples/chip
-    -ffunction-sections -fdata-sections -DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_LOG_TEXT=0
-    -DEOTA_WITH_MD5_AUTH=0)
+    -ffunction-sections -fdata-sections)
+  # shellcheck disable=SC2206
+  exflags+=($nodesc)
   for ex in app_main chip_layout chip_flash chip_boot chip_ota; do
     "$cc" "${exflags[@]}" -c "examples/chip/$ex.c" -o "$app/$ex.o" || return 1
   done
@@ -255,21 +283,27 @@ for tname in "${tnames[@]}"; do
   printf '%-18s' "linked"
   for vname in "${vnames[@]}"; do l=${LINKED[$vname|$tname]:-- - -}; printf ' %14s' "${l%% *}"; done
   echo
+  printf '%-18s' "boot (eota_boot)"
+  for vname in "${vnames[@]}"; do l=${BOOT[$vname|$tname]:-- - -}; printf ' %14s' "${l%% *}"; done
+  echo
   echo "undefined symbols needed (full):"
   for src in "${srcs[@]}"; do echo "${UNDEF_LINE[full|$tname|$(basename "$src" .c)]:-}"; done
   echo
 done
 
-echo "== core size at -Os, in bytes (linked: with --gc-sections, keeping the public functions"
-echo "   of the engine, boot state, safe mode and flash slot store; of every module in full)"
-printf '%-15s %-15s %8s %8s %8s %8s %8s\n' variant target text data bss total "linked"
+echo "== core size at -Os, in bytes (text of the objects linked with --gc-sections:"
+echo "   linked: a device application's roots, every public function of the engine (server,"
+echo "   ingest), boot state, safe mode, slot store and flash backend except eota_boot; in full,"
+echo "   every public function of every module. boot: the bootloader's eota_boot alone)"
+printf '%-15s %-15s %8s %8s %8s %8s %8s %8s\n' variant target text data bss total "linked" "boot"
 for vname in "${vnames[@]}"; do
   for tname in "${tnames[@]}"; do
     k="$vname|$tname"
     [ -n "${TEXT[$k|TOTAL]:-}" ] || continue
     read -r lt _ _ <<<"${LINKED[$k]}"
-    printf '%-15s %-15s %8d %8d %8d %8d %8d\n' "$vname" "$tname" "${TEXT[$k|TOTAL]}" "${DATA[$k|TOTAL]}" \
-      "${BSS[$k|TOTAL]}" $((TEXT[$k|TOTAL] + DATA[$k|TOTAL] + BSS[$k|TOTAL])) "$lt"
+    bt=${BOOT[$k]:--}
+    printf '%-15s %-15s %8d %8d %8d %8d %8d %8s\n' "$vname" "$tname" "${TEXT[$k|TOTAL]}" "${DATA[$k|TOTAL]}" \
+      "${BSS[$k|TOTAL]}" $((TEXT[$k|TOTAL] + DATA[$k|TOTAL] + BSS[$k|TOTAL])) "$lt" "${bt%% *}"
     if [ $((DATA[$k|TOTAL] + BSS[$k|TOTAL])) -ne 0 ]; then
       echo "note: $vname/$tname has $((DATA[$k|TOTAL] + BSS[$k|TOTAL])) bytes of data/bss (global state?)"
     fi
@@ -285,27 +319,32 @@ done
 
 # target_json VARIANT TARGET: one target's object, in the shape bench/run.py reads.
 target_json() {
-  local k="$1|$2" objs=() src lt ld lb t
+  local k="$1|$2" objs=() src lt ld lb bt bd bb boot=null t
   for src in "${srcs[@]}"; do objs+=("${OBJ_JSON[$k|$(basename "$src" .c)]}"); done
   for t in "${targets[@]}"; do [ "${t%%|*}" = "$2" ] && IFS='|' read -r _ cc tflags _ <<<"$t"; done
   read -r lt ld lb <<<"${LINKED[$k]}"
-  printf '{"target":"%s","cc":"%s","cc_version":"%s","flags":"%s","objects":[%s],"total":{"text":%d,"data":%d,"bss":%d,"total":%d},"linked":{"text":%d,"data":%d,"bss":%d}}' \
+  if [ -n "${BOOT[$k]:-}" ]; then
+    read -r bt bd bb <<<"${BOOT[$k]}"
+    boot=$(printf '{"text":%d,"data":%d,"bss":%d}' "$bt" "$bd" "$bb")
+  fi
+  printf '{"target":"%s","cc":"%s","cc_version":"%s","flags":"%s","objects":[%s],"total":{"text":%d,"data":%d,"bss":%d,"total":%d},"linked":{"text":%d,"data":%d,"bss":%d},"boot":%s}' \
     "$2" "$cc" "$("$cc" -dumpversion)" "$tflags ${cflags[*]} ${extra[*]+"${extra[*]}"}" \
     "$(IFS=,; echo "${objs[*]}")" "${TEXT[$k|TOTAL]}" "${DATA[$k|TOTAL]}" "${BSS[$k|TOTAL]}" \
-    $((TEXT[$k|TOTAL] + DATA[$k|TOTAL] + BSS[$k|TOTAL])) "$lt" "$ld" "$lb"
+    $((TEXT[$k|TOTAL] + DATA[$k|TOTAL] + BSS[$k|TOTAL])) "$lt" "$ld" "$lb" "$boot"
 }
 
 full_json=() variant_json=()
 for v in "${variants[@]}"; do
-  IFS='|' read -r vname vdefs roots <<<"$v"
+  IFS='|' read -r vname vdefs roots boot <<<"$v"
   tj=()
   for tname in "${tnames[@]}"; do
     [ -n "${TEXT[$vname|$tname|TOTAL]:-}" ] || continue
     tj+=("$(target_json "$vname" "$tname")")
     [ "$vname" = full ] && full_json+=("${tj[-1]}")
   done
-  variant_json+=("$(printf '{"variant":"%s","defines":"%s","linked_roots":[%s],"targets":[%s]}' \
-    "$vname" "$vdefs" "$(json_list "$roots")" "$(IFS=,; echo "${tj[*]+"${tj[*]}"}")")")
+  variant_json+=("$(printf '{"variant":"%s","defines":"%s","linked_roots":[%s],"boot_roots":[%s],"targets":[%s]}' \
+    "$vname" "$vdefs" "$(json_list "$roots")" "$(json_list "$boot")" \
+    "$(IFS=,; echo "${tj[*]+"${tj[*]}"}")")")
 done
 
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)

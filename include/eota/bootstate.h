@@ -108,18 +108,19 @@ typedef struct eota_safe_mode_config {
 void eota_safe_mode_config_defaults(eota_safe_mode_config *c);
 
 /* The boot state: the caller owns it, the fields are private (EOTA_PRIVATE,
- * eota/private_access.h); read it through the functions. */
+ * eota/private_access.h); read it through the functions. The record and the
+ * counter come first, so that Thumb-1 reaches their bytes in one load. */
 typedef struct eota_bootstate {
-    eota_bootstate_config EOTA_PRIVATE(cfg);
-    eota_flash_info EOTA_PRIVATE(fi);
-    uint32_t EOTA_PRIVATE(copy_size)[2];  /* sector size of each copy */
-    uint32_t EOTA_PRIVATE(rec_area);      /* record bytes rounded up to the alignment */
-    uint32_t EOTA_PRIVATE(tick);          /* bytes per counter unit (the write alignment) */
-    int EOTA_PRIVATE(cur);                /* copy holding the current record, -1 for none */
     eota_bootrec EOTA_PRIVATE(rec);       /* the current record (all EMPTY when none) */
+    int EOTA_PRIVATE(cur);                /* copy holding the current record, -1 for none */
+    uint32_t EOTA_PRIVATE(tick);          /* bytes per counter unit (the write alignment) */
     uint32_t EOTA_PRIVATE(ticks);         /* counter units used after the current record */
     uint32_t EOTA_PRIVATE(tick_cap);      /* counter units the current copy can take */
     uint32_t EOTA_PRIVATE(count);         /* unconfirmed boots */
+    uint32_t EOTA_PRIVATE(rec_area);      /* record bytes rounded up to the alignment */
+    uint32_t EOTA_PRIVATE(copy_size)[2];  /* sector size of each copy */
+    eota_flash_info EOTA_PRIVATE(fi);
+    eota_bootstate_config EOTA_PRIVATE(cfg);
 } eota_bootstate;
 
 /* Check the configuration and read the state: the newest copy whose CRC

@@ -1,6 +1,7 @@
 /*
  * eota/crc32.h: CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, the
- * zlib/PNG one), hand-written in the portable core with two 16-entry tables.
+ * zlib/PNG one), hand-written in the portable core: two 16-entry tables, or
+ * a bit per step when EOTA_WITH_CRC_TABLE is 0 (eota/opt.h).
  * eota_crc32(0, "123456789", 9) == 0xCBF43926.
  */
 #ifndef EOTA_CRC32_H

@@ -54,6 +54,12 @@
 #define EOTA_WITH_LOG_TEXT 1
 #endif
 
+/* 1: CRC-32 a byte per step with 128 bytes of tables; 0: a bit per step
+ * (smaller code, several times slower, the same results). */
+#ifndef EOTA_WITH_CRC_TABLE
+#define EOTA_WITH_CRC_TABLE 1
+#endif
+
 /* Most steps (reads, writes, backend calls) one eota_server_poll makes, so
  * that a fast peer cannot hold the integrator's main loop. */
 #ifndef EOTA_SERVER_POLL_BUDGET

@@ -108,7 +108,6 @@ static int decode(const uint8_t *buf, eota_bootrec *r)
         return 0;
     if (buf[5] != NO_SLOT && buf[5] >= EOTA_BOOT_SLOTS)
         return 0;
-    memset(r, 0, sizeof *r);
     r->active = buf[5];
     r->flags = buf[6];
     r->seq = get32(buf + 8);
@@ -171,18 +170,17 @@ static int scan_counter(eota_bootstate *bs)
         if (st != EOTA_OK)
             return st;
         for (uint32_t u = 0; u < n; u += t) {
-            uint32_t nb = 0, nc = 0, ne = 0;
-            for (uint32_t i = u; i < u + t; i++) {
-                nb += buf[i] == boot;
-                nc += buf[i] == clear;
-                ne += buf[i] == e;
-            }
-            if (ne == t)
+            uint8_t v = buf[u];
+            uint32_t i = u + 1;
+            while (i < u + t && buf[i] == v)
+                i++;
+            int whole = i == u + t; /* every byte of the unit reads v */
+            if (whole && v == e)
                 continue;
             used = (off + u) / t + 1;
-            if (nb == t)
+            if (whole && v == boot)
                 count = sat_add(count, 1);
-            else if (nc == t)
+            else if (whole && v == clear)
                 count = 0;
         }
     }
@@ -316,7 +314,7 @@ int eota_bootstate_safe_mode_requested(const eota_bootstate *bs)
     return (bs->rec.flags & EOTA_BOOTREC_FLAG_SAFE_MODE_REQUEST) != 0;
 }
 
-uint32_t eota_bootstate_seq(const eota_bootstate *bs) { return bs->cur < 0 ? 0 : bs->rec.seq; }
+uint32_t eota_bootstate_seq(const eota_bootstate *bs) { return bs->rec.seq; } /* 0 with no record */
 
 const eota_flash *eota_bootstate_flash(const eota_bootstate *bs) { return &bs->cfg.flash; }
 
@@ -340,7 +338,7 @@ static int write_record(eota_bootstate *bs, eota_bootrec *nr)
     int target = bs->cur == 0 ? 1 : 0;
     uint32_t addr = bs->cfg.copy_addr[target];
 
-    nr->seq = bs->cur < 0 ? 1u : bs->rec.seq + 1u;
+    nr->seq = bs->rec.seq + 1u; /* 1 for the first: no record reads as seq 0 */
     encode(nr, buf, bs->rec_area, bs->fi.erased);
     int st = f->ops->erase(f->ctx, addr);
     if (st != EOTA_OK)
@@ -634,7 +632,7 @@ int eota_bootstate_install(eota_bootstate *bs, int slot, uint32_t size, uint32_t
         return EOTA_EINVAL;
     eota_bootrec nr = bs->rec;
     nr.slot[slot].state = EOTA_SLOT_NEW;
-    nr.slot[slot].image_seq = bs->cur < 0 ? 1u : bs->rec.seq + 1u; /* the seq this record gets */
+    nr.slot[slot].image_seq = bs->rec.seq + 1u; /* the seq this record gets */
     nr.slot[slot].size = size;
     nr.slot[slot].crc = crc;
     nr.boot_base = 0;

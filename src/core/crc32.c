@@ -1,10 +1,14 @@
 /*
- * crc32.c: CRC-32 (reflected 0xEDB88320), a byte per step with two 16-entry
- * tables (128 bytes of read-only data): the byte table's entry for x is
- * lo[x & 15] ^ hi[x >> 4], the CRC being linear.
+ * crc32.c: CRC-32 (reflected 0xEDB88320). With EOTA_WITH_CRC_TABLE (the
+ * default), a byte per step with two 16-entry tables (128 bytes of read-only
+ * data): the byte table's entry for x is lo[x & 15] ^ hi[x >> 4], the CRC
+ * being linear. Without it, a bit per step: smaller, slower, same results.
  */
 #include "eota/crc32.h"
 
+#include "eota/opt.h"
+
+#if EOTA_WITH_CRC_TABLE
 static const uint32_t lo[16] = {
     0x00000000u, 0x77073096u, 0xEE0E612Cu, 0x990951BAu, 0x076DC419u, 0x706AF48Fu,
     0xE963A535u, 0x9E6495A3u, 0x0EDB8832u, 0x79DCB8A4u, 0xE0D5E91Eu, 0x97D2D988u,
@@ -26,3 +30,16 @@ uint32_t eota_crc32(uint32_t crc, const void *data, size_t len)
     }
     return ~crc;
 }
+#else
+uint32_t eota_crc32(uint32_t crc, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    crc = ~crc;
+    while (len--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+#endif

@@ -148,10 +148,8 @@ int eota_flash_backend_init(eota_flash_backend *fb, eota_bootstate *bs, uint8_t 
     int st = eota_flash_medium_init(&fb->medium, bs, stage, stage_size);
     if (st != EOTA_OK)
         return st;
-    eota_slotstore_config c;
-    memset(&c, 0, sizeof c);
-    c.bs = bs;
-    c.medium = eota_flash_medium_seam(&fb->medium);
+    /* the core's CRC-32 (NULL), exact sizes (0) */
+    eota_slotstore_config c = {bs, eota_flash_medium_seam(&fb->medium), NULL, 0};
     return eota_slotstore_init(&fb->store, &c);
 }
 

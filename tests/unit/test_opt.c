@@ -1,12 +1,13 @@
 /*
  * test_opt.c: the build options of eota/opt.h, on a core built as a small
  * device would build it (tests/CMakeLists.txt: eota_core_device, with
- * EOTA_WITH_CLIENT, EOTA_WITH_DESCRIPTIONS, EOTA_WITH_LOG_TEXT and
- * EOTA_WITH_MD5_AUTH all 0). The other tests run the defaults; this one
- * checks that turning options off leaves out what they name and nothing
- * else: names instead of sentences, log lines with their level and number
- * but no sentence, no uploader engine, no MD5 challenge (refused at init,
- * not silently ignored).
+ * EOTA_WITH_CLIENT, EOTA_WITH_DESCRIPTIONS, EOTA_WITH_LOG_TEXT,
+ * EOTA_WITH_MD5_AUTH and EOTA_WITH_CRC_TABLE all 0). The other tests run the
+ * defaults; this one checks that turning options off leaves out what they
+ * name and nothing else: names instead of sentences, log lines with their
+ * level and number but no sentence, no uploader engine, no MD5 challenge
+ * (refused at init, not silently ignored), and a bitwise CRC-32 that gives
+ * zlib's results.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,13 +16,15 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "eota/client.h"
+#include "eota/crc32.h"
 #include "eota/protocol.h"
 #include "eota/server.h"
 #include "eota/status.h"
 
-#if EOTA_WITH_CLIENT || EOTA_WITH_DESCRIPTIONS || EOTA_WITH_LOG_TEXT || EOTA_WITH_MD5_AUTH
+#if EOTA_WITH_CLIENT || EOTA_WITH_DESCRIPTIONS || EOTA_WITH_LOG_TEXT || EOTA_WITH_MD5_AUTH || EOTA_WITH_CRC_TABLE
 #error "test_opt.c is built against the device-only core (tests/CMakeLists.txt)"
 #endif
 
@@ -149,6 +152,31 @@ static void test_log_lines_have_no_sentence(void **state)
     assert_int_equal(l.error_arg, EOTA_RESP_ERROR_UPDATE_PREPARE);
 }
 
+/* The bitwise CRC-32 (EOTA_WITH_CRC_TABLE 0) against zlib's: the check
+ * value, every length up to 300 bytes of varied data, and pieces of every
+ * size continuing one CRC. */
+static void test_bitwise_crc32_is_zlibs(void **state)
+{
+    uint8_t data[300];
+    uint32_t x = 0x12345678u;
+
+    (void)state;
+    assert_int_equal(eota_crc32(0, "123456789", 9), 0xCBF43926u);
+    assert_int_equal(eota_crc32(0, NULL, 0), 0);
+    for (size_t i = 0; i < sizeof data; i++) {
+        x = x * 1103515245u + 12345u;
+        data[i] = (uint8_t)(x >> 16);
+    }
+    for (size_t n = 0; n <= sizeof data; n++)
+        assert_int_equal(eota_crc32(0, data, n), crc32(0, data, (uInt)n));
+    for (size_t piece = 1; piece <= 17; piece++) {
+        uint32_t c = 0;
+        for (size_t off = 0; off < sizeof data; off += piece)
+            c = eota_crc32(c, data + off, off + piece <= sizeof data ? piece : sizeof data - off);
+        assert_int_equal(c, crc32(0, data, sizeof data));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_no_uploader_engine),
         cmocka_unit_test(test_md5_auth_refused_at_init),
         cmocka_unit_test(test_log_lines_have_no_sentence),
+        cmocka_unit_test(test_bitwise_crc32_is_zlibs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
