@@ -99,6 +99,15 @@ elif ! grep -q 'EOTA_PASSWORD_MAX: the installed eota library was built with' "$
   cat "$tmp/consumer/opt.log" >&2
   fail=1
 fi
+# ... and every installed header compiles in a C++ program too (they say
+# extern "C"; a C++ firmware includes them).
+for h in "$tmp"/prefix/include/eota/*.h; do echo "#include <eota/$(basename "$h")>"; done >"$tmp/consumer/all.cpp"
+echo 'int main() { return eota_status_name(EOTA_OK)[0] != 0 ? 0 : 1; }' >>"$tmp/consumer/all.cpp"
+# shellcheck disable=SC2046
+if ! c++ -std=c++17 -Wall -Werror -fsyntax-only "$tmp/consumer/all.cpp" $(pkg-config --cflags eota); then
+  echo "check_install: the installed headers do not compile as C++" >&2
+  fail=1
+fi
 # 2. CMake package: eota::eota (both libraries), and eota::eota_core alone
 #    for a program that uses only the engines' code (it links no libcrypto).
 cat >"$tmp/consumer/core.c" <<'C'

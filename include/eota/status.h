@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-enum eota_status {
+enum eota_status_code {
     EOTA_OK = 0,
     EOTA_AGAIN = -1,       /* would block / not finished yet: call again later */
     EOTA_CLOSED = -2,      /* the peer closed the connection in order */
