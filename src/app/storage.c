@@ -1,64 +1,55 @@
 /*
  * storage.c: the storage stack of `eota device` (storage.h): the layers
- * chosen from the config, and on top the keeper of the last failure's
- * detail.
+ * chosen from the config, and on top the detail of a failure in words.
  */
 #include "storage.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* A failure of the stack: its detail, kept for the logs and the page. The
- * boot state's own status, when it was the one that failed, is named too
- * ("boot state: cannot prepare the slot (EIO)"). */
-static int kept(eota_storage *st, int status)
-{
-    if (status >= 0 || status == EOTA_AGAIN)
-        return status;
-    eota_backend_detail d = {NULL, 0};
-    if (st->top.ops->detail)
-        st->top.ops->detail(st->top.ctx, &d);
-    int boot = eota_slotstore_boot_error(&st->store);
-    snprintf(st->why, sizeof st->why, "%s%s%s%s", d.why ? d.why : "", boot ? " (" : "",
-             boot ? eota_status_name(boot) : "", boot ? ")" : "");
-    st->code = d.code;
-    return status;
-}
-
-static int keep_begin(void *ctx, const eota_begin_info *info)
+/* The top of the stack forwards every call to the layers below; only the
+ * detail is its own: the layers' sentence, with the boot state's status
+ * named when it was the one that failed ("boot state: cannot prepare the
+ * slot (EIO)"), composed when the engine asks for it. */
+static int top_begin(void *ctx, const eota_begin_info *info)
 {
     eota_storage *st = ctx;
-    st->why[0] = '\0';
-    st->code = 0;
-    return kept(st, st->top.ops->begin(st->top.ctx, info));
+    return st->top.ops->begin(st->top.ctx, info);
 }
 
-static int keep_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
+static int top_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
 {
     eota_storage *st = ctx;
-    return kept(st, st->top.ops->write(st->top.ctx, data, len, taken));
+    return st->top.ops->write(st->top.ctx, data, len, taken);
 }
 
-static int keep_end(void *ctx)
+static int top_end(void *ctx)
 {
     eota_storage *st = ctx;
-    return kept(st, st->top.ops->end(st->top.ctx));
+    return st->top.ops->end(st->top.ctx);
 }
 
-static void keep_abort(void *ctx)
+static void top_abort(void *ctx)
 {
     eota_storage *st = ctx;
     st->top.ops->abort(st->top.ctx);
 }
 
-static void keep_detail(void *ctx, eota_backend_detail *out)
+static void top_detail(void *ctx, eota_backend_detail *out)
 {
     eota_storage *st = ctx;
-    out->why = st->why[0] ? st->why : NULL;
-    out->code = st->code;
+    out->why = NULL;
+    out->code = 0;
+    if (st->top.ops->detail)
+        st->top.ops->detail(st->top.ctx, out);
+    int boot = eota_slotstore_boot_error(&st->store);
+    if (boot) {
+        snprintf(st->why, sizeof st->why, "%s (%s)", out->why ? out->why : "", eota_status_name(boot));
+        out->why = st->why;
+    }
 }
 
-static const eota_backend_ops keeper_ops = {keep_begin, keep_write, keep_end, keep_abort, keep_detail};
+static const eota_backend_ops top_ops = {top_begin, top_write, top_end, top_abort, top_detail};
 
 /* The slot store over the slot files, the bottom of the stack. */
 static eota_backend slot_store(eota_storage *st, eota_slots *slots, uint32_t slot_size)
@@ -94,7 +85,7 @@ eota_backend eota_storage_stack(eota_storage *st, eota_slots *slots, const eota_
         b = eota_sim_speed_seam(&st->speed);
     }
     st->top = b;
-    st->backend.ops = &keeper_ops;
+    st->backend.ops = &top_ops;
     st->backend.ctx = st;
     st->backend.caps = b.caps;
     return st->backend;

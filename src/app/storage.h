@@ -13,8 +13,9 @@
  * The native engine and the web upload both write through it. A further
  * layer (a signature check, decryption) is one more entry in storage.c.
  *
- * On top, the stack keeps the detail of the last failure (why, code) in
- * the struct, where the device's log line and the web page read it.
+ * On top, the stack's detail() adds the boot state's status to the layers'
+ * sentence when the boot state was what failed; the engine and the web
+ * upload read it through the ingest (eota/ingest.h), as for any backend.
  */
 #ifndef EOTA_APP_STORAGE_H
 #define EOTA_APP_STORAGE_H
@@ -31,16 +32,14 @@
 
 typedef struct eota_storage {
     eota_backend backend;      /* the stack, as the engine and the web use it */
-    char why[4352];            /* detail of the last failure ("" when none);
-                                  cleared at every begin */
-    uint8_t code;              /* its response byte, 0 to let the engine map */
+    char why[256];             /* detail() composes its sentence here */
     /* the layers, bottom up */
     eota_filestore files;
     eota_slotstore store;
     eota_gzip_layer gzip;
     eota_sim_fail fail;
     eota_sim_speed speed;
-    eota_backend top;          /* the top layer, under the detail keeper */
+    eota_backend top;          /* the top layer, under the detail */
 } eota_storage;
 
 /* Build the stack for the config over the device's slots (open, and
