@@ -115,8 +115,7 @@ int up_devices_read(const char *path, up_list *list, char *err, size_t errlen)
         char *s = up_trim(line);
         if (!*s)
             continue;
-        list->v = up_xrealloc(list->v, list->n + 1, sizeof *list->v);
-        list->v[list->n++] = up_xstrdup(s);
+        up_list_add(list, s);
     }
     free(line);
     if (f != stdin)

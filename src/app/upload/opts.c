@@ -100,11 +100,15 @@ static int set_string(up_opts *o, const optdef *d, const char *arg)
     return -1;
 }
 
+void up_list_add(up_list *l, const char *s)
+{
+    l->v = up_xrealloc(l->v, l->n + 1, sizeof *l->v);
+    l->v[l->n++] = up_xstrdup(s);
+}
+
 static int set_list(up_opts *o, const optdef *d, const char *arg)
 {
-    up_list *l = FIELD(o, d, up_list);
-    l->v = up_xrealloc(l->v, l->n + 1, sizeof *l->v);
-    l->v[l->n++] = up_xstrdup(arg);
+    up_list_add(FIELD(o, d, up_list), arg);
     return -1;
 }
 

@@ -24,6 +24,9 @@ typedef struct up_list {
     size_t n;
 } up_list;
 
+/* Append a heap copy of s. */
+void up_list_add(up_list *l, const char *s);
+
 /* Not given: -1 for numbers that have no default of their own, NULL for
  * strings. Enums are ints so that the option table can set them. */
 typedef struct up_opts {

@@ -73,12 +73,6 @@ int up_setup_source(up_run *r)
     return r->firmware ? 0 : guess_firmware(r);
 }
 
-static void add_device(up_list *l, const char *spec)
-{
-    l->v = up_xrealloc(l->v, l->n + 1, sizeof *l->v);
-    l->v[l->n++] = up_xstrdup(spec);
-}
-
 int up_setup_jobs(up_run *r)
 {
     char err[1024];
@@ -90,7 +84,7 @@ int up_setup_jobs(up_run *r)
     if (devices->n == 0 && r->have_cfg && r->cfg.name) {
         char local[512];
         snprintf(local, sizeof local, "%s.local", r->cfg.name);
-        add_device(devices, local);
+        up_list_add(devices, local);
     }
     if (devices->n == 0)
         return up_usage_error("no device given (--device HOST[:PORT] or --devices-from FILE)");
