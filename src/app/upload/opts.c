@@ -76,16 +76,15 @@ int up_usage_error(const char *fmt, ...)
     return 2;
 }
 
+/* Longest duration text an option takes. */
+#define DURATION_TEXT_MAX 62
+
 int up_parse_seconds(const char *text, uint32_t *ms)
 {
-    char buf[64];
-    size_t n = strlen(text);
-    if (n == 0 || n + 2 > sizeof buf)
+    /* the config's grammar, where a bare number is seconds */
+    if (strlen(text) > DURATION_TEXT_MAX)
         return -1;
-    /* a bare number is seconds; everything else is the config's grammar */
-    int bare = text[n - 1] >= '0' && text[n - 1] <= '9' && !strchr(text, ':');
-    snprintf(buf, sizeof buf, "%s%s", text, bare ? "s" : "");
-    return eota_config_parse_duration(buf, ms, NULL) == 0 ? 0 : -1;
+    return eota_units_duration(text, "s", ms, NULL) == 0 ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ */
