@@ -46,7 +46,8 @@ eota_slot_medium eota_filestore_medium(eota_filestore *fs);
 /* Close and remove an upload in progress (as discard). */
 void eota_filestore_close(eota_filestore *fs);
 
-/* zlib's CRC-32 (the polynomial of eota_crc32, much faster), for
+/* CRC-32 with the polynomial of eota_crc32, much faster: ISA-L's folding
+ * CRC where the build found it, else zlib's; for
  * eota_slotstore_config.crc32. */
 uint32_t eota_filestore_crc32(uint32_t crc, const void *data, size_t len);
 

@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include <zlib.h>
+#ifdef EOTA_HAVE_ISAL
+#include <isa-l/crc.h>
+#endif
 
 /* A failure: the status, and its detail for the logs. */
 static int fs_fail(eota_filestore *fs, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -139,6 +142,12 @@ void eota_filestore_close(eota_filestore *fs)
         unlink(fs->part);
 }
 
+#ifdef EOTA_HAVE_ISAL
+uint32_t eota_filestore_crc32(uint32_t crc, const void *data, size_t len)
+{
+    return crc32_gzip_refl(crc, data, (uint64_t)len);
+}
+#else
 uint32_t eota_filestore_crc32(uint32_t crc, const void *data, size_t len)
 {
     const Bytef *p = data;
@@ -150,3 +159,4 @@ uint32_t eota_filestore_crc32(uint32_t crc, const void *data, size_t len)
     }
     return crc;
 }
+#endif
