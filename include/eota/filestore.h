@@ -35,6 +35,8 @@ typedef struct eota_filestore {
     uint32_t EOTA_PRIVATE(capacity);    /* bytes a slot holds */
     int EOTA_PRIVATE(slot);             /* the slot being written */
     int EOTA_PRIVATE(fd);               /* its .part file, or -1 */
+    uint64_t EOTA_PRIVATE(written);     /* bytes written to it */
+    uint64_t EOTA_PRIVATE(flushed);     /* bytes whose write-back was started */
     char EOTA_PRIVATE(why)[EOTA_FILESTORE_PATH_MAX + 256];
 } eota_filestore;
 
