@@ -63,7 +63,7 @@ def eota(*args):
     return [os.path.join(BUILD, "eota")] + list(args)
 
 
-def upload(port, image, *extra, devices=None):
+def upload(port, image, *extra, devices=None, env=None):
     """Run one `eota upload`; returns (wall seconds, list of JSON results)."""
     devs = devices or ["127.0.0.1:%d" % port]
     cmd = eota("upload", image, "--json", "--quiet", "--retries", "0")
@@ -71,7 +71,7 @@ def upload(port, image, *extra, devices=None):
         cmd += ["--device", d]
     cmd += list(extra)
     t0 = time.monotonic()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     wall = time.monotonic() - t0
     res = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
     if p.returncode != 0 or len(res) != len(devs) or any(r.get("result") != "ok" for r in res):
@@ -115,11 +115,13 @@ class Bench:
         random_file(img, size)
         dev = Device("ota:\n  - platform: esphome\n", app=False)
         peak = 0
+        cold_env = dict(os.environ, EOTA_CACHE_DIR="off")
+        warm_env = dict(os.environ, EOTA_CACHE_DIR=os.path.join(self.tmp, "cache"))
         try:
-            def once():
-                wall, _ = upload(dev.port, img, "--compress", "never")
-                return wall
-            t, all_t = median_of(once, self.runs)
+            t, all_t = median_of(lambda: upload(dev.port, img, "--compress", "never", env=cold_env)[0], self.runs)
+            time.sleep(max(0.0, 2.5 - (time.time() - os.path.getmtime(img))))  # past the racy window
+            upload(dev.port, img, "--compress", "never", env=warm_env)  # remembers the MD5
+            tw, all_tw = median_of(lambda: upload(dev.port, img, "--compress", "never", env=warm_env)[0], self.runs)
             with open("/proc/%d/status" % dev.proc.pid) as f:
                 for line in f:
                     if line.startswith("VmHWM:"):
@@ -138,12 +140,17 @@ class Bench:
             os.unlink(out)
             return t2 - t0
         c, _ = median_of(ceiling, self.runs)
-        mbs = size / t / 1e6
+        mbs, wmbs = size / t / 1e6, size / tw / 1e6
         cmbs = size / c / 1e6
         cond = "%d MiB random image, host profile, loopback, median of %d" % (size // MiB, self.runs)
-        self.add("1", "loopback upload throughput", mbs, "MB/s", cond, runs_s=all_t)
+        self.add("1", "loopback upload, first send of the image", mbs, "MB/s",
+                 cond + "; the uploader hashes it first", runs_s=all_t)
+        self.add("1", "loopback upload, image sent before", wmbs, "MB/s",
+                 cond + "; its MD5 from the digest cache", runs_s=all_tw)
         self.add("1", "ceiling: md5sum + dd conv=fsync", cmbs, "MB/s", "same file, same run")
-        self.add("1", "ratio to the ceiling", mbs / cmbs, "x", "target >= 0.5")
+        self.add("1", "ratio to the ceiling, first send", mbs / cmbs, "x",
+                 "two MD5 passes in a row (uploader, then device) against one")
+        self.add("1", "ratio to the ceiling, image sent before", wmbs / cmbs, "x", "target >= 0.8")
         self.add("4", "peak RSS of eota device during the upload", peak / 1024.0, "MiB",
                  "VmHWM, %d MiB upload" % (size // MiB))
         out = subprocess.run([os.path.join(BUILD, "eota_bench_cost"), "sizes"], stdout=subprocess.PIPE,

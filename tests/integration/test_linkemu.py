@@ -79,21 +79,22 @@ def receive_all(sock, want):
     return bytes(got)
 
 
-def send_in_thread(sock, data):
-    t = threading.Thread(target=sock.sendall, args=(data,))
-    t.start()
-    return t
-
-
-def test_rate_limit_binds(pair_factory):
-    p = pair_factory("--delay-ms", "5", "--rate", "400000")
-    data = os.urandom(600000)
+def timed_transfer(p, size):
+    """Send size random bytes through the pair; check them; return seconds."""
+    data = os.urandom(size)
     t0 = time.monotonic()
-    th = send_in_thread(p.client, data)
+    th = threading.Thread(target=p.client.sendall, args=(data,))
+    th.start()
     got = receive_all(p.server, len(data))
     took = time.monotonic() - t0
     th.join()
     assert got == data
+    return took
+
+
+def test_rate_limit_binds(pair_factory):
+    p = pair_factory("--delay-ms", "5", "--rate", "400000")
+    took = timed_transfer(p, 600000)
     # 600 kB at 400 kB/s cannot arrive in less than 1.5 s (+ 5 ms delay)
     assert took >= 1.45, "the rate limit did not bind: %.3f s" % took
     print("600 kB at 400 kB/s took %.3f s (theory 1.505 s)" % took)
@@ -114,13 +115,7 @@ def test_delay_makes_the_round_trip(pair_factory):
 def test_jitter_and_spikes_keep_bytes_in_order(pair_factory):
     p = pair_factory("--delay-ms", "2", "--rate", "2000000", "--jitter-ms", "3",
                      "--spike-ms", "40", "--spike-every-ms", "100", "--seed", "7")
-    data = os.urandom(1 << 20)
-    t0 = time.monotonic()
-    th = send_in_thread(p.client, data)
-    got = receive_all(p.server, len(data))
-    took = time.monotonic() - t0
-    th.join()
-    assert got == data
+    took = timed_transfer(p, 1 << 20)
     # 1 MiB at 2 MB/s is 0.52 s on the wire; the stalls add to that
     assert took >= 0.52
     print("1 MiB at 2 MB/s with jitter and 40 ms stalls took %.3f s" % took)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "eota/protocol.h"
 #include "upload/loop.h"
 #include "upload/report.h"
 #include "upload/run.h"
@@ -67,8 +68,11 @@ static int upload(up_run *r)
     r->last_draw = r->t0;
     up_loop_run(r);
     size_t failed = 0;
-    for (size_t i = 0; i < r->njobs; i++)
+    for (size_t i = 0; i < r->njobs; i++) {
         failed += !r->jobs[i].ok;
+        if (r->jobs[i].res.code == EOTA_RESP_ERROR_MD5_MISMATCH)
+            up_image_md5_refused(&r->img);
+    }
     if (r->njobs > 1 && !r->opt.json && !r->opt.quiet)
         up_report_table(r, stdout);
     return failed ? 1 : 0;

@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "eota/posix.h"
+#include "upload/digest_cache.h"
 
 #define TRIAL_PIECE (64u * 1024u)
 #define TRIAL_PIECES 4u
@@ -25,7 +26,7 @@ static double secs_since(uint64_t t0) { return (double)(eota_posix_now_ms64() - 
 
 /* The size of an open firmware file, checked: a regular file, not empty,
  * announceable in 32 bits. 0, or -1 with a message in err. */
-static int check_size(int fd, const char *path, size_t *size, char *err, size_t errlen)
+static int check_size(int fd, const char *path, struct stat *stp, size_t *size, char *err, size_t errlen)
 {
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -41,6 +42,7 @@ static int check_size(int fd, const char *path, size_t *size, char *err, size_t 
         return -1;
     }
     *size = (size_t)st.st_size;
+    *stp = st;
     return 0;
 }
 
@@ -76,7 +78,7 @@ int up_image_load(up_image *im, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot open the firmware '%s': %s", path, strerror(errno));
         return -1;
     }
-    if (check_size(fd, path, &im->size, err, errlen) != 0) {
+    if (check_size(fd, path, &im->st, &im->size, err, errlen) != 0) {
         close(fd);
         return -1;
     }
@@ -90,14 +92,23 @@ int up_image_load(up_image *im, const char *path, char *err, size_t errlen)
     }
     close(fd);
     im->path = strdup(path);
-    if (eota_posix_digest(EOTA_HASH_MD5, im->data, im->size, im->md5) != EOTA_OK) {
+    im->md5_cached = up_digest_cache_get(&im->st, im->md5);
+    if (!im->md5_cached && eota_posix_digest(EOTA_HASH_MD5, im->data, im->size, im->md5) != EOTA_OK) {
         snprintf(err, errlen, "MD5 of the firmware failed (OpenSSL)");
         up_image_free(im);
         return -1;
     }
+    if (!im->md5_cached)
+        up_digest_cache_put(&im->st, im->md5);
     im->raw.data = im->data;
     im->raw.len = im->size;
     return 0;
+}
+
+void up_image_md5_refused(up_image *im)
+{
+    if (im->md5_cached)
+        up_digest_cache_drop(&im->st);
 }
 
 void up_image_free(up_image *im)

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "eota/client.h"
 
@@ -22,7 +23,9 @@ typedef struct up_image {
     uint8_t *data;       /* the file: mmap'ed (or read when it cannot be) */
     size_t size;
     int mapped;
+    struct stat st;      /* the file as it was mapped */
     uint8_t md5[16];
+    int md5_cached;      /* md5 came from the digest cache (digest_cache.h) */
     up_blob raw;
 
     /* gzip, made by up_image_compress */
@@ -43,9 +46,13 @@ typedef struct up_image {
 /* Largest image the protocol can announce (a 32-bit size). */
 #define UP_IMAGE_MAX 0xFFFFFFFFu
 
-/* Map the file. 0, or -1 with a message in err. */
+/* Map the file and take its MD5 (from the digest cache when it holds the
+ * file unchanged). 0, or -1 with a message in err. */
 int up_image_load(up_image *im, const char *path, char *err, size_t errlen);
 void up_image_free(up_image *im);
+
+/* A device said the MD5 did not match: forget a cached one. */
+void up_image_md5_refused(up_image *im);
 
 /* Compress a few 64 KiB pieces spread over the image (all of it when it is
  * small) at level 9, and return compressed/raw over them. Cheap: a few
