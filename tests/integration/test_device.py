@@ -95,7 +95,7 @@ def test_md5_refused_by_default(dev):
     assert dev.active_image() is None
 
 
-@pytest.mark.device(OTA)
+@pytest.mark.device(OTA, platform="host:\n  gzip: true\n")
 def test_gzip_host(dev):
     img = app_image("v1", 400000)
     res = up(dev, img)

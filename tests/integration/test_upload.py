@@ -174,7 +174,7 @@ def test_md5_opt_in_device_gets_sha256(dev):
 
 # ---------------------------------------------------------------- compression
 
-@pytest.mark.device(OTA)
+@pytest.mark.device(OTA, platform="host:\n  gzip: true\n")
 def test_gzip_device(dev):
     img = app_image("v1", 400000)   # text padding: compresses very well
     j, err = upload_ok(dev, img, version="v1")
@@ -189,7 +189,7 @@ def test_gzip_device(dev):
     assert j["compressed"] is False and j["bytes_sent"] == len(img2), j
 
 
-@pytest.mark.device(OTA, app=False)
+@pytest.mark.device(OTA, app=False, platform="host:\n  gzip: true\n")
 def test_gzip_trial_random(dev):
     img = os.urandom(500000)
     j, err = upload_ok(dev, img)

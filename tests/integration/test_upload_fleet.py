@@ -36,7 +36,7 @@ def test_fleet_of_50(tmp_path):
                 body += "    password: fleet-pw\n"
             if i % 5 == 0:
                 body += "    version: 1\n"
-            platform = "host:" if i % 3 else "esp32:\n  board: esp32dev\n"
+            platform = "host:\n  gzip: true\n" if i % 3 else "esp32:\n  board: esp32dev\n"
             devs.append(Device(body, app=False, platform=platform))
         img = app_image("fleet-v1", 300000) + os.urandom(100000)
         fw = os.path.join(tmp, "fw.bin")

@@ -724,7 +724,7 @@ def test_progress_and_quiet(dev):
         rm(fw)
 
 
-@pytest.mark.device(OTA_WEB + "web_server:\n", app=False)
+@pytest.mark.device(OTA_WEB + "web_server:\n", app=False, platform="host:\n  gzip: true\n")
 def test_gzip_always(dev):
     img = app_image("v1", 600000)
     fw = write_tmp(img)

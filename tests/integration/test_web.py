@@ -150,7 +150,7 @@ def test_profile_gzip_off_and_too_big(dev):
     assert "Starting update" not in dev.log(), "a refused upload started"
 
 
-@pytest.mark.device(OTA + "web_server:\n" + "simulate:\n  slot_size: 100000\n", app=False)
+@pytest.mark.device(OTA + "web_server:\n" + "simulate:\n  slot_size: 100000\n", app=False, platform="host:\n  gzip: true\n")
 def test_too_big_while_streaming(dev):
     ok = os.urandom(90000)
     expect_ok(dev.upload(ok))
@@ -162,7 +162,7 @@ def test_too_big_while_streaming(dev):
     dev.wait_log(r"Update failed: ERROR_UPDATE_PREPARE \(0x81\)")
 
 
-@pytest.mark.device(OTA + "web_server:\n", app=False)
+@pytest.mark.device(OTA + "web_server:\n", app=False, platform="host:\n  gzip: true\n")
 def test_gzip_inflated(dev):
     img = app_image("v1", 400000)
     gz = gzip.compress(img, 9)

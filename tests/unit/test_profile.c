@@ -25,7 +25,7 @@ static void test_profiles(void **state)
         bool gzip;
         uint8_t too_big;
     } want[] = {
-        {"host", 8082, 268435456u, true, 0x81},    {"esp32", 3232, 0x1C0000u, false, 0x89},
+        {"host", 8082, 268435456u, false, 0x81},    {"esp32", 3232, 0x1C0000u, false, 0x89},
         {"esp8266", 8266, 1044464u, true, 0x88},   {"rp2040", 2040, 1048576u, false, 0x8C},
         {"bk72xx", 8892, 0x119000u, false, 0x81},  {"rtl87xx", 8892, 0x75000u, false, 0x81},
         {"ln882x", 8820, 0x12C000u, false, 0x81},
@@ -54,6 +54,7 @@ static void test_profiles(void **state)
         assert_true(cfg.ota.present);
         assert_int_equal(cfg.ota.port, want[i].port);
         assert_int_equal(cfg.slot_size, want[i].slot);
+        assert_int_equal(cfg.gzip, want[i].gzip);
         eota_config_free(&cfg);
     }
     assert_null(eota_profile_find("esp31"));
@@ -82,11 +83,31 @@ static void test_profile_host_differences(void **state)
     }
 }
 
+/* host: gzip: turns the offer on (it is off by default: stock uploaders
+ * compress every image when offered); a chip's is the chip's. */
+static void test_host_gzip_key(void **state)
+{
+    (void)state;
+    eota_config cfg;
+    load_ok("esphome:\n  name: dev\nhost:\n  gzip: true\nota:\n  - platform: esphome\n", &cfg);
+    assert_true(cfg.gzip);
+    eota_config_free(&cfg);
+    load_ok("esphome:\n  name: dev\nesp8266:\n  board: d1_mini\n", &cfg);
+    assert_true(cfg.gzip);
+    eota_config_free(&cfg);
+    expect_error("esphome:\n  name: dev\nhost:\n  gzip: maybe\n",
+                 ":4:9: key 'host.gzip': expected a boolean (true or false), got 'maybe'");
+    expect_error("esphome:\n  name: dev\nesp32:\n  board: esp32dev\n  gzip: true\n",
+                 ":5:3: key 'esp32.gzip': unknown key; accepted keys: board, variant, flash_size, "
+                 "cpu_frequency, partitions, framework");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_profiles, cfg_test_setup),
         cmocka_unit_test_setup(test_profile_host_differences, cfg_test_setup),
+        cmocka_unit_test_setup(test_host_gzip_key, cfg_test_setup),
     };
     return cmocka_run_group_tests(tests, cfg_group_setup, cfg_group_teardown);
 }

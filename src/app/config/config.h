@@ -174,6 +174,8 @@ typedef struct eota_config {
     char *flash_size;
     char *framework_type;
     char *framework_version;
+    bool gzip;               /* the device offers gzip and inflates gzip
+                                images: the profile's, or host: gzip: */
     uint32_t slot_size;      /* resolved: simulate.slot_size or the profile's */
     /* ota: */
     eota_ota_config ota;

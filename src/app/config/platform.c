@@ -65,7 +65,8 @@ static const schema_key libretiny_keys[] = {
     KEY("family", K_STR),
     KSUB("framework", lt_fw_keys),
     KEND};
-static const schema_key host_keys[] = {KEY("mac_address", K_STR), KEND};
+/* gzip: eota's own key, host only (a chip profile's gzip is the chip's) */
+static const schema_key host_keys[] = {KEY("mac_address", K_STR), KEY("gzip", K_BOOL), KEND};
 
 /* Every profile's block, with its keys. */
 static const struct {
@@ -102,7 +103,11 @@ int cfg_read_platform(cfg_reader *r, yaml_node_t *root)
                         cfg->profile->platform, cfg->platform_line);
         cfg->profile = prof;
         cfg->platform_line = (int)k->start_mark.line + 1;
-        if (schema_apply(c, schema_node(c, pr->value), prof->platform, keys_of(prof->platform)))
+        cfg->gzip = prof->gzip;
+        yaml_node_t *block = schema_node(c, pr->value), *gz;
+        if (schema_apply(c, block, prof->platform, keys_of(prof->platform)))
+            return -1;
+        if ((gz = schema_map_get(c, block, "gzip")) && schema_get_bool(c, gz, "host.gzip", &cfg->gzip))
             return -1;
     }
     if (!cfg->profile)

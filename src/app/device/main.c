@@ -88,7 +88,7 @@ static void log_banner(const dev_device *d, uint16_t port, const char *pw)
          c->profile->platform, d->state_dir);
     LOGI("device", "OTA: port %u, protocol version %u, password %s%s, gzip %s, slot size %u bytes", port,
          c->ota.version, pw && *pw ? "set" : "off", c->ota.allow_md5_auth ? " (MD5 allowed)" : "",
-         c->profile->gzip ? "accepted" : "not accepted", c->slot_size);
+         c->gzip ? "accepted" : "not accepted", c->slot_size);
     if (c->ota.allow_md5_auth)
         LOGW("device", "allow_md5_auth is on: uploaders without SHA-256 may authenticate with legacy MD5");
     if (c->simulate.present && (c->simulate.flash_write_speed || c->simulate.fail_at))

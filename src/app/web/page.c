@@ -212,7 +212,7 @@ static void page_update(FILE *f, const eota_web *w)
           f);
     fprintf(f, "<p class=\"note\">The image goes to the inactive slot%s; the device switches to it only when it "
                "arrived whole, then restarts its application.</p>\n",
-            w->cfg->profile->gzip ? " (gzip images are inflated)" : "");
+            w->cfg->gzip ? " (gzip images are inflated)" : "");
     fprintf(f, "<script>%s</script>\n", PAGE_SCRIPT);
 }
 

@@ -78,17 +78,20 @@ static int begin_upload(web_req *r)
 {
     eota_web *w = r->w;
     const eota_config *cfg = w->cfg;
-    /* an upper bound for the events and for begin() */
+    /* an upper bound for the events; begin() gets a looser one that holds
+     * even when the body lacks its closing boundary, so that such a body is
+     * told as malformed at its end, not as a write past the bound */
     uint64_t upper = multipart_file_bound(&r->mp, r->body_len);
+    uint64_t loose = r->body_len > r->mp.file_start ? r->body_len - r->mp.file_start : 0;
     uint32_t size = cfg->slot_size;
-    if (upper && upper < size)
-        size = (uint32_t)upper;
+    if (loose && loose < size)
+        size = (uint32_t)loose;
     uint32_t total = upper > UINT32_MAX ? UINT32_MAX : (uint32_t)upper;
     eota_begin_info bi;
     memset(&bi, 0, sizeof bi);
     bi.size = size;
     bi.ota_type = EOTA_OTA_TYPE_APP;
-    bi.gzip_agreed = cfg->profile->gzip ? 1 : 0;
+    bi.gzip_agreed = cfg->gzip ? 1 : 0;
     LOGD(TAG, "Web upload: image '%s' from %s, at most %u bytes", r->mp.filename, r->peer, total);
     r->started = 1;
     r->started_ms = web_now_ms();
@@ -164,7 +167,7 @@ enum MHD_Result web_update_first(eota_web *w, web_req *r, struct MHD_Connection 
         r->body_len = v;
     }
     const eota_config *cfg = w->cfg;
-    if (r->body_len && !cfg->profile->gzip && r->body_len > (uint64_t)cfg->slot_size + FRAMING_ALLOWANCE) {
+    if (r->body_len && !cfg->gzip && r->body_len > (uint64_t)cfg->slot_size + FRAMING_ALLOWANCE) {
         char why[200];
         snprintf(why, sizeof why, "the image (%llu bytes with the form) is larger than the slot (%u bytes)",
                  (unsigned long long)r->body_len, cfg->slot_size);
