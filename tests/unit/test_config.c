@@ -575,7 +575,7 @@ static void test_structure_errors(void **state)
                  ":5:16: key 'bk72xx.framework.uart_port': expected an integer from 0 to "
                  "2147483647, got 'x'");
     expect_error("esphome:\n  name: dev\nhost:\n  board: x\n",
-                 ":4:3: key 'host.board': unknown key; accepted keys: mac_address");
+                 ":4:3: key 'host.board': unknown key; accepted keys: mac_address, gzip");
     expect_error("esphome:\n  name: dev\nesp32:\n  framework:\n    advanced: 1\n",
                  ":5:15: key 'esp32.framework.advanced': expected a mapping, got '1'");
     expect_error("esphome:\n  name: dev\nesp32:\n  framework:\n    components: {}\n",
