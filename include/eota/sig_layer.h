@@ -21,6 +21,10 @@
  *
  * An unsigned image, when the signature is not required, is installed as
  * it arrived (trailer-less). A signed one is always checked.
+ *
+ * begin's size is forwarded as it is, and the layer below receives fewer
+ * bytes (the payload): it must take the size as an upper bound (the slot
+ * store: eota_slotstore_config.size_is_bound = 1).
  */
 #ifndef EOTA_SIG_LAYER_H
 #define EOTA_SIG_LAYER_H
