@@ -186,3 +186,47 @@ def test_low_order_key_refused_at_load(tmp_path):
     cfg.write_text("esphome:\n  name: x\nhost:\n" + ota([K_OLD]).replace(K_OLD.pub, "A" * 43 + "="))
     r = sl.run(sl.eota_bin(), "device", "--config", str(cfg), "--state-dir", str(tmp_path / "s"))
     assert r.returncode != 0 and b"small order" in r.stderr, r.stderr
+
+
+@pytest.mark.device(ota([K_OLD]))
+def test_eota_upload_words(sdev, tmp_path):
+    img = signed(tmp_path, "1.0", 1)
+    path = str(tmp_path / "fw.signed.bin")
+    open(path, "wb").write(img)
+    spec = "127.0.0.1:%d" % sdev.port
+    r = sl.run(sl.eota_bin(), "upload", path, "--device", spec, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "sending a signed image: version 1.0, security counter 1, key %s" % K_OLD.hash[:8].hex() in r.stderr
+    open(path, "wb").write(signed(tmp_path, "0.5", 1))
+    r = sl.run(sl.eota_bin(), "upload", path, "--device", spec, text=True)
+    assert r.returncode == 1 and "0x93 ERROR_VERSION_DOWNGRADE" in r.stdout + r.stderr
+    assert "allow_downgrade: true" in r.stdout + r.stderr
+    open(path, "wb").write(app_image("2.0", 3000))
+    r = sl.run(sl.eota_bin(), "upload", path, "--device", spec, text=True)
+    assert r.returncode == 1 and "0x8D ERROR_SIGNATURE_INVALID" in r.stdout + r.stderr
+    assert "signed image" not in r.stderr and "eota sign --key" in r.stdout + r.stderr
+    assert sdev.running_version() == "1.0"
+
+
+@pytest.fixture
+def wdev(request):
+    from weblib import WebDevice
+    d = WebDevice(ota([K_OLD]) + "  - platform: web_server\n")
+    try:
+        yield d
+        expect_clean_stop(d)
+    finally:
+        d.cleanup()
+
+
+def test_web_upload_checked(wdev, tmp_path):
+    img = signed(tmp_path, "1.0", 1)
+    status, _, body = wdev.upload(img)
+    assert status == 200, body
+    assert wdev.running_version(expect="1.0") == "1.0"
+    assert wdev.active_image(expect=sl.parse(img)[0]) == sl.parse(img)[0]
+    before = wdev.active_image()
+    for bad in (app_image("2.0", 3000), signed(tmp_path, "3.0", 1, keys=(K_EVIL,)), signed(tmp_path, "0.1", 1)):
+        status, _, body = wdev.upload(bad)
+        assert status >= 400, (status, body)
+        assert wdev.active_image() == before and wdev.running_version() == "1.0"
