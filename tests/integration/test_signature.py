@@ -230,3 +230,17 @@ def test_web_upload_checked(wdev, tmp_path):
         status, _, body = wdev.upload(bad)
         assert status >= 400, (status, body)
         assert wdev.active_image() == before and wdev.running_version() == "1.0"
+
+
+def test_minisign_detached_signature(tmp_path):
+    src, out = str(tmp_path / "fw.bin"), str(tmp_path / "fw.signed.bin")
+    open(src, "wb").write(os.urandom(7000))
+    r = sl.run(sl.eota_bin(), "sign", "--key", K_OLD.keyfile, "--version", "1.0", "--minisig", src, "-o", out,
+               text=True)
+    assert r.returncode == 0, r.stderr
+    pub = r.stdout.split("minisign -V -P ")[1].split()[0]
+    r = sl.run("minisign", "-V", "-P", pub, "-m", out, text=True)
+    assert r.returncode == 0 and "file:fw.signed.bin" in r.stdout, r.stdout + r.stderr
+    with open(out, "ab") as f:
+        f.write(b"\0")
+    assert sl.run("minisign", "-V", "-P", pub, "-m", out).returncode != 0

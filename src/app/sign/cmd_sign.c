@@ -23,7 +23,9 @@ static void sign_usage(FILE *f)
                "  -c, --counter N    security counter, 0..4294967295 (default 0): a device\n"
                "                     refuses an image whose counter is lower than its own\n"
                "  -C, --chip FAMILY  the chip family it is built for (optional)\n"
-               "  -o, --out FILE     the signed image\n");
+               "  -o, --out FILE     the signed image\n"
+               "  -m, --minisig      also write OUT.minisig, a detached minisign signature of\n"
+               "                     OUT by the first key (check: minisign -V -P PUB -m OUT)\n");
 }
 
 typedef struct sign_args {
@@ -31,6 +33,7 @@ typedef struct sign_args {
     size_t nkeys;
     sign_fields f;
     const char *in, *out;
+    int minisig;
 } sign_args;
 
 static int field_ok(const char *s, size_t min, size_t max)
@@ -76,12 +79,12 @@ static int parse_sign_args(int argc, char **argv, sign_args *a)
         {"key", required_argument, NULL, 'k'},  {"version", required_argument, NULL, 'V'},
         {"counter", required_argument, NULL, 'c'}, {"chip", required_argument, NULL, 'C'},
         {"out", required_argument, NULL, 'o'},  {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"minisig", no_argument, NULL, 'm'},    {NULL, 0, NULL, 0}};
     int c;
     memset(a, 0, sizeof *a);
     a->f.counter = -1;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "k:V:c:C:o:h", lopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:V:c:C:o:mh", lopts, NULL)) != -1) {
         switch (c) {
         case 'h': sign_usage(stdout); return 0;
         case 'k':
@@ -93,6 +96,7 @@ static int parse_sign_args(int argc, char **argv, sign_args *a)
         case 'c': if (parse_counter(optarg, &a->f.counter) != 0) return 2; break;
         case 'C': a->f.chip = optarg; break;
         case 'o': a->out = optarg; break;
+        case 'm': a->minisig = 1; break;
         default: sign_usage(stderr); return 2;
         }
     }
@@ -101,6 +105,16 @@ static int parse_sign_args(int argc, char **argv, sign_args *a)
     if (optind < argc)
         return fprintf(stderr, "eota sign: one FIRMWARE only ('%s')\n", argv[optind]), 2;
     return check_args(a) == 0 ? -1 : 2;
+}
+
+static int write_minisig(const sign_args *a, EVP_PKEY *k, const uint8_t *out, size_t outlen, char *err,
+                         size_t errlen)
+{
+    char pub[64];
+    if (sign_minisig(k, out, outlen, a->out, pub, err, errlen) != 0)
+        return -1;
+    printf("wrote %s.minisig: check with minisign -V -P %s -m %s\n", a->out, pub, a->out);
+    return 0;
 }
 
 static int sign_file(const sign_args *a, EVP_PKEY *const *keys, char *err, size_t errlen)
@@ -115,6 +129,8 @@ static int sign_file(const sign_args *a, EVP_PKEY *const *keys, char *err, size_
         rc = sign_write_file(a->out, out, outlen, 0644, err, errlen);
     if (rc == 0)
         printf("wrote %s: %zu bytes, %zu signature(s) added\n", a->out, outlen, a->nkeys);
+    if (rc == 0 && a->minisig)
+        rc = write_minisig(a, keys[0], out, outlen, err, errlen);
     free(img);
     free(out);
     return rc;

@@ -59,7 +59,17 @@ typedef struct sign_fields {
  * signatures added). *out is malloc'd. 0, or -1 with err. */
 int sign_image(const uint8_t *img, size_t len, const sign_fields *f, EVP_PKEY *const *keys, size_t nkeys,
                uint8_t **out, size_t *outlen, char *err, size_t errlen);
+/* The Ed25519 signature (pure, one shot) of len bytes of msg. 0 or -1. */
+int sign_ed25519(EVP_PKEY *k, const uint8_t *msg, size_t len, uint8_t sig[EOTA_ED25519_SIG_LEN]);
 /* SHA-256 of the payload and protected area of a parsed image. 0 or -1. */
 int sign_digest(const uint8_t *img, const eota_sig_info *info, uint8_t digest[EOTA_SHA256_LEN]);
+
+/* --- a detached minisign signature (minisig.c) --- */
+/* Write PATH.minisig for data (PATH's bytes), signed with k: minisign's prehashed
+ * format (BLAKE2b-512, "ED"), key id = the key hash's first 8 bytes; the
+ * matching minisign public key (base64, for `minisign -V -P`) into pub
+ * (at least 57 bytes). 0, or -1 with err. */
+int sign_minisig(EVP_PKEY *k, const uint8_t *data, size_t len, const char *path, char *pub, char *err,
+                 size_t errlen);
 
 #endif

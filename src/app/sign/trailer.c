@@ -66,12 +66,12 @@ int sign_digest(const uint8_t *img, const eota_sig_info *info, uint8_t digest[EO
     return sha256_two(img, info->payload_len, info->protected_area, info->protected_len, digest);
 }
 
-static int ed25519_sign(EVP_PKEY *k, const uint8_t digest[EOTA_SHA256_LEN], uint8_t sig[EOTA_ED25519_SIG_LEN])
+int sign_ed25519(EVP_PKEY *k, const uint8_t *msg, size_t len, uint8_t sig[EOTA_ED25519_SIG_LEN])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     size_t n = EOTA_ED25519_SIG_LEN;
-    int ok = md && EVP_DigestSignInit(md, NULL, NULL, NULL, k) == 1 &&
-             EVP_DigestSign(md, sig, &n, digest, EOTA_SHA256_LEN) == 1 && n == EOTA_ED25519_SIG_LEN;
+    int ok = md && EVP_DigestSignInit(md, NULL, NULL, NULL, k) == 1 && EVP_DigestSign(md, sig, &n, msg, len) == 1 &&
+             n == EOTA_ED25519_SIG_LEN;
     EVP_MD_CTX_free(md);
     return ok ? 0 : -1;
 }
@@ -136,7 +136,7 @@ static int add_signatures(sign_parts *sp, const uint8_t digest[EOTA_SHA256_LEN],
         if (sp->nsigs >= EOTA_SIG_MAX_SIGS)
             return snprintf(err, errlen, "an image carries at most %u signatures", EOTA_SIG_MAX_SIGS), -1;
         memcpy(sp->keyhash[sp->nsigs], kh, EOTA_SHA256_LEN);
-        if (ed25519_sign(keys[k], digest, sp->sig[sp->nsigs++]) != 0)
+        if (sign_ed25519(keys[k], digest, EOTA_SHA256_LEN, sp->sig[sp->nsigs++]) != 0)
             return snprintf(err, errlen, "OpenSSL could not sign"), -1;
     }
     return 0;
