@@ -60,7 +60,10 @@ static int sl_begin(void *ctx, const eota_begin_info *info)
     return st;
 }
 
-/* Forward the oldest held bytes so that `want` more fit; 0 when they do. */
+/* Forward the oldest held bytes, up to excess of them (the ones a write of
+ * that many more bytes pushes out of the hold); *left: how many of excess
+ * are still to go (from the new data). EOTA_AGAIN when the layer below took
+ * part only. */
 static int make_room(eota_sig_layer *l, size_t excess, size_t *left)
 {
     size_t n = excess < l->hold_len ? excess : l->hold_len, k;
