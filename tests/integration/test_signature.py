@@ -244,3 +244,19 @@ def test_minisign_detached_signature(tmp_path):
     with open(out, "ab") as f:
         f.write(b"\0")
     assert sl.run("minisign", "-V", "-P", pub, "-m", out).returncode != 0
+
+
+@pytest.mark.device(ota([K_OLD]), platform="esp8266:\n  board: d1_mini\n")
+def test_gzip_signature_covers_inflated_image(sdev, tmp_path):
+    # a profile that offers gzip: the stock uploader compresses, the device
+    # inflates while receiving, and the signature is of the inflated image
+    img = signed(tmp_path, "1.0", 1, size=60000)
+    res = up(sdev, img)
+    assert res["result"] == "ok" and res["gzip"], res
+    assert sdev.running_version(expect="1.0") == "1.0"
+    assert sdev.active_image(expect=sl.parse(img)[0]) == sl.parse(img)[0]
+    bad = bytearray(signed(tmp_path, "2.0", 1, size=60000))
+    bad[30000] ^= 1
+    res = up(sdev, bytes(bad))
+    assert res["gzip"] and res["code"] == SIG_BAD, res
+    assert sdev.running_version() == "1.0"
