@@ -21,6 +21,9 @@ It builds what it needs (a Release build in build-bench), then measures:
  8. the window (issue 4): a 4 MiB image to a device without flash emulation
     over RTT 20 and 50 ms, for --window 1, 2, 4, ... 64: the figures that
     chose eota's default window.
+ 9. signed images (issue 14): the time the signature check adds to a 64 MiB
+    upload on loopback (a device with `signature:` vs one without, the same
+    signed file).
 
 Every figure has its unit and conditions; timed rows are medians of several
 runs (one in --quick, which also shrinks the sizes so CI can run it).
@@ -435,6 +438,33 @@ def row8_window(self):
 Bench.row8_window = row8_window
 
 
+def row9_signature(self):
+    size = (16 if self.quick else 64) * MiB
+    raw, img = os.path.join(self.tmp, "sig.bin"), os.path.join(self.tmp, "sig.signed.bin")
+    random_file(raw, size)
+    key = os.path.join(self.tmp, "bench")
+    sh(eota("keygen", "--out", key), stdout=subprocess.DEVNULL)
+    sh(eota("sign", "--key", key + ".key", "--version", "1.0", raw, "-o", img), stdout=subprocess.DEVNULL)
+    with open(key + ".pub") as f:
+        pub = f.read().strip()
+    times = {}
+    for name, body in (("off", ""), ("on", "    signature:\n      keys: [%s]\n" % pub)):
+        dev = Device("ota:\n  - platform: esphome\n" + body, app=False)
+        try:
+            times[name], _ = median_of(lambda: upload(dev.port, img, "--compress", "never")[0], self.runs)
+        finally:
+            dev.stop(expect_rc=None)
+            dev.cleanup()
+    cond = "%d MiB signed random image, loopback, median of %d" % (size // MiB, self.runs)
+    self.add("9", "upload without the signature check", times["off"], "s", cond)
+    self.add("9", "upload with the signature check", times["on"], "s", cond + " (SHA-256 + Ed25519)")
+    self.add("9", "time the check adds", times["on"] - times["off"], "s",
+             "%.1f%% of the upload" % (100.0 * (times["on"] - times["off"]) / times["off"]))
+
+
+Bench.row9_signature = row9_signature
+
+
 def data_targets(data):
     """size.json -> [(target name, totals)] whatever its exact shape."""
     out = []
@@ -478,7 +508,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, one run each (for CI)")
     ap.add_argument("--json", default=os.path.join(BUILD, "bench.json"), help="where to write the JSON")
-    ap.add_argument("--rows", default="1,2,3,5,6,7,8", help="which rows (4 comes with 1)")
+    ap.add_argument("--rows", default="1,2,3,5,6,7,8,9", help="which rows (4 comes with 1)")
     a = ap.parse_args()
     rows = set(a.rows.split(","))
     build()
@@ -492,7 +522,7 @@ def main():
     try:
         for r, fn in (("1", b.row1_loopback), ("2", b.row2_links), ("3", b.row3_cpu), ("5", b.row5_size),
                       ("6", b.row6_fleet), ("7", b.row7_compression), ("7", b.row7_host_gzip),
-                      ("8", b.row8_window)):
+                      ("8", b.row8_window), ("9", b.row9_signature)):
             if r in rows:
                 try:
                     fn()

@@ -2,7 +2,10 @@
 # fuzz.sh: build the libFuzzer target for the device engine with clang
 # (ASan + UBSan) in build-fuzz and run it for SECONDS (default 60), starting
 # from the checked-in seeds (tests/fuzz/corpus) and seeds generated fresh by
-# fuzz_seedgen (which also checks that each seed still does what it should).
+# fuzz_seedgen (which also checks that each seed still does what it should);
+# then the target over the signed-image trailer and its layer
+# (fuzz_signature, seeds in tests/fuzz/corpus_signature) for a third of
+# SECONDS (at least 10).
 # Exits non-zero on any crash, leak, sanitizer report or broken invariant;
 # the input that did it is left in build-fuzz/artifacts/.
 #
@@ -27,7 +30,7 @@ esac
 command -v clang >/dev/null || { echo "fuzz: clang not found (scripts/deps.sh)" >&2; exit 2; }
 CC=clang cmake -S "$root" -B "$bdir" -G Ninja -DEOTA_FUZZ=ON -DEOTA_BUILD_TESTS=OFF \
   -DEOTA_SANITIZE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C "$bdir" fuzz_server fuzz_seedgen
+ninja -C "$bdir" fuzz_server fuzz_seedgen fuzz_signature
 
 seeds=$root/tests/fuzz/corpus
 if [ $update -eq 1 ]; then
@@ -63,3 +66,11 @@ echo "fuzz: running fuzz_server for ${secs}s (corpus: ${dirs[*]})"
   -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/" \
   "${par[@]+"${par[@]}"}" "${extra[@]+"${extra[@]}"}" "${dirs[@]}"
 echo "fuzz: no crash in ${secs}s"
+
+sig_secs=$((secs / 3 > 10 ? secs / 3 : 10))
+mkdir -p "$bdir/corpus_signature"
+echo "fuzz: running fuzz_signature for ${sig_secs}s"
+"$bdir/tests/fuzz/fuzz_signature" -max_total_time="$sig_secs" -max_len=2048 -timeout=20 \
+  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/" \
+  "${extra[@]+"${extra[@]}"}" "$bdir/corpus_signature" "$root/tests/fuzz/corpus_signature"
+echo "fuzz: no crash in fuzz_signature either"

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # size.sh: build every src/core/*.c freestanding for the two microcontroller
 # targets CI cares about (Cortex-M0+ as on the RP2040, RV32IMC as on the
-# ESP32-C3) at -Os, in three variants of the build options (eota/opt.h):
+# ESP32-C3) at -Os, in four variants of the build options (eota/opt.h):
 #
 #   full           everything (the defaults)
-#   device         no uploader engine (EOTA_WITH_CLIENT 0)
+#   device         no uploader engine (EOTA_WITH_CLIENT 0), no signed-image
+#                  check (EOTA_WITH_SIGNATURE 0)
+#   device-signed  the same with the signed-image check: the trailer parser
+#                  and its storage layer (eota/sig_layer.h) linked in
 #   device-nodesc  also no sentences: none for the response codes and
 #                  statuses, none in the log lines (only their level and
 #                  number), no legacy MD5 challenge, and the bitwise CRC-32
@@ -39,7 +42,7 @@
 #   EXTRA_CFLAGS adds flags to every compile (e.g. -DEOTA_PASSWORD_MAX=64).
 # Output: BUILD_DIR/<variant>/<target>/*.o and BUILD_DIR/size.json, whose
 # "targets" is the full variant (what bench/run.py reads) and "variants" all
-# three. Exit 1 on a compile error or a forbidden undefined symbol; 2 when a
+# four. Exit 1 on a compile error or a forbidden undefined symbol; 2 when a
 # toolchain is missing.
 set -euo pipefail
 
@@ -63,10 +66,11 @@ targets=(
 # name | defines | objects whose public functions a firmware calls (linked)
 #      | the bootloader's functions: left out of linked, and linked alone (boot)
 app_roots="server ingest bootstate safemode slotstore flash_backend"
-nodesc="-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_LOG_TEXT=0 -DEOTA_WITH_MD5_AUTH=0 -DEOTA_WITH_CRC_TABLE=0"
+nodesc="-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_LOG_TEXT=0 -DEOTA_WITH_MD5_AUTH=0 -DEOTA_WITH_CRC_TABLE=0 -DEOTA_WITH_SIGNATURE=0"
 variants=(
-  "full||bootstate client crc32 flash flash_backend protocol safemode server status|"
-  "device|-DEOTA_WITH_CLIENT=0|$app_roots|eota_boot"
+  "full||bootstate client crc32 flash flash_backend protocol safemode server status signature sig_layer|"
+  "device|-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_SIGNATURE=0|$app_roots|eota_boot"
+  "device-signed|-DEOTA_WITH_CLIENT=0|$app_roots sig_layer|eota_boot"
   "device-nodesc|$nodesc|$app_roots|eota_boot"
 )
 

@@ -140,8 +140,8 @@ const char *eota_ingest_why(const eota_ingest *in);
  * non-zero; else by status (EOTA_ETOOBIG: too_big_code, 0 meaning
  * EOTA_RESP_ERROR_ESP32_NOT_ENOUGH_SPACE; EOTA_ENOSLOT 8A; EOTA_EUNSUPPORTED
  * 8E; EOTA_EPREPARE 81; EOTA_EWRITE, EOTA_EFORMAT 83; EOTA_EVERIFY,
- * EOTA_ECOMMIT 84); any other status by the step (begin 81, write 83, end
- * 84). */
+ * EOTA_ECOMMIT 84; EOTA_ESIGNATURE 8D; EOTA_EDOWNGRADE 93); any other
+ * status by the step (begin 81, write 83, end 84). */
 uint8_t eota_ingest_wire_code(int status, uint8_t detail_code, eota_ingest_step step, uint8_t too_big_code);
 
 #ifdef __cplusplus

@@ -60,6 +60,13 @@
 #define EOTA_WITH_CRC_TABLE 1
 #endif
 
+/* 1: build the signed-image check (eota/signature.h, eota/sig_layer.h:
+ * the trailer parser, the trusted keys, the storage layer that refuses an
+ * unsigned or downgraded image); 0: leave it out (a smaller core). */
+#ifndef EOTA_WITH_SIGNATURE
+#define EOTA_WITH_SIGNATURE 1
+#endif
+
 /* Most steps (reads, writes, backend calls) one eota_server_poll makes, so
  * that a fast peer cannot hold the integrator's main loop. */
 #ifndef EOTA_SERVER_POLL_BUDGET

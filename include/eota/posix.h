@@ -14,6 +14,7 @@
 #include "eota/private_access.h"
 #include "eota/random.h"
 #include "eota/transport.h"
+#include "eota/verify.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,6 +35,9 @@ void eota_posix_hash_free(eota_posix_hash *h);
 eota_hash eota_posix_hash_seam(eota_posix_hash *h);
 /* One-shot helper: digest of data (16 or 32 bytes). EOTA_OK or negative. */
 int eota_posix_digest(eota_hash_alg alg, const void *data, size_t len, uint8_t *digest);
+
+/* --- signature verification (OpenSSL 3 Ed25519, eota/verify.h) --- */
+eota_verify eota_posix_verify(void);
 
 /* --- random (getrandom) and clock (CLOCK_MONOTONIC) --- */
 eota_random eota_posix_random(void);

@@ -33,7 +33,10 @@ enum eota_status_code {
     EOTA_EWRITE = -12,     /* writing the image failed */
     EOTA_EFORMAT = -13,    /* the image is malformed (a corrupt gzip stream) */
     EOTA_EVERIFY = -14,    /* the written image did not verify */
-    EOTA_ECOMMIT = -15     /* the image could not be committed or installed */
+    EOTA_ECOMMIT = -15,    /* the image could not be committed or installed */
+    /* signed images (eota/signature.h) */
+    EOTA_ESIGNATURE = -16, /* not signed by a trusted key, or a bad trailer */
+    EOTA_EDOWNGRADE = -17  /* older than the running image (security counter, version) */
 };
 typedef int eota_status;
 

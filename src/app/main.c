@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "sign/sign.h"
 
 static void usage(FILE *f)
 {
@@ -16,6 +17,9 @@ static void usage(FILE *f)
             "commands:\n"
             "  device    run a device: serve the OTA protocol, A/B slots, the application\n"
             "  upload    upload firmware to one device or a fleet\n"
+            "  keygen    make an Ed25519 key for signing images\n"
+            "  sign      sign a firmware image (or add a signature to a signed one)\n"
+            "  verify    show a signed image's trailer and check its signature\n"
             "  version   print the version\n"
             "\n"
             "'eota COMMAND --help' tells more about each.\n");
@@ -40,6 +44,12 @@ int main(int argc, char **argv)
         return eota_cmd_device(argc - 1, argv + 1);
     if (!strcmp(cmd, "upload"))
         return eota_cmd_upload(argc - 1, argv + 1);
+    if (!strcmp(cmd, "keygen"))
+        return eota_cmd_keygen(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sign"))
+        return eota_cmd_sign(argc - 1, argv + 1);
+    if (!strcmp(cmd, "verify"))
+        return eota_cmd_verify(argc - 1, argv + 1);
     fprintf(stderr, "eota: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -72,6 +72,7 @@ eota_backend eota_storage_stack(eota_storage *st, eota_slots *slots, const eota_
 {
     memset(st, 0, sizeof *st);
     eota_backend b = slot_store(st, slots, cfg->slot_size);
+    b = eota_sig_stack_wrap(&st->sig, b, slots, cfg); /* signature check (sign/sig_stack.h) */
     if (cfg->gzip) {
         eota_gzip_layer_init(&st->gzip, b);
         b = eota_gzip_layer_seam(&st->gzip);

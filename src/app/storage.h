@@ -6,6 +6,8 @@
  *   simulate: fail_at         sim_layers.h (only with fail_at)
  *   gzip inflation            eota/gzip_layer.h (only when the profile
  *                             accepts gzip)
+ *   signature check           eota/sig_layer.h via sign/sig_stack.h (only
+ *                             with ota signature:), on the inflated image
  *   slot store                eota/slotstore.h: the inactive slot, the boot
  *                             state's prepare and install
  *   over files                eota/filestore.h: .part, fsync, rename
@@ -27,6 +29,7 @@
 #include "eota/filestore.h"
 #include "eota/gzip_layer.h"
 #include "eota/slotstore.h"
+#include "sign/sig_stack.h"
 #include "sim_layers.h"
 #include "slots.h"
 
@@ -36,6 +39,7 @@ typedef struct eota_storage {
     /* the layers, bottom up */
     eota_filestore files;
     eota_slotstore store;
+    eota_sig_stack sig;        /* signature check (sign/sig_stack.h) */
     eota_gzip_layer gzip;
     eota_sim_fail fail;
     eota_sim_speed speed;

@@ -94,6 +94,8 @@ uint8_t eota_ingest_wire_code(int status, uint8_t detail_code, eota_ingest_step 
     case EOTA_EFORMAT: return EOTA_RESP_ERROR_WRITING_FLASH;
     case EOTA_EVERIFY:
     case EOTA_ECOMMIT: return EOTA_RESP_ERROR_UPDATE_END;
+    case EOTA_ESIGNATURE: return EOTA_RESP_ERROR_SIGNATURE_INVALID;
+    case EOTA_EDOWNGRADE: return EOTA_RESP_ERROR_VERSION_DOWNGRADE;
     default: return by_step[step];
     }
 }

@@ -25,6 +25,8 @@ static const eota_text statuses[] = {
     EOTA_TEXT(EOTA_EFORMAT, "EFORMAT", "the image is malformed"),
     EOTA_TEXT(EOTA_EVERIFY, "EVERIFY", "the written image did not verify"),
     EOTA_TEXT(EOTA_ECOMMIT, "ECOMMIT", "the image could not be installed"),
+    EOTA_TEXT(EOTA_ESIGNATURE, "ESIGNATURE", "the image is not signed by a trusted key"),
+    EOTA_TEXT(EOTA_EDOWNGRADE, "EDOWNGRADE", "the image is older than the running one"),
 };
 
 const char *eota_status_name(int status)

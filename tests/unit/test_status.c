@@ -15,7 +15,7 @@ static void test_every_status_named_once(void **state)
 {
     (void)state;
     const char *seen[32] = {0};
-    for (int s = EOTA_OK; s >= EOTA_ECOMMIT; s--) {
+    for (int s = EOTA_OK; s >= EOTA_EDOWNGRADE; s--) {
         const char *name = eota_status_name(s);
         assert_string_not_equal(name, "UNKNOWN");
         assert_true(strlen(eota_status_describe(s)) > 3);
@@ -30,7 +30,7 @@ static void test_every_status_named_once(void **state)
 static void test_unknown_status(void **state)
 {
     (void)state;
-    assert_string_equal(eota_status_name(EOTA_ECOMMIT - 1), "UNKNOWN");
+    assert_string_equal(eota_status_name(EOTA_EDOWNGRADE - 1), "UNKNOWN");
     assert_string_equal(eota_status_name(7), "UNKNOWN");
     assert_string_equal(eota_status_describe(-1000), "an unknown status");
 }

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "profile.h"
+#include "signature.h" /* eota_signature_config */
 #include "units.h" /* eota_config_parse_duration */
 
 /* ------------------------------------------------------------------ */
@@ -179,6 +180,7 @@ typedef struct eota_config {
     uint32_t slot_size;      /* resolved: simulate.slot_size or the profile's */
     /* ota: */
     eota_ota_config ota;
+    eota_signature_config signature; /* ota[].signature: (signature.h) */
     bool ota_web_server;     /* an entry `platform: web_server` */
     int ota_web_server_line;
     eota_config_safe_mode safe_mode;

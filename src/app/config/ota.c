@@ -24,6 +24,7 @@ static const schema_key ota_esphome_keys[] = {
     KEY("on_begin", K_CUSTOM),       KEY("on_progress", K_CUSTOM),
     KEY("on_end", K_CUSTOM),         KEY("on_abort", K_CUSTOM),
     KEY("on_error", K_CUSTOM),       KEY("on_state_change", K_CUSTOM),
+    KEY("signature", K_CUSTOM), /* signature.c */
     OTA_MOVED_KEYS,
     KEND};
 static const schema_key ota_web_keys[] = {KEY("platform", K_CUSTOM), OTA_MOVED_KEYS, KEND};
@@ -105,6 +106,9 @@ static int read_entry(cfg_reader *r, ota_entry *x)
     if ((x->md5 = schema_map_get(c, x->n, "allow_md5_auth")) &&
         schema_get_bool(c, x->md5, schema_path_key(p, x->path, "allow_md5_auth"),
                         &e->allow_md5_auth))
+        return -1;
+    yaml_node_t *sig = schema_map_get(c, x->n, "signature"); /* signature.c */
+    if (sig && cfg_read_signature(r, sig, schema_path_key(p, x->path, "signature")))
         return -1;
     return read_entry_triggers(r, x);
 }

@@ -130,6 +130,7 @@ static void tear_down(dev_device *d)
         if (d->conns[i].fd >= 0)
             close(d->conns[i].fd);
     eota_posix_hash_free(&d->hash); /* a no-op on the zeroed struct */
+    eota_sig_stack_free(&d->storage.sig);
     free(d->xfer);
     eota_slots_close(&d->slots);
     eota_config_free(&d->cfg);

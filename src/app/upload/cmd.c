@@ -55,6 +55,8 @@ static int settle(up_run *r)
         fprintf(stderr, "eota upload: %s\n", err);
         return 2;
     }
+    if (!r->opt.quiet && !r->opt.json && up_image_signature(&r->img, err, sizeof err)) /* issue 14 */
+        fprintf(stderr, "eota upload: sending %s\n", err);
     return -1;
 }
 

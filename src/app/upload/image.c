@@ -18,6 +18,7 @@
 
 #include "eota/posix.h"
 #include "upload/digest_cache.h"
+#include "sign/sign.h"
 
 #define TRIAL_PIECE (64u * 1024u)
 #define TRIAL_PIECES 4u
@@ -283,4 +284,22 @@ eota_client_image up_image_gzip(up_image *im)
     img.size = (uint32_t)im->gz_size;
     memcpy(img.md5, im->gz_md5, sizeof img.md5);
     return img;
+}
+
+/* --- a signed image (docs/signed-images.md): what its trailer says --- */
+int up_image_signature(const up_image *im, char *out, size_t outlen)
+{
+    eota_sig_info in;
+    const char *why;
+    size_t tail = im->size < EOTA_SIG_TRAILER_MAX ? im->size : EOTA_SIG_TRAILER_MAX;
+    if (eota_sig_parse(im->data + im->size - tail, tail, &in, &why) != EOTA_OK)
+        return 0;
+    size_t k = (size_t)snprintf(out, outlen, "a signed image: version %.*s, security counter %u, key%s",
+                                in.version_len, in.version, in.counter, in.nsigs > 1 ? "s" : "");
+    for (uint8_t i = 0; i < in.nsigs && k < outlen; i++) {
+        char id[SIGN_KEY_ID_LEN + 1];
+        sign_key_id(in.keyhash[i], id);
+        k += (size_t)snprintf(out + k, outlen - k, "%s %s", i ? "," : "", id);
+    }
+    return 1;
 }

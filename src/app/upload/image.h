@@ -62,6 +62,14 @@ double up_image_trial(up_image *im);
 /* Make the gzip version (level 9) and its MD5; idempotent. 0 or -1. */
 int up_image_compress(up_image *im, char *err, size_t errlen);
 
+/* 1 with a sentence in out when the file ends with a signature trailer
+ * (docs/signed-images.md): its version, counter and key ids; 0 when not. */
+int up_image_signature(const up_image *im, char *out, size_t outlen);
+/* What to do about a refused signature (8D) or downgrade (93), appended to
+ * the device's words ("; sign it with ..."); "" for another code
+ * (native_words.c). */
+void up_signature_hint(uint8_t code, char *out, size_t outlen);
+
 /* The engine's view of the raw and the gzip version. */
 eota_client_image up_image_raw(up_image *im);
 eota_client_image up_image_gzip(up_image *im);

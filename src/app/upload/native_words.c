@@ -52,6 +52,8 @@ static void describe_answer(const up_run *r, const up_job *j, char *out, size_t 
                                     name ? name : "(unknown code)", where, eota_response_describe(n->code));
         if (n->code == EOTA_RESP_ERROR_AUTH_INVALID && r->npasswords > 1 && k < outlen)
             snprintf(out + k, outlen - k, " (tried %zu password%s)", j->pw_i + 1, j->pw_i ? "s" : "");
+        else if (k < outlen)
+            up_signature_hint(n->code, out + k, outlen - k);
         return;
     }
     case EOTA_CLIENT_ERR_PROTOCOL:
@@ -124,4 +126,17 @@ void up_nat_describe_failure(const up_run *r, const up_job *j, char *out, size_t
     case EOTA_CLIENT_ERR_RESOLVE: snprintf(out, outlen, "%s", j->resolve_msg); return;
     case EOTA_CLIENT_OK: snprintf(out, outlen, "ok"); return;
     }
+}
+
+void up_signature_hint(uint8_t code, char *out, size_t outlen)
+{
+    if (code == EOTA_RESP_ERROR_SIGNATURE_INVALID)
+        snprintf(out, outlen, "; sign it with a key whose .pub is in the device's ota: signature: keys "
+                              "(eota sign --key NAME.key --version V FIRMWARE -o SIGNED), and send it unaltered");
+    else if (code == EOTA_RESP_ERROR_VERSION_DOWNGRADE)
+        snprintf(out, outlen, "; its security counter or version is lower than the running image's: sign a "
+                              "newer version (eota sign --version, --counter not lower), or set "
+                              "allow_downgrade: true on the device for a lower version");
+    else if (outlen)
+        out[0] = '\0';
 }
