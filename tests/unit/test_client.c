@@ -1313,43 +1313,35 @@ static void acks_case(void **state, size_t size, eota_client_error want_err, uin
     assert_false(r.committed);
 }
 
-/* Never a 47, then 44 45 once the bytes are in (a device that reads
- * nothing does the same): today's bug report, "OK, installed". */
-static void test_acks_none_then_44_45(void **state)
-{
-    fixture *f = *state;
-    f->dev.no_acks = 1;
-    acks_case(state, 1000, EOTA_CLIENT_ERR_PROTOCOL, 0x44);
-}
+/* Each way of skipping or reordering: never a 47 then 44 45 once the bytes
+ * are in (a device that reads nothing does the same: the bug report's "OK,
+ * installed"), on one block and on several; the last 47 missing; 44 before
+ * the last 47 (which comes after it); 45 without 44. */
+static const struct acks_way {
+    int no_acks, late_acks, skip_receive;
+    uint32_t withhold;
+    size_t size;
+    uint8_t code;
+} acks_ways[] = {
+    {1, 0, 0, 0, 1000, 0x44}, {1, 0, 0, 0, 3 * 8192 + 100, 0x44}, {0, 0, 0, 1, 20000, 0x44},
+    {0, 1, 0, 1, 20000, 0x44}, {0, 0, 1, 0, 20000, 0x45},
+};
 
-static void test_acks_none_several_blocks(void **state)
+static void test_acks_skipped_or_reordered(void **state)
 {
-    fixture *f = *state;
-    f->dev.no_acks = 1;
-    acks_case(state, 3 * 8192 + 100, EOTA_CLIENT_ERR_PROTOCOL, 0x44);
-}
-
-static void test_acks_last_missing(void **state)
-{
-    fixture *f = *state;
-    f->dev.withhold = 1;
-    acks_case(state, 20000, EOTA_CLIENT_ERR_PROTOCOL, 0x44);
-}
-
-/* 44 before the last 47: the 47 comes after it. */
-static void test_acks_44_before_last_47(void **state)
-{
-    fixture *f = *state;
-    f->dev.withhold = 1;
-    f->dev.late_acks = 1;
-    acks_case(state, 20000, EOTA_CLIENT_ERR_PROTOCOL, 0x44);
-}
-
-static void test_acks_45_without_44(void **state)
-{
-    fixture *f = *state;
-    f->dev.skip_receive = 1;
-    acks_case(state, 20000, EOTA_CLIENT_ERR_PROTOCOL, 0x45);
+    (void)state;
+    for (size_t k = 0; k < sizeof acks_ways / sizeof acks_ways[0]; k++) {
+        const struct acks_way *w = &acks_ways[k];
+        void *st = NULL;
+        setup(&st);
+        fixture *f = st;
+        f->dev.no_acks = w->no_acks;
+        f->dev.late_acks = w->late_acks;
+        f->dev.skip_receive = w->skip_receive;
+        f->dev.withhold = w->withhold;
+        acks_case(&st, w->size, EOTA_CLIENT_ERR_PROTOCOL, w->code);
+        teardown(&st);
+    }
 }
 
 /* A 47 for a block of which only part was sent (a 4 KiB pipe). */
@@ -1581,11 +1573,7 @@ int main(void)
         T(test_restart_after_failure),
         T(test_error_byte_found_after_write_failure),
         T(test_close_found_by_write),
-        T(test_acks_none_then_44_45),
-        T(test_acks_none_several_blocks),
-        T(test_acks_last_missing),
-        T(test_acks_44_before_last_47),
-        T(test_acks_45_without_44),
+        cmocka_unit_test(test_acks_skipped_or_reordered),
         T(test_acks_before_the_block),
         T(test_acks_44_45_after_43),
         T(test_acks_version_1_needs_none),
