@@ -104,6 +104,36 @@ size_t proc_descendants(pid_t root, proc_id *out, size_t max)
     return found;
 }
 
+/* 1 when the environment of pid has an entry beginning with `entry`. */
+static int has_env(pid_t pid, const char *entry)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    size_t cap = 65536, len = strlen(entry);
+    char *buf = malloc(cap + 1);
+    size_t n = buf ? fread(buf, 1, cap, f) : 0;
+    fclose(f);
+    int found = 0;
+    for (size_t i = 0; buf && i < n && !found; i += strnlen(buf + i, n - i) + 1)
+        found = n - i >= len && !memcmp(buf + i, entry, len);
+    free(buf);
+    return found;
+}
+
+size_t proc_children_with_env(pid_t parent, const char *entry, proc_id *out, size_t max)
+{
+    size_t n = 0, found = 0;
+    proc_entry *all = snapshot(&n);
+    for (size_t i = 0; all && i < n && found < max; i++)
+        if (all[i].ppid == parent && has_env(all[i].id.pid, entry))
+            out[found++] = all[i].id;
+    free(all);
+    return found;
+}
+
 void proc_signal_all(const proc_id *p, size_t n, int sig)
 {
     for (size_t i = 0; i < n; i++)

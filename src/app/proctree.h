@@ -23,6 +23,11 @@ unsigned long long proc_start_time(pid_t pid);
  * them, into out. Returns how many. */
 size_t proc_descendants(pid_t root, proc_id *out, size_t max);
 
+/* The children of parent whose environment holds an entry beginning with
+ * `entry` ("NAME=" or "NAME=value"), at most max of them, into out: what
+ * an application left behind and a subreaper inherited. Returns how many. */
+size_t proc_children_with_env(pid_t parent, const char *entry, proc_id *out, size_t max);
+
 /* Send sig to each process of the list that is still the same process. */
 void proc_signal_all(const proc_id *p, size_t n, int sig);
 

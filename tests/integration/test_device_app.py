@@ -135,24 +135,34 @@ def test_sigkill_of_the_device_takes_the_application():
                 os.kill(p, signal.SIGKILL)  # what a failed round left
 
 
+def stat_field(pid, index):
+    """A field of /proc/PID/stat after the command name (0: the state)."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[index]
+
+
 def test_setsid_grandchild_does_not_survive_an_update():
+    """Two that left the application's process group and session: a setsid
+    grandchild whose parent (the application) still runs, and a daemon
+    whose parent ended at once (it is reparented to the device)."""
     dev = device()
-    grandchild = None
+    left = []
     try:
-        img = script("v1", "setsid sh -c 'echo $$ > \"$0.setsid\"; exec sleep 1000' \"$1\" &")
+        img = script("v1", "setsid sh -c 'echo $$ > \"$0.setsid\"; exec sleep 1000' \"$1\" &\n"
+                           "(setsid sh -c 'echo $$ > \"$0.daemon\"; exec sleep 1000' \"$1\" &)")
         install(dev, img, "v1")
-        grandchild = read_pid(dev.marker + ".setsid")
-        assert alive(grandchild)
-        with open("/proc/%d/stat" % grandchild) as f:
-            sid = int(f.read().rsplit(")", 1)[1].split()[3])
-        assert sid == grandchild, "not in a session of its own"
+        left = [read_pid(dev.marker + ".setsid"), read_pid(dev.marker + ".daemon")]
+        for p in left:
+            assert alive(p) and int(stat_field(p, 3)) == p, "not in a session of its own"
+        assert int(stat_field(left[1], 1)) == dev.proc.pid, "the daemon was not reparented to the device"
         install(dev, script("v2", ""), "v2")
-        assert wait_gone([grandchild], 3.0) == [], "the setsid grandchild survived the update"
+        assert wait_gone(left, 3.0) == [], "a setsid grandchild survived the update"
         dev.stop()
     finally:
         dev.cleanup()
-        if grandchild and alive(grandchild):
-            os.kill(grandchild, signal.SIGKILL)  # out of the device's reach after a SIGKILL
+        for p in left:
+            if alive(p):
+                os.kill(p, signal.SIGKILL)  # out of the device's reach after a SIGKILL
 
 
 def hello_seconds(port):

@@ -80,11 +80,27 @@ static void record_pid(dev_app *a)
     }
 }
 
+/* What an application left to the device (the subreaper): children of
+ * the device whose environment has an EOTA_IMAGE in the state directory, a
+ * daemon whose parent has ended, say; added to a->kin. */
+static void add_orphans(dev_app *a)
+{
+    if (!a->image_entry[0])
+        return;
+    proc_id orphans[DEV_APP_MAX_KIN];
+    size_t n = proc_children_with_env(getpid(), a->image_entry, orphans, DEV_APP_MAX_KIN);
+    for (size_t i = 0; i < n && a->nkin < DEV_APP_MAX_KIN; i++)
+        if (orphans[i].pid != a->pid)
+            a->kin[a->nkin++] = orphans[i];
+}
+
 /* The application has ended (reaped): what is left of its group, and of
- * the descendants it had when its stop began, goes with it. */
+ * the descendants it had when its stop began (or left to the device),
+ * goes with it. */
 static void clear_leftovers(dev_app *a, pid_t pid)
 {
     kill(-pid, SIGKILL);
+    add_orphans(a);
     proc_signal_all(a->kin, a->nkin, SIGKILL);
     a->nkin = 0;
     if (a->pidfile[0])
@@ -99,6 +115,7 @@ static void begin_stop(dev_app *a)
 {
     LOGI("app", "Stopping the application (pid %d)", (int)a->pid);
     a->nkin = proc_descendants(a->pid, a->kin, DEV_APP_MAX_KIN);
+    add_orphans(a);
     proc_signal_all(a->kin, a->nkin, SIGTERM);
 }
 
@@ -210,6 +227,7 @@ void dev_app_start(dev_app *a, const eota_slots *slots)
         return;
     }
     snprintf(a->pidfile, sizeof a->pidfile, "%s/app.pid", slots->dir);
+    snprintf(a->image_entry, sizeof a->image_entry, "EOTA_IMAGE=%s/", slots->dir);
     stop_leftover(a->pidfile);
     launch *l = calloc(1, sizeof *l);
     if (!l) {

@@ -39,6 +39,7 @@ typedef struct dev_app {
     proc_id kin[DEV_APP_MAX_KIN]; /* its descendants when the stop began */
     size_t nkin;
     char pidfile[4096]; /* STATE_DIR/app.pid while it runs; "" when none */
+    char image_entry[4096 + 16]; /* "EOTA_IMAGE=STATE_DIR/", in its environment */
 } dev_app;
 
 void dev_app_init(dev_app *a, const eota_config *cfg);
