@@ -11,7 +11,8 @@
 #include <string.h>
 
 /* The fields of /proc/PID/stat we need: the parent and the start time. 0
- * when it cannot be read (the process is gone). */
+ * when it cannot be read (the process is gone) or is a zombie (it has
+ * ended; only its parent's wait is missing). */
 static int read_stat(pid_t pid, pid_t *ppid, unsigned long long *start)
 {
     char path[64], buf[1024];
@@ -31,6 +32,8 @@ static int read_stat(pid_t pid, pid_t *ppid, unsigned long long *start)
     char *end;
     long parent = 0;
     p += 2; /* ") " */
+    if (*p == 'Z')
+        return 0;
     for (int field = 3; field <= 22 && *p; field++) {
         if (field == 4)
             parent = strtol(p, NULL, 10);

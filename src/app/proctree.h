@@ -16,7 +16,8 @@ typedef struct proc_id {
     unsigned long long start; /* clock ticks after boot (/proc/PID/stat field 22) */
 } proc_id;
 
-/* The start time of pid, or 0 when it does not run (or /proc cannot say). */
+/* The start time of pid, or 0 when it does not run (gone or a zombie, or
+ * /proc cannot say). */
 unsigned long long proc_start_time(pid_t pid);
 
 /* The descendants of root (children, their children, ...), at most max of
