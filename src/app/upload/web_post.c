@@ -160,7 +160,10 @@ static up_web_limit past_limit(const up_web_xfer *x, uint64_t t)
 {
     if (x->idle_ms && t - x->last_activity > x->idle_ms)
         return UP_WEB_LIMIT_SILENCE;
-    if (x->reply_ms && x->idle_ms && t - x->reply_ms > x->idle_ms)
+    /* a 401 to credentials is followed by a new request (libcurl's), not
+     * the end: its answer is timed from its own status line */
+    int retried = x->status == 401 && x->have_credentials;
+    if (x->reply_ms && x->idle_ms && !retried && t - x->reply_ms > x->idle_ms)
         return UP_WEB_LIMIT_REPLY_SLOW;
     if (t > x->deadline_ms)
         return UP_WEB_LIMIT_DEADLINE;
