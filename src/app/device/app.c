@@ -109,8 +109,8 @@ static void clear_leftovers(dev_app *a, pid_t pid)
     a->pid = 0;
 }
 
-/* The descendants as the stop begins (the tree is whole yet), then
- * SIGTERM to them and to the group. */
+/* The descendants as the stop begins (the tree is whole yet), and what it
+ * left to the device, get SIGTERM (the group gets it from the supervisor). */
 static void begin_stop(dev_app *a)
 {
     LOGI("app", "Stopping the application (pid %d)", (int)a->pid);
