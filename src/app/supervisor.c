@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,13 +30,17 @@ static sup_child *find(sup_table *t, pid_t pid)
     return NULL;
 }
 
-/* In the child, between fork and exec: only what is safe there. */
-static void exec_child(const sup_spec *spec)
+/* In the child, between fork and exec: only what is safe there. The child
+ * dies with the command (SIGKILL when its parent ends, even by SIGKILL; and
+ * at once when the parent ended before the request took hold). */
+static void exec_child(const sup_spec *spec, pid_t parent)
 {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     setpgid(0, 0);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(127);
     for (size_t i = 0; i < spec->nenv; i++)
         putenv(spec->env[i]);
     const char *file = spec->file ? spec->file : spec->argv[0];
@@ -50,11 +55,12 @@ pid_t sup_spawn(sup_table *t, const sup_spec *spec)
     sup_child *slot = find(t, 0);
     if (!slot)
         return 0;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0)
-        exec_child(spec);
+        exec_child(spec, parent);
     slot->pid = pid;
     slot->deadline_ms = spec->timeout_ms ? eota_posix_now_ms64() + spec->timeout_ms : 0;
     slot->hooks = spec->hooks;
@@ -127,6 +133,16 @@ static void signal_group(pid_t pid, int sig)
 {
     kill(-pid, sig);
     kill(pid, sig);
+}
+
+int sup_stop_begin(sup_table *t, pid_t pid, uint32_t grace_ms)
+{
+    sup_child *c = pid > 0 ? find(t, pid) : NULL;
+    if (!c)
+        return -1;
+    signal_group(pid, SIGTERM);
+    c->deadline_ms = eota_posix_now_ms64() + (grace_ms ? grace_ms : 1);
+    return 0;
 }
 
 /* 1 once pid has ended and is reaped (or was reaped by someone else). */

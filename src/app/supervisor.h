@@ -3,12 +3,14 @@
  *
  * A child is started with fork + exec in a process group of its own (so
  * that stopping it stops what it started too), with an empty signal mask
- * (the command blocks the signals it reads through a signalfd) and with
- * environment entries of the caller's. Afterwards it is reaped, killed at
+ * (the command blocks the signals it reads through a signalfd), with
+ * environment entries of the caller's, and with PR_SET_PDEATHSIG: it gets
+ * SIGKILL when the command ends, however it ends. Afterwards it is reaped, killed at
  * its deadline, or stopped on purpose: SIGTERM to its group, then SIGKILL
  * when it does not end within a grace time.
  *
- * Nothing here blocks, except sup_stop. The caller learns that children
+ * Nothing here blocks, except sup_stop (sup_stop_begin is its
+ * non-blocking form). The caller learns that children
  * ended as it likes (SIGCHLD through a signalfd in `eota device`) and calls
  * sup_reap_all; it waits for deadlines with sup_next_timeout_ms and calls
  * sup_check_timeouts. What a child's end means (log it, reboot) is the
@@ -85,5 +87,11 @@ long sup_next_timeout_ms(const sup_table *t);
  * exited hook is not called. Returns 0 when it ended on SIGTERM (or had
  * ended already), 1 when it had to be killed, -1 when pid is not t's. */
 int sup_stop(sup_table *t, pid_t pid, uint32_t grace_ms);
+
+/* Begin to stop a child of t without waiting: SIGTERM to its group and to
+ * itself, and a deadline grace_ms from now, at which sup_check_timeouts
+ * kills the group (timed_out hook). It is reaped as any child (exited
+ * hook). Returns 0, or -1 when pid is not t's. */
+int sup_stop_begin(sup_table *t, pid_t pid, uint32_t grace_ms);
 
 #endif

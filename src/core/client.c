@@ -445,13 +445,30 @@ static int can_send(const eota_client *c)
     return c->state == ST_DATA && (c->buf_pos < c->buf_len || c->fetched < send_limit(c));
 }
 
+/* A 47 counts only for a block the device can have received whole: every
+ * byte of it was sent (the last block may be short). */
+static int ack_due(const eota_client *c)
+{
+    uint64_t end = ((uint64_t)c->acks + 1) * EOTA_BLOCK_SIZE;
+    if (end > c->img.size)
+        end = c->img.size;
+    return c->acks < acks_expected(c) && c->sent >= end;
+}
+
+/* 44 only once every byte went out and, on a version-2 device, after every
+ * 47 the image size calls for: a device that skipped one did not say it
+ * had the image. */
+static int receive_due(const eota_client *c)
+{
+    return c->sent == c->img.size && (c->version < EOTA_VERSION_2 || c->acks == acks_expected(c));
+}
+
 static void on_data_byte(eota_client *c, uint8_t b)
 {
     if (c->state == ST_DATA) {
-        if (b == EOTA_RESP_CHUNK_OK && c->acks < acks_expected(c) &&
-            (uint64_t)c->acks * EOTA_BLOCK_SIZE < c->sent) {
+        if (b == EOTA_RESP_CHUNK_OK && ack_due(c)) {
             c->acks++;
-        } else if (b == EOTA_RESP_RECEIVE_OK && c->sent == c->img.size) {
+        } else if (b == EOTA_RESP_RECEIVE_OK && receive_due(c)) {
             c->received = 1;
             c->state = ST_VERIFY;
         } else {

@@ -30,6 +30,15 @@ auth (instead of 41), prepare (instead of 42), md5 (instead of 43), chunk
 where it would be), receive (instead of 44), end (instead of 45).
 --inject error|stall|close applies the same to any script.
 
+--acks MODE makes a version-2 device skip or reorder its acknowledgements
+(what an uploader must not take for a success):
+  none       never a 47; 44 45 once every byte arrived.
+  skip-last  the last 47 never comes.
+  late-last  the last 47 comes after 44.
+  no-receive 45 without 44 before it.
+  unread     never reads the image: 43, a pause (--unread-wait), 44 45.
+  at-once    43 44 45 in one write, without reading the image.
+
 Serves --count sessions one after the other (0: forever), then exits. Prints
 one line per session on stdout (key=value, or a JSON object with --json).
 --save FILE writes the received image (inflated when gzip was agreed) after
@@ -51,6 +60,7 @@ import zlib
 MAGIC = bytes([0x6C, 0x26, 0xF7, 0x5C, 0x45])
 BLOCK = 8192
 SCRIPTS = ("ok", "v1", "gzip", "md5", "extended", "reserved", "error", "stall", "close")
+ACKS = ("normal", "none", "skip-last", "late-last", "no-receive", "unread", "at-once")
 STAGES = ("magic", "features", "challenge", "auth", "prepare", "md5", "chunk", "receive",
           "end")
 
@@ -251,6 +261,26 @@ class Session:
         gz = cgzip and (cfg.gzip or (script == "extended" and (cfg.flags or 0) & 0x01))
         return (b"\x46", False, True) if gz else (b"\x40", False, False)
 
+    def _ack_now(self, position, total):
+        """Whether the 47 of this block goes out in its place (--acks)."""
+        acks = self.cfg.acks
+        if acks == "none":
+            return False
+        return not (acks in ("skip-last", "late-last") and position == total)
+
+    def _acks_unread(self):
+        """--acks unread / at-once: 43 44 45 without reading the image."""
+        if self.cfg.acks == "unread":
+            self.write(b"\x43", "md5")
+            time.sleep(self.cfg.unread_wait)
+            self.write(b"\x44\x45", "receive")
+        else:
+            self.write(b"\x43\x44\x45", "md5")
+        self.info["result"] = "ok"
+        self.info["note"] = "acks %s: image not read" % self.cfg.acks
+        self._drain(2.0)
+        raise _End()
+
     def _exchange(self):
         cfg = self.cfg
         info = self.info
@@ -333,11 +363,14 @@ class Session:
         md5 = self.read(32, "md5")
         info["md5"] = md5.decode("ascii", "replace")
         self.inject("md5")
+        if cfg.acks in ("unread", "at-once"):
+            self._acks_unread()
         self.write(b"\x43", "md5")
 
         # 13-14: data, one 47 per 8192 wire bytes plus one for a partial block.
         data = bytearray()
         positions = 0
+        total = (size + BLOCK - 1) // BLOCK
         while len(data) < size:
             data += self.read(min(65536, size - len(data)), "data", merge=True, some=True)
             info["bytes"] = len(data)
@@ -345,13 +378,17 @@ class Session:
             while positions < due:
                 positions += 1
                 self.inject("chunk", positions)
-                if cfg.version >= 2:
+                if cfg.version >= 2 and self._ack_now(positions, total):
                     self.write(b"\x47", "chunk")
                     info["acks"] += 1
 
         # 15-16: result.
         self.inject("receive")
-        self.write(b"\x44", "receive")
+        if cfg.acks != "no-receive":
+            self.write(b"\x44", "receive")
+        if cfg.acks == "late-last" and cfg.version >= 2:
+            self.write(b"\x47", "chunk")
+            info["acks"] += 1
         actual = hashlib.md5(data).hexdigest()
         info["md5_ok"] = hmac.compare_digest(actual, info["md5"].lower())
         image = bytes(data)
@@ -436,6 +473,10 @@ def parse_args(argv=None):
     p.add_argument("--final-wait", type=float, default=2.0,
                    help="how long to wait for the final 00")
     p.add_argument("--stall-max", type=float, default=300.0)
+    p.add_argument("--acks", choices=ACKS, default="normal",
+                   help="skip or reorder the acknowledgements (see above)")
+    p.add_argument("--unread-wait", type=float, default=0.3,
+                   help="--acks unread: the pause between 43 and 44 45")
     p.add_argument("--json", action="store_true", help="one JSON object per session")
     p.add_argument("--transcript", action="store_true",
                    help="add the byte transcript to the key=value lines")

@@ -150,6 +150,10 @@ typedef struct sdev {
     int auth;              /* 0 none, 1 MD5, 2 SHA-256 */
     const char *password;
     int no_acks;           /* a version 2 device that forgets 47 */
+    uint32_t withhold;     /* the last `withhold` 47s are not sent ... */
+    int late_acks;         /* ... or sent after 44 (reordered) */
+    int skip_receive;      /* 45 without 44 */
+    int eager_acks;        /* 47 as soon as a block starts, not when whole */
     enum sstage at;
     enum sact act;
     uint8_t code;
@@ -309,6 +313,24 @@ static void sdev_field(sdev *d)
     }
 }
 
+/* The 47s due for what arrived (one per 8 KiB, one for a short last block),
+ * less the ones withheld; eager: one as soon as a block has begun. */
+static void sdev_acks(sdev *d)
+{
+    uint32_t total = (d->size + EOTA_BLOCK_SIZE - 1) / EOTA_BLOCK_SIZE;
+    for (;;) {
+        uint32_t end = d->eager_acks ? d->acked + 1 : d->acked + EOTA_BLOCK_SIZE;
+        if (end > d->size)
+            end = d->size;
+        if (d->acked >= d->size || d->got < end)
+            return;
+        uint32_t index = d->acked / EOTA_BLOCK_SIZE + 1;
+        if (index + d->withhold <= total)
+            sdev_send(d, "\x47", 1);
+        d->acked = d->size - d->acked < EOTA_BLOCK_SIZE ? d->size : d->acked + EOTA_BLOCK_SIZE;
+    }
+}
+
 static void sdev_data(sdev *d)
 {
     uint8_t tmp[4096];
@@ -326,12 +348,8 @@ static void sdev_data(sdev *d)
         if (sdev_act(d, SS_DATA))
             return;
     }
-    if (d->version >= 2 && !d->no_acks) {
-        while (d->acked + EOTA_BLOCK_SIZE <= d->got || (d->got == d->size && d->acked < d->size)) {
-            sdev_send(d, "\x47", 1);
-            d->acked = d->size - d->acked < EOTA_BLOCK_SIZE ? d->size : d->acked + EOTA_BLOCK_SIZE;
-        }
-    }
+    if (d->version >= 2 && !d->no_acks)
+        sdev_acks(d);
     if (d->got == d->size) {
         uint8_t dg[16];
         char hex[33];
@@ -340,7 +358,10 @@ static void sdev_data(sdev *d)
         assert_string_equal(hex, d->md5_expected);
         if (sdev_act(d, SS_RECEIVE))
             return;
-        sdev_send(d, "\x44", 1);
+        if (!d->skip_receive)
+            sdev_send(d, "\x44", 1);
+        for (; d->late_acks && d->withhold; d->withhold--)
+            sdev_send(d, "\x47", 1);
         if (sdev_act(d, SS_VERIFY))
             return;
         sdev_send(d, "\x45", 1);
@@ -1273,6 +1294,82 @@ static void test_odd_too_many_acks(void **state)
     odd_bytes(state, SS_MD5, "\x43\x47\x47\x47\x47", 5, EOTA_CLIENT_ERR_PROTOCOL, 0x47, EOTA_CLIENT_PH_DATA);
 }
 
+/* ---------- devices that skip or reorder acknowledgements (issue 18) ---------- */
+
+/* A version-2 device that deviates from the acknowledgements: the upload
+ * fails as a protocol error naming the byte, and nothing counts as
+ * received or installed. */
+static void acks_case(void **state, size_t size, eota_client_error want_err, uint8_t want_code)
+{
+    fixture *f = *state;
+    f->c.cfg.data_timeout_ms = 3000;
+    script_start(f, size);
+    assert_int_equal(run(f, 20000), EOTA_CLIENT_FAILED);
+    eota_client_report r;
+    report(f, &r);
+    assert_int_equal(r.error, want_err);
+    assert_int_equal(r.code, want_code);
+    assert_false(r.received);
+    assert_false(r.committed);
+}
+
+/* Each way of skipping or reordering: never a 47 then 44 45 once the bytes
+ * are in (a device that reads nothing does the same: the bug report's "OK,
+ * installed"), on one block and on several; the last 47 missing; 44 before
+ * the last 47 (which comes after it); 45 without 44. */
+static const struct acks_way {
+    int no_acks, late_acks, skip_receive;
+    uint32_t withhold;
+    size_t size;
+    uint8_t code;
+} acks_ways[] = {
+    {1, 0, 0, 0, 1000, 0x44}, {1, 0, 0, 0, 3 * 8192 + 100, 0x44}, {0, 0, 0, 1, 20000, 0x44},
+    {0, 1, 0, 1, 20000, 0x44}, {0, 0, 1, 0, 20000, 0x45},
+};
+
+static void test_acks_skipped_or_reordered(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < sizeof acks_ways / sizeof acks_ways[0]; k++) {
+        const struct acks_way *w = &acks_ways[k];
+        void *st = NULL;
+        setup(&st);
+        fixture *f = st;
+        f->dev.no_acks = w->no_acks;
+        f->dev.late_acks = w->late_acks;
+        f->dev.skip_receive = w->skip_receive;
+        f->dev.withhold = w->withhold;
+        acks_case(&st, w->size, EOTA_CLIENT_ERR_PROTOCOL, w->code);
+        teardown(&st);
+    }
+}
+
+/* A 47 for a block of which only part was sent (a 4 KiB pipe). */
+static void test_acks_before_the_block(void **state)
+{
+    fixture *f = *state;
+    mem_pipe_free(&f->pipe);
+    mem_pipe_init(&f->pipe, 4096);
+    f->dev.conn = &f->pipe.end[1];
+    f->dev.eager_acks = 1;
+    acks_case(state, 20000, EOTA_CLIENT_ERR_PROTOCOL, 0x47);
+}
+
+/* 44 45 straight after 43, before a byte of the image was sent. */
+static void test_acks_44_45_after_43(void **state)
+{
+    odd_bytes(state, SS_MD5, "\x43\x44\x45", 3, EOTA_CLIENT_ERR_PROTOCOL, 0x44, EOTA_CLIENT_PH_DATA);
+}
+
+/* A version-1 device sends no 47: its 44 counts once every byte went out. */
+static void test_acks_version_1_needs_none(void **state)
+{
+    fixture *f = *state;
+    f->dev.version = 1;
+    script_start(f, 20000);
+    assert_int_equal(run(f, 20000), EOTA_CLIENT_DONE);
+}
+
 /* 48 to a client that did not ask for the extended protocol. */
 static void test_odd_48_to_plain_client(void **state)
 {
@@ -1476,6 +1573,10 @@ int main(void)
         T(test_restart_after_failure),
         T(test_error_byte_found_after_write_failure),
         T(test_close_found_by_write),
+        cmocka_unit_test(test_acks_skipped_or_reordered),
+        T(test_acks_before_the_block),
+        T(test_acks_44_45_after_43),
+        T(test_acks_version_1_needs_none),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

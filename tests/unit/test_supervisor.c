@@ -2,7 +2,10 @@
  * test_supervisor.c: the child-process supervisor with real processes
  * (/bin/sh, /bin/true): started in a group of their own with the caller's
  * environment and an empty signal mask, reaped with their status, killed at
- * their deadline, stopped with SIGTERM, and with SIGKILL when they ignore it.
+ * their deadline, stopped with SIGTERM, and with SIGKILL when they ignore it;
+ * stopped without waiting (sup_stop_begin); dying with their parent
+ * (PR_SET_PDEATHSIG); and their descendants, a setsid one included, found
+ * in /proc (proctree.h).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -20,6 +23,7 @@
 #include <cmocka.h>
 
 #include "eota/posix.h"
+#include "proctree.h"
 #include "supervisor.h"
 
 typedef struct seen {
@@ -294,6 +298,86 @@ static void test_reap_all_dispatches_by_table(void **state)
     assert_int_equal(WEXITSTATUS(sb.status), 2);
 }
 
+/* The stop begins and returns at once; the deadline kills a child that
+ * ignores SIGTERM, and it is reaped through the hooks (issue 18). */
+static void test_stop_begin_does_not_wait(void **state)
+{
+    fx *f = *state;
+    char script[256];
+    snprintf(script, sizeof script, "trap '' TERM; touch %s; while :; do sleep 0.05; done", f->path);
+    pid_t pid = spawn_sh(f, script, 0);
+    struct stat st;
+    for (int i = 0; i < 500 && stat(f->path, &st) != 0; i++)
+        sleep_ms(10);
+    uint64_t t0 = eota_posix_now_ms64();
+    assert_int_equal(sup_stop_begin(&f->t, pid, 300), 0);
+    assert_true(eota_posix_now_ms64() - t0 < 100);
+    assert_int_equal(sup_stop_begin(&f->t, pid + 100000, 300), -1);
+    long left = sup_next_timeout_ms(&f->t);
+    assert_true(left > 0 && left <= 300);
+    sleep_ms(350);
+    sup_check_timeouts(&f->t);
+    assert_int_equal(f->s.timeouts, 1);
+    reap_until(f, 1);
+    assert_true(WIFSIGNALED(f->s.status) && WTERMSIG(f->s.status) == SIGKILL);
+    assert_int_equal(sup_running(&f->t), 0);
+}
+
+/* A child of a process that is killed with SIGKILL dies with it. */
+static void test_child_dies_with_its_parent(void **state)
+{
+    fx *f = *state;
+    pid_t parent = fork();
+    assert_true(parent >= 0);
+    if (parent == 0) {
+        char script[256];
+        snprintf(script, sizeof script, "echo $$ > %s.tmp && mv %s.tmp %s; exec sleep 30", f->path, f->path,
+                 f->path);
+        char *argv[] = {"sh", "-c", script, NULL};
+        sup_spec spec = {"/bin/sh", argv, NULL, 0, 0, NULL, {NULL, NULL, NULL}};
+        sup_spawn(&f->t, &spec);
+        for (;;)
+            pause();
+    }
+    struct stat st;
+    for (int i = 0; i < 500 && stat(f->path, &st) != 0; i++)
+        sleep_ms(10);
+    pid_t child = read_pid(f->path);
+    kill(parent, SIGKILL);
+    waitpid(parent, NULL, 0);
+    int gone = background_gone(child);
+    if (!gone)
+        kill(child, SIGKILL);
+    assert_true(gone);
+}
+
+/* The descendants of a child: its own children and one that left its
+ * group and session with setsid; a start time names one process. */
+static void test_descendants_include_setsid(void **state)
+{
+    fx *f = *state;
+    char script[384];
+    snprintf(script, sizeof script,
+             "sleep 30 & setsid sh -c 'echo $$ > %s.tmp && mv %s.tmp %s; exec sleep 30' & wait", f->path, f->path,
+             f->path);
+    pid_t pid = spawn_sh(f, script, 0);
+    struct stat st;
+    for (int i = 0; i < 500 && stat(f->path, &st) != 0; i++)
+        sleep_ms(10);
+    pid_t loner = read_pid(f->path);
+    proc_id kin[8];
+    size_t n = proc_descendants(pid, kin, 8);
+    int found = 0;
+    for (size_t i = 0; i < n; i++)
+        found += kin[i].pid == loner && kin[i].start == proc_start_time(loner);
+    assert_int_equal(found, 1);
+    assert_true(n >= 2);
+    proc_signal_all(kin, n, SIGKILL);
+    assert_true(background_gone(loner));
+    assert_int_equal(sup_stop(&f->t, pid, 1000), 0);
+    assert_int_equal(proc_start_time(pid), 0);
+}
+
 #define FX_TEST(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
 int main(void)
@@ -307,6 +391,9 @@ int main(void)
         FX_TEST(test_stop_with_sigterm),
         FX_TEST(test_stop_kills_a_child_ignoring_sigterm),
         cmocka_unit_test(test_reap_all_dispatches_by_table),
+        FX_TEST(test_stop_begin_does_not_wait),
+        FX_TEST(test_child_dies_with_its_parent),
+        FX_TEST(test_descendants_include_setsid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,11 +67,17 @@ void dev_boot(dev_device *d)
     dev_app_start(&d->app, &d->slots);
 }
 
+static void boot_after_app(void *ctx) { dev_boot(ctx); }
+
+/* The application is stopped without blocking the poll loop (the device
+ * answers meanwhile); the boot follows once it has ended. */
 void dev_reboot(dev_device *d)
 {
+    if (dev_app_stopping(&d->app))
+        return; /* a reboot is under way already */
     LOGI("device", "Rebooting");
-    dev_app_stop(&d->app);
-    dev_boot(d);
+    if (!dev_app_stop_then(&d->app, boot_after_app, d))
+        dev_boot(d);
 }
 
 void dev_request_safe_mode(dev_device *d)

@@ -42,6 +42,7 @@ static int wait_ms(dev_device *d)
 {
     long timeout = eota_server_timeout_ms(&d->srv);
     timeout = nearer(timeout, sup_next_timeout_ms(&d->autos.shells));
+    timeout = nearer(timeout, sup_next_timeout_ms(&d->app.procs)); /* a stop's deadline */
     timeout = nearer(timeout, eota_safe_mode_timeout_ms(&d->sm, dev_now32()));
     if (d->reboot_wanted && timeout < 0)
         timeout = 100;
@@ -70,6 +71,7 @@ static void after_wait(dev_device *d, const struct pollfd *pfd)
     if (accepted)
         run_engine(d);
     sup_check_timeouts(&d->autos.shells);
+    sup_check_timeouts(&d->app.procs);
     if (eota_web_run(d->web)) /* 100 ms after a web upload's success reply */
         dev_reboot(d);
     dev_boot_poll(d);

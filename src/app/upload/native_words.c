@@ -40,6 +40,34 @@ void up_nat_describe_ok(const up_run *r, const up_job *j, char *out, size_t outl
                  "; authenticated with --previous-password #%zu (the device still had the old password)", j->pw_i);
 }
 
+/* A 44, 45 or 47 out of order in the data phase: what arrived, against
+ * what the image calls for, so that nobody takes it for an install. */
+static int describe_out_of_order(const up_nat_job *n, char *out, size_t outlen)
+{
+    eota_client_report rep;
+    eota_client_get_report(&n->cl, &rep);
+    if (n->phase < EOTA_CLIENT_PH_DATA || rep.size == 0 ||
+        (n->code != EOTA_RESP_RECEIVE_OK && n->code != EOTA_RESP_UPDATE_END_OK && n->code != EOTA_RESP_CHUNK_OK))
+        return 0;
+    uint32_t due = (rep.size + EOTA_BLOCK_SIZE - 1) / EOTA_BLOCK_SIZE;
+    uint32_t got = (rep.acked + EOTA_BLOCK_SIZE - 1) / EOTA_BLOCK_SIZE;
+    char sent[32], size[32];
+    up_human_bytes(sent, sizeof sent, rep.sent);
+    up_human_bytes(size, sizeof size, rep.size);
+    const char *what = n->code == EOTA_RESP_CHUNK_OK ? "0x47 CHUNK_OK (an acknowledgement for a block not sent yet)"
+                       : n->code == EOTA_RESP_RECEIVE_OK ? "0x44 RECEIVE_OK (the whole image received)"
+                                                         : "0x45 UPDATE_END_OK (installed) without 0x44 before it";
+    char acks[96] = "";
+    if (rep.version >= EOTA_VERSION_2)
+        snprintf(acks, sizeof acks, " after %u of the %u block acknowledgements (0x47) the image calls for,", got,
+                 due);
+    snprintf(out, outlen,
+             "the device sent an unexpected byte %s%s with %s of %s sent: it cannot have received the image, so nothing counts as "
+             "installed",
+             what, acks, sent, size);
+    return 1;
+}
+
 /* The device answered, with a byte we did not want. */
 static void describe_answer(const up_run *r, const up_job *j, char *out, size_t outlen)
 {
@@ -57,6 +85,8 @@ static void describe_answer(const up_run *r, const up_job *j, char *out, size_t 
         return;
     }
     case EOTA_CLIENT_ERR_PROTOCOL:
+        if (describe_out_of_order(n, out, outlen))
+            return;
         snprintf(out, outlen,
                  "the device sent an unexpected byte 0x%02X during %s (is this an ESPHome native OTA port?)",
                  n->code, where);

@@ -34,7 +34,9 @@ struct up_web_xfer {
     curl_off_t dlnow;
     uint64_t last_activity;     /* ms: the last byte moved, or the connect */
     uint32_t idle_ms;
-    int idle_fired;             /* aborted for silence */
+    uint64_t start_ms, deadline_ms; /* the overall deadline (web_post.h) */
+    uint64_t reply_ms, reply_bytes;   /* the answer: when it began, its size */
+    up_web_limit limit;         /* the bound that aborted it, if one did */
     long status;                /* last status line seen (not 1xx) */
     int challenged;
     char body[sizeof(((up_web_result *)0)->reply)];
@@ -96,6 +98,20 @@ static int part_seek(void *arg, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
+/* Bytes of the final answer: it begins at its status line, and an answer
+ * past UP_WEB_REPLY_MAX is endless (1: abort). */
+static int reply_in(up_web_xfer *x, size_t n)
+{
+    x->last_activity = up_now_ms(); /* header lines are not in dlnow */
+    if (!x->reply_ms)
+        x->reply_ms = x->last_activity;
+    x->reply_bytes += n;
+    if (x->reply_bytes <= UP_WEB_REPLY_MAX)
+        return 0;
+    x->limit = UP_WEB_LIMIT_ENDLESS;
+    return 1;
+}
+
 /* A new status line starts a new answer: what came before (a 401 on the
  * way to digest, a 100 Continue) is forgotten. */
 static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
@@ -112,10 +128,14 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
             x->status = code;
             x->body_len = 0;
             x->body_cut = 0;
+            x->reply_ms = up_now_ms();
+            x->reply_bytes = 0;
             if (code == 401)
                 x->challenged = 1;
         }
     }
+    if (x->status >= 200 && reply_in(x, n))
+        return 0; /* abort: CURLE_WRITE_ERROR */
     return n;
 }
 
@@ -130,12 +150,31 @@ static size_t on_body(char *buf, size_t size, size_t nitems, void *arg)
     x->body[x->body_len] = '\0';
     if (take < n)
         x->body_cut = 1;
+    if (reply_in(x, n))
+        return 0; /* abort: CURLE_WRITE_ERROR */
     return n; /* the rest is read and dropped */
 }
 
-/* Also the silence timer: libcurl's low-speed limit averages over several
- * seconds, so --data-timeout is kept here, to the second, as the native
- * path keeps it: nothing moved either way for idle_ms once connected. */
+/* Which bound, if any, the transfer is past now. */
+static up_web_limit past_limit(const up_web_xfer *x, uint64_t t)
+{
+    if (x->idle_ms && t - x->last_activity > x->idle_ms)
+        return UP_WEB_LIMIT_SILENCE;
+    /* a 401 to credentials is followed by a new request (libcurl's), not
+     * the end: its answer is timed from its own status line */
+    int retried = x->status == 401 && x->have_credentials;
+    if (x->reply_ms && x->idle_ms && !retried && t - x->reply_ms > x->idle_ms)
+        return UP_WEB_LIMIT_REPLY_SLOW;
+    if (t > x->deadline_ms)
+        return UP_WEB_LIMIT_DEADLINE;
+    return UP_WEB_LIMIT_NONE;
+}
+
+/* The timers: libcurl's low-speed limit averages over several seconds, so
+ * --data-timeout is kept here, to the second, as the native path keeps it
+ * (nothing moved either way for idle_ms once connected), with the bounds
+ * of web_post.h. A body going out again (a new request after a 401) is not
+ * an answer yet. */
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
     up_web_xfer *x = arg;
@@ -145,14 +184,14 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     (void)curl_easy_getinfo(x->h, CURLINFO_CONNECT_TIME_T, &ct);
     if (ct <= 0 || ulnow != x->ulnow || dlnow != x->dlnow || ultotal != x->ultotal)
         x->last_activity = t;
+    if (ultotal > 0 && ulnow < ultotal && ulnow != x->ulnow)
+        x->reply_ms = 0;
     x->ultotal = ultotal;
     x->ulnow = ulnow;
     x->dlnow = dlnow;
-    if (x->idle_ms && t - x->last_activity > x->idle_ms) {
-        x->idle_fired = 1;
-        return 1; /* abort: CURLE_ABORTED_BY_CALLBACK */
-    }
-    return 0;
+    if (x->limit == UP_WEB_LIMIT_NONE)
+        x->limit = past_limit(x, t);
+    return x->limit != UP_WEB_LIMIT_NONE; /* 1: abort, CURLE_ABORTED_BY_CALLBACK */
 }
 
 /* ------------------------------------------------------------------ */
@@ -277,7 +316,8 @@ up_web_xfer *up_web_start(up_web_multi *m, const up_web_params *p, char *err, si
     x->auth = p->auth;
     x->have_credentials = p->username != NULL;
     x->idle_ms = p->idle_ms;
-    x->last_activity = up_now_ms();
+    x->last_activity = x->start_ms = up_now_ms();
+    x->deadline_ms = x->start_ms + p->connect_ms + 3ull * p->idle_ms + (uint64_t)p->len * 1000u / UP_WEB_FLOOR_BPS;
     x->h = curl_easy_init();
     if (!x->h) {
         snprintf(err, errlen, "libcurl: cannot make a handle");
@@ -451,6 +491,9 @@ static void fill_counts(up_web_xfer *x, CURLcode rc)
     r->body_size = upsize > 0 ? (uint64_t)upsize : (x->ultotal > 0 ? (uint64_t)x->ultotal : 0);
     r->image_read = x->image_read;
     r->all_sent = r->body_size > 0 && r->body_sent >= r->body_size;
+    r->reply_bytes = x->reply_bytes;
+    r->limit = x->limit;
+    r->elapsed_ms = up_now_ms() - x->start_ms;
     clean_reply(x->body, x->body_len, x->body_cut, r->reply, sizeof r->reply);
     snprintf(r->curl_msg, sizeof r->curl_msg, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     size_t l = strlen(r->curl_msg);
@@ -485,7 +528,9 @@ static void finish(up_web_xfer *x, CURLcode rc)
         r->outcome = UP_WEB_HTTP;
     else if (status >= 300)
         r->outcome = UP_WEB_HTTP; /* the answer came; the connection ended badly after it */
-    else if (rc == CURLE_ABORTED_BY_CALLBACK && x->idle_fired)
+    else if (x->limit == UP_WEB_LIMIT_ENDLESS)
+        r->outcome = UP_WEB_PROTOCOL;
+    else if (x->limit != UP_WEB_LIMIT_NONE)
         r->outcome = UP_WEB_TIMEOUT;
     else
         r->outcome = classify(rc, r->sys_err, r->connected);

@@ -25,6 +25,26 @@
 /* The body text of a successful update (stock devices and eota device). */
 #define UP_WEB_SUCCESS_TEXT "Update Successful!"
 
+/* Besides the silence timer (idle_ms), a transfer is bounded by:
+ * - the answer: once it began (its status line), it is complete within
+ *   idle_ms and at most UP_WEB_REPLY_MAX bytes (headers and body): a
+ *   device that drips or never ends its reply is not silent, but must end;
+ * - a floor on progress, as an overall deadline: connect_ms + 3 idle_ms +
+ *   the body at UP_WEB_FLOOR_BPS. (A device that reads a trickle is seen
+ *   as silence first: the kernel's send buffer lets the body out in steps
+ *   of a third of it.) */
+#define UP_WEB_FLOOR_BPS 2048u
+#define UP_WEB_REPLY_MAX 65536u
+
+/* Which of those bounds ended a transfer (up_web_result.limit). */
+typedef enum up_web_limit {
+    UP_WEB_LIMIT_NONE = 0,
+    UP_WEB_LIMIT_SILENCE,   /* nothing moved for idle_ms */
+    UP_WEB_LIMIT_REPLY_SLOW, /* the answer not complete idle_ms after it began */
+    UP_WEB_LIMIT_ENDLESS,   /* the answer went past UP_WEB_REPLY_MAX */
+    UP_WEB_LIMIT_DEADLINE   /* the overall deadline */
+} up_web_limit;
+
 typedef enum up_web_auth {
     UP_WEB_AUTH_BASIC = 0,   /* sent with the first request */
     UP_WEB_AUTH_DIGEST = 1,  /* a probe without body, then digest (MD5) */
@@ -37,9 +57,9 @@ typedef enum up_web_outcome {
     UP_WEB_HTTP,        /* an HTTP answer that is not a success */
     UP_WEB_REFUSED,     /* connection refused */
     UP_WEB_UNREACHABLE, /* no route, network down, ... */
-    UP_WEB_TIMEOUT,     /* connect timeout, or silence in the transfer */
+    UP_WEB_TIMEOUT,     /* connect timeout, silence, a bound of time (limit) */
     UP_WEB_CLOSED,      /* closed (or reset) without a (whole) answer */
-    UP_WEB_PROTOCOL,    /* the answer is not HTTP */
+    UP_WEB_PROTOCOL,    /* the answer is not HTTP, or endless */
     UP_WEB_IO,          /* another network error */
     UP_WEB_INTERNAL     /* libcurl could not be set up, out of memory */
 } up_web_outcome;
@@ -73,6 +93,9 @@ typedef struct up_web_result {
     uint64_t body_size;        /* the multipart body: image + framing */
     uint64_t image_read;       /* image bytes libcurl took (last request) */
     int all_sent;              /* the whole body went out */
+    uint64_t reply_bytes;      /* bytes of the final answer (headers + body) */
+    up_web_limit limit;        /* which bound ended it, if one did */
+    uint64_t elapsed_ms;       /* from the start to the end */
     int sys_err;               /* errno of a network failure, or 0 */
     int curl_code;             /* CURLcode */
     char curl_msg[256];        /* libcurl's words for it */

@@ -95,16 +95,46 @@ static void describe_http(const up_web_result *r, const up_web_describe_ctx *c, 
                  r->reply[0] ? r->reply : "(empty body)");
 }
 
+/* A bound of web_post.h other than the silence: what the device did. */
+static void describe_limit(const up_web_result *r, const up_web_describe_ctx *c, char *out, size_t outlen)
+{
+    char a[32], b[32];
+    up_human_bytes(a, sizeof a, r->body_sent);
+    up_human_bytes(b, sizeof b, r->body_size);
+    switch (r->limit) {
+    case UP_WEB_LIMIT_REPLY_SLOW:
+        snprintf(out, outlen,
+                 "the device's answer did not end: %llu bytes of a reply (HTTP %ld) in %.1f s, still incomplete; "
+                 "%s",
+                 (unsigned long long)r->reply_bytes, r->http_status, c->idle_ms / 1000.0,
+                 r->reply[0] ? r->reply : "(no body yet)");
+        return;
+    default:
+        snprintf(out, outlen,
+                 "the upload did not end within its deadline of %.0f s, below a floor of %u KiB/s (%s of %s "
+                 "sent)",
+                 r->elapsed_ms / 1000.0, UP_WEB_FLOOR_BPS / 1024u, a, b);
+        return;
+    }
+}
+
 static void describe_timeout(const up_web_result *r, const up_web_describe_ctx *c, char *out, size_t outlen)
 {
     char a[32], b[32];
     up_human_bytes(a, sizeof a, r->body_sent);
     up_human_bytes(b, sizeof b, r->body_size);
-    if (!r->connected)
+    if (r->limit > UP_WEB_LIMIT_SILENCE)
+        describe_limit(r, c, out, outlen);
+    else if (!r->connected)
         snprintf(out, outlen, "timed out connecting to %s (no answer in %.0f s)", c->show, c->connect_ms / 1000.0);
     else if (!r->all_sent)
         snprintf(out, outlen, "timed out sending the image: the device took nothing for %.1f s (%s of %s sent)",
                  c->idle_ms / 1000.0, a, b);
+    else if (r->reply_bytes)
+        snprintf(out, outlen,
+                 "timed out in the device's answer: it said nothing for %.1f s after %llu bytes of a reply "
+                 "(HTTP %ld)",
+                 c->idle_ms / 1000.0, (unsigned long long)r->reply_bytes, r->http_status);
     else
         snprintf(out, outlen,
                  "timed out waiting for the device's answer: it said nothing for %.1f s after the whole "
@@ -118,7 +148,13 @@ static void describe_closed(const up_web_result *r, const up_web_describe_ctx *c
     char a[32], b[32];
     up_human_bytes(a, sizeof a, r->body_sent);
     up_human_bytes(b, sizeof b, r->body_size);
-    if (r->all_sent)
+    if (r->reply_bytes)
+        snprintf(out, outlen,
+                 "the device closed the connection after sending %llu bytes of a reply (HTTP %ld, incomplete)%s, "
+                 "with %s of %s sent: %s",
+                 (unsigned long long)r->reply_bytes, r->http_status, reset, a, b,
+                 r->reply[0] ? r->reply : "(no body)");
+    else if (r->all_sent)
         snprintf(out, outlen, "the device closed the connection without answering after the whole image was sent%s",
                  reset);
     else if (r->body_sent > 0)
@@ -128,6 +164,18 @@ static void describe_closed(const up_web_result *r, const up_web_describe_ctx *c
                  "the device closed the connection without answering%s (is %u its web server port, not "
                  "the native OTA port?)",
                  reset, c->port);
+}
+
+static void describe_protocol(const up_web_result *r, const up_web_describe_ctx *c, char *out, size_t outlen)
+{
+    if (r->limit == UP_WEB_LIMIT_ENDLESS)
+        snprintf(out, outlen,
+                 "the device sent an endless reply: more than %u KiB (HTTP %ld) where a few bytes are due; "
+                 "stopped reading: %s",
+                 UP_WEB_REPLY_MAX / 1024u, r->http_status, r->reply[0] ? r->reply : "(no body)");
+    else
+        snprintf(out, outlen, "the answer is not HTTP (%s): is %u the device's web server port?", r->curl_msg,
+                 c->port);
 }
 
 void up_web_describe(const up_web_result *r, const up_web_describe_ctx *c, char *out, size_t outlen)
@@ -144,10 +192,7 @@ void up_web_describe(const up_web_result *r, const up_web_describe_ctx *c, char 
         return;
     case UP_WEB_TIMEOUT: describe_timeout(r, c, out, outlen); return;
     case UP_WEB_CLOSED: describe_closed(r, c, out, outlen); return;
-    case UP_WEB_PROTOCOL:
-        snprintf(out, outlen, "the answer is not HTTP (%s): is %u the device's web server port?", r->curl_msg,
-                 c->port);
-        return;
+    case UP_WEB_PROTOCOL: describe_protocol(r, c, out, outlen); return;
     case UP_WEB_IO: snprintf(out, outlen, "network error: %s", r->curl_msg); return;
     case UP_WEB_INTERNAL: snprintf(out, outlen, "libcurl: %s", r->curl_msg); return;
     case UP_WEB_RUNNING: break;
