@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "upload/journal.h"
 
 static char dir[64], path[96];
@@ -30,8 +32,7 @@ static char err[512];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/eota-journal-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    test_tmpdir_make(dir, sizeof dir, "journal");
     snprintf(path, sizeof path, "%s/rollout.json", dir);
     unsetenv("EOTA_TEST_JOURNAL_CUT");
     return 0;
@@ -40,9 +41,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd);
+    return test_tmpdir_remove(dir);
 }
 
 static void write_text(const char *text)
