@@ -255,6 +255,12 @@ long eota_client_timeout_ms(const eota_client *cl);
 /* True once the device's feature reply is in and it accepted gzip (offered). */
 int eota_client_gzip_accepted(const eota_client *cl);
 
+/* 1 once the device has accepted the client (41, after the password when
+ * it asked for one) and the engine waits for the image: cancelling then is
+ * the protocol's probe (PROTOCOL.md section 5: a client that closes after
+ * the handshake, before the type or size, raises no error on the device). */
+int eota_client_authenticated(const eota_client *cl);
+
 /* Stop the upload: the connection is closed (the device aborts it), the
  * result is EOTA_CLIENT_ERR_CANCELLED. No effect when not running. */
 void eota_client_cancel(eota_client *cl);

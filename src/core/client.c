@@ -670,6 +670,8 @@ long eota_client_timeout_ms(const eota_client *cl)
 
 int eota_client_gzip_accepted(const eota_client *cl) { return cl->replied && cl->gzip_accepted; }
 
+int eota_client_authenticated(const eota_client *cl) { return cl->wire.conn && cl->authed && !cl->size_sent; }
+
 void eota_client_cancel(eota_client *cl)
 {
     if (!cl->wire.conn)

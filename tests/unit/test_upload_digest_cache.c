@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "upload/digest_cache.h"
 #include "upload/image.h"
 
@@ -40,8 +42,7 @@ static struct stat stat_of(const char *path)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/eota-digest-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    test_tmpdir_make(dir, sizeof dir, "digest");
     snprintf(cache, sizeof cache, "%s/cache", dir);
     snprintf(file, sizeof file, "%s/fw.bin", dir);
     setenv("EOTA_CACHE_DIR", cache, 1);
@@ -53,9 +54,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd);
+    return test_tmpdir_remove(dir);
 }
 
 static const uint8_t md5_a[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};

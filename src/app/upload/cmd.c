@@ -17,6 +17,7 @@
 #include "eota/protocol.h"
 #include "upload/loop.h"
 #include "upload/report.h"
+#include "upload/rollout.h"
 #include "upload/run.h"
 #include "upload/setup.h"
 #include "upload/util.h"
@@ -32,6 +33,7 @@ void up_run_free(up_run *r)
     up_opts_free(&r->opt);
     free(r->firmware_owned);
     up_image_free(&r->img);
+    up_rollout_free(r);
     if (r->have_cfg)
         eota_config_free(&r->cfg);
 }
@@ -57,7 +59,7 @@ static int settle(up_run *r)
     }
     if (!r->opt.quiet && !r->opt.json && up_image_signature(&r->img, err, sizeof err)) /* issue 14 */
         fprintf(stderr, "eota upload: sending %s\n", err);
-    return -1;
+    return up_rollout_wanted(r) ? up_rollout_setup(r) : -1;
 }
 
 static int upload(up_run *r)
@@ -77,6 +79,8 @@ static int upload(up_run *r)
     }
     if (r->njobs > 1 && !r->opt.json && !r->opt.quiet)
         up_report_table(r, stdout);
+    if (r->ro)
+        return up_rollout_summary(r);
     return failed ? 1 : 0;
 }
 

@@ -143,6 +143,36 @@ static void help_transfer(FILE *f)
             UP_DEFAULT_WINDOW, EOTA_CLIENT_MAX_WINDOW, UP_DEFAULT_JOBS);
 }
 
+static void help_rollout(FILE *f)
+{
+    fputs(
+"staged rollout (any of these makes the upload a rollout):\n"
+"      --canary N          the first wave is N devices\n"
+"      --wave N|P%         devices per later wave (default: all the rest);\n"
+"                          a wave begins when every device of the one before\n"
+"                          came back or failed\n"
+"      --max-failures N|P% halt once N devices (P% of the fleet, rounded up)\n"
+"                          failed (default 1): no new device is begun, those\n"
+"                          in flight finish, the rest are not attempted\n"
+"      --verify-timeout D  after a device's 45, how long it has to answer an\n"
+"                          OTA handshake again (the protocol's probe, closed\n"
+"                          before the type) (default 2min)\n"
+"      --journal FILE      record each device's outcome with the image's\n"
+"                          SHA-256 (written whole through a rename); run the\n"
+"                          same command again and the devices recorded as\n"
+"                          installed are skipped, those recorded as sent are\n"
+"                          only checked\n"
+"      --force             send to devices the journal has as done\n"
+"      --wait-online D     a device that cannot be reached is tried again\n"
+"                          every 2 s until D has passed, not failed\n"
+"  The first Ctrl-C (SIGINT or SIGTERM) stops beginning devices and lets\n"
+"  those in flight finish; a second one cuts them (they keep their old\n"
+"  image). With --json every change of a device's state is a line with\n"
+"  \"event\": \"state\" (device, state, wave, reason, seconds).\n"
+"\n",
+        f);
+}
+
 static void help_output(FILE *f)
 {
     fputs(
@@ -174,6 +204,8 @@ static void help_ending(FILE *f)
 "     without answering; web uploads: the HTTP status in words and the\n"
 "     device's reason)\n"
 "  2  usage or configuration error: nothing was uploaded\n"
+"  3  a rollout halted: --max-failures was reached\n"
+"  4  a rollout was interrupted (SIGINT or SIGTERM)\n"
 "\n"
 "examples:\n"
 "  eota upload firmware.bin --device 192.168.1.20\n"
@@ -199,6 +231,7 @@ void up_help(FILE *f)
     help_web(f);
     help_authentication(f);
     help_transfer(f);
+    help_rollout(f);
     help_output(f);
     help_ending(f);
 }

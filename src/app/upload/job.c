@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "upload/report.h"
+#include "upload/rollout.h"
 #include "upload/run.h"
 #include "upload/util.h"
 
@@ -61,20 +62,37 @@ static void describe_failure(up_run *r, up_job *j, char *out, size_t outlen)
 
 static void finish(up_run *r, up_job *j, int ok)
 {
+    if (ok && r->ro && up_rollout_verify_begin(r, j))
+        return; /* the rollout probes it first */
     j->st = UP_JOB_DONE;
     j->ok = ok;
     j->t_end = up_now_ms();
     if (ok) {
-        r->tp->describe_ok(r, j, j->msg, sizeof j->msg);
+        if (!j->probing) /* else described when the upload ended (rollout.c) */
+            r->tp->describe_ok(r, j, j->msg, sizeof j->msg);
         up_say(&r->con, "%s: OK, %s", j->spec, j->msg);
     } else {
-        describe_failure(r, j, j->msg, sizeof j->msg);
+        if (j->note[0])
+            snprintf(j->msg, sizeof j->msg, "%s", j->note);
+        else
+            describe_failure(r, j, j->msg, sizeof j->msg);
         up_shout(&r->con, "%s: FAILED: %s", j->spec, j->msg);
     }
     if (r->opt.json)
         up_report_json(r, j, stdout);
     if (j->tx)
         r->tp->job_free(r, j); /* a fleet keeps no buffer for a finished job */
+    if (r->ro)
+        up_rollout_finished(r, j);
+}
+
+void up_job_abort(up_run *r, up_job *j, const char *why)
+{
+    if (j->tx)
+        r->tp->job_free(r, j);
+    j->res.err = EOTA_CLIENT_ERR_CANCELLED;
+    snprintf(j->note, sizeof j->note, "%s", why);
+    finish(r, j, 0);
 }
 
 /* An attempt at address addr_i; counts: it is a network attempt (a
@@ -82,7 +100,7 @@ static void finish(up_run *r, up_job *j, int ok)
 static void attempt(up_run *r, up_job *j, size_t addr_i, int counts)
 {
     j->addr_i = addr_i;
-    if (counts)
+    if (counts && !j->probing) /* a rollout's probes are not upload attempts */
         j->attempts++;
     j->st = UP_JOB_RUNNING;
     r->tp->start(r, j);
@@ -109,8 +127,10 @@ static int next_password(up_run *r, up_job *j)
  * it is not to be retried. */
 static int retry(up_run *r, up_job *j)
 {
-    if (!retryable(j->res.err) || j->res.all_sent || j->attempts >= j->max_attempts)
+    if (!retryable(j->res.err) || j->res.all_sent)
         return 0;
+    if (j->attempts >= j->max_attempts)
+        return r->ro && up_rollout_offline(r, j);
     char why[512];
     describe_failure(r, j, why, sizeof why);
     if (j->attempts < j->naddrs) {
@@ -129,6 +149,11 @@ void up_job_attempt_ended(up_run *r, up_job *j)
 {
     if (j->res.connected)
         j->good_addr = (long)j->addr_i;
+    if (j->probing) {
+        if (!up_rollout_probe_ended(r, j))
+            finish(r, j, j->res.err == EOTA_CLIENT_OK);
+        return;
+    }
     if (j->res.err == EOTA_CLIENT_OK)
         finish(r, j, 1);
     else if (!next_password(r, j) && !retry(r, j))

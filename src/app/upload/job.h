@@ -68,6 +68,10 @@ typedef struct up_job {
     up_result res;          /* of the last attempt, and of the job once done */
     char msg[768];          /* what happened, in one sentence */
     char resolve_msg[256];
+    /* a rollout's (rollout.h) */
+    int probing;            /* the attempts are probes: did it come back? */
+    uint64_t probe_deadline;
+    char note[256];         /* the failure's sentence when the rollout has one */
 } up_job;
 
 /* A result with nothing known: every number null, nothing sent. */
@@ -89,5 +93,9 @@ const up_addr *up_job_addr(const up_job *j);
 double up_job_seconds(const up_job *j);
 
 void up_job_free(struct up_run *r, up_job *j);
+
+/* End a running or waiting job now, as failed for the reason given (its
+ * transport state freed: the connection closes). */
+void up_job_abort(struct up_run *r, up_job *j, const char *why);
 
 #endif

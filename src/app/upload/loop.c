@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "upload/progress.h"
+#include "upload/rollout.h"
 #include "upload/util.h"
 
 typedef struct waitset {
@@ -28,7 +29,14 @@ static size_t begin_jobs(up_run *r, size_t begun, size_t *unfinished)
     for (size_t i = 0; i < begun; i++)
         active += r->jobs[i].st != UP_JOB_DONE;
     while (active < (size_t)r->opt.jobs && begun < r->njobs) {
+        up_gate g = r->ro ? up_rollout_gate(r, begun) : UP_GATE_GO;
+        if (g == UP_GATE_LATER)
+            break; /* the wave before is not over */
         up_job *j = &r->jobs[begun++];
+        if (g == UP_GATE_NEVER) {
+            up_rollout_not_attempted(r, j);
+            continue;
+        }
         up_job_begin(r, j);
         active += j->st != UP_JOB_DONE;
     }
@@ -86,6 +94,8 @@ void up_loop_run(up_run *r)
             break;
         }
         dispatch(r, begun, &w, ready);
+        if (r->ro)
+            up_rollout_tick(r);
         up_progress(r, 0);
     }
     if (r->con.tty && !r->opt.quiet) {

@@ -49,6 +49,9 @@ void up_opts_init(up_opts *o)
     o->ota_type = -1;
     o->web_auth = -1;
     o->web_port = -1;
+    o->canary = -1;
+    o->wave = o->max_failures = (up_amount){-1, -1};
+    o->verify_ms = UP_DEFAULT_VERIFY_MS;
 }
 
 static void list_free(up_list *l)
@@ -174,6 +177,21 @@ static int set_count(up_opts *o, const optdef *d, const char *arg)
     return -1;
 }
 
+/* "N" or "P%" (1 to 100) */
+static int set_amount(up_opts *o, const optdef *d, const char *arg)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    int percent = *end == '%' && end[1] == '\0';
+    if (errno || end == arg || (*end && !percent) || v < d->lo || v > (percent ? 100 : d->hi))
+        return up_usage_error("--%s: expected a number from %ld or a percentage (e.g. 10%%), got '%s'", d->name,
+                              d->lo, arg);
+    up_amount *a = FIELD(o, d, up_amount);
+    *a = percent ? (up_amount){-1, (int)v} : (up_amount){(int)v, -1};
+    return -1;
+}
+
 static int show_help(up_opts *o, const optdef *d, const char *arg)
 {
     (void)o, (void)d, (void)arg;
@@ -226,6 +244,16 @@ static const optdef defs[] = {
     {OPT("json", LONG_ONLY + 12, 0), .set = set_flag, AT(json)},
     {OPT("verbose", 'v', 0), .set = set_count, AT(verbose)},
     {OPT("help", 'h', 0), .set = show_help},
+    {OPT("canary", LONG_ONLY + 40, 1), .set = set_int, AT(canary), .lo = 1, .hi = 1000000,
+     .want = "a number from 1"},
+    {OPT("wave", LONG_ONLY + 41, 1), .set = set_amount, AT(wave), .lo = 1, .hi = 1000000},
+    {OPT("max-failures", LONG_ONLY + 42, 1), .set = set_amount, AT(max_failures), .lo = 1, .hi = 1000000},
+    {OPT("verify-timeout", LONG_ONLY + 43, 1), .set = set_seconds, AT(verify_ms), .lo = 1,
+     .want = "seconds above 0"},
+    {OPT("wait-online", LONG_ONLY + 44, 1), .set = set_seconds, AT(wait_online_ms), .lo = 1,
+     .want = "seconds above 0"},
+    {OPT("journal", LONG_ONLY + 45, 1), .set = set_string, AT(journal)},
+    {OPT("force", LONG_ONLY + 46, 0), .set = set_flag, AT(force)},
 };
 
 #define NDEFS (sizeof defs / sizeof defs[0])

@@ -27,6 +27,14 @@ typedef struct up_list {
 /* Append a heap copy of s. */
 void up_list_add(up_list *l, const char *s);
 
+/* A count or a share of the fleet: "5" or "10%". Not given: both -1. */
+typedef struct up_amount {
+    int n;
+    int percent;
+} up_amount;
+
+#define UP_DEFAULT_VERIFY_MS 120000u /* --verify-timeout: 2 min */
+
 /* Not given: -1 for numbers that have no default of their own, NULL for
  * strings. Enums are ints so that the option table can set them. */
 typedef struct up_opts {
@@ -52,6 +60,14 @@ typedef struct up_opts {
     const char *web_password;
     int web_auth;             /* up_web_auth, or -1 */
     int quiet, json, verbose;
+    /* a staged rollout (rollout.h) */
+    int canary;               /* devices of the first wave, or -1 */
+    up_amount wave;           /* devices per later wave */
+    up_amount max_failures;   /* the halt */
+    uint32_t verify_ms;       /* --verify-timeout */
+    uint32_t wait_online_ms;  /* --wait-online, 0: off */
+    const char *journal;
+    int force;
 } up_opts;
 
 /* The defaults. */

@@ -18,6 +18,8 @@
 
 #define UP_MAX_PASSWORDS 64
 
+typedef struct up_rollout up_rollout; /* rollout.h */
+
 typedef struct up_run {
     up_opts opt;
     eota_config cfg;
@@ -36,6 +38,7 @@ typedef struct up_run {
     size_t njobs;
     up_console con;
     uint64_t t0, last_draw;       /* the progress display's clock */
+    up_rollout *ro;               /* a staged rollout, or NULL */
 } up_run;
 
 void up_run_free(up_run *r);

@@ -102,7 +102,8 @@ static void release(up_run *r)
 /* a job                                                               */
 /* ------------------------------------------------------------------ */
 
-static int setup_engine(up_run *r, up_nat_job *n)
+/* probe: no image at all, so that the engine stops after the handshake. */
+static int setup_engine(up_run *r, up_nat_job *n, int probe)
 {
     if (eota_posix_hash_init(&n->hash) != EOTA_OK)
         return -1;
@@ -124,6 +125,8 @@ static int setup_engine(up_run *r, up_nat_job *n)
         .image = up_image_raw(&r->img),
         .gzip_image = up_image_gzip(&r->img), /* empty until compressed */
     };
+    if (probe)
+        cc.image = cc.gzip_image = (eota_client_image){0};
     if (eota_client_init(&n->cl, &cc, n->buf, JOB_BUFFER) != EOTA_OK)
         return -1; /* a password longer than EOTA_PASSWORD_MAX: refused before */
     n->engine_ok = 1;
@@ -173,7 +176,7 @@ static int job_init(up_run *r, up_job *j)
     n->conn.pc.fd = -1;
     j->tx = n;
     fill_result(j, EOTA_CLIENT_OK, 0, 0);
-    if (setup_engine(r, n) != 0) {
+    if (setup_engine(r, n, j->probing) != 0) {
         j->res.err = EOTA_CLIENT_ERR_CRYPTO;
         return -1;
     }
@@ -272,10 +275,30 @@ static void announce(up_run *r, up_job *j)
            rep.gzip_sent ? " (gzip)" : "");
 }
 
+static void ended_with_report(up_run *r, up_job *j);
+
+/* A rollout's probe (rollout.h): the handshake up to the device's
+ * acceptance, then the connection closed before the type. */
+static void probe(up_run *r, up_job *j)
+{
+    up_nat_job *n = up_nat_of(j);
+    eota_client_status st = eota_client_poll(&n->cl);
+    if (st == EOTA_CLIENT_NEED_IMAGE && eota_client_authenticated(&n->cl)) {
+        eota_client_cancel(&n->cl);
+        up_nat_attempt_ended(r, j, EOTA_CLIENT_OK, EOTA_CLIENT_PH_AUTH, 0, 0, 1);
+    } else if (st == EOTA_CLIENT_FAILED) {
+        ended_with_report(r, j);
+    }
+}
+
 static void drive(up_run *r, up_job *j)
 {
     up_nat_job *n = up_nat_of(j);
     eota_client_status st;
+    if (j->probing) {
+        probe(r, j);
+        return;
+    }
     while ((st = eota_client_poll(&n->cl)) == EOTA_CLIENT_NEED_IMAGE)
         provide_image(r, n);
     if (!n->announced && (st == EOTA_CLIENT_BUSY || st == EOTA_CLIENT_DONE))
@@ -284,8 +307,13 @@ static void drive(up_run *r, up_job *j)
         up_nat_attempt_ended(r, j, EOTA_CLIENT_OK, n->phase, 0, 0, 1);
         return;
     }
-    if (st != EOTA_CLIENT_FAILED)
-        return;
+    if (st == EOTA_CLIENT_FAILED)
+        ended_with_report(r, j);
+}
+
+static void ended_with_report(up_run *r, up_job *j)
+{
+    up_nat_job *n = up_nat_of(j);
     eota_client_report rep;
     eota_client_get_report(&n->cl, &rep);
     eota_client_error e = rep.error;
