@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -209,9 +210,9 @@ def test_wait_online_gets_a_late_device(tmp_path):
     late_port = free_port()
     late = None
     try:
-        p = subprocess.Popen(rollout_cmd(fw, devs, "--device", "127.0.0.1:%d" % late_port, "--wait-online", "60"),
+        p = subprocess.Popen(rollout_cmd(fw, devs, "--device", "127.0.0.1:%d" % late_port, "--wait-online", "90"),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(5)
+        time.sleep(30)  # as the issue has it: a device started 30 s after the rollout began
         late = Device(OTA, app=False, port=late_port)
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -268,3 +269,35 @@ def test_second_interrupt_cuts_devices_in_flight(tmp_path):
             assert d.idle() and not d.parts()
     finally:
         stop_all(devs)
+
+
+def quirky(count):
+    """The project's stock-like device (quirky_device.py, script ok), serving
+    count sessions (0: for ever); returns (process, port)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    p = subprocess.Popen([sys.executable, os.path.join(here, "quirky_device.py"), "--port", "0", "--script", "ok",
+                          "--count", str(count)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    line = p.stderr.readline()
+    assert "listening on" in line, line
+    return p, int(line.rsplit(":", 1)[1])
+
+
+def test_stock_like_devices_are_verified_by_the_probe(tmp_path):
+    fw, data = image(tmp_path)
+    peers = [quirky(0), quirky(0), quirky(1)]  # the last one never comes back after its install
+    try:
+        cmd = [eota_bin(), "upload", fw, "--json", "--retry-delay", "1", "--verify-timeout", "4", "--canary", "1",
+               "--max-failures", "2"]
+        for _, port in peers:
+            cmd += ["--device", "127.0.0.1:%d" % port]
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+        assert p.returncode == 1, p.stderr
+        st = final_states(events(p.stdout))
+        ports = [port for _, port in peers]
+        assert [st["127.0.0.1:%d" % port] for port in ports] == ["installed", "installed", "failed"], st
+        assert "did not answer again within --verify-timeout" in p.stderr, p.stderr
+        assert "came back" in p.stderr, p.stderr
+    finally:
+        for proc, _ in peers:
+            proc.kill()
+            proc.wait()
