@@ -76,7 +76,7 @@ def upload(port, image, *extra, devices=None, env=None):
     t0 = time.monotonic()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     wall = time.monotonic() - t0
-    res = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    res = [o for o in (json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")) if "result" in o]
     if p.returncode != 0 or len(res) != len(devs) or any(r.get("result") != "ok" for r in res):
         raise RuntimeError("eota upload failed (%d): %s %s" % (p.returncode, p.stderr[-2000:],
                                                                p.stdout[-2000:]))
@@ -465,6 +465,40 @@ def row9_signature(self):
 Bench.row9_signature = row9_signature
 
 
+def row10_rollout(self):
+    """A staged rollout (canary 1, then waves of 25%, each device probed
+    after its install) against the sequential stop-and-wait upload of
+    ESPHome's "Update All" (the stock-like uploader, one device after the
+    other, its 1 s sleep each), the same 256 KiB image and devices."""
+    counts = (10,) if self.quick else (50, 100)
+    size = 256 * 1024
+    img = os.path.join(self.tmp, "rollout.bin")
+    random_file(img, size)
+    for n in counts:
+        devs = []
+        try:
+            for _ in range(n):
+                devs.append(Device("ota:\n  - platform: esphome\nsimulate:\n  flash_write_speed: 300000\n"
+                                   "logger:\n  level: WARN\n", app=False))
+            t, _ = upload(0, img, "--compress", "never", "--jobs", str(n), "--canary", "1", "--wave", "25%",
+                          "--max-failures", "5%", devices=["127.0.0.1:%d" % d.port for d in devs])
+            t0 = time.monotonic()
+            for d in devs:
+                stock_upload(d.port, img)
+            seq = time.monotonic() - t0
+        finally:
+            for d in devs:
+                d.stop(expect_rc=None)
+                d.cleanup()
+        cond = "256 KiB each, flash 300 KB/s, loopback"
+        self.add("10", "rollout of %d: canary 1, waves of 25%%, probed" % n, t, "s", cond)
+        self.add("10", "%d devices one after the other, stock-like" % n, seq, "s", cond + " (ESPHome's Update All)")
+        self.add("10", "speed-up of the rollout over Update All, %d devices" % n, seq / t, "x", "same run")
+
+
+Bench.row10_rollout = row10_rollout
+
+
 def data_targets(data):
     """size.json -> [(target name, totals)] whatever its exact shape."""
     out = []
@@ -508,7 +542,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, one run each (for CI)")
     ap.add_argument("--json", default=os.path.join(BUILD, "bench.json"), help="where to write the JSON")
-    ap.add_argument("--rows", default="1,2,3,5,6,7,8,9", help="which rows (4 comes with 1)")
+    ap.add_argument("--rows", default="1,2,3,5,6,7,8,9,10", help="which rows (4 comes with 1)")
     a = ap.parse_args()
     rows = set(a.rows.split(","))
     build()
@@ -522,7 +556,8 @@ def main():
     try:
         for r, fn in (("1", b.row1_loopback), ("2", b.row2_links), ("3", b.row3_cpu), ("5", b.row5_size),
                       ("6", b.row6_fleet), ("7", b.row7_compression), ("7", b.row7_host_gzip),
-                      ("8", b.row8_window), ("9", b.row9_signature)):
+                      ("8", b.row8_window), ("9", b.row9_signature),
+                      ("10", b.row10_rollout)):
             if r in rows:
                 try:
                     fn()
