@@ -46,7 +46,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 BUILD = os.path.join(ROOT, "build-bench")
 
-from devicelib import Device, free_port  # noqa: E402
+from devicelib import Device, free_port, start_devices  # noqa: E402
 
 MiB = 1 << 20
 
@@ -306,9 +306,7 @@ class Bench:
         for n in counts:
             devs = []
             try:
-                for _ in range(n):
-                    devs.append(Device("ota:\n  - platform: esphome\nsimulate:\n  flash_write_speed: 300000\n"
-                                       "logger:\n  level: WARN\n", app=False))
+                devs = flash_devices(n)
                 t, _ = upload(0, img, "--compress", "never", "--jobs", str(n),
                               devices=["127.0.0.1:%d" % d.port for d in devs])
                 times[n] = t
@@ -477,9 +475,7 @@ def row10_rollout(self):
     for n in counts:
         devs = []
         try:
-            for _ in range(n):
-                devs.append(Device("ota:\n  - platform: esphome\nsimulate:\n  flash_write_speed: 300000\n"
-                                   "logger:\n  level: WARN\n", app=False))
+            devs = flash_devices(n)
             t, _ = upload(0, img, "--compress", "never", "--jobs", str(n), "--canary", "1", "--wave", "25%",
                           "--max-failures", "5%", devices=["127.0.0.1:%d" % d.port for d in devs])
             t0 = time.monotonic()
@@ -514,6 +510,12 @@ def data_targets(data):
         out.append((name, {"text": tot.get("text", 0), "data": tot.get("data", 0), "bss": tot.get("bss", 0),
                            "objects": len(objs)}))
     return out
+
+
+def flash_devices(n):
+    """n eota devices on loopback with flash writes emulated at 300 KB/s."""
+    body = "ota:\n  - platform: esphome\nsimulate:\n  flash_write_speed: 300000\nlogger:\n  level: WARN\n"
+    return start_devices([body] * n, app=False)
 
 
 def stock_upload(port, image, host="127.0.0.1"):

@@ -220,3 +220,22 @@ class Device:
             self.proc.wait()
         subprocess.run(["rm", "-rf", self.dir])
 
+
+
+def start_devices(bodies, **kw):
+    """One Device per config body (Device's other arguments in kw, the same
+    for all); if one cannot start, those already started are stopped."""
+    devs = []
+    try:
+        for body in bodies:
+            devs.append(Device(body, **kw))
+    except Exception:
+        stop_devices(devs)
+        raise
+    return devs
+
+
+def stop_devices(devs):
+    for d in devs:
+        d.stop(expect_rc=None)
+        d.cleanup()

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from devicelib import Device, eota_bin, free_port
+from devicelib import Device, eota_bin, free_port, start_devices, stop_devices
 
 OTA = "ota:\n  - platform: esphome\nlogger:\n  level: INFO\n"
 FAIL = "simulate:\n  fail_at: write\n  fail_after_bytes: 1000\n"
@@ -36,22 +36,10 @@ def image(tmp_path, size=20000, tag=b"v1"):
 
 
 def fleet(n, failing=(), extra=""):
-    devs = []
-    try:
-        for i in range(n):
-            devs.append(Device(OTA + extra + (FAIL if i in failing else ""), app=False))
-    except Exception:
-        for d in devs:
-            d.stop(expect_rc=None)
-            d.cleanup()
-        raise
-    return devs
+    return start_devices([OTA + extra + (FAIL if i in failing else "") for i in range(n)], app=False)
 
 
-def stop_all(devs):
-    for d in devs:
-        d.stop(expect_rc=None)
-        d.cleanup()
+stop_all = stop_devices
 
 
 def rollout_cmd(fw, devs, *args):

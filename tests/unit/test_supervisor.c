@@ -257,9 +257,9 @@ static void test_stop_with_sigterm(void **state)
     assert_int_equal(kill(pid, 0), -1);
 }
 
-static void test_stop_kills_a_child_ignoring_sigterm(void **state)
+/* A child that ignores SIGTERM, once it runs (it touches f->path). */
+static pid_t spawn_ignoring_sigterm(fx *f)
 {
-    fx *f = *state;
     char script[256];
     snprintf(script, sizeof script, "trap '' TERM; touch %s; while :; do sleep 0.05; done", f->path);
     pid_t pid = spawn_sh(f, script, 0);
@@ -267,6 +267,13 @@ static void test_stop_kills_a_child_ignoring_sigterm(void **state)
     for (int i = 0; i < 500 && stat(f->path, &st) != 0; i++)
         sleep_ms(10);
     assert_int_equal(stat(f->path, &st), 0);
+    return pid;
+}
+
+static void test_stop_kills_a_child_ignoring_sigterm(void **state)
+{
+    fx *f = *state;
+    pid_t pid = spawn_ignoring_sigterm(f);
     uint64_t t0 = eota_posix_now_ms64();
     assert_int_equal(sup_stop(&f->t, pid, 300), 1);
     uint64_t took = eota_posix_now_ms64() - t0;
@@ -303,12 +310,7 @@ static void test_reap_all_dispatches_by_table(void **state)
 static void test_stop_begin_does_not_wait(void **state)
 {
     fx *f = *state;
-    char script[256];
-    snprintf(script, sizeof script, "trap '' TERM; touch %s; while :; do sleep 0.05; done", f->path);
-    pid_t pid = spawn_sh(f, script, 0);
-    struct stat st;
-    for (int i = 0; i < 500 && stat(f->path, &st) != 0; i++)
-        sleep_ms(10);
+    pid_t pid = spawn_ignoring_sigterm(f);
     uint64_t t0 = eota_posix_now_ms64();
     assert_int_equal(sup_stop_begin(&f->t, pid, 300), 0);
     assert_true(eota_posix_now_ms64() - t0 < 100);
