@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# fuzz.sh: build the libFuzzer target for the device engine with clang
-# (ASan + UBSan) in build-fuzz and run it for SECONDS (default 60), starting
-# from the checked-in seeds (tests/fuzz/corpus) and seeds generated fresh by
-# fuzz_seedgen (which also checks that each seed still does what it should);
-# then the target over the signed-image trailer and its layer
-# (fuzz_signature, seeds in tests/fuzz/corpus_signature) for a third of
-# SECONDS (at least 10).
+# fuzz.sh: build the libFuzzer targets for the device engine with clang
+# (ASan + UBSan) in build-fuzz and run them: fuzz_server for SECONDS
+# (default 60) from the checked-in seeds (tests/fuzz/corpus) and seeds
+# generated fresh by fuzz_seedgen (which also checks that each seed still
+# does what it should); fuzz_signature, the signed-image trailer and its
+# layer (seeds in tests/fuzz/corpus_signature), for a third of SECONDS (at
+# least 10); fuzz_noise, the encrypted path (PROTOCOL.md section 10:
+# handshake, frames, bad tags, bad lengths; seeds in tests/fuzz/corpus_noise),
+# for half of SECONDS (at least 10).
 # Exits non-zero on any crash, leak, sanitizer report or broken invariant;
 # the input that did it is left in build-fuzz/artifacts/.
 #
@@ -30,7 +32,7 @@ esac
 command -v clang >/dev/null || { echo "fuzz: clang not found (scripts/deps.sh)" >&2; exit 2; }
 CC=clang cmake -S "$root" -B "$bdir" -G Ninja -DEOTA_FUZZ=ON -DEOTA_BUILD_TESTS=OFF \
   -DEOTA_SANITIZE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C "$bdir" fuzz_server fuzz_seedgen fuzz_signature
+ninja -C "$bdir" fuzz_server fuzz_seedgen fuzz_signature fuzz_noise
 
 seeds=$root/tests/fuzz/corpus
 if [ $update -eq 1 ]; then
@@ -74,3 +76,10 @@ echo "fuzz: running fuzz_signature for ${sig_secs}s"
   -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/" \
   "${extra[@]+"${extra[@]}"}" "$bdir/corpus_signature" "$root/tests/fuzz/corpus_signature"
 echo "fuzz: no crash in fuzz_signature either"
+noise_secs=$((secs / 2 > 10 ? secs / 2 : 10))
+mkdir -p "$bdir/corpus_noise"
+echo "fuzz: running fuzz_noise for ${noise_secs}s (corpus: $bdir/corpus_noise $root/tests/fuzz/corpus_noise)"
+"$bdir/tests/fuzz/fuzz_noise" -max_total_time="$noise_secs" -max_len=4096 -timeout=20 \
+  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/" \
+  "${par[@]+"${par[@]}"}" "${extra[@]+"${extra[@]}"}" "$bdir/corpus_noise" "$root/tests/fuzz/corpus_noise"
+echo "fuzz: no crash in fuzz_noise in ${noise_secs}s"

@@ -66,11 +66,12 @@ targets=(
 # name | defines | objects whose public functions a firmware calls (linked)
 #      | the bootloader's functions: left out of linked, and linked alone (boot)
 app_roots="server ingest bootstate safemode slotstore flash_backend"
-nodesc="-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_LOG_TEXT=0 -DEOTA_WITH_MD5_AUTH=0 -DEOTA_WITH_CRC_TABLE=0 -DEOTA_WITH_SIGNATURE=0"
+nodesc="-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_LOG_TEXT=0 -DEOTA_WITH_MD5_AUTH=0 -DEOTA_WITH_CRC_TABLE=0 -DEOTA_WITH_SIGNATURE=0 -DEOTA_WITH_NOISE=0"
 variants=(
-  "full||bootstate client crc32 flash flash_backend protocol safemode server status signature sig_layer|"
-  "device|-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_SIGNATURE=0|$app_roots|eota_boot"
-  "device-signed|-DEOTA_WITH_CLIENT=0|$app_roots sig_layer|eota_boot"
+  "full||bootstate client crc32 flash flash_backend noise protocol safemode server status signature sig_layer|"
+  "device|-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_SIGNATURE=0 -DEOTA_WITH_NOISE=0|$app_roots|eota_boot"
+  "device-noise|-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_SIGNATURE=0|$app_roots|eota_boot"
+  "device-signed|-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_NOISE=0|$app_roots sig_layer|eota_boot"
   "device-nodesc|$nodesc|$app_roots|eota_boot"
 )
 

@@ -31,6 +31,8 @@ typedef struct eota_hash {
     void *ctx;
 } eota_hash;
 
+#define EOTA_SHA256_LEN 32u /* bytes of a SHA-256 digest */
+
 static inline unsigned eota_hash_digest_len(eota_hash_alg alg)
 {
     return alg == EOTA_HASH_SHA256 ? 32u : 16u;

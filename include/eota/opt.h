@@ -67,6 +67,22 @@
 #define EOTA_WITH_SIGNATURE 1
 #endif
 
+/* 1: build the Noise layer (src/core/noise*.c, eota/noise.h): the
+ * encrypted exchange of PROTOCOL.md section 10, for both engines; 0: a
+ * plaintext-only core (the device never offers Noise and answers a client
+ * that needs it as a device without a key does). */
+#ifndef EOTA_WITH_NOISE
+#define EOTA_WITH_NOISE 1
+#endif
+
+/* Bytes of the Noise session's buffer for frames waiting to leave (part of
+ * eota_noise). An uploader needs a whole image frame: 1043 (3 + 1024 + 16).
+ * A device sends only 20-byte reply frames, the 52-byte handshake frame and
+ * a reject frame: 96 is enough there (the smallest allowed). */
+#ifndef EOTA_NOISE_TX_BUFFER
+#define EOTA_NOISE_TX_BUFFER 1043
+#endif
+
 /* Most steps (reads, writes, backend calls) one eota_server_poll makes, so
  * that a fast peer cannot hold the integrator's main loop. */
 #ifndef EOTA_SERVER_POLL_BUDGET

@@ -17,13 +17,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eota/crypto.h" /* EOTA_SHA256_LEN */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define EOTA_ED25519_PUBKEY_LEN 32
 #define EOTA_ED25519_SIG_LEN 64
-#define EOTA_SHA256_LEN 32
 
 typedef struct eota_verify_ops {
     /* EOTA_OK when sig is a valid Ed25519 signature (RFC 8032, pure

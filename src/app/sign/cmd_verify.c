@@ -32,7 +32,7 @@ static void print_info(const char *path, size_t len, const eota_sig_info *in, co
     printf("version: %.*s\ncounter: %u\n", in->version_len, in->version, in->counter);
     printf("chip: %.*s\n", in->chip_len ? in->chip_len : 1, in->chip_len ? in->chip : "-");
     printf("sha256: ");
-    for (int i = 0; i < EOTA_SHA256_LEN; i++)
+    for (unsigned i = 0; i < EOTA_SHA256_LEN; i++)
         printf("%02x", digest[i]);
     printf(" (%s the trailer's)\n", memcmp(digest, in->sha256, EOTA_SHA256_LEN) ? "DIFFERS from" : "matches");
     for (uint8_t i = 0; i < in->nsigs; i++) {
