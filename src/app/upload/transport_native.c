@@ -107,6 +107,8 @@ static int setup_engine(up_run *r, up_nat_job *n)
     if (eota_posix_hash_init(&n->hash) != EOTA_OK)
         return -1;
     n->hash_ok = 1;
+    if (r->nkeys && eota_posix_noise_crypto_init(&n->noise) != EOTA_OK)
+        return -1;
     n->buf = up_xcalloc(1, JOB_BUFFER);
     const up_nat_run *nr = r->tp_state;
     eota_client_config cc = {
@@ -123,6 +125,9 @@ static int setup_engine(up_run *r, up_nat_job *n)
         .data_timeout_ms = r->opt.data_ms,
         .image = up_image_raw(&r->img),
         .gzip_image = up_image_gzip(&r->img), /* empty until compressed */
+        .noise_key = r->nkeys ? r->keys[0] : NULL,
+        .noise_fallback = (uint8_t)(!r->key_strict || r->opt.allow_plaintext),
+        .noise_crypto = eota_posix_noise_crypto_seam(&n->noise),
     };
     if (eota_client_init(&n->cl, &cc, n->buf, JOB_BUFFER) != EOTA_OK)
         return -1; /* a password longer than EOTA_PASSWORD_MAX: refused before */
@@ -164,6 +169,9 @@ static void fill_result(up_job *j, eota_client_error e, int sys_err, int connect
     res->server_flags = rep.extended ? rep.server_flags : -1;
     res->authenticated = rep.auth != EOTA_AUTH_NONE;
     res->received = rep.received;
+    res->encrypted = rep.encrypted;
+    if (rep.encrypted)
+        res->auth = "noise";
     snprintf(res->label, sizeof res->label, "v%u", rep.version);
 }
 
@@ -188,6 +196,8 @@ static void job_free(up_run *r, up_job *j)
         close(n->conn.pc.fd);
     if (n->hash_ok)
         eota_posix_hash_free(&n->hash);
+    eota_posix_noise_crypto_free(&n->noise);
+    memset(&n->cl, 0, sizeof n->cl); /* its copy of the key */
     free(n->buf);
     free(n);
     j->tx = NULL;
@@ -211,6 +221,8 @@ void up_nat_engine_start(up_run *r, up_job *j)
 {
     up_nat_job *n = up_nat_of(j);
     (void)eota_client_set_password(&n->cl, r->passwords[j->pw_i]);
+    if (r->nkeys)
+        (void)eota_client_set_noise_key(&n->cl, r->keys[j->key_i]);
     if (eota_client_start(&n->cl, &n->conn) != EOTA_OK) {
         up_nat_connect_failed(r, j, EOTA_CLIENT_ERR_UNREACHABLE, 0);
         return;
@@ -261,6 +273,10 @@ static void announce(up_run *r, up_job *j)
     if (!rep.size)
         return;
     n->announced = 1;
+    if (r->nkeys && !rep.encrypted)
+        up_shout(&r->con, "%s: warning: the device does not offer encryption; sending the image in plaintext (%s)",
+                 j->spec, r->key_strict ? "--allow-plaintext" : "the key is the config's api: key only, so "
+                 "eota falls back as the stock uploader does until ESPHome 2027.3");
     if (!r->opt.verbose && r->njobs != 1)
         return;
     char sz[32];
@@ -268,7 +284,8 @@ static void announce(up_run *r, up_job *j)
     const char *show = up_job_addr(j)->show;
     int same = !strcmp(show, j->spec);
     up_say(&r->con, "%s: %s%sprotocol %u, %s%s; sending %s%s", j->spec, same ? "" : show, same ? "" : ": ",
-           rep.version, up_nat_auth_words(rep.auth), rep.gzip_accepted ? ", accepts gzip" : "", sz,
+           rep.version, rep.encrypted ? "Noise-encrypted" : up_nat_auth_words(rep.auth),
+           rep.gzip_accepted ? ", accepts gzip" : "", sz,
            rep.gzip_sent ? " (gzip)" : "");
 }
 

@@ -8,6 +8,7 @@
 #define EOTA_APP_UPLOAD_TRANSPORT_NATIVE_H
 
 #include "eota/client.h"
+#include "eota/noise_posix.h"
 #include "eota/posix.h"
 #include "upload/run.h"
 
@@ -29,6 +30,7 @@ typedef struct up_nat_job {
     eota_client cl;
     eota_posix_hash hash;
     int hash_ok;
+    eota_posix_noise_crypto noise; /* zeroed unless the run has a key */
     int engine_ok;
     uint8_t *buf;
     int announced;          /* the "protocol 2, ..." line of this attempt */

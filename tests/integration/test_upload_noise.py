@@ -1,0 +1,175 @@
+"""Integration tests of `eota upload` with Noise encryption (PROTOCOL.md
+section 10), the uploader as initiator: against noise_peer.py, a device
+written independently in Python from the Noise specification, and against
+`eota device` with an encryption key. Offer mode, required mode, a wrong
+key, --previous-key, the API-key fallback and --allow-plaintext, over IPv4
+and IPv6; where the key comes from and the errors of a malformed one.
+"""
+
+import base64
+import hashlib
+import os
+import socket
+import tempfile
+
+import pytest
+
+from noise_peer import NoisePeer
+from test_upload import eota_upload, write_tmp
+
+KEY = bytes(range(1, 33))
+OLD = bytes(range(101, 133))
+B64 = base64.b64encode(KEY).decode()
+OLD64 = base64.b64encode(OLD).decode()
+
+
+def have_ipv6():
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+def key_file(text):
+    return write_tmp(text + "\n", suffix=".key")
+
+
+def run(peer, img, *args, env=None, rc=None):
+    fw = write_tmp(img)
+    try:
+        code, out, err, js = eota_upload(fw, "--device", peer.spec(), "--json", "--retries", "0", *args, env=env)
+    finally:
+        os.unlink(fw)
+    if rc is not None:
+        assert code == rc, "rc %d\nstdout: %s\nstderr: %s\nsessions: %r" % (code, out, err, peer.sessions)
+    return code, (js[0] if js else None), err
+
+
+def with_key(*args, key=B64):
+    """--key-file with a fresh file (removed by the caller's tmp cleanup)."""
+    return ("--key-file", key_file(key)) + args
+
+
+def check_frames(s, size):
+    """Control fields one frame each (type 1, size 4, MD5 32), the image in
+    frames of 1024 bytes but the last, the final 00 a frame of 1."""
+    f = s["frames"]
+    assert f[:3] == [1, 4, 32], f
+    data = f[3:-1]
+    assert sum(data) == size and all(n == 1024 for n in data[:-1]) and 1 <= data[-1] <= 1024, data[:5]
+    assert s["final"] == b"\x00", s
+
+
+# ---------------------------------------------------------------- against the Python peer
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_offer_mode(host):
+    if host == "::1" and not have_ipv6():
+        pytest.skip("no IPv6 loopback")
+    with NoisePeer(key=KEY, mode="offer", host=host) as peer:
+        img = os.urandom(200000)
+        _, j, err = run(peer, img, *with_key("--window", "4", "--compress", "never"), rc=0)
+        s = peer.sessions[0]
+        assert s["encrypted"] and s["image"] == img and s["features"] == 0x0E, s["features"]
+        check_frames(s, len(img))
+        assert j["encrypted"] is True and j["key"] == "current" and j["auth"] == "noise", j
+        assert j["server_flags"] == 0x04 and j["bytes_sent"] == len(img), j
+        assert "encrypted (Noise)" in j["message"], j
+
+
+def test_required_mode():
+    with NoisePeer(key=KEY, mode="require") as peer:
+        img = os.urandom(30000)
+        # without a key: 94, in words, with what to do
+        _, j, err = run(peer, img, rc=1)
+        assert j["error"] == "device_error" and j["error_code"] == 0x94, j
+        assert "encrypted uploads only" in j["message"] and "EOTA_KEY" in j["message"], j
+        assert peer.sessions[0]["features"] & 0x08 == 0, peer.sessions[0]
+        # with it (from the variable EOTA_KEY)
+        _, j, err = run(peer, img, env={"EOTA_KEY": B64}, rc=0)
+        assert j["encrypted"] is True and peer.sessions[1]["image"] == img, j
+
+
+def test_wrong_key():
+    with NoisePeer(key=OLD, mode="offer") as peer:
+        _, j, err = run(peer, os.urandom(30000), *with_key(), rc=1)
+        assert j["error"] == "wrong_key" and j["phase"] == "noise" and j["encrypted"] is False, j
+        assert "Handshake MAC failure" in j["message"] and "is the encryption key right?" in j["message"], j
+        assert "--previous-key" in j["message"] and j["attempts"] == 1, j
+        assert len(peer.sessions) == 1 and peer.sessions[0]["result"] == "reject", peer.sessions
+
+
+def test_previous_key():
+    with NoisePeer(key=OLD, mode="offer") as peer:
+        img = os.urandom(70000)
+        other = base64.b64encode(bytes([7] * 32)).decode()
+        _, j, err = run(peer, img, *with_key("--previous-key", other, "--previous-key", OLD64), rc=0)
+        assert j["encrypted"] is True and j["key"] == "previous-2", j
+        assert "trying --previous-key #1" in err and "trying --previous-key #2" in err, err
+        assert "encrypted with --previous-key #2 (the device still had the old key)" in j["message"], j
+        assert [s["result"] for s in peer.sessions] == ["reject", "reject", "ok"], peer.sessions
+        assert peer.sessions[2]["image"] == img
+        # every key wrong: says so
+        _, j, err = run(peer, img, *with_key("--previous-key", other), rc=1)
+        assert j["error"] == "wrong_key" and "every --previous-key was tried" in j["message"], j
+
+
+def test_device_without_noise():
+    with NoisePeer(mode="plain") as peer:
+        img = os.urandom(30000)
+        # a key from the command line: never plaintext
+        _, j, err = run(peer, img, *with_key(), rc=1)
+        assert j["error"] == "encryption_unavailable" and j["bytes_sent"] == 0, j
+        assert "does not offer encryption" in j["message"] and "--allow-plaintext" in j["message"], j
+        s = peer.sessions[0]
+        assert s["features"] == 0x0E and "type" not in s, s
+        # --allow-plaintext: the migration install, with a warning
+        _, j, err = run(peer, img, *with_key("--allow-plaintext"), rc=0)
+        assert j["encrypted"] is False and j["key"] is None and peer.sessions[1]["image"] == img, j
+        assert "warning: the device does not offer encryption" in err, err
+
+
+# ---------------------------------------------------------------- keys: where from, malformed
+
+def upload_usage(*args, env=None):
+    fw = write_tmp(b"x" * 100)
+    try:
+        return eota_upload(fw, "--device", "127.0.0.1:1", *args, env=env)
+    finally:
+        os.unlink(fw)
+
+
+@pytest.mark.parametrize("text,why", [
+    ("not base64!", "not base64"),
+    (base64.b64encode(b"k" * 16).decode(), "decodes to 16 bytes"),
+    (base64.b64encode(bytes(32)).decode(), "all zeros"),
+])
+def test_malformed_key(text, why):
+    kf = key_file(text)
+    try:
+        for args, env, where in ((("--key-file", kf), None, "--key-file " + kf),
+                                 ((), {"EOTA_KEY": text}, "the variable EOTA_KEY"),
+                                 (("--key", B64, "--previous-key", text), None, "--previous-key #1")):
+            rc, out, err, _ = upload_usage(*args, env=env)
+            assert rc == 2, (rc, err)
+            assert "encryption key from %s is malformed" % where in err and why in err, err
+            assert "openssl rand -base64 32" in err, err
+            assert text not in err or why == "not base64", err
+    finally:
+        os.unlink(kf)
+    rc, _, err, _ = upload_usage("--key-file", "/nonexistent/k")
+    assert rc == 2 and "cannot open --key-file '/nonexistent/k'" in err, err
+    rc, _, err, _ = upload_usage("--previous-key", B64)
+    assert rc == 2 and "--previous-key is tried when a device rejects the current key" in err, err
+    rc, _, err, _ = upload_usage("--key", B64, "--ota-platform", "web_server")
+    assert rc == 2 and "go with native OTA" in err, err
+
+
+def test_key_on_the_command_line_warns_and_is_hidden():
+    with NoisePeer(key=KEY, mode="offer") as peer:
+        _, j, err = run(peer, os.urandom(5000), "--key", B64, rc=0)
+        assert "a key on the command line" in err and "prefer --key-file" in err, err
+        assert B64 not in err and j["encrypted"] is True, err
