@@ -21,6 +21,9 @@ It builds what it needs (a Release build in build-bench), then measures:
  8. the window (issue 4): a 4 MiB image to a device without flash emulation
     over RTT 20 and 50 ms, for --window 1, 2, 4, ... 64: the figures that
     chose eota's default window.
+ 9. Noise (issue 11): the loopback upload of row 1 to a device that offers
+    Noise, encrypted (--key-file) and in plaintext (no key), same device and
+    run; target: encrypted >= 80% of plaintext.
 
 Every figure has its unit and conditions; timed rows are medians of several
 runs (one in --quick, which also shrinks the sizes so CI can run it).
@@ -344,6 +347,37 @@ def row8_window(self):
 Bench.row8_window = row8_window
 
 
+def row9_noise(self):
+    import base64
+    size = (16 if self.quick else 64) * MiB
+    img = os.path.join(self.tmp, "noise.bin")
+    random_file(img, size)
+    key = base64.b64encode(os.urandom(32)).decode()
+    kf = os.path.join(self.tmp, "noise.key")
+    with open(kf, "w") as f:
+        f.write(key + "\n")
+    dev = Device("api:\n  encryption:\n    key: %s\nota:\n  - platform: esphome\nlogger:\n  level: WARN\n" % key,
+                 app=False)
+    try:
+        def once(*extra):
+            wall, res = upload(dev.port, img, "--compress", "never", *extra)
+            assert res[0]["encrypted"] == bool(extra), res
+            return wall
+        plain, plain_all = median_of(once, self.runs)
+        enc, enc_all = median_of(lambda: once("--key-file", kf), self.runs)
+    finally:
+        dev.stop(expect_rc=None)
+        dev.cleanup()
+    cond = "%d MiB random image, host profile, loopback, device offers Noise, median of %d" % (size // MiB,
+                                                                                             self.runs)
+    self.add("9", "loopback upload, plaintext", size / plain / 1e6, "MB/s", cond, runs_s=plain_all)
+    self.add("9", "loopback upload, Noise-encrypted", size / enc / 1e6, "MB/s", cond, runs_s=enc_all)
+    self.add("9", "encrypted / plaintext throughput", plain / enc, "x", "target >= 0.8")
+
+
+Bench.row9_noise = row9_noise
+
+
 def data_targets(data):
     """size.json -> [(target name, totals)] whatever its exact shape."""
     out = []
@@ -373,7 +407,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, one run each (for CI)")
     ap.add_argument("--json", default=os.path.join(BUILD, "bench.json"), help="where to write the JSON")
-    ap.add_argument("--rows", default="1,2,3,5,6,7,8", help="which rows (4 comes with 1)")
+    ap.add_argument("--rows", default="1,2,3,5,6,7,8,9", help="which rows (4 comes with 1)")
     a = ap.parse_args()
     rows = set(a.rows.split(","))
     build()
@@ -386,7 +420,7 @@ def main():
     failed = []
     try:
         for r, fn in (("1", b.row1_loopback), ("2", b.row2_links), ("3", b.row3_cpu), ("5", b.row5_size),
-                      ("6", b.row6_fleet), ("7", b.row7_compression), ("8", b.row8_window)):
+                      ("6", b.row6_fleet), ("7", b.row7_compression), ("8", b.row8_window), ("9", b.row9_noise)):
             if r in rows:
                 try:
                     fn()

@@ -650,23 +650,82 @@ static int data_read(eota_client *c)
     return 1;
 }
 
-static int data_write(eota_client *c)
+/* Image bytes in buf to send: 1, or 0 when the window (or the image) has
+ * none for now, or reading it failed (the upload has ended). */
+static int refill(eota_client *c)
 {
-    if (c->buf_pos == c->buf_len) {
-        uint32_t lim = send_limit(c);
-        if (c->fetched >= lim)
-            return 0;
-        size_t n = lim - c->fetched;
-        if (n > c->buf_size)
-            n = c->buf_size;
-        if (c->img.read(c->img.ctx, c->fetched, c->buf, n) != EOTA_OK) {
-            fail(c, EOTA_CLIENT_ERR_IMAGE, 0);
+    if (c->buf_pos < c->buf_len)
+        return 1;
+    uint32_t lim = send_limit(c);
+    if (c->fetched >= lim)
+        return 0;
+    size_t n = lim - c->fetched;
+    if (n > c->buf_size)
+        n = c->buf_size;
+    if (c->img.read(c->img.ctx, c->fetched, c->buf, n) != EOTA_OK) {
+        fail(c, EOTA_CLIENT_ERR_IMAGE, 0);
+        return 0;
+    }
+    c->buf_pos = 0;
+    c->buf_len = n;
+    c->fetched += (uint32_t)n;
+    return 1;
+}
+
+static void took(eota_client *c, size_t n)
+{
+    c->buf_pos += n;
+    c->sent += (uint32_t)n;
+    c->activity_ms = now(c);
+}
+
+#if EOTA_WITH_NOISE
+/* Frames one data step sends at most inside Noise: as many image bytes as
+ * one plaintext write (16 KiB) before the engine looks for the device's
+ * bytes again, so that a 1 KiB frame does not cost a read as well. */
+#define NOISE_FRAMES_PER_STEP 16
+
+/* Inside Noise: frames of up to 1024 image bytes, sealed into the
+ * session's buffer while it has room and sent when it is full (and by the
+ * next flush), so that a larger EOTA_NOISE_TX_BUFFER sends several frames
+ * per write. */
+static int noise_data_write(eota_client *c)
+{
+    int moved = 0;
+    for (unsigned i = 0; i < NOISE_FRAMES_PER_STEP && refill(c); i++) {
+        size_t n = c->buf_len - c->buf_pos;
+        if (n > EOTA_NOISE_MAX_PLAINTEXT)
+            n = EOTA_NOISE_MAX_PLAINTEXT;
+        int st = eota_noise_send(&c->nz, c->buf + c->buf_pos, n);
+        if (st == EOTA_AGAIN) {
+            int f = eota_noise_flush(&c->nz);
+            if (f < 0)
+                transport_failed(c, f);
+            if (f <= 0)
+                break;
+            st = eota_noise_send(&c->nz, c->buf + c->buf_pos, n);
+        }
+        if (st == EOTA_AGAIN)
+            break;
+        if (st != EOTA_OK) {
+            fail(c, EOTA_CLIENT_ERR_NOISE, 0);
             return 0;
         }
-        c->buf_pos = 0;
-        c->buf_len = n;
-        c->fetched += (uint32_t)n;
+        took(c, n);
+        moved = 1;
     }
+    return moved;
+}
+#endif
+
+static int data_write(eota_client *c)
+{
+#if EOTA_WITH_NOISE
+    if (c->encrypted)
+        return noise_data_write(c);
+#endif
+    if (!refill(c))
+        return 0;
     long w = c->wire.transport->write(c->wire.conn, c->buf + c->buf_pos, c->buf_len - c->buf_pos);
     if (w == EOTA_AGAIN || w == 0)
         return 0;
@@ -676,9 +735,7 @@ static int data_write(eota_client *c)
     }
     if ((size_t)w > c->buf_len - c->buf_pos)
         w = (long)(c->buf_len - c->buf_pos);
-    c->buf_pos += (size_t)w;
-    c->sent += (uint32_t)w;
-    c->activity_ms = now(c);
+    took(c, (size_t)w);
     return 1;
 }
 

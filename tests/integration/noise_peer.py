@@ -19,7 +19,8 @@ Noise_NNpsk0_25519_ChaChaPoly_SHA256, initiator = uploader:
   -> psk, e      (48 bytes: e.pub, tag of the empty payload)
   <- e, ee       (48 bytes)
 `fixed_ephemeral` (32 bytes) makes the responder's ephemeral key fixed, for
-transcripts that repeat.
+transcripts that repeat. With hold=True a connection waits (the uploader
+with it) until peer.go is set; peer.accepted says one came.
 """
 
 import hashlib
@@ -293,7 +294,7 @@ class Session:
 class NoisePeer:
     """A listening device in a thread; serves connections one at a time."""
 
-    def __init__(self, key=None, mode="offer", host="127.0.0.1", fixed_ephemeral=None):
+    def __init__(self, key=None, mode="offer", host="127.0.0.1", fixed_ephemeral=None, hold=False):
         assert mode in ("plain", "offer", "require")
         self.key = None if mode == "plain" else key
         self.mode, self.fixed = mode, fixed_ephemeral
@@ -305,6 +306,10 @@ class NoisePeer:
         self.host, self.port = host, self.srv.getsockname()[1]
         self.sessions = []
         self.closing = False
+        self.accepted = threading.Event()  # a connection came
+        self.go = threading.Event()        # hold: the first session waits for this
+        if not hold:
+            self.go.set()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -323,6 +328,8 @@ class NoisePeer:
             except OSError:
                 return
             c.settimeout(20)
+            self.accepted.set()
+            self.go.wait(20)
             s = Session(c, self)
             s.run()
             self.sessions.append(s.info)

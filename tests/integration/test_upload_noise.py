@@ -7,13 +7,13 @@ and IPv6; where the key comes from and the errors of a malformed one.
 """
 
 import base64
-import hashlib
 import os
 import socket
-import tempfile
+import subprocess
 
 import pytest
 
+from devicelib import eota_bin
 from noise_peer import NoisePeer
 from test_upload import eota_upload, write_tmp
 
@@ -169,7 +169,21 @@ def test_malformed_key(text, why):
 
 
 def test_key_on_the_command_line_warns_and_is_hidden():
-    with NoisePeer(key=KEY, mode="offer") as peer:
-        _, j, err = run(peer, os.urandom(5000), "--key", B64, rc=0)
+    with NoisePeer(key=KEY, mode="offer", hold=True) as peer:
+        fw = write_tmp(os.urandom(5000))
+        p = subprocess.Popen([eota_bin(), "upload", fw, "-d", peer.spec(), "--json", "--key", B64,
+                              "--previous-key", OLD64], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert peer.accepted.wait(20)
+            with open("/proc/%d/cmdline" % p.pid, "rb") as f:
+                argv = f.read().split(b"\0")
+            assert B64.encode() not in argv and OLD64.encode() not in argv, argv
+            assert b"x" * len(B64) in argv, argv
+            peer.go.set()
+            out, err = p.communicate(timeout=60)
+        finally:
+            p.kill() if p.poll() is None else None
+            os.unlink(fw)
+        assert p.returncode == 0, err
         assert "a key on the command line" in err and "prefer --key-file" in err, err
-        assert B64 not in err and j["encrypted"] is True, err
+        assert B64 not in err and '"encrypted":true' in out, (out, err)
