@@ -24,6 +24,7 @@
 #include "eota/crypto.h"
 #include "eota/events.h"
 #include "eota/ingest.h"
+#include "eota/noise.h"
 #include "eota/opt.h"
 #include "eota/private_access.h"
 #include "eota/protocol.h"
@@ -65,6 +66,15 @@ typedef struct eota_server_config {
                                   EOTA_ETOOBIG (the chip's own "not enough
                                   space"); 0 = 0x89
                                   EOTA_RESP_ERROR_ESP32_NOT_ENOUGH_SPACE */
+    /* Noise (PROTOCOL.md section 10; a build with EOTA_WITH_NOISE). */
+    const uint8_t *noise_key;  /* NULL: no Noise; else the 32-byte key
+                                  (copied; all zero is refused). With a key
+                                  the device offers Noise (server flag 04) */
+    uint8_t noise_required;    /* 1: it requires Noise: a client that does
+                                  not set 0x0C gets 94 after its feature
+                                  byte. With Noise the password step is
+                                  skipped (the key authenticates both) */
+    eota_noise_crypto noise_crypto; /* the primitives; needed with a key */
 } eota_server_config;
 
 /* What eota_server_poll reports. */
@@ -102,6 +112,8 @@ typedef struct eota_server {
     uint8_t EOTA_PRIVATE(reboot_pending);
     uint8_t EOTA_PRIVATE(peer_gone);      /* the client closed or failed; nothing more to send */
     uint8_t EOTA_PRIVATE(gzip_agreed);
+    uint8_t EOTA_PRIVATE(noise_mode);     /* 0 no key, 1 Noise offered, 2 required */
+    uint8_t EOTA_PRIVATE(encrypted);      /* this session runs inside Noise */
     uint32_t EOTA_PRIVATE(phase_start_ms);
     uint32_t EOTA_PRIVATE(last_activity_ms);
     uint32_t EOTA_PRIVATE(size);
@@ -115,6 +127,10 @@ typedef struct eota_server {
     char EOTA_PRIVATE(nonce)[EOTA_SHA256_HEX_LEN + 1];
     char EOTA_PRIVATE(password)[EOTA_PASSWORD_MAX + 1];
     char EOTA_PRIVATE(session_password)[EOTA_PASSWORD_MAX + 1];
+#if EOTA_WITH_NOISE
+    uint8_t EOTA_PRIVATE(noise_key)[EOTA_NOISE_PSK_LEN];
+    eota_noise EOTA_PRIVATE(noise);       /* the session's Noise state */
+#endif
 } eota_server;
 
 /* Set up an engine. The config is copied; the password is copied too.
@@ -127,6 +143,12 @@ int eota_server_init(eota_server *srv, const eota_server_config *cfg, uint8_t *b
  * next connection; NULL or "" turns authentication off. EOTA_EINVAL when the
  * password is longer than EOTA_PASSWORD_MAX (the old one stays). */
 int eota_server_set_password(eota_server *srv, const char *password);
+
+/* Change the Noise key and mode (a reload). Takes effect from the next
+ * connection; key NULL turns Noise off. EOTA_EINVAL for an all-zero key,
+ * a key without cfg.noise_crypto, or any key in a build without
+ * EOTA_WITH_NOISE (the old setting stays). */
+int eota_server_set_noise_key(eota_server *srv, const uint8_t *key, int required);
 
 /* Hand a newly accepted connection to the engine. When an upload is already
  * being served the new one is closed at once (EOTA_EBUSY) and the running one
@@ -169,6 +191,8 @@ typedef struct eota_server_info {
     uint32_t size;
     uint32_t received;
     uint8_t error_code;   /* response code sent for the last failure, or 0 */
+    uint8_t encrypted;    /* the session ran (or runs) inside Noise */
+    uint8_t noise_failure; /* eota_noise_failure_kind of a failed Noise session, or 0 */
 } eota_server_info;
 
 void eota_server_get_info(const eota_server *srv, eota_server_info *info);

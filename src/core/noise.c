@@ -411,6 +411,7 @@ static void nz_close(void *conn)
         nz->conn = NULL;
         nz->transport->close(c);
     }
+    nz->tx_pos = nz->tx_len = 0;
     if (nz->state != NZ_FAILED)
         nz->state = NZ_IDLE;
     eota_noise_wipe(nz);

@@ -23,6 +23,7 @@ enum phase {
     PH_IDLE = 0,
     PH_MAGIC,      /* need 5 bytes */
     PH_FEATURES,   /* need 1 */
+    PH_NOISE,      /* the Noise handshake (PROTOCOL.md section 10) */
     PH_AUTH,       /* need cnonce + response */
     PH_TYPE,       /* need 1 (extended protocol only) */
     PH_SIZE,       /* need 4 */
@@ -32,6 +33,9 @@ enum phase {
     PH_FINAL_ACK,  /* 45 sent: short wait for the client's 00 */
     PH_CLOSING     /* flushing a last byte, then close */
 };
+
+/* What the device does about Noise (eota_server.noise_mode). */
+enum { NOISE_NONE = 0, NOISE_OFFERED = 1, NOISE_REQUIRED = 2 };
 
 /* The phases that read the fixed-size fields of the handshake. */
 static int in_handshake(int phase) { return phase >= PH_MAGIC && phase <= PH_MD5; }
@@ -55,7 +59,17 @@ static void logmsg(eota_server *s, eota_log_level lvl, const char *msg, uint32_t
         s->cfg.events.on_log(s->cfg.events.ctx, lvl, EOTA_WITH_LOG_TEXT ? msg : "", arg);
 }
 
-static size_t out_pending(const eota_server *s) { return eota_wire_out_pending(&s->wire); }
+/* Replies not yet taken by the connection: in the wire's queue, and (in a
+ * Noise session) frames in the session's buffer. */
+static size_t out_pending(const eota_server *s)
+{
+    size_t n = eota_wire_out_pending(&s->wire);
+#if EOTA_WITH_NOISE
+    if (s->encrypted)
+        n += eota_noise_tx_pending(&s->noise);
+#endif
+    return n;
+}
 static size_t out_free(const eota_server *s) { return eota_wire_out_free(&s->wire); }
 
 static void queue(eota_server *s, const void *data, size_t n) { (void)eota_wire_queue(&s->wire, data, n); }
@@ -80,7 +94,8 @@ static int hex_equal_ct(const uint8_t *got, const char *want, size_t n)
 
 static void release_conn(eota_server *s)
 {
-    eota_wire_release(&s->wire);
+    eota_wire_release(&s->wire); /* a Noise session closes the connection under it */
+    s->wire.transport = s->cfg.transport;
     s->phase = PH_IDLE;
 }
 
@@ -178,12 +193,34 @@ int eota_server_init(eota_server *srv, const eota_server_config *cfg, uint8_t *b
     srv->buf_size = buf_size;
     if (eota_server_set_password(srv, cfg->password) != EOTA_OK)
         return EOTA_EINVAL;
+    srv->cfg.noise_key = NULL; /* kept in our own copy */
+    if ((cfg->noise_required && !cfg->noise_key) ||
+        eota_server_set_noise_key(srv, cfg->noise_key, cfg->noise_required) != EOTA_OK)
+        return EOTA_EINVAL;
     return EOTA_OK;
 }
 
 int eota_server_set_password(eota_server *srv, const char *password)
 {
     return eota_wire_set_password(srv->password, sizeof srv->password, password);
+}
+
+int eota_server_set_noise_key(eota_server *srv, const uint8_t *key, int required)
+{
+    if (!key) {
+        srv->noise_mode = NOISE_NONE;
+        return EOTA_OK;
+    }
+#if EOTA_WITH_NOISE
+    if (eota_noise_key_is_zero(key) || !srv->cfg.noise_crypto.ops)
+        return EOTA_EINVAL;
+    memcpy(srv->noise_key, key, sizeof srv->noise_key);
+    srv->noise_mode = required ? NOISE_REQUIRED : NOISE_OFFERED;
+    return EOTA_OK;
+#else
+    (void)required;
+    return EOTA_EINVAL;
+#endif
 }
 
 int eota_server_accept(eota_server *srv, void *conn)
@@ -203,7 +240,7 @@ int eota_server_accept(eota_server *srv, void *conn)
     srv->client_features = srv->server_flags = 0;
     srv->auth_kind = EOTA_AUTH_NONE;
     srv->ota_type = EOTA_OTA_TYPE_APP;
-    srv->started = srv->peer_gone = srv->gzip_agreed = 0;
+    srv->started = srv->peer_gone = srv->gzip_agreed = srv->encrypted = 0;
     srv->error_code = 0; /* info describes the current session from here */
     srv->size = srv->received = srv->acked = 0;
     eota_ingest_reset(&srv->ingest);
@@ -247,6 +284,76 @@ static void after_auth(eota_server *s)
         expect(s, PH_SIZE, 4);
 }
 
+/* --- Noise (PROTOCOL.md section 10) --- */
+
+/* The client asked for Noise (0x08 with 0x04) and the device holds a key. */
+static int noise_wanted(const eota_server *s, uint8_t f)
+{
+    const uint8_t both = EOTA_FEATURE_NOISE | EOTA_FEATURE_EXTENDED;
+    return EOTA_WITH_NOISE && s->noise_mode != NOISE_NONE && (f & both) == both;
+}
+
+#if EOTA_WITH_NOISE
+/* The plaintext preamble has left: the rest of the exchange is read and
+ * written through the Noise session, the responder over the connection. */
+static int noise_begin(eota_server *s)
+{
+    eota_noise_config nc = {EOTA_NOISE_RESPONDER, s->noise_key, s->cfg.noise_crypto, s->cfg.random, 1};
+    uint8_t pro[EOTA_NOISE_PROLOGUE_LEN];
+    eota_noise_prologue(pro, s->cfg.version, s->client_features, s->server_flags);
+    if (eota_noise_init(&s->noise, &nc) != EOTA_OK)
+        return 0;
+    int st = eota_noise_start(&s->noise, s->wire.transport, s->wire.conn, pro);
+    s->wire.transport = &eota_noise_transport;
+    s->wire.conn = &s->noise;
+    s->encrypted = 1;
+    return st == EOTA_OK;
+}
+
+/* The handshake failed: a reject frame waits in the session (a wrong key
+ * gets `Handshake MAC failure`); it leaves, then the connection closes. */
+static void noise_failed(eota_server *s)
+{
+    eota_noise_failure_kind kind = eota_noise_failure(&s->noise);
+    if (kind == EOTA_NOISE_FAIL_IO) {
+        lost(s, EOTA_LOG_TEXT("client closed during the handshake"));
+        return;
+    }
+    logmsg(s, EOTA_LOG_WARN,
+           kind == EOTA_NOISE_FAIL_MAC ? EOTA_LOG_TEXT("encryption handshake failed: the client uses another key")
+                                       : EOTA_LOG_TEXT("encryption handshake failed: malformed handshake"),
+           (uint32_t)kind);
+    s->phase = PH_CLOSING;
+    s->phase_start_ms = now(s);
+}
+
+static int noise_step(eota_server *s)
+{
+    if (eota_wire_out_pending(&s->wire) > 0)
+        return 0; /* 48 and the flags leave in plaintext first */
+    if (!s->encrypted && !noise_begin(s)) {
+        fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("encryption setup failed"));
+        return 1;
+    }
+    int st = eota_noise_handshake(&s->noise);
+    if (st == EOTA_AGAIN)
+        return 0;
+    if (st != EOTA_OK) {
+        noise_failed(s);
+        return 1;
+    }
+    logmsg(s, EOTA_LOG_DEBUG, EOTA_LOG_TEXT("encrypted session established"), 0);
+    after_auth(s);
+    return 1;
+}
+#else
+static int noise_step(eota_server *s)
+{
+    (void)s;
+    return 0;
+}
+#endif
+
 static void on_features(eota_server *s)
 {
     uint8_t f = s->wire.in[0];
@@ -254,8 +361,13 @@ static void on_features(eota_server *s)
     s->client_features = f;
     s->gzip_agreed = (f & EOTA_FEATURE_COMPRESSION) && (caps & EOTA_BACKEND_CAP_GZIP);
     logmsg(s, EOTA_LOG_VERBOSE, EOTA_LOG_TEXT("client features"), f);
+    if (s->noise_mode == NOISE_REQUIRED && !noise_wanted(s, f)) {
+        fail(s, EOTA_RESP_ERROR_ENCRYPTION_REQUIRED,
+             EOTA_LOG_TEXT("client does not encrypt; this device requires encryption"));
+        return;
+    }
     if (f & EOTA_FEATURE_EXTENDED) {
-        uint8_t flags = 0;
+        uint8_t flags = s->noise_mode != NOISE_NONE ? EOTA_SERVER_FLAG_NOISE : 0;
         if (s->gzip_agreed)
             flags |= EOTA_SERVER_FLAG_COMPRESSION;
         if (caps & (EOTA_BACKEND_CAP_PARTITION_TABLE | EOTA_BACKEND_CAP_BOOTLOADER))
@@ -267,6 +379,10 @@ static void on_features(eota_server *s)
         queue_byte(s, s->gzip_agreed ? EOTA_RESP_SUPPORTS_COMPRESSION : EOTA_RESP_HEADER_OK);
     }
 
+    if (noise_wanted(s, f)) {
+        s->phase = PH_NOISE; /* the key authenticates both sides: no password step */
+        return;
+    }
     if (s->session_password[0] == '\0') {
         after_auth(s);
         return;
@@ -448,7 +564,7 @@ static int data_read(eota_server *s)
         want = s->buf_size;
     if (want > max)
         want = max;
-    long n = s->cfg.transport->read(s->wire.conn, s->buf, want);
+    long n = s->wire.transport->read(s->wire.conn, s->buf, want);
     if (n == EOTA_AGAIN)
         return 0;
     if (n <= 0) {
@@ -494,6 +610,13 @@ static int flush(eota_server *s)
         return 0;
     long err;
     int moved = eota_wire_flush(&s->wire, &err);
+#if EOTA_WITH_NOISE
+    if (err == 0 && s->encrypted) {
+        int r = eota_noise_flush(&s->noise);
+        moved |= r > 0;
+        err = r < 0 ? r : 0;
+    }
+#endif
     if (err == 0)
         return moved;
     if (s->phase == PH_CLOSING) {
@@ -538,7 +661,7 @@ static int closing_step(eota_server *s)
         return 0;
     if (!s->peer_gone) {
         uint8_t sink[64];
-        long n = s->cfg.transport->read(s->wire.conn, sink, sizeof sink);
+        long n = s->wire.transport->read(s->wire.conn, sink, sizeof sink);
         if (n > 0)
             return 1;
         if (n == EOTA_AGAIN)
@@ -591,6 +714,8 @@ static int check_timeouts(eota_server *s)
 /* One step of the current phase's work. 1 when something moved. */
 static int phase_step(eota_server *s)
 {
+    if (s->phase == PH_NOISE)
+        return noise_step(s);
     if (in_handshake(s->phase) || s->phase == PH_FINAL_ACK)
         return read_field(s);
     switch (s->phase) {
@@ -658,6 +783,11 @@ long eota_server_timeout_ms(const eota_server *srv)
     if (!srv->wire.conn)
         return srv->reboot_pending ? 0 : -1;
     uint32_t t = now(srv);
+#if EOTA_WITH_NOISE
+    /* Plaintext already decrypted: the connection will not wake us for it. */
+    if (srv->encrypted && eota_noise_rx_buffered(&srv->noise) > 0 && (eota_server_wants(srv) & EOTA_WANT_READ))
+        return 0;
+#endif
     switch (srv->phase) {
     case PH_DATA:
         if (eota_ingest_pending(&srv->ingest))
@@ -704,4 +834,10 @@ void eota_server_get_info(const eota_server *srv, eota_server_info *info)
     info->size = srv->size;
     info->received = srv->received;
     info->error_code = srv->error_code;
+    info->encrypted = srv->encrypted;
+#if EOTA_WITH_NOISE
+    info->noise_failure = srv->encrypted ? (uint8_t)eota_noise_failure(&srv->noise) : 0;
+#else
+    info->noise_failure = 0;
+#endif
 }

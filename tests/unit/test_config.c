@@ -465,7 +465,7 @@ static void test_ignored_blocks(void **state)
                  "  password: !secret anything_not_read\n"
                  "api:\n"
                  "  encryption:\n"
-                 "    key: abc\n"
+                 "    key: AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n"
                  "captive_portal:\n"
                  "network:\n"
                  "  enable_ipv6: true\n",
@@ -529,12 +529,12 @@ static void test_structure_errors(void **state)
                  ":6:15: key 'ota[0].password': expected a string, got a list");
     expect_error(BASE "ota:\n  - platform: esphome\n    prot: 1\n",
                  ":6:5: key 'ota[0].prot': unknown key; accepted keys: platform, password, "
-                 "port, id, version, allow_md5_auth, on_begin, on_progress, on_end, on_abort, "
+                 "port, id, version, allow_md5_auth, encryption, on_begin, on_progress, on_end, on_abort, "
                  "on_error, on_state_change");
     expect_error(BASE "ota:\n  - platform: esphome\n    reboot_timeout: 5min\n",
                  ":6:5: key 'ota[0].reboot_timeout': unknown key (moved to the 'safe_mode:' "
                  "block in ESPHome 2024.6); accepted keys: platform, password, port, id, "
-                 "version, allow_md5_auth, on_begin, on_progress, on_end, on_abort, on_error, "
+                 "version, allow_md5_auth, encryption, on_begin, on_progress, on_end, on_abort, on_error, "
                  "on_state_change");
     expect_error(BASE "ota:\n  password: x\n",
                  ":5:3: key 'ota': expected a list of entries such as '- platform: esphome' "

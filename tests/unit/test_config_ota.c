@@ -209,7 +209,7 @@ static void test_ota_moved_keys(void **state)
     expect_error(BASE "ota:\n  - platform: esphome\n    num_attempts: 3\n",
                  ":6:5: key 'ota[0].num_attempts': unknown key (moved to the 'safe_mode:' "
                  "block in ESPHome 2024.6); accepted keys: platform, password, port, id, "
-                 "version, allow_md5_auth, on_begin, on_progress, on_end, on_abort, on_error, "
+                 "version, allow_md5_auth, encryption, on_begin, on_progress, on_end, on_abort, on_error, "
                  "on_state_change");
     expect_error(BASE "ota:\n  - platform: web_server\n    safe_mode: true\n",
                  ":6:5: key 'ota[0].safe_mode': unknown key (moved to the 'safe_mode:' block "

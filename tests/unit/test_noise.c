@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "eota/noise.h"
-#include "eota/noise_posix.h"
+#include "noise_fixture.h"
 #include "pipe.h"
 
 /* python3 tests/support/noise_ref.py vectors: key 01..20, initiator
@@ -31,14 +31,6 @@ static const uint8_t vec_dev_41[20] = {0x01, 0x00, 0x11, 0x48, 0x11, 0x8f, 0xb9,
 static const uint8_t vec_up_type[20] = {0x01, 0x00, 0x11, 0x98, 0x87, 0x0a, 0x65, 0x8e, 0x0d, 0x27, 0xf9, 0x09, 0x5e, 0x95, 0x39, 0xf1, 0x75, 0x75, 0xaf, 0xad};
 static const uint8_t vec_up_size[23] = {0x01, 0x00, 0x14, 0xfb, 0x88, 0x4f, 0x5b, 0x07, 0xb7, 0x95, 0x8b, 0xf2, 0x1a, 0x9b, 0xaa, 0xd2, 0xd9, 0x38, 0x67, 0x7b, 0x16, 0x1c, 0x3e};
 
-static eota_posix_noise_crypto nc;
-
-static int fixed_fill(void *ctx, uint8_t *buf, size_t len)
-{
-    memset(buf, *(const uint8_t *)ctx, len);
-    return EOTA_OK;
-}
-
 static uint8_t fill_11 = 0x11, fill_22 = 0x22;
 
 static void key_of(uint8_t key[32], uint8_t first)
@@ -51,7 +43,7 @@ static void session(eota_noise *nz, eota_noise_role role, uint8_t key_first, uin
 {
     uint8_t key[32];
     key_of(key, key_first);
-    eota_noise_config cfg = {role, key, eota_posix_noise_crypto_seam(&nc), {fixed_fill, fill}, limit};
+    eota_noise_config cfg = {role, key, noise_fixture_seam(), {noise_fixture_fill, fill}, limit};
     assert_int_equal(eota_noise_init(nz, &cfg), EOTA_OK);
 }
 
@@ -94,19 +86,6 @@ static void pair_handshake(pair *p, int *ri, int *rr)
         if (*rr < 0 && *rr != EOTA_AGAIN)
             (void)eota_noise_flush(&p->res);
     }
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    return eota_posix_noise_crypto_init(&nc) == EOTA_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    eota_posix_noise_crypto_free(&nc);
-    return 0;
 }
 
 static void test_prologue(void **state)
@@ -328,7 +307,7 @@ static void test_config_checks(void **state)
     eota_noise nz;
     uint8_t zero[32] = {0}, key[32];
     key_of(key, 1);
-    eota_noise_config cfg = {EOTA_NOISE_RESPONDER, zero, eota_posix_noise_crypto_seam(&nc), {fixed_fill, &fill_22}, 1};
+    eota_noise_config cfg = {EOTA_NOISE_RESPONDER, zero, noise_fixture_seam(), {noise_fixture_fill, &fill_22}, 1};
     assert_int_equal(eota_noise_key_is_zero(zero), 1);
     assert_int_equal(eota_noise_key_is_zero(key), 0);
     assert_int_equal(eota_noise_init(&nz, &cfg), EOTA_EINVAL); /* all-zero key */
@@ -354,5 +333,5 @@ int main(void)
         cmocka_unit_test(test_transport_bad_frames),
         cmocka_unit_test(test_config_checks),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, noise_fixture_setup, noise_fixture_teardown);
 }

@@ -6,6 +6,7 @@
  *   esphome.c      esphome: (name, on_boot)
  *   platform.c     host:, esp32:, esp8266:, rp2040:, bk72xx:, rtl87xx:, ln882x:
  *   ota.c          ota: (platform: esphome entries merged, web_server)
+ *   encryption.c   api: encryption: key: and ota: encryption: (Noise keys)
  *   safe_mode.c    safe_mode:
  *   app.c          app:
  *   simulate.c     simulate:
@@ -46,6 +47,10 @@ int cfg_read_esphome(cfg_reader *r, yaml_node_t *n);
 /* Finds the one platform block among the root's keys and sets the profile. */
 int cfg_read_platform(cfg_reader *r, yaml_node_t *root);
 int cfg_read_ota(cfg_reader *r, yaml_node_t *n);
+/* api: (encryption.c): only its `encryption: key:`. */
+int cfg_read_api(cfg_reader *r, yaml_node_t *n);
+/* An ota: entry's `encryption:` block (encryption.c), after api:. */
+int cfg_read_ota_encryption(cfg_reader *r, yaml_node_t *n, const char *path, eota_ota_config *e);
 int cfg_read_safe_mode(cfg_reader *r, yaml_node_t *n);
 int cfg_read_app(cfg_reader *r, yaml_node_t *n);
 int cfg_read_simulate(cfg_reader *r, yaml_node_t *n);

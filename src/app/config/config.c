@@ -20,7 +20,7 @@ static const schema_key top_keys[] = {
     KEY("rtl87xx", K_CUSTOM),    KEY("ln882x", K_CUSTOM),   KEY("ota", K_CUSTOM),
     KEY("safe_mode", K_CUSTOM),  KEY("app", K_CUSTOM),      KEY("simulate", K_CUSTOM),
     KEY("logger", K_CUSTOM),     KEY("web_server", K_CUSTOM), KEY("wifi", K_ANY),
-    KEY("api", K_ANY),           KEY("captive_portal", K_ANY), KEY("network", K_ANY),
+    KEY("api", K_CUSTOM),           KEY("captive_portal", K_ANY), KEY("network", K_ANY),
     KEND};
 
 /* The blocks that may be left out, in the order they are read. */
@@ -28,7 +28,7 @@ static const struct {
     const char *key;
     int (*read)(cfg_reader *r, yaml_node_t *n);
 } optional_blocks[] = {
-    {"ota", cfg_read_ota},           {"safe_mode", cfg_read_safe_mode},
+    {"api", cfg_read_api},           {"ota", cfg_read_ota},           {"safe_mode", cfg_read_safe_mode},
     {"app", cfg_read_app},           {"simulate", cfg_read_simulate},
     {"logger", cfg_read_logger},     {"web_server", cfg_read_web_server},
 };
@@ -150,6 +150,7 @@ void eota_config_free(eota_config *cfg)
     free(cfg->app.env);
     free(cfg->web_server.username);
     cfg_wipe_free(cfg->web_server.password);
+    explicit_bzero(&cfg->api_key, sizeof cfg->api_key);
     memset(cfg, 0, sizeof *cfg);
 }
 

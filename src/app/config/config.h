@@ -87,6 +87,15 @@ typedef struct eota_automation {
 /* Blocks                                                              */
 /* ------------------------------------------------------------------ */
 
+/* A Noise key (`encryption: key:`, base64 of 32 bytes, never all zero):
+ * PROTOCOL.md section 10. Wiped by eota_config_free. */
+typedef struct eota_config_key {
+    bool present;
+    int line;            /* 1-based line of the key's value (or of the bare
+                            `encryption:` that reuses the API key) */
+    uint8_t key[32];
+} eota_config_key;
+
 /* The `ota:` entries with `platform: esphome`, merged (they must share one
  * port). When there is none, present is false and port/version still hold
  * the defaults. */
@@ -100,6 +109,8 @@ typedef struct eota_ota_config {
     uint16_t port;      /* resolved: given, or the profile's default */
     uint8_t version;    /* 1 or 2, default 2 */
     bool allow_md5_auth; /* eota extension, default false */
+    bool encryption;    /* an `encryption:` block: the device requires Noise */
+    eota_config_key encryption_key; /* its key, or the API key it reuses */
     eota_automation on_begin;
     eota_automation on_progress;
     eota_automation on_end;
@@ -175,6 +186,8 @@ typedef struct eota_config {
     char *framework_type;
     char *framework_version;
     uint32_t slot_size;      /* resolved: simulate.slot_size or the profile's */
+    /* api: (only `encryption: key:` is read; the rest is ESPHome's) */
+    eota_config_key api_key;
     /* ota: */
     eota_ota_config ota;
     bool ota_web_server;     /* an entry `platform: web_server` */
@@ -195,6 +208,12 @@ typedef struct eota_config {
  * in err (always NUL-terminated when errlen > 0): EOTA_EIO when a file could
  * not be read (or memory ran out), EOTA_EINVAL when the content is wrong. */
 int eota_config_load(const char *path, eota_config *out, char *err, size_t errlen);
+
+/* The Noise key a device uses and an uploader tries: the ota: entry's
+ * encryption key (*required = true: Noise only), else the API key
+ * (*required = false: offered; an uploader may fall back to plaintext),
+ * else NULL. */
+const uint8_t *eota_config_noise_key(const eota_config *cfg, bool *required);
 
 /* Free what eota_config_load filled in (wiping the passwords first) and zero
  * the struct. Safe on a zeroed struct and twice in a row. */

@@ -21,6 +21,7 @@ static const schema_key ota_esphome_keys[] = {
     KEY("platform", K_CUSTOM),       KEY("password", K_CUSTOM),
     KEY("port", K_CUSTOM),           KEY("id", K_CUSTOM),
     KEY("version", K_CUSTOM),        KEY("allow_md5_auth", K_CUSTOM),
+    KEY("encryption", K_CUSTOM),
     KEY("on_begin", K_CUSTOM),       KEY("on_progress", K_CUSTOM),
     KEY("on_end", K_CUSTOM),         KEY("on_abort", K_CUSTOM),
     KEY("on_error", K_CUSTOM),       KEY("on_state_change", K_CUSTOM),
@@ -43,6 +44,7 @@ void cfg_free_ota(eota_ota_config *o)
 {
     free(o->id);
     cfg_wipe_free(o->password);
+    explicit_bzero(&o->encryption_key, sizeof o->encryption_key);
     for (size_t i = 0; i < NTRIGGERS; i++)
         cfg_free_automation(ota_trigger(o, i));
     memset(o, 0, sizeof *o);
@@ -53,7 +55,7 @@ typedef struct ota_entry {
     eota_ota_config e;
     size_t index;      /* in the ota: list */
     const char *path;  /* "ota[index]" */
-    yaml_node_t *n, *port, *version, *md5, *password, *id;
+    yaml_node_t *n, *port, *version, *md5, *password, *id, *encryption;
 } ota_entry;
 
 /* Where the merged entry's values came from, for messages. */
@@ -63,6 +65,7 @@ typedef struct ota_merge {
     int id_index;
     int pw_index;
     size_t pw_line;
+    int enc_index;      /* the entry whose encryption: block is in force */
 } ota_merge;
 
 static int read_entry_triggers(cfg_reader *r, ota_entry *x)
@@ -105,6 +108,9 @@ static int read_entry(cfg_reader *r, ota_entry *x)
     if ((x->md5 = schema_map_get(c, x->n, "allow_md5_auth")) &&
         schema_get_bool(c, x->md5, schema_path_key(p, x->path, "allow_md5_auth"),
                         &e->allow_md5_auth))
+        return -1;
+    if ((x->encryption = schema_map_get(c, x->n, "encryption")) &&
+        cfg_read_ota_encryption(r, x->encryption, schema_path_key(p, x->path, "encryption"), e))
         return -1;
     return read_entry_triggers(r, x);
 }
@@ -165,6 +171,34 @@ static int merge_id_password(schema_ctx *c, ota_merge *m, eota_ota_config *have,
     return 0;
 }
 
+/* Merged entries may give one encryption key (the same in each). */
+static int merge_encryption(schema_ctx *c, ota_merge *m, eota_ota_config *have, const ota_entry *x)
+{
+    char p[SCHEMA_PATH_LEN];
+    const eota_ota_config *e = &x->e;
+    if (!e->encryption)
+        return 0;
+    if (have->encryption && memcmp(have->encryption_key.key, e->encryption_key.key, 32) != 0)
+        return FAIL(c, x->encryption, schema_path_key(p, x->path, "encryption"),
+                    "its key differs from the key of ota[%d]: merged entries must agree", m->enc_index);
+    have->encryption = true;
+    have->encryption_key = e->encryption_key;
+    m->enc_index = (int)x->index;
+    return 0;
+}
+
+/* PROTOCOL.md section 10: no password beside a Noise key. */
+static int check_no_password_with_key(schema_ctx *c, const eota_ota_config *have, const ota_entry *x)
+{
+    char p[SCHEMA_PATH_LEN];
+    if (!have->encryption || !have->has_password)
+        return 0;
+    yaml_node_t *at = x->encryption ? x->encryption : x->password ? x->password : x->n;
+    return FAIL(c, at, schema_path_key(p, x->path, x->encryption ? "encryption" : "password"),
+                "'password:' and 'encryption:' cannot be combined: with encryption the key "
+                "authenticates the uploader, so remove 'password:'");
+}
+
 static int merge_entry(cfg_reader *r, ota_merge *m, ota_entry *x)
 {
     eota_ota_config *have = &r->cfg->ota;
@@ -175,14 +209,16 @@ static int merge_entry(cfg_reader *r, ota_merge *m, ota_entry *x)
         m->first_index = m->id_index = m->pw_index = (int)x->index;
         m->first_line = x->n->start_mark.line + 1;
         m->pw_line = x->password ? x->password->start_mark.line + 1 : 0;
-        return 0;
+        m->enc_index = (int)x->index;
+        return check_no_password_with_key(&r->s, have, x);
     }
-    if (check_agree(&r->s, m, have, x) || merge_id_password(&r->s, m, have, x))
+    if (check_agree(&r->s, m, have, x) || merge_id_password(&r->s, m, have, x) ||
+        merge_encryption(&r->s, m, have, x))
         return -1;
     for (size_t i = 0; i < NTRIGGERS; i++)
         if (cfg_append_automation(&r->s, ota_trigger(have, i), ota_trigger(&x->e, i)))
             return -1;
-    return 0;
+    return check_no_password_with_key(&r->s, have, x);
 }
 
 static int read_esphome_entry(cfg_reader *r, ota_merge *m, yaml_node_t *n, size_t index,

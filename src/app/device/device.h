@@ -14,7 +14,7 @@
  *   listen.c   the OTA listeners and accepting clients
  *   loop.c     the poll loop: what to wait for, and the work after a wait
  *   signals.c  signals through a signalfd: stop, reload, safe mode, children
- *   reload.c   the password in force, and SIGHUP's reload of the config
+ *   reload.c   the password and Noise key in force, and SIGHUP's reload of the config
  *   boot.c     boot and reboot over the boot state, safe mode
  *   events.c   engine events -> log lines, automations, the web page
  *   app.c      the application, as a supervised child (app.h)
@@ -28,6 +28,7 @@
 #include "app.h"
 #include "automation.h"
 #include "config/config.h"
+#include "eota/noise_posix.h"
 #include "eota/posix.h"
 #include "eota/safemode.h"
 #include "eota/server.h"
@@ -47,6 +48,7 @@ typedef struct dev_device {
     eota_storage storage;   /* the storage stack (storage.h) */
     eota_server srv;
     eota_posix_hash hash;
+    eota_posix_noise_crypto noise; /* the Noise primitives (OpenSSL) */
     uint8_t *xfer;
     /* Two connection slots: the engine may hand over from a failed session
      * that lingers for its error byte to a new client, so the new one needs
@@ -85,6 +87,8 @@ void dev_signals_handle(dev_device *d);
 
 /* reload.c */
 const char *dev_effective_password(const eota_config *c);
+/* reload.c: what the device does about Noise, for the log ("required ..."). */
+const char *dev_noise_mode(const eota_config *c);
 void dev_reload(dev_device *d);
 /* The automations' ota.set_auth_password hook: ctx is the device. */
 int dev_set_password(void *ctx, const char *password);

@@ -16,6 +16,10 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
         fprintf(stderr, "eota device: OpenSSL hash context unavailable\n");
         return -1;
     }
+    if (eota_posix_noise_crypto_init(&d->noise) != EOTA_OK) {
+        fprintf(stderr, "eota device: OpenSSL X25519/ChaCha20-Poly1305 unavailable\n");
+        return -1;
+    }
     eota_storage_stack(&d->storage, &d->slots, &d->cfg);
 
     d->xfer = malloc(DEV_XFER_SIZE);
@@ -39,7 +43,11 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
          * that even a stop-and-wait uploader overlaps the network with the
          * disk. */
         .ack_after_write = d->cfg.profile->ack_after_write,
+        .noise_crypto = eota_posix_noise_crypto_seam(&d->noise),
     };
+    bool required = false;
+    sc.noise_key = eota_config_noise_key(&d->cfg, &required);
+    sc.noise_required = required;
     if (eota_server_init(&d->srv, &sc, d->xfer, DEV_XFER_SIZE) != EOTA_OK) {
         fprintf(stderr, "eota device: the password is longer than %d bytes\n", EOTA_PASSWORD_MAX);
         return -1;

@@ -89,6 +89,7 @@ static void log_banner(const dev_device *d, uint16_t port, const char *pw)
     LOGI("device", "OTA: port %u, protocol version %u, password %s%s, gzip %s, slot size %u bytes", port,
          c->ota.version, pw && *pw ? "set" : "off", c->ota.allow_md5_auth ? " (MD5 allowed)" : "",
          c->profile->gzip ? "accepted" : "not accepted", c->slot_size);
+    LOGI("device", "OTA encryption (Noise): %s", dev_noise_mode(c));
     if (c->ota.allow_md5_auth)
         LOGW("device", "allow_md5_auth is on: uploaders without SHA-256 may authenticate with legacy MD5");
     if (c->simulate.present && (c->simulate.flash_write_speed || c->simulate.fail_at))
@@ -130,6 +131,7 @@ static void tear_down(dev_device *d)
         if (d->conns[i].fd >= 0)
             close(d->conns[i].fd);
     eota_posix_hash_free(&d->hash); /* a no-op on the zeroed struct */
+    eota_posix_noise_crypto_free(&d->noise);
     free(d->xfer);
     eota_slots_close(&d->slots);
     eota_config_free(&d->cfg);

@@ -1,7 +1,8 @@
 /*
  * reload.c: the OTA password in force in `eota device`, and SIGHUP's
  * reload: the config is read again whole (a broken edit is refused and the
- * running settings stay), and the new password and log level take effect;
+ * running settings stay), and the new password, Noise key and log level
+ * take effect;
  * and the password an ota.set_auth_password action sets.
  */
 #include <string.h>
@@ -24,6 +25,15 @@ const char *dev_effective_password(const eota_config *c)
     return pw;
 }
 
+/* What the device does about Noise, for the log (never the key). */
+const char *dev_noise_mode(const eota_config *c)
+{
+    bool required = false;
+    if (!eota_config_noise_key(c, &required))
+        return "off (no key)";
+    return required ? "required (ota: encryption:)" : "offered (the api: key; plaintext uploaders still served)";
+}
+
 int dev_set_password(void *ctx, const char *password)
 {
     dev_device *d = ctx;
@@ -44,8 +54,15 @@ void dev_reload(dev_device *d)
         eota_config_free(&fresh);
         return;
     }
-    LOGI("config", "Reloaded %s: password %s (effective from the next connection)", d->opt.config_path,
-         pw && *pw ? "set" : "off");
+    bool required = false;
+    const uint8_t *key = eota_config_noise_key(&fresh, &required);
+    if (eota_server_set_noise_key(&d->srv, key, required) != EOTA_OK) {
+        LOGE("config", "Reload refused: the encryption key cannot be used");
+        eota_config_free(&fresh);
+        return;
+    }
+    LOGI("config", "Reloaded %s: password %s, encryption %s (effective from the next connection)",
+         d->opt.config_path, pw && *pw ? "set" : "off", dev_noise_mode(&fresh));
     if (!d->opt.verbose)
         eota_log_set_level((int)fresh.log_level);
     eota_config_free(&fresh);
