@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from devicelib import eota_bin
+from devicelib import app_image, eota_bin
 from noise_peer import NoisePeer
 from test_upload import eota_upload, write_tmp
 
@@ -187,3 +187,102 @@ def test_key_on_the_command_line_warns_and_is_hidden():
         assert p.returncode == 0, err
         assert "a key on the command line" in err and "prefer --key-file" in err, err
         assert B64 not in err and '"encrypted":true' in out, (out, err)
+
+
+# ---------------------------------------------------------------- against eota device
+
+API = 'api:\n  encryption:\n    key: "%s"\n' % B64
+OTA = "ota:\n  - platform: esphome\n"
+OFFER = API + OTA
+REQUIRE = API + OTA + "    encryption:\n"
+REQUIRE_OLD = OTA + "    encryption:\n      key: %s\n" % OLD64
+
+
+def dev_upload(dev, img, *args, config=None, host="127.0.0.1", rc=0, version=None, env=None):
+    """eota upload to a device (with CONFIG --file when config is given);
+    an upload that should work is checked on the device."""
+    fw = write_tmp(img)
+    spec = "[%s]:%d" % (host, dev.port) if ":" in host else "%s:%d" % (host, dev.port)
+    head = (config, "--file", fw) if config else (fw,)
+    try:
+        code, out, err, js = eota_upload(*head, "--device", spec, "--json", "--retries", "0", *args, env=env)
+    finally:
+        os.unlink(fw)
+    assert code == rc, "rc %d\nstdout: %s\nstderr: %s\ndevice log: %s" % (code, out, err, dev.log()[-2000:])
+    assert B64 not in out + err and OLD64 not in out + err, "a key in the output"
+    if rc == 0:
+        assert dev.active_image(expect=img) == img, "the device does not hold the image"
+        if version:
+            assert dev.running_version(expect=version) == version
+    return js[0], err
+
+
+@pytest.mark.device(OFFER)
+def test_device_offer_mode_key_from_the_config(dev):
+    # the key the device has, read by the uploader from the same config
+    j, _ = dev_upload(dev, app_image("v1", 120000), config=dev.config, version="v1")
+    assert j["encrypted"] is True and j["key"] == "current" and j["server_flags"] & 0x04, j
+    # without a key, the device still serves plaintext
+    j, _ = dev_upload(dev, app_image("v2", 30000), version="v2")
+    assert j["encrypted"] is False and j["auth"] == "none", j
+    assert B64 not in dev.log()
+
+
+@pytest.mark.device(REQUIRE)
+def test_device_required_mode(dev):
+    j, _ = dev_upload(dev, app_image("v1", 30000), rc=1)
+    assert j["error_code"] == 0x94 and "encrypted uploads only" in j["message"], j
+    j, _ = dev_upload(dev, app_image("v2", 90000), "--window", "2", env={"EOTA_KEY": B64}, version="v2")
+    assert j["encrypted"] is True and j["protocol_version"] == 2, j
+
+
+@pytest.mark.device(REQUIRE_OLD)
+def test_device_wrong_key_then_previous_key(dev):
+    before = dev.active_image()
+    j, _ = dev_upload(dev, app_image("v1", 30000), *with_key(), rc=1)
+    assert j["error"] == "wrong_key" and "is the encryption key right?" in j["message"], j
+    assert dev.active_image() == before, "a rejected upload changed the device"
+    # the rotation in one step: the new key first, the device's old one as --previous-key
+    j, err = dev_upload(dev, app_image("v2", 50000), *with_key("--previous-key", OLD64), version="v2")
+    assert j["encrypted"] is True and j["key"] == "previous-1", j
+    assert "trying --previous-key #1" in err, err
+
+
+def plain_device_cases(dev, host):
+    """A device without a key: the config's api: key falls back with a
+    warning; an ota: key or --key-file never sends plaintext;
+    --allow-plaintext does."""
+    cfg_api = write_tmp("esphome:\n  name: x\nhost:\n" + OFFER, suffix=".yaml")
+    cfg_ota = write_tmp("esphome:\n  name: x\nhost:\n" + REQUIRE, suffix=".yaml")
+    try:
+        j, err = dev_upload(dev, app_image("v1", 40000), config=cfg_api, host=host, version="v1")
+        assert j["encrypted"] is False and "does not offer encryption" in err and "2027.3" in err, (j, err)
+        j, _ = dev_upload(dev, app_image("v2", 40000), config=cfg_ota, host=host, rc=1)
+        assert j["error"] == "encryption_unavailable" and cfg_ota in j["message"], j
+        j, _ = dev_upload(dev, app_image("v3", 40000), *with_key(), host=host, rc=1)
+        assert j["error"] == "encryption_unavailable" and "--allow-plaintext" in j["message"], j
+        j, err = dev_upload(dev, app_image("v4", 40000), *with_key("--allow-plaintext"), host=host, version="v4")
+        assert j["encrypted"] is False and "--allow-plaintext" in err, (j, err)
+    finally:
+        os.unlink(cfg_api)
+        os.unlink(cfg_ota)
+
+
+@pytest.mark.device(OTA)
+def test_device_without_a_key(dev):
+    plain_device_cases(dev, "127.0.0.1")
+
+
+@pytest.mark.skipif(not have_ipv6(), reason="no IPv6 loopback")
+@pytest.mark.device(OTA, listen="::1")
+def test_device_without_a_key_over_ipv6(dev):
+    plain_device_cases(dev, "::1")
+
+
+@pytest.mark.skipif(not have_ipv6(), reason="no IPv6 loopback")
+@pytest.mark.device(REQUIRE_OLD, listen="::1")
+def test_device_over_ipv6(dev):
+    j, _ = dev_upload(dev, app_image("v1", 30000), *with_key(), host="::1", rc=1)
+    assert j["error"] == "wrong_key", j
+    j, _ = dev_upload(dev, app_image("v2", 70000), *with_key("--previous-key", OLD64), host="::1", version="v2")
+    assert j["encrypted"] is True and j["key"] == "previous-1" and j["address"] == "::1", j

@@ -92,22 +92,28 @@ static void wipe_free(char *s)
     free(s);
 }
 
-/* The config's key: ota: encryption: key: (strict), else api: encryption:
- * key: (the stock uploader's plaintext fallback). NULL when none. */
-static const char *config_key(const up_run *r, int *strict)
+/* The config's key (checked by the config reader): ota: encryption:
+ * (strict), else api: encryption: key: (the stock uploader's plaintext
+ * fallback). 1 when there is one. */
+static int config_key(up_run *r)
 {
-    (void)r, (void)strict;
-    /* TODO(noise merge): read r->cfg's ota and api encryption keys once the
-     * config reader knows them (the noise branch). */
-    return NULL;
+    bool required = false;
+    const uint8_t *k = r->have_cfg ? eota_config_noise_key(&r->cfg, &required) : NULL;
+    if (!k)
+        return 0;
+    memcpy(r->keys[r->nkeys++], k, UP_KEY_LEN);
+    r->key_strict = required;
+    snprintf(r->key_from, sizeof r->key_from, "%s (%s)", r->config_path,
+             required ? "ota: encryption:" : "api: encryption: key:");
+    return 1;
 }
 
-/* The current key's text and where it came from; *owned is a heap copy
- * (a file's content) to wipe. 0, or -1 (printed). */
-static int current_key(up_run *r, const char **text, char **owned)
+/* The current key from the options or the environment: its text and where
+ * it came from; *owned is a heap copy (a file's content) to wipe. 0, or -1
+ * (printed). */
+static int option_key(up_run *r, const char **text, char **owned)
 {
     const up_opts *o = &r->opt;
-    r->key_strict = 1;
     if (o->key || o->previous_keys.n)
         up_say(&r->con, "eota upload: warning: a key on the command line (--key, --previous-key) is visible to "
                         "other users (ps) and in shell history; prefer --key-file F or the variable EOTA_KEY");
@@ -122,9 +128,6 @@ static int current_key(up_run *r, const char **text, char **owned)
     } else if (getenv("EOTA_KEY")) {
         *text = getenv("EOTA_KEY");
         snprintf(r->key_from, sizeof r->key_from, "the variable EOTA_KEY");
-    } else if ((*text = config_key(r, &r->key_strict)) != NULL) {
-        snprintf(r->key_from, sizeof r->key_from, "%s (%s: encryption: key)", r->config_path,
-                 r->key_strict ? "ota" : "api");
     }
     return 0;
 }
@@ -133,13 +136,14 @@ int up_setup_keys(up_run *r)
 {
     const char *text = NULL;
     char *owned = NULL;
-    int rc = current_key(r, &text, &owned);
+    r->key_strict = 1;
+    int rc = option_key(r, &text, &owned);
     if (rc == 0 && text)
         rc = add_key(r, text, r->key_from);
     wipe_free(owned);
     if (rc != 0)
         return -1;
-    if (!text) {
+    if (!text && !config_key(r)) {
         r->key_strict = 0;
         if (r->opt.previous_keys.n) {
             fprintf(stderr, "eota upload: --previous-key is tried when a device rejects the current key; give "
