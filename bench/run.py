@@ -347,8 +347,16 @@ def row8_window(self):
 Bench.row8_window = row8_window
 
 
+def proc_cpu_s(pid):
+    """User + system CPU seconds of a running process."""
+    with open("/proc/%d/stat" % pid) as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def row9_noise(self):
     import base64
+    import resource
     size = (16 if self.quick else 64) * MiB
     img = os.path.join(self.tmp, "noise.bin")
     random_file(img, size)
@@ -358,11 +366,17 @@ def row9_noise(self):
         f.write(key + "\n")
     dev = Device("api:\n  encryption:\n    key: %s\nota:\n  - platform: esphome\nlogger:\n  level: WARN\n" % key,
                  app=False)
+    cpu = {False: [], True: []}  # (uploader, device) CPU seconds per upload
+
+    def once(*extra):
+        kids, d0 = resource.getrusage(resource.RUSAGE_CHILDREN), proc_cpu_s(dev.proc.pid)
+        wall, res = upload(dev.port, img, "--compress", "never", *extra)
+        kids2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        assert res[0]["encrypted"] == bool(extra), res
+        cpu[bool(extra)].append((kids2.ru_utime + kids2.ru_stime - kids.ru_utime - kids.ru_stime,
+                                 proc_cpu_s(dev.proc.pid) - d0))
+        return wall
     try:
-        def once(*extra):
-            wall, res = upload(dev.port, img, "--compress", "never", *extra)
-            assert res[0]["encrypted"] == bool(extra), res
-            return wall
         plain, plain_all = median_of(once, self.runs)
         enc, enc_all = median_of(lambda: once("--key-file", kf), self.runs)
     finally:
@@ -373,6 +387,11 @@ def row9_noise(self):
     self.add("9", "loopback upload, plaintext", size / plain / 1e6, "MB/s", cond, runs_s=plain_all)
     self.add("9", "loopback upload, Noise-encrypted", size / enc / 1e6, "MB/s", cond, runs_s=enc_all)
     self.add("9", "encrypted / plaintext throughput", plain / enc, "x", "target >= 0.8")
+    for who, i in (("uploader", 0), ("device", 1)):
+        p = statistics.median(c[i] for c in cpu[False])
+        e = statistics.median(c[i] for c in cpu[True])
+        self.add("9", "%s CPU per upload, plaintext / encrypted" % who, "%.2f / %.2f" % (p, e), "s",
+                 "median; user + system; x%.2f" % (e / p if p else 0))
 
 
 Bench.row9_noise = row9_noise

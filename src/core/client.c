@@ -680,6 +680,17 @@ static void took(eota_client *c, size_t n)
 }
 
 #if EOTA_WITH_NOISE
+/* The session refused a frame: it failed already, reading (the connection
+ * went: a network error, after a look for the device's last byte) or
+ * decrypting (not the network's fault). */
+static void noise_broke(eota_client *c, long st)
+{
+    if (eota_noise_failure(&c->nz) <= EOTA_NOISE_FAIL_NONE || eota_noise_failure(&c->nz) == EOTA_NOISE_FAIL_IO)
+        transport_failed(c, st < 0 ? st : EOTA_EIO);
+    else
+        fail(c, EOTA_CLIENT_ERR_NOISE, 0);
+}
+
 /* Frames one data step sends at most inside Noise: as many image bytes as
  * one plaintext write (16 KiB) before the engine looks for the device's
  * bytes again, so that a 1 KiB frame does not cost a read as well. */
@@ -708,7 +719,7 @@ static int noise_data_write(eota_client *c)
         if (st == EOTA_AGAIN)
             break;
         if (st != EOTA_OK) {
-            fail(c, EOTA_CLIENT_ERR_NOISE, 0);
+            noise_broke(c, st);
             return 0;
         }
         took(c, n);

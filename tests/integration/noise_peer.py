@@ -20,7 +20,9 @@ Noise_NNpsk0_25519_ChaChaPoly_SHA256, initiator = uploader:
   <- e, ee       (48 bytes)
 `fixed_ephemeral` (32 bytes) makes the responder's ephemeral key fixed, for
 transcripts that repeat. With hold=True a connection waits (the uploader
-with it) until peer.go is set; peer.accepted says one came.
+with it) until peer.go is set; peer.accepted says one came. close_after=N
+ends a session once N image bytes came, after sending code_after if given
+(an error byte, as a device that gives up does).
 """
 
 import hashlib
@@ -173,6 +175,16 @@ class Session:
             b += got
         return b
 
+    def drain(self, limit=2.0):
+        """Read until the uploader closes (at most limit seconds), so that
+        closing does not reset the connection under the byte just sent."""
+        self.s.settimeout(limit)
+        try:
+            while self.s.recv(65536):
+                pass
+        except OSError:
+            pass
+
     def read_frame(self):
         hdr = self.exact(3)
         if hdr[0] != 1:
@@ -272,6 +284,12 @@ class Session:
             if not chunk:
                 raise _Closed()
             img += chunk
+            if self.peer.close_after is not None and len(img) >= self.peer.close_after:
+                if self.peer.code_after is not None:
+                    self.reply(self.peer.code_after)
+                    self.drain()
+                self.info["result"] = "cut"
+                return
             while acked + BLOCK <= len(img) or (len(img) == size and acked < size):
                 acked += BLOCK
                 self.reply(0x47)
@@ -294,10 +312,12 @@ class Session:
 class NoisePeer:
     """A listening device in a thread; serves connections one at a time."""
 
-    def __init__(self, key=None, mode="offer", host="127.0.0.1", fixed_ephemeral=None, hold=False):
+    def __init__(self, key=None, mode="offer", host="127.0.0.1", fixed_ephemeral=None, hold=False,
+                 close_after=None, code_after=None):
         assert mode in ("plain", "offer", "require")
         self.key = None if mode == "plain" else key
         self.mode, self.fixed = mode, fixed_ephemeral
+        self.close_after, self.code_after = close_after, code_after
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.srv = socket.socket(fam, socket.SOCK_STREAM)
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -132,6 +132,19 @@ def test_device_without_noise():
         assert "warning: the device does not offer encryption" in err, err
 
 
+@pytest.mark.parametrize("code", [None, 0x83])
+def test_device_gives_up_in_the_data_phase(code):
+    """Closed without answering, or an encrypted error byte, mid-image: named,
+    with its phase, and not retried once the image might be complete."""
+    with NoisePeer(key=KEY, mode="offer", close_after=100000, code_after=code) as peer:
+        _, j, err = run(peer, os.urandom(400000), *with_key("--retry-delay", "0.1", "--retries", "1"), rc=1)
+        if code is None:
+            assert j["error"] == "closed" and j["phase"] == "data", j
+        else:
+            assert j["error"] == "device_error" and j["error_code"] == 0x83 and "failed to write the image" in j["message"], j
+        assert j["bytes_sent"] < 400000 and j["encrypted"] is True, j
+
+
 # ---------------------------------------------------------------- keys: where from, malformed
 
 def upload_usage(*args, env=None):

@@ -19,36 +19,6 @@
 #define GZIP_MIN_SAVING 0.10 /* gzip only when the trial saves at least 10% */
 
 /* ------------------------------------------------------------------ */
-/* the socket under the engine                                         */
-/* ------------------------------------------------------------------ */
-
-static long conn_read(void *c, uint8_t *b, size_t n)
-{
-    up_nat_conn *u = c;
-    long r = eota_posix_transport.read(&u->pc, b, n);
-    if (r == EOTA_EIO)
-        u->err = errno;
-    return r;
-}
-
-static long conn_write(void *c, const uint8_t *b, size_t n)
-{
-    up_nat_conn *u = c;
-    long r = eota_posix_transport.write(&u->pc, b, n);
-    if (r == EOTA_EIO)
-        u->err = errno;
-    return r;
-}
-
-static void conn_close(void *c)
-{
-    up_nat_conn *u = c;
-    eota_posix_transport.close(&u->pc);
-}
-
-static const eota_transport_ops conn_ops = {conn_read, conn_write, conn_close};
-
-/* ------------------------------------------------------------------ */
 /* the run                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -109,10 +79,12 @@ static int setup_engine(up_run *r, up_nat_job *n)
     n->hash_ok = 1;
     if (r->nkeys && eota_posix_noise_crypto_init(&n->noise) != EOTA_OK)
         return -1;
+    if (r->nkeys)
+        up_nat_conn_cork(&n->conn); /* 1 KiB frames: one send per 16 KiB */
     n->buf = up_xcalloc(1, JOB_BUFFER);
     const up_nat_run *nr = r->tp_state;
     eota_client_config cc = {
-        .transport = &conn_ops,
+        .transport = &up_nat_conn_ops,
         .clock = eota_posix_clock(),
         .random = eota_posix_random(),
         .hash = eota_posix_hash_seam(&n->hash),
@@ -197,6 +169,7 @@ static void job_free(up_run *r, up_job *j)
     if (n->hash_ok)
         eota_posix_hash_free(&n->hash);
     eota_posix_noise_crypto_free(&n->noise);
+    up_nat_conn_free(&n->conn);
     memset(&n->cl, 0, sizeof n->cl); /* its copy of the key */
     free(n->buf);
     free(n);
@@ -295,6 +268,8 @@ static void drive(up_run *r, up_job *j)
     eota_client_status st;
     while ((st = eota_client_poll(&n->cl)) == EOTA_CLIENT_NEED_IMAGE)
         provide_image(r, n);
+    if (st == EOTA_CLIENT_BUSY)
+        (void)up_nat_conn_flush(&n->conn); /* a failure shows at the engine's next write */
     if (!n->announced && (st == EOTA_CLIENT_BUSY || st == EOTA_CLIENT_DONE))
         announce(r, j);
     if (st == EOTA_CLIENT_DONE) {
@@ -328,6 +303,8 @@ static int want(up_run *r, up_job *j, uint64_t now, struct pollfd *pfd, long *ti
         *timeout_ms = n->deadline > now ? (long)(n->deadline - now) : 0;
     } else {
         unsigned w = eota_client_wants(&n->cl);
+        if (n->conn.cork_len)
+            w |= EOTA_WANT_WRITE;
         pfd->events = (short)(((w & EOTA_WANT_READ) ? POLLIN : 0) | ((w & EOTA_WANT_WRITE) ? POLLOUT : 0));
         *timeout_ms = eota_client_timeout_ms(&n->cl);
     }
