@@ -198,18 +198,15 @@ int eota_client_set_password(eota_client *cl, const char *password)
     return eota_wire_set_password(cl->password, sizeof cl->password, password);
 }
 
-static int key_is_zero(const uint8_t *key)
-{
-    uint8_t acc = 0;
-    for (size_t i = 0; i < EOTA_NOISE_PSK_LEN; i++)
-        acc |= key[i];
-    return acc == 0;
-}
-
 int eota_client_set_noise_key(eota_client *cl, const uint8_t *key)
 {
-    if (key && (!EOTA_WITH_NOISE || key_is_zero(key)))
+#if EOTA_WITH_NOISE
+    if (key && eota_noise_key_is_zero(key))
         return EOTA_EINVAL;
+#else
+    if (key)
+        return EOTA_EINVAL;
+#endif
     if (key)
         memcpy(cl->key, key, sizeof cl->key);
     else
@@ -556,7 +553,10 @@ static void noise_failed(eota_client *c, int rc)
     c->reason[n] = '\0';
     switch (eota_noise_failure(&c->nz)) {
     case EOTA_NOISE_FAIL_REJECTED:
-        fail(c, strcmp(c->reason, EOTA_NOISE_REASON_MAC) ? EOTA_CLIENT_ERR_NOISE : EOTA_CLIENT_ERR_NOISE_KEY, 0);
+        fail(c, n == sizeof EOTA_NOISE_REASON_MAC - 1 && !memcmp(c->reason, EOTA_NOISE_REASON_MAC, n)
+                    ? EOTA_CLIENT_ERR_NOISE_KEY
+                    : EOTA_CLIENT_ERR_NOISE,
+             0);
         return;
     case EOTA_NOISE_FAIL_IO: read_failed(c, rc == EOTA_CLOSED ? EOTA_CLOSED : EOTA_EIO); return;
     case EOTA_NOISE_FAIL_CRYPTO: fail(c, EOTA_CLIENT_ERR_CRYPTO, 0); return;
