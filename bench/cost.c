@@ -1,6 +1,7 @@
 /*
  * cost.c: small measurements for bench/run.py.
- *   eota_bench_cost sizes     print the engine structs' sizes
+ *   eota_bench_cost sizes     print the engine structs' sizes (the Noise
+ *                             session's too)
  *   eota_bench_cost md5 N     MD5 of N MiB in 64 KiB pieces (the device's
  *                             transfer size), for callgrind to count
  */
@@ -15,6 +16,7 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "sizes")) {
         printf("server=%zu\n", sizeof(eota_server));
+        printf("noise=%zu\nnoise_tx=%d\n", sizeof(eota_noise), EOTA_NOISE_TX_BUFFER);
         return 0;
     }
     if (argc >= 3 && !strcmp(argv[1], "md5")) {

@@ -12,7 +12,9 @@ It builds what it needs (a Release build in build-bench), then measures:
     to a device with flash writes emulated at 300 KB/s: --window 1 (stock
     stop-and-wait) vs eota's default window, and the ceiling size/speed;
  3. device CPU: instructions per MiB received by `eota device` (callgrind,
-    difference of two upload sizes so start-up cancels) vs MD5 alone;
+    difference of two upload sizes so start-up cancels) vs MD5 alone, and
+    the same inside Noise (PROTOCOL.md section 10, uploaded by the Python
+    Noise uploader of tests/integration);
  4. memory: peak RSS of `eota device` during the large upload; the engine's
     own RAM (sizeof state + transfer buffer);
  5. footprint of the core for Cortex-M0+ and RV32IMC (scripts/size.sh);
@@ -31,6 +33,7 @@ The table is printed and written as JSON (default build-bench/bench.json).
 """
 
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -47,6 +50,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 BUILD = os.path.join(ROOT, "build-bench")
 
 from devicelib import Device, free_port  # noqa: E402
+import noise_uploader  # noqa: E402
+
+NOISE_KEY = bytes(range(1, 33))
 
 MiB = 1 << 20
 
@@ -153,6 +159,8 @@ class Bench:
                              text=True, check=True).stdout
         sizes = dict(l.split("=") for l in out.split())
         self.add("4", "engine RAM: eota_server state", int(sizes["server"]), "bytes", "sizeof, x86_64")
+        self.add("4", "engine RAM: of which the Noise session (eota_noise)", int(sizes["noise"]), "bytes",
+                 "sizeof, x86_64, EOTA_NOISE_TX_BUFFER %s" % sizes["noise_tx"])
         self.add("4", "engine RAM: + transfer buffer (MCU / eota device)",
                  "%d / %d" % (int(sizes["server"]) + 4096, int(sizes["server"]) + 65536), "bytes",
                  "4 KiB buffer on a chip, 64 KiB in eota device")
@@ -199,14 +207,15 @@ class Bench:
             dev.cleanup()
 
     # -- row 3 -----------------------------------------------------------
-    def callgrind_device(self, size):
+    def callgrind_device(self, size, noise=False):
         img = os.path.join(self.tmp, "cg%d.bin" % size)
         random_file(img, size)
         port = free_port()
         cfg = os.path.join(self.tmp, "cg.yaml")
+        enc = "    encryption:\n      key: %s\n" % base64.b64encode(NOISE_KEY).decode() if noise else ""
         with open(cfg, "w") as f:
-            f.write("esphome:\n  name: cg\nhost:\nota:\n  - platform: esphome\n    port: %d\n"
-                    "logger:\n  level: WARN\n" % port)
+            f.write("esphome:\n  name: cg\nhost:\nota:\n  - platform: esphome\n    port: %d\n%s"
+                    "logger:\n  level: WARN\n" % (port, enc))
         out = os.path.join(self.tmp, "callgrind.%d.out" % size)
         state = os.path.join(self.tmp, "cgstate%d" % size)
         p = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
@@ -222,7 +231,13 @@ class Bench:
             except OSError:
                 time.sleep(0.2)
         time.sleep(0.5)  # the probe connection above is served and closed
-        upload(port, img, "--compress", "never")
+        if noise:
+            with open(img, "rb") as f:
+                res = noise_uploader.upload("127.0.0.1", port, f.read(), NOISE_KEY, timeout=120)
+            if res["result"] != "ok":
+                raise RuntimeError("Noise upload failed: %r" % res)
+        else:
+            upload(port, img, "--compress", "never")
         p.terminate()
         p.wait(120)
         shutil.rmtree(state, ignore_errors=True)
@@ -245,6 +260,9 @@ class Bench:
                  "callgrind, (I(%d MiB) - I(1 MiB)) / %d" % (big // MiB, (big - small) // MiB))
         self.add("3", "MD5 alone over 1 MiB (OpenSSL)", md5_per_mib / 1e6, "M instr", "callgrind, I(2)-I(1)")
         self.add("3", "ratio device / MD5 alone", per_mib / md5_per_mib, "x", "target < 1.5")
+        n_small, n_big = self.callgrind_device(small, True), self.callgrind_device(big, True)
+        self.add("3", "eota device inside Noise: instructions per MiB received", (n_big - n_small) / ((big - small) / MiB) / 1e6,
+                 "M instr", "callgrind, as above; ChaCha20-Poly1305 frames of 1024 bytes (OpenSSL)")
 
     # -- row 5 -----------------------------------------------------------
     def row5_size(self):

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# fuzz.sh: build the libFuzzer target for the device engine with clang
-# (ASan + UBSan) in build-fuzz and run it for SECONDS (default 60), starting
-# from the checked-in seeds (tests/fuzz/corpus) and seeds generated fresh by
-# fuzz_seedgen (which also checks that each seed still does what it should).
+# fuzz.sh: build the libFuzzer targets for the device engine with clang
+# (ASan + UBSan) in build-fuzz and run each for SECONDS (default 60):
+# fuzz_server from the checked-in seeds (tests/fuzz/corpus) and seeds
+# generated fresh by fuzz_seedgen (which also checks that each seed still
+# does what it should); fuzz_noise, the encrypted path (PROTOCOL.md section
+# 10: handshake, frames, bad tags, bad lengths), from tests/fuzz/corpus_noise.
 # Exits non-zero on any crash, leak, sanitizer report or broken invariant;
 # the input that did it is left in build-fuzz/artifacts/.
 #
@@ -27,7 +29,7 @@ esac
 command -v clang >/dev/null || { echo "fuzz: clang not found (scripts/deps.sh)" >&2; exit 2; }
 CC=clang cmake -S "$root" -B "$bdir" -G Ninja -DEOTA_FUZZ=ON -DEOTA_BUILD_TESTS=OFF \
   -DEOTA_SANITIZE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C "$bdir" fuzz_server fuzz_seedgen
+ninja -C "$bdir" fuzz_server fuzz_seedgen fuzz_noise
 
 seeds=$root/tests/fuzz/corpus
 if [ $update -eq 1 ]; then
@@ -63,3 +65,10 @@ echo "fuzz: running fuzz_server for ${secs}s (corpus: ${dirs[*]})"
   -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/" \
   "${par[@]+"${par[@]}"}" "${extra[@]+"${extra[@]}"}" "${dirs[@]}"
 echo "fuzz: no crash in ${secs}s"
+
+mkdir -p "$bdir/corpus_noise"
+echo "fuzz: running fuzz_noise for ${secs}s (corpus: $bdir/corpus_noise $root/tests/fuzz/corpus_noise)"
+"$bdir/tests/fuzz/fuzz_noise" -max_total_time="$secs" -max_len=4096 -timeout=20 \
+  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/" \
+  "${par[@]+"${par[@]}"}" "${extra[@]+"${extra[@]}"}" "$bdir/corpus_noise" "$root/tests/fuzz/corpus_noise"
+echo "fuzz: no crash in fuzz_noise in ${secs}s"

@@ -65,7 +65,7 @@ targets=(
 app_roots="server ingest bootstate safemode slotstore flash_backend"
 nodesc="-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_LOG_TEXT=0 -DEOTA_WITH_MD5_AUTH=0 -DEOTA_WITH_CRC_TABLE=0"
 variants=(
-  "full||bootstate client crc32 flash flash_backend protocol safemode server status|"
+  "full||bootstate client crc32 flash flash_backend noise protocol safemode server status|"
   "device|-DEOTA_WITH_CLIENT=0|$app_roots|eota_boot"
   "device-nodesc|$nodesc|$app_roots|eota_boot"
 )

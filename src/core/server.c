@@ -354,31 +354,37 @@ static int noise_step(eota_server *s)
 }
 #endif
 
+/* The reply to the feature byte f: 48 and the server flags to an
+ * extended client, else 46 or 40. */
+static void feature_reply(eota_server *s, uint8_t f)
+{
+    uint8_t caps = s->cfg.backend.caps;
+    s->gzip_agreed = (f & EOTA_FEATURE_COMPRESSION) && (caps & EOTA_BACKEND_CAP_GZIP);
+    if (!(f & EOTA_FEATURE_EXTENDED)) {
+        queue_byte(s, s->gzip_agreed ? EOTA_RESP_SUPPORTS_COMPRESSION : EOTA_RESP_HEADER_OK);
+        return;
+    }
+    uint8_t flags = s->noise_mode != NOISE_NONE ? EOTA_SERVER_FLAG_NOISE : 0;
+    if (s->gzip_agreed)
+        flags |= EOTA_SERVER_FLAG_COMPRESSION;
+    if (caps & (EOTA_BACKEND_CAP_PARTITION_TABLE | EOTA_BACKEND_CAP_BOOTLOADER))
+        flags |= EOTA_SERVER_FLAG_PARTITIONS;
+    s->server_flags = flags;
+    uint8_t reply[2] = {EOTA_RESP_FEATURE_FLAGS, flags};
+    queue(s, reply, 2);
+}
+
 static void on_features(eota_server *s)
 {
     uint8_t f = s->wire.in[0];
-    uint8_t caps = s->cfg.backend.caps;
     s->client_features = f;
-    s->gzip_agreed = (f & EOTA_FEATURE_COMPRESSION) && (caps & EOTA_BACKEND_CAP_GZIP);
     logmsg(s, EOTA_LOG_VERBOSE, EOTA_LOG_TEXT("client features"), f);
     if (s->noise_mode == NOISE_REQUIRED && !noise_wanted(s, f)) {
         fail(s, EOTA_RESP_ERROR_ENCRYPTION_REQUIRED,
              EOTA_LOG_TEXT("client does not encrypt; this device requires encryption"));
         return;
     }
-    if (f & EOTA_FEATURE_EXTENDED) {
-        uint8_t flags = s->noise_mode != NOISE_NONE ? EOTA_SERVER_FLAG_NOISE : 0;
-        if (s->gzip_agreed)
-            flags |= EOTA_SERVER_FLAG_COMPRESSION;
-        if (caps & (EOTA_BACKEND_CAP_PARTITION_TABLE | EOTA_BACKEND_CAP_BOOTLOADER))
-            flags |= EOTA_SERVER_FLAG_PARTITIONS;
-        s->server_flags = flags;
-        uint8_t reply[2] = {EOTA_RESP_FEATURE_FLAGS, flags};
-        queue(s, reply, 2);
-    } else {
-        queue_byte(s, s->gzip_agreed ? EOTA_RESP_SUPPORTS_COMPRESSION : EOTA_RESP_HEADER_OK);
-    }
-
+    feature_reply(s, f);
     if (noise_wanted(s, f)) {
         s->phase = PH_NOISE; /* the key authenticates both sides: no password step */
         return;

@@ -246,10 +246,11 @@ static void up_free(uploader *u) { gbuf_free(&u->cap.out); }
 
 /* ---- the scenarios ---- */
 
-static void begin(nrun *r, const nconfig *c, const char *what)
+static void begin_with_password(nrun *r, const nconfig *c, const char *what, const char *password)
 {
     memset(r, 0, sizeof *r);
     harness_up(r, c);
+    r->h->cfg.password = password;
     eota_harness_start(r->h, 0);
     gbuf_printf(&r->text, "# %s\n", what);
     gbuf_str(&r->text, "# C = uploader, D = device (eota engine), hex. Device key bytes KEY, KEY+1, ...;\n"
@@ -259,6 +260,8 @@ static void begin(nrun *r, const nconfig *c, const char *what)
     config_line(&r->text, c);
     assert_int_equal(eota_harness_connect(r->h), EOTA_OK);
 }
+
+static void begin(nrun *r, const nconfig *c, const char *what) { begin_with_password(r, c, what, NULL); }
 
 static char *noise_upload(const nconfig *c, const char *what, uint32_t size, int bad_md5)
 {
@@ -584,6 +587,55 @@ static void test_fragmentation_gives_same_result(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* ---- beyond the transcripts ---- */
+
+/* A client that stops inside the Noise handshake is cut at the handshake
+ * timeout, as a probe: no event, the connection closed once. */
+static void test_handshake_timeout(void **state)
+{
+    (void)state;
+    nconfig c = {1, 1};
+    nrun r;
+    begin(&r, &c, "timeout");
+    client_bytes(&r, (const uint8_t *)"\x6C\x26\xF7\x5C\x45\x0F\x01\x00\x31\x00", 10);
+    assert_true(eota_server_busy(&r.h->srv));
+    r.h->clock.now += EOTA_DEVICE_HANDSHAKE_TIMEOUT_MS - 1;
+    settle(&r);
+    assert_true(eota_server_busy(&r.h->srv));
+    r.h->clock.now += 1;
+    settle(&r);
+    assert_false(eota_server_busy(&r.h->srv));
+    assert_int_equal(r.h->conn.closed, 1);
+    assert_int_equal(r.h->events.n, 0);
+    free(finish(&r));
+}
+
+/* With a password and an API key (offer mode): a Noise client skips the
+ * password step (the key authenticates it), a plaintext client still gets
+ * the SHA-256 challenge. */
+static void test_password_skipped_inside_noise(void **state)
+{
+    (void)state;
+    nconfig c = {0, 1};
+    nrun r;
+    uploader u;
+    memset(&u, 0, sizeof u);
+    begin_with_password(&r, &c, "noise with a password", "secret");
+    assert_true(up_handshake(&r, &u, 1));
+    up_upload(&r, &u, 5000, 0);
+    up_free(&u);
+    char *text = finish(&r);
+    assert_non_null(strstr(text, "committed=1 committed_len=5000 image=pattern"));
+    free(text);
+
+    begin_with_password(&r, &c, "plaintext with a password", "secret");
+    client_bytes(&r, (const uint8_t *)"\x6C\x26\xF7\x5C\x45\x07", 6);
+    const fake_conn *fc = &r.h->conn;
+    assert_true(fc->out_len == 4 + 1 + 64);
+    assert_memory_equal(fc->out, "\x00\x02\x48\x04\x02", 5); /* the offer, then the challenge */
+    free(finish(&r));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -591,6 +643,8 @@ int main(void)
         cmocka_unit_test(test_replay_files),
         cmocka_unit_test(test_replay_detects_tampering),
         cmocka_unit_test(test_fragmentation_gives_same_result),
+        cmocka_unit_test(test_handshake_timeout),
+        cmocka_unit_test(test_password_skipped_inside_noise),
     };
     return cmocka_run_group_tests(tests, noise_fixture_setup, noise_fixture_teardown);
 }
