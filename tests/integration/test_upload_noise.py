@@ -10,6 +10,7 @@ import base64
 import os
 import socket
 import subprocess
+import sys
 
 import pytest
 
@@ -143,6 +144,18 @@ def test_device_gives_up_in_the_data_phase(code):
         else:
             assert j["error"] == "device_error" and j["error_code"] == 0x83 and "failed to write the image" in j["message"], j
         assert j["bytes_sent"] < 400000 and j["encrypted"] is True, j
+
+
+def test_golden_transcripts_are_the_generators(tmp_path):
+    """tests/golden/client/*.txt (replayed by tests/unit/test_client_noise.c)
+    are exactly what the independent Python implementation computes."""
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden", "client")
+    subprocess.run([sys.executable, os.path.join(here, "gen_noise.py"), str(tmp_path)], check=True)
+    names = sorted(n for n in os.listdir(here) if n.endswith(".txt"))
+    assert names == sorted(os.listdir(tmp_path)) and len(names) == 3, names
+    for n in names:
+        with open(os.path.join(here, n)) as a, open(os.path.join(tmp_path, n)) as b:
+            assert a.read() == b.read(), "%s differs from gen_noise.py's output" % n
 
 
 # ---------------------------------------------------------------- keys: where from, malformed
