@@ -878,7 +878,8 @@ long eota_client_timeout_ms(const eota_client *cl)
     if (!cl->wire.conn)
         return -1;
 #if EOTA_WITH_NOISE
-    if (cl->encrypted && eota_noise_rx_buffered(&cl->nz) > 0)
+    if (cl->encrypted && eota_noise_rx_buffered(&cl->nz) > 0 && cl->state != ST_FINAL &&
+        cl->state != ST_WAIT_IMAGE)
         return 0; /* decrypted bytes wait: the socket will not wake us */
 #endif
     uint32_t t = now(cl);

@@ -118,6 +118,24 @@ def test_previous_key():
         assert j["error"] == "wrong_key" and "every --previous-key was tried" in j["message"], j
 
 
+def test_fleet_key_rotation_in_one_run():
+    """Some devices still hold the old key: one run installs on all, and
+    each result says which key worked."""
+    peers = [NoisePeer(key=k, mode=m) for k, m in ((OLD, "offer"), (KEY, "require"), (OLD, "require"))]
+    fw = write_tmp(os.urandom(50000))
+    try:
+        args = ["--device", peers[0].spec(), "--device", peers[1].spec(), "--device", peers[2].spec()]
+        code, out, err, js = eota_upload(fw, *args, "--json", *with_key("--previous-key", OLD64))
+        assert code == 0, err
+        keys = {j["device"]: j["key"] for j in js}
+        assert keys == {peers[0].spec(): "previous-1", peers[1].spec(): "current", peers[2].spec(): "previous-1"}, js
+        assert all(j["encrypted"] for j in js), js
+    finally:
+        os.unlink(fw)
+        for p in peers:
+            p.close()
+
+
 def test_device_without_noise():
     with NoisePeer(mode="plain") as peer:
         img = os.urandom(30000)
