@@ -209,6 +209,9 @@ int eota_server_set_noise_key(eota_server *srv, const uint8_t *key, int required
 {
     if (!key) {
         srv->noise_mode = NOISE_NONE;
+#if EOTA_WITH_NOISE
+        memset(srv->noise_key, 0, sizeof srv->noise_key);
+#endif
         return EOTA_OK;
     }
 #if EOTA_WITH_NOISE
