@@ -26,6 +26,11 @@ It builds what it needs (a Release build in build-bench), then measures:
  9. signed images (issue 14): the time the signature check adds to a 64 MiB
     upload on loopback (a device with `signature:` vs one without, the same
     signed file).
+10. a staged rollout (issue 13) of 50 and 100 devices against ESPHome's
+    "Update All" (stock-like, one after the other).
+11. Noise (issue 11): the loopback upload of row 1 to a device that offers
+    Noise, encrypted (--key-file) and in plaintext (no key), same device and
+    run; target: encrypted >= 80% of plaintext.
 
 Every figure has its unit and conditions; timed rows are medians of several
 runs (one in --quick, which also shrinks the sizes so CI can run it).
@@ -513,6 +518,56 @@ def row10_rollout(self):
 Bench.row10_rollout = row10_rollout
 
 
+def proc_cpu_s(pid):
+    """User + system CPU seconds of a running process."""
+    with open("/proc/%d/stat" % pid) as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def row11_noise(self):
+    import base64
+    import resource
+    size = (16 if self.quick else 64) * MiB
+    img = os.path.join(self.tmp, "noise.bin")
+    random_file(img, size)
+    key = base64.b64encode(os.urandom(32)).decode()
+    kf = os.path.join(self.tmp, "noise.key")
+    with open(kf, "w") as f:
+        f.write(key + "\n")
+    dev = Device("api:\n  encryption:\n    key: %s\nota:\n  - platform: esphome\nlogger:\n  level: WARN\n" % key,
+                 app=False)
+    cpu = {False: [], True: []}  # (uploader, device) CPU seconds per upload
+
+    def once(*extra):
+        kids, d0 = resource.getrusage(resource.RUSAGE_CHILDREN), proc_cpu_s(dev.proc.pid)
+        wall, res = upload(dev.port, img, "--compress", "never", *extra)
+        kids2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        assert res[0]["encrypted"] == bool(extra), res
+        cpu[bool(extra)].append((kids2.ru_utime + kids2.ru_stime - kids.ru_utime - kids.ru_stime,
+                                 proc_cpu_s(dev.proc.pid) - d0))
+        return wall
+    try:
+        plain, plain_all = median_of(once, self.runs)
+        enc, enc_all = median_of(lambda: once("--key-file", kf), self.runs)
+    finally:
+        dev.stop(expect_rc=None)
+        dev.cleanup()
+    cond = "%d MiB random image, host profile, loopback, device offers Noise, median of %d" % (size // MiB,
+                                                                                             self.runs)
+    self.add("11", "loopback upload, plaintext", size / plain / 1e6, "MB/s", cond, runs_s=plain_all)
+    self.add("11", "loopback upload, Noise-encrypted", size / enc / 1e6, "MB/s", cond, runs_s=enc_all)
+    self.add("11", "encrypted / plaintext throughput", plain / enc, "x", "target >= 0.8")
+    for who, i in (("uploader", 0), ("device", 1)):
+        p = statistics.median(c[i] for c in cpu[False])
+        e = statistics.median(c[i] for c in cpu[True])
+        self.add("11", "%s CPU per upload, plaintext / encrypted" % who, "%.2f / %.2f" % (p, e), "s",
+                 "median; user + system; x%.2f" % (e / p if p else 0))
+
+
+Bench.row11_noise = row11_noise
+
+
 def data_targets(data):
     """size.json -> [(target name, totals)] whatever its exact shape."""
     out = []
@@ -562,7 +617,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, one run each (for CI)")
     ap.add_argument("--json", default=os.path.join(BUILD, "bench.json"), help="where to write the JSON")
-    ap.add_argument("--rows", default="1,2,3,5,6,7,8,9,10", help="which rows (4 comes with 1)")
+    ap.add_argument("--rows", default="1,2,3,5,6,7,8,9,10,11", help="which rows (4 comes with 1)")
     a = ap.parse_args()
     rows = set(a.rows.split(","))
     build()
@@ -577,7 +632,7 @@ def main():
         for r, fn in (("1", b.row1_loopback), ("2", b.row2_links), ("3", b.row3_cpu), ("5", b.row5_size),
                       ("6", b.row6_fleet), ("7", b.row7_compression), ("7", b.row7_host_gzip),
                       ("8", b.row8_window), ("9", b.row9_signature),
-                      ("10", b.row10_rollout)):
+                      ("10", b.row10_rollout), ("11", b.row11_noise)):
             if r in rows:
                 try:
                     fn()

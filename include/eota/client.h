@@ -38,6 +38,20 @@
  * answers with eota_client_set_image (after compressing, say). Meanwhile the
  * engine goes on with authentication but sends nothing of the size.
  *
+ * Noise (PROTOCOL.md section 10). With a key (noise_key) the engine sets
+ * client feature bit 0x08, and when the device offers Noise (server flag
+ * 0x04) it runs the handshake as initiator right after the feature reply
+ * (src/core/noise.c, eota/noise.h) and the rest of the exchange inside the
+ * session: each control field its own frame, the image in frames of at most
+ * 1024 bytes, the window of blocks in flight as before. The password step
+ * is skipped (the key authenticates both sides). A device that does not
+ * offer Noise ends the upload before anything else is sent
+ * (EOTA_CLIENT_ERR_NOISE_UNOFFERED), unless noise_fallback allows the
+ * plaintext exchange. A device that rejects the key (the reject frame
+ * "Handshake MAC failure") gives EOTA_CLIENT_ERR_NOISE_KEY: the caller may
+ * try another key with eota_client_set_noise_key and a new start. Without a
+ * key the bytes on the wire are exactly those of the plaintext engine.
+ *
  * Built only with EOTA_WITH_CLIENT (eota/opt.h, on by default); without
  * EOTA_WITH_MD5_AUTH a device's legacy MD5 challenge (01) is an unexpected
  * byte (EOTA_CLIENT_ERR_PROTOCOL).
@@ -50,6 +64,7 @@
 
 #include "eota/clock.h"
 #include "eota/crypto.h"
+#include "eota/noise.h"
 #include "eota/opt.h"
 #include "eota/private_access.h"
 #include "eota/protocol.h"
@@ -106,6 +121,12 @@ typedef struct eota_client_config {
     uint32_t data_timeout_ms;      /* longest silence from 43 to 45; 0 = 160 s */
     eota_client_image image;       /* the image as is (may be given later) */
     eota_client_image gzip_image;  /* its gzip (may be given later) */
+    const uint8_t *noise_key;      /* NULL: no Noise; else the 32-byte key
+                                      (copied; all zero is refused). Needs
+                                      EOTA_WITH_NOISE and noise_crypto */
+    uint8_t noise_fallback;        /* 1: go on in plaintext with a device
+                                      that does not offer Noise */
+    eota_noise_crypto noise_crypto; /* X25519, ChaCha20-Poly1305, SHA-256 */
 } eota_client_config;
 
 /* What eota_client_poll reports. */
@@ -124,6 +145,7 @@ typedef enum eota_client_phase {
     EOTA_CLIENT_PH_CONNECT,  /* the integrator's connect (never set by the engine) */
     EOTA_CLIENT_PH_HELLO,    /* magic sent, waiting for 00 + version */
     EOTA_CLIENT_PH_FEATURES, /* feature byte sent, waiting for 40/46/48 */
+    EOTA_CLIENT_PH_NOISE,    /* the Noise handshake */
     EOTA_CLIENT_PH_AUTH,     /* waiting for the challenge, or for 41 */
     EOTA_CLIENT_PH_PREPARE,  /* type and size sent, waiting for 42 */
     EOTA_CLIENT_PH_MD5,      /* MD5 sent, waiting for 43 */
@@ -147,6 +169,10 @@ typedef enum eota_client_error {
     EOTA_CLIENT_ERR_IMAGE,             /* the image could not be read, or is empty */
     EOTA_CLIENT_ERR_CRYPTO,            /* the hash or random seam failed */
     EOTA_CLIENT_ERR_CANCELLED,         /* eota_client_cancel */
+    EOTA_CLIENT_ERR_NOISE_KEY,         /* the device rejected the key (MAC failure) */
+    EOTA_CLIENT_ERR_NOISE_UNOFFERED,   /* a key, but the device does not offer Noise */
+    EOTA_CLIENT_ERR_NOISE,             /* the Noise session failed otherwise: another
+                                          reject reason, a bad frame or tag */
     /* Not produced by the engine: for the integrator's connect step, so that
      * one enum (and eota_client_error_name) covers a whole attempt. */
     EOTA_CLIENT_ERR_REFUSED,           /* connection refused */
@@ -173,6 +199,9 @@ typedef struct eota_client {
     uint8_t EOTA_PRIVATE(received);         /* 44 received */
     uint8_t EOTA_PRIVATE(committed);        /* 45 received */
     uint8_t EOTA_PRIVATE(error_code);
+    uint8_t EOTA_PRIVATE(has_key);          /* a Noise key is set */
+    uint8_t EOTA_PRIVATE(encrypted);        /* the Noise session is up */
+    uint8_t EOTA_PRIVATE(nz_live);          /* nz started (handshake or up) */
     int EOTA_PRIVATE(state);                /* internal step */
     eota_client_status EOTA_PRIVATE(status);
     eota_client_error EOTA_PRIVATE(error);
@@ -190,6 +219,11 @@ typedef struct eota_client {
     eota_wire EOTA_PRIVATE(wire);           /* the connection, the reply being read, our bytes */
     eota_client_config EOTA_PRIVATE(cfg);
     char EOTA_PRIVATE(password)[EOTA_PASSWORD_MAX + 1];
+    uint8_t EOTA_PRIVATE(key)[EOTA_NOISE_PSK_LEN];
+    char EOTA_PRIVATE(reason)[EOTA_NOISE_REASON_MAX + 1]; /* the device's reject text */
+#if EOTA_WITH_NOISE
+    eota_noise EOTA_PRIVATE(nz);            /* the session, while encrypted */
+#endif
 } eota_client;
 
 /* About the current or last upload. */
@@ -214,6 +248,10 @@ typedef struct eota_client_report {
                                  upload must not be retried after this */
     uint8_t received;         /* the device confirmed it has every byte (44) */
     uint8_t committed;        /* the device installed it (45) */
+    uint8_t noise_offered;    /* server flag 0x04 */
+    uint8_t encrypted;        /* the exchange ran inside a Noise session */
+    const char *reason;       /* the device's Noise reject text, or "" (valid
+                                 until the next start) */
 } eota_client_report;
 
 /* Set up an engine. The config is copied, the password too; buf (at least
@@ -232,6 +270,11 @@ int eota_client_start(eota_client *cl, void *conn);
 /* Change the password for the next eota_client_start (--previous-password
  * fallback after 82). EOTA_EINVAL when too long (the old one stays). */
 int eota_client_set_password(eota_client *cl, const char *password);
+
+/* Change the Noise key for the next eota_client_start (NULL: none):
+ * --previous-key after EOTA_CLIENT_ERR_NOISE_KEY. EOTA_EINVAL for an
+ * all-zero key, or in a build without EOTA_WITH_NOISE (the old key stays). */
+int eota_client_set_noise_key(eota_client *cl, const uint8_t *key);
 
 /* Give the image to send, is_gzip saying which version it is: is_gzip must
  * match eota_client_gzip_accepted once the feature reply is in. EOTA_OK,

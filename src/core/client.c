@@ -13,6 +13,14 @@
  * CHUNK_OK on a version-2 device, while the device's bytes (47, 44, 45, or
  * an error) are consumed as they come. The engine never waits: when it
  * cannot go on it returns, and the integrator polls again.
+ *
+ * Noise (PROTOCOL.md section 10, eota/noise.h): with a key and a device
+ * that offers it, the handshake runs right after the feature reply
+ * (ST_NOISE); then the engine swaps the wire's transport for the session's
+ * (eota_noise_transport), so that every read below sees plaintext. Our
+ * control fields go out as one frame each (eota_noise_send, not the wire's
+ * queue, which would merge them) and image bytes through the session's
+ * write, which cuts them into frames of at most 1024 bytes.
  */
 #include "eota/client.h"
 
@@ -29,6 +37,7 @@ enum state {
     ST_HELLO_VERSION, /* need 1: the version */
     ST_FEATURE_REPLY, /* need 1: 40 / 46 / 48 */
     ST_FLAGS,         /* need 1: server flags after 48 */
+    ST_NOISE,         /* the Noise handshake (eota_noise_handshake) */
     ST_AUTH_CODE,     /* need 1: 41, 01 or 02 */
     ST_NONCE,         /* need 32 or 64 hex */
     ST_AUTH_RESULT,   /* need 1: 41 */
@@ -47,12 +56,36 @@ enum state {
 
 static uint32_t now(const eota_client *c) { return c->cfg.clock.now_ms(c->cfg.clock.ctx); }
 
-static size_t out_pending(const eota_client *c) { return eota_wire_out_pending(&c->wire); }
+static void fail(eota_client *c, eota_client_error err, uint8_t code);
 
-static void queue(eota_client *c, const void *data, size_t n) { (void)eota_wire_queue(&c->wire, data, n); }
+#if EOTA_WITH_NOISE
+/* Frames of the session not yet taken by the connection. */
+static size_t noise_pending(const eota_client *c) { return c->nz_live ? eota_noise_tx_pending(&c->nz) : 0; }
+#else
+static size_t noise_pending(const eota_client *c) { return (void)c, 0; }
+#endif
+
+static size_t out_pending(const eota_client *c) { return eota_wire_out_pending(&c->wire) + noise_pending(c); }
+
+static void queue(eota_client *c, const void *data, size_t n)
+{
+#if EOTA_WITH_NOISE
+    if (c->encrypted) {
+        /* One frame per field. The device answered the field before, so
+         * the session's buffer is empty: no room only from a peer that
+         * replied before it had our bytes. */
+        if (eota_noise_send(&c->nz, data, n) != EOTA_OK)
+            fail(c, EOTA_CLIENT_ERR_NOISE, 0);
+        return;
+    }
+#endif
+    (void)eota_wire_queue(&c->wire, data, n);
+}
 
 static void expect(eota_client *c, int state, size_t need)
 {
+    if (c->state == ST_END)
+        return; /* queue() failed the upload */
     c->state = state;
     eota_wire_expect(&c->wire, need);
 }
@@ -69,6 +102,7 @@ static eota_client_phase phase_of(const eota_client *c)
     case ST_HELLO_VERSION: return EOTA_CLIENT_PH_HELLO;
     case ST_FEATURE_REPLY:
     case ST_FLAGS: return EOTA_CLIENT_PH_FEATURES;
+    case ST_NOISE: return EOTA_CLIENT_PH_NOISE;
     case ST_AUTH_CODE:
     case ST_NONCE:
     case ST_AUTH_RESULT: return EOTA_CLIENT_PH_AUTH;
@@ -85,7 +119,13 @@ static eota_client_phase phase_of(const eota_client *c)
 
 static void release_conn(eota_client *c)
 {
-    eota_wire_release(&c->wire);
+    eota_wire_release(&c->wire); /* through the session when encrypted */
+#if EOTA_WITH_NOISE
+    if (c->nz_live)
+        eota_noise_wipe(&c->nz);
+    c->nz_live = 0;
+#endif
+    c->wire.transport = c->cfg.transport;
     c->buf_pos = c->buf_len = 0;
 }
 
@@ -126,7 +166,7 @@ static void transport_failed(eota_client *c, long rc)
 {
     uint8_t tmp[64];
     for (int i = 0; i < 8; i++) {
-        long n = c->cfg.transport->read(c->wire.conn, tmp, sizeof tmp);
+        long n = c->wire.transport->read(c->wire.conn, tmp, sizeof tmp);
         if (n <= 0)
             break;
         for (long k = 0; k < n; k++) {
@@ -141,6 +181,13 @@ static void transport_failed(eota_client *c, long rc)
 
 static void read_failed(eota_client *c, long rc)
 {
+#if EOTA_WITH_NOISE
+    /* A frame that did not decrypt is not the network's fault. */
+    if (c->encrypted && rc == EOTA_EIO && eota_noise_failure(&c->nz) != EOTA_NOISE_FAIL_IO) {
+        fail(c, EOTA_CLIENT_ERR_NOISE, 0);
+        return;
+    }
+#endif
     fail(c, rc == EOTA_CLOSED ? EOTA_CLIENT_ERR_CLOSED : EOTA_CLIENT_ERR_IO, 0);
 }
 
@@ -151,12 +198,38 @@ int eota_client_set_password(eota_client *cl, const char *password)
     return eota_wire_set_password(cl->password, sizeof cl->password, password);
 }
 
+int eota_client_set_noise_key(eota_client *cl, const uint8_t *key)
+{
+#if EOTA_WITH_NOISE
+    if (key && eota_noise_key_is_zero(key))
+        return EOTA_EINVAL;
+#else
+    if (key)
+        return EOTA_EINVAL;
+#endif
+    if (key)
+        memcpy(cl->key, key, sizeof cl->key);
+    else
+        memset(cl->key, 0, sizeof cl->key);
+    cl->has_key = key != NULL;
+    return EOTA_OK;
+}
+
+/* A key needs the Noise primitives. */
+static int noise_seam_ok(const eota_client_config *cfg)
+{
+    const eota_noise_crypto_ops *o = cfg->noise_crypto.ops;
+    return !cfg->noise_key || (o && o->x25519_public && o->x25519_shared && o->aead_seal && o->aead_open &&
+                               o->sha256 && o->hmac_sha256);
+}
+
 int eota_client_init(eota_client *cl, const eota_client_config *cfg, uint8_t *buf, size_t buf_size)
 {
     if (!cl || !cfg || !buf || buf_size < EOTA_CLIENT_MIN_BUFFER || !cfg->transport ||
         !cfg->transport->read || !cfg->transport->write || !cfg->transport->close ||
         !cfg->clock.now_ms || !cfg->random.fill || !cfg->hash.ops || !cfg->hash.ops->begin ||
-        !cfg->hash.ops->update || !cfg->hash.ops->finish || cfg->window > EOTA_CLIENT_MAX_WINDOW)
+        !cfg->hash.ops->update || !cfg->hash.ops->finish || cfg->window > EOTA_CLIENT_MAX_WINDOW ||
+        !noise_seam_ok(cfg))
         return EOTA_EINVAL;
     memset(cl, 0, sizeof *cl);
     cl->cfg = *cfg;
@@ -176,7 +249,9 @@ int eota_client_init(eota_client *cl, const eota_client_config *cfg, uint8_t *bu
     cl->wire.transport = cfg->transport;
     cl->buf = buf;
     cl->buf_size = buf_size;
-    if (eota_client_set_password(cl, cfg->password) != EOTA_OK)
+    cl->cfg.noise_key = NULL; /* kept in our own copy too */
+    if (eota_client_set_password(cl, cfg->password) != EOTA_OK ||
+        eota_client_set_noise_key(cl, cfg->noise_key) != EOTA_OK)
         return EOTA_EINVAL;
     return EOTA_OK;
 }
@@ -193,6 +268,10 @@ int eota_client_start(eota_client *cl, void *conn)
     cl->status = EOTA_CLIENT_BUSY;
     cl->start_ms = cl->activity_ms = now(cl);
     cl->features = cl->cfg.features;
+    if (cl->has_key && (cl->features & EOTA_FEATURE_EXTENDED))
+        cl->features |= EOTA_FEATURE_NOISE; /* only together with 0x04 */
+    cl->encrypted = 0;
+    cl->reason[0] = '\0';
     cl->version = cl->feature_reply = cl->server_flags = 0;
     cl->extended = cl->gzip_accepted = cl->replied = 0;
     cl->auth_kind = EOTA_AUTH_NONE;
@@ -204,6 +283,7 @@ int eota_client_start(eota_client *cl, void *conn)
     cl->error = EOTA_CLIENT_OK;
     cl->error_phase = EOTA_CLIENT_PH_NONE;
     cl->error_code = 0;
+    cl->state = ST_IDLE; /* not ST_END: expect() would keep that */
     queue(cl, magic, sizeof magic);
     expect(cl, ST_HELLO_CODE, 1);
     return EOTA_OK;
@@ -271,10 +351,14 @@ static void authenticated(eota_client *c)
         c->state = ST_WAIT_IMAGE;
 }
 
+static int noise_begin(eota_client *c);
+
 static void after_feature_reply(eota_client *c)
 {
     c->replied = 1;
     choose_image(c);
+    if (c->has_key && noise_begin(c))
+        return; /* the handshake, or the end */
     expect(c, ST_AUTH_CODE, 1);
 }
 
@@ -424,6 +508,83 @@ static int read_field(eota_client *c)
     return 1;
 }
 
+/* --- Noise: the handshake, right after the feature reply --- */
+
+static int noise_offered(const eota_client *c)
+{
+    return c->extended && (c->server_flags & EOTA_SERVER_FLAG_NOISE) && (c->features & EOTA_FEATURE_NOISE);
+}
+
+/* With a key: 1 when the engine took over (the handshake began, or the
+ * upload ended: no Noise and no fallback), 0 to go on in plaintext. */
+static int noise_begin(eota_client *c)
+{
+    if (!noise_offered(c)) {
+        if (c->cfg.noise_fallback)
+            return 0;
+        fail(c, EOTA_CLIENT_ERR_NOISE_UNOFFERED, 0);
+        return 1;
+    }
+#if EOTA_WITH_NOISE
+    uint8_t pro[EOTA_NOISE_PROLOGUE_LEN];
+    const eota_noise_config nc = {.role = EOTA_NOISE_INITIATOR, .psk = c->key, .crypto = c->cfg.noise_crypto,
+                                  .random = c->cfg.random, .frame_limit = EOTA_NOISE_MAX_PLAINTEXT};
+    eota_noise_prologue(pro, c->version, c->features, c->server_flags);
+    if (eota_noise_init(&c->nz, &nc) != EOTA_OK) {
+        fail(c, EOTA_CLIENT_ERR_CRYPTO, 0);
+        return 1;
+    }
+    c->nz_live = 1;
+    c->state = ST_NOISE;
+    if (eota_noise_start(&c->nz, c->cfg.transport, c->wire.conn, pro) != EOTA_OK)
+        fail(c, EOTA_CLIENT_ERR_CRYPTO, 0);
+#endif
+    return 1;
+}
+
+#if EOTA_WITH_NOISE
+static void noise_failed(eota_client *c, int rc)
+{
+    const char *why = eota_noise_reason(&c->nz);
+    size_t n = strlen(why);
+    if (n >= sizeof c->reason)
+        n = sizeof c->reason - 1;
+    memcpy(c->reason, why, n);
+    c->reason[n] = '\0';
+    switch (eota_noise_failure(&c->nz)) {
+    case EOTA_NOISE_FAIL_REJECTED:
+        fail(c, n == sizeof EOTA_NOISE_REASON_MAC - 1 && !memcmp(c->reason, EOTA_NOISE_REASON_MAC, n)
+                    ? EOTA_CLIENT_ERR_NOISE_KEY
+                    : EOTA_CLIENT_ERR_NOISE,
+             0);
+        return;
+    case EOTA_NOISE_FAIL_IO: read_failed(c, rc == EOTA_CLOSED ? EOTA_CLOSED : EOTA_EIO); return;
+    case EOTA_NOISE_FAIL_CRYPTO: fail(c, EOTA_CLIENT_ERR_CRYPTO, 0); return;
+    default: fail(c, EOTA_CLIENT_ERR_NOISE, 0); return;
+    }
+}
+
+/* The session is up: from now on the wire reads and writes plaintext
+ * through it; the device's 41 comes first (no password step). */
+static int noise_step(eota_client *c)
+{
+    int rc = eota_noise_handshake(&c->nz);
+    if (rc == EOTA_AGAIN)
+        return 0;
+    if (rc != EOTA_OK) {
+        noise_failed(c, rc);
+        return 0;
+    }
+    c->encrypted = 1;
+    c->wire.transport = &eota_noise_transport;
+    c->wire.conn = &c->nz;
+    expect(c, ST_AUTH_CODE, 1);
+    return 1;
+}
+#else
+static int noise_step(eota_client *c) { return (void)c, 0; }
+#endif
+
 /* --- the data phase --- */
 
 static uint32_t acks_expected(const eota_client *c)
@@ -490,7 +651,7 @@ static void on_data_byte(eota_client *c, uint8_t b)
 static int data_read(eota_client *c)
 {
     uint8_t tmp[64];
-    long n = c->cfg.transport->read(c->wire.conn, tmp, sizeof tmp);
+    long n = c->wire.transport->read(c->wire.conn, tmp, sizeof tmp);
     if (n == EOTA_AGAIN || n == 0)
         return 0;
     if (n < 0) {
@@ -506,24 +667,94 @@ static int data_read(eota_client *c)
     return 1;
 }
 
-static int data_write(eota_client *c)
+/* Image bytes in buf to send: 1, or 0 when the window (or the image) has
+ * none for now, or reading it failed (the upload has ended). */
+static int refill(eota_client *c)
 {
-    if (c->buf_pos == c->buf_len) {
-        uint32_t lim = send_limit(c);
-        if (c->fetched >= lim)
-            return 0;
-        size_t n = lim - c->fetched;
-        if (n > c->buf_size)
-            n = c->buf_size;
-        if (c->img.read(c->img.ctx, c->fetched, c->buf, n) != EOTA_OK) {
-            fail(c, EOTA_CLIENT_ERR_IMAGE, 0);
+    if (c->buf_pos < c->buf_len)
+        return 1;
+    uint32_t lim = send_limit(c);
+    if (c->fetched >= lim)
+        return 0;
+    size_t n = lim - c->fetched;
+    if (n > c->buf_size)
+        n = c->buf_size;
+    if (c->img.read(c->img.ctx, c->fetched, c->buf, n) != EOTA_OK) {
+        fail(c, EOTA_CLIENT_ERR_IMAGE, 0);
+        return 0;
+    }
+    c->buf_pos = 0;
+    c->buf_len = n;
+    c->fetched += (uint32_t)n;
+    return 1;
+}
+
+static void took(eota_client *c, size_t n)
+{
+    c->buf_pos += n;
+    c->sent += (uint32_t)n;
+    c->activity_ms = now(c);
+}
+
+#if EOTA_WITH_NOISE
+/* The session refused a frame: it failed already, reading (the connection
+ * went: a network error, after a look for the device's last byte) or
+ * decrypting (not the network's fault). */
+static void noise_broke(eota_client *c, long st)
+{
+    if (eota_noise_failure(&c->nz) <= EOTA_NOISE_FAIL_NONE || eota_noise_failure(&c->nz) == EOTA_NOISE_FAIL_IO)
+        transport_failed(c, st < 0 ? st : EOTA_EIO);
+    else
+        fail(c, EOTA_CLIENT_ERR_NOISE, 0);
+}
+
+/* Frames one data step sends at most inside Noise: as many image bytes as
+ * one plaintext write (16 KiB) before the engine looks for the device's
+ * bytes again, so that a 1 KiB frame does not cost a read as well. */
+#define NOISE_FRAMES_PER_STEP 16
+
+/* Inside Noise: frames of up to 1024 image bytes, sealed into the
+ * session's buffer while it has room and sent when it is full (and by the
+ * next flush), so that a larger EOTA_NOISE_TX_BUFFER sends several frames
+ * per write. */
+static int noise_data_write(eota_client *c)
+{
+    int moved = 0;
+    for (unsigned i = 0; i < NOISE_FRAMES_PER_STEP && refill(c); i++) {
+        size_t n = c->buf_len - c->buf_pos;
+        if (n > EOTA_NOISE_MAX_PLAINTEXT)
+            n = EOTA_NOISE_MAX_PLAINTEXT;
+        int st = eota_noise_send(&c->nz, c->buf + c->buf_pos, n);
+        if (st == EOTA_AGAIN) {
+            int f = eota_noise_flush(&c->nz);
+            if (f < 0)
+                transport_failed(c, f);
+            if (f <= 0)
+                break;
+            st = eota_noise_send(&c->nz, c->buf + c->buf_pos, n);
+        }
+        if (st == EOTA_AGAIN)
+            break;
+        if (st != EOTA_OK) {
+            noise_broke(c, st);
             return 0;
         }
-        c->buf_pos = 0;
-        c->buf_len = n;
-        c->fetched += (uint32_t)n;
+        took(c, n);
+        moved = 1;
     }
-    long w = c->cfg.transport->write(c->wire.conn, c->buf + c->buf_pos, c->buf_len - c->buf_pos);
+    return moved;
+}
+#endif
+
+static int data_write(eota_client *c)
+{
+#if EOTA_WITH_NOISE
+    if (c->encrypted)
+        return noise_data_write(c);
+#endif
+    if (!refill(c))
+        return 0;
+    long w = c->wire.transport->write(c->wire.conn, c->buf + c->buf_pos, c->buf_len - c->buf_pos);
     if (w == EOTA_AGAIN || w == 0)
         return 0;
     if (w < 0) {
@@ -532,9 +763,7 @@ static int data_write(eota_client *c)
     }
     if ((size_t)w > c->buf_len - c->buf_pos)
         w = (long)(c->buf_len - c->buf_pos);
-    c->buf_pos += (size_t)w;
-    c->sent += (uint32_t)w;
-    c->activity_ms = now(c);
+    took(c, (size_t)w);
     return 1;
 }
 
@@ -544,6 +773,15 @@ static int flush(eota_client *c)
 {
     long err;
     int moved = eota_wire_flush(&c->wire, &err);
+#if EOTA_WITH_NOISE
+    if (err == 0 && c->encrypted) {
+        int r = eota_noise_flush(&c->nz);
+        if (r < 0)
+            err = r;
+        else
+            moved |= r;
+    }
+#endif
     if (err == 0)
         return moved;
     if (c->state == ST_FINAL)
@@ -601,6 +839,7 @@ eota_client_status eota_client_poll(eota_client *cl)
         case ST_MD5:
             progress |= read_field(cl);
             break;
+        case ST_NOISE: progress |= noise_step(cl); break;
         case ST_WAIT_IMAGE:
             if (cl->image_set) {
                 send_size(cl);
@@ -655,6 +894,11 @@ long eota_client_timeout_ms(const eota_client *cl)
 {
     if (!cl->wire.conn)
         return -1;
+#if EOTA_WITH_NOISE
+    if (cl->encrypted && eota_noise_rx_buffered(&cl->nz) > 0 && cl->state != ST_FINAL &&
+        cl->state != ST_WAIT_IMAGE)
+        return 0; /* decrypted bytes wait: the socket will not wake us */
+#endif
     uint32_t t = now(cl);
     switch (cl->state) {
     case ST_WAIT_IMAGE:
@@ -700,6 +944,9 @@ void eota_client_get_report(const eota_client *cl, eota_client_report *rep)
     rep->all_sent = cl->img.size > 0 && cl->sent == cl->img.size;
     rep->received = cl->received;
     rep->committed = cl->committed;
+    rep->noise_offered = cl->extended && (cl->server_flags & EOTA_SERVER_FLAG_NOISE);
+    rep->encrypted = cl->encrypted;
+    rep->reason = cl->reason;
 }
 
 /* Each phase's short name and its words for messages, in enum order. */
@@ -711,6 +958,7 @@ static const struct phase_words {
     {"connect", "connecting"},
     {"hello", "the handshake (waiting for the protocol version)"},
     {"features", "the handshake (waiting for the feature reply)"},
+    {"noise", "the encryption handshake (Noise)"},
     {"auth", "authentication"},
     {"prepare", "preparation (waiting for the device to accept the image size)"},
     {"md5", "preparation (waiting for the device to take the image's MD5)"},
@@ -753,6 +1001,9 @@ const char *eota_client_error_name(eota_client_error err)
     case EOTA_CLIENT_ERR_IMAGE: return "image_error";
     case EOTA_CLIENT_ERR_CRYPTO: return "crypto_error";
     case EOTA_CLIENT_ERR_CANCELLED: return "cancelled";
+    case EOTA_CLIENT_ERR_NOISE_KEY: return "wrong_key";
+    case EOTA_CLIENT_ERR_NOISE_UNOFFERED: return "encryption_unavailable";
+    case EOTA_CLIENT_ERR_NOISE: return "encryption_error";
     case EOTA_CLIENT_ERR_REFUSED: return "refused";
     case EOTA_CLIENT_ERR_UNREACHABLE: return "unreachable";
     case EOTA_CLIENT_ERR_RESOLVE: return "resolve_error";

@@ -45,8 +45,8 @@ CREDS = ("--web-username", "admin", "--web-password", "w3b pass")
 # the fields of a native upload's JSON object; a web upload has them all
 NATIVE_KEYS = {"device", "address", "port", "result", "error", "error_code", "error_name", "phase", "message",
                "bytes_sent", "wire_size", "image_size", "compressed", "compress_seconds", "seconds",
-               "protocol_version", "auth", "server_flags", "attempts", "password", "received_whole_image",
-               "ota_platform"}
+               "protocol_version", "auth", "server_flags", "attempts", "password", "encrypted", "key",
+               "received_whole_image", "ota_platform"}
 
 
 @pytest.fixture

@@ -73,7 +73,8 @@ static void test_native_success(void **state)
                              "\"message\":\"installed\",\"bytes_sent\":4000,\"wire_size\":4000,"
                              "\"image_size\":100000,\"compressed\":true,\"compress_seconds\":0.250,"
                              "\"seconds\":1.500,\"protocol_version\":2,\"auth\":\"sha256\",\"server_flags\":1,"
-                             "\"attempts\":1,\"password\":\"previous-2\",\"received_whole_image\":true,"
+                             "\"attempts\":1,\"password\":\"previous-2\",\"encrypted\":false,\"key\":null,"
+                             "\"received_whole_image\":true,"
                              "\"ota_platform\":\"esphome\"}\n");
 }
 
@@ -96,7 +97,8 @@ static void test_native_failure(void **state)
                                 "\"error_name\":\"UNKNOWN_0xFE\",\"phase\":\"prepare\","));
     assert_non_null(strstr(out, "\"compressed\":false,\"compress_seconds\":0.000,"));
     assert_non_null(strstr(out, "\"protocol_version\":null,\"auth\":null,\"server_flags\":null,"
-                                "\"attempts\":0,\"password\":null,\"received_whole_image\":false,"
+                                "\"attempts\":0,\"password\":null,\"encrypted\":false,\"key\":null,"
+                                "\"received_whole_image\":false,"
                                 "\"ota_platform\":\"esphome\"}\n"));
 }
 

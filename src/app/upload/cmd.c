@@ -30,6 +30,7 @@ void up_run_free(up_run *r)
     if (r->tp)
         r->tp->release(r);
     up_passwords_free(r);
+    up_keys_free(r);
     up_opts_free(&r->opt);
     free(r->firmware_owned);
     up_image_free(&r->img);
@@ -48,7 +49,7 @@ static int settle(up_run *r)
     int rc = r->tp->configure(r);
     if (rc >= 0)
         return rc;
-    if (up_setup_passwords(r) != 0)
+    if (up_setup_passwords(r) != 0 || (r->tp == &up_transport_native && up_setup_keys(r) != 0))
         return 2;
     rc = up_setup_jobs(r);
     if (rc >= 0)

@@ -116,6 +116,33 @@ static void help_authentication(FILE *f)
         f);
 }
 
+static void help_encryption(FILE *f)
+{
+    fputs(
+"encryption (Noise, PROTOCOL.md section 10; ESPHome 2026.9 and later):\n"
+"      --key-file F        the device's 32-byte encryption key, base64 (the\n"
+"                          format of ESPHome's api: encryption: key), from F\n"
+"      --key BASE64        the same on the command line (visible to other\n"
+"                          users in ps: prefer --key-file or EOTA_KEY)\n"
+"      --previous-key BASE64\n"
+"                          repeatable: when a device rejects the key\n"
+"                          (Handshake MAC failure), reconnect and try these in\n"
+"                          order, once each; the output says which worked.\n"
+"                          Makes a key change a single step for a fleet\n"
+"      --allow-plaintext   send in plaintext to devices that do not offer\n"
+"                          encryption: for the one install that brings the key\n"
+"  The key is the first of: --key, --key-file, the variable EOTA_KEY, the\n"
+"  config's ota: encryption: key, its api: encryption: key. With a key the\n"
+"  whole exchange after the feature reply runs inside a Noise session (no\n"
+"  password step). A device that does not offer it gets nothing, unless the\n"
+"  key is only the config's api: key (then the image goes in plaintext with\n"
+"  a warning, as the stock uploader does until ESPHome 2027.3) or\n"
+"  --allow-plaintext is given. A device that requires encryption answers 94\n"
+"  to an upload without a key.\n"
+"\n",
+        f);
+}
+
 static void help_transfer(FILE *f)
 {
     fprintf(f,
@@ -183,7 +210,8 @@ static void help_output(FILE *f)
 "                          error_name, phase, message, bytes_sent, wire_size,\n"
 "                          image_size, compressed, compress_seconds, seconds,\n"
 "                          protocol_version, auth, server_flags, attempts,\n"
-"                          password, received_whole_image, ota_platform;\n"
+"                          password, encrypted, key, received_whole_image,\n"
+"                          ota_platform;\n"
 "                          web uploads add http_status and reply (the body)\n"
 "  -v, --verbose           every connection attempt and handshake (twice, with\n"
 "                          web_server: libcurl's trace of the HTTP exchange)\n"
@@ -212,6 +240,7 @@ static void help_ending(FILE *f)
 "  eota upload firmware.bin -d kitchen.local:8266 -d garage.local:8266 -P s3cret\n"
 "  eota upload living-room.yaml --file .esphome/build/lr/firmware.bin\n"
 "  eota upload living-room.yaml --previous-password old-secret\n"
+"  EOTA_KEY=$(cat new.key) eota upload fw.bin -D fleet.txt --previous-key \"$(cat old.key)\"\n"
 "  EOTA_PASSWORD=s3cret eota upload fw.bin --devices-from fleet.txt --jobs 32 --json\n"
 "  eota upload fw.bin -d '[fd00::20]:3232,192.168.1.20' --window 1 --compress never\n"
 "  eota upload fw.bin -d 192.168.1.20 --ota-platform web_server\n"
@@ -230,6 +259,7 @@ void up_help(FILE *f)
     help_image(f);
     help_web(f);
     help_authentication(f);
+    help_encryption(f);
     help_transfer(f);
     help_rollout(f);
     help_output(f);

@@ -106,21 +106,33 @@ static void attempt(up_run *r, up_job *j, size_t addr_i, int counts)
     r->tp->start(r, j);
 }
 
-/* The device refused the password: the next --previous-password, at once,
- * to the same address. 0 when there is none left. */
+/* The device refused a secret (why): the next of its list (*idx of
+ * count), at once, to the same address. 0 when there is none left. */
+static int next_secret(up_run *r, up_job *j, const char *why, size_t *idx, size_t count, const char *what,
+                       const char *option)
+{
+    if (!why || *idx + 1 >= count)
+        return 0;
+    (*idx)++;
+    up_say(&r->con, "%s: %s with the %s %s; trying %s #%zu", j->spec, why, *idx == 1 ? "current" : "previous",
+           what, option, *idx);
+    attempt(r, j, j->addr_i, 0);
+    return 1;
+}
+
+/* A wrong password (82, or a challenge with none given): the next
+ * --previous-password; a rejected key: the next --previous-key. */
 static int next_password(up_run *r, up_job *j)
 {
     const up_result *res = &j->res;
-    int refused = (res->err == EOTA_CLIENT_ERR_DEVICE && res->code == EOTA_RESP_ERROR_AUTH_INVALID) ||
-                  res->err == EOTA_CLIENT_ERR_PASSWORD_REQUIRED;
-    if (!refused || j->pw_i + 1 >= r->npasswords)
-        return 0;
-    j->pw_i++;
-    up_say(&r->con, "%s: %s with the %s password; trying --previous-password #%zu", j->spec,
-           res->err == EOTA_CLIENT_ERR_PASSWORD_REQUIRED ? "a password is required" : "authentication failed",
-           j->pw_i == 1 ? "current" : "previous", j->pw_i);
-    attempt(r, j, j->addr_i, 0);
-    return 1;
+    const char *why = res->err == EOTA_CLIENT_ERR_PASSWORD_REQUIRED ? "a password is required"
+                      : res->err == EOTA_CLIENT_ERR_DEVICE && res->code == EOTA_RESP_ERROR_AUTH_INVALID
+                          ? "authentication failed"
+                          : NULL;
+    if (res->err == EOTA_CLIENT_ERR_NOISE_KEY)
+        return next_secret(r, j, "the device rejected the handshake (Handshake MAC failure)", &j->key_i, r->nkeys,
+                           "encryption key", "--previous-key");
+    return next_secret(r, j, why, &j->pw_i, r->npasswords, "password", "--previous-password");
 }
 
 /* A network error: the next address, or a retry after the delay. 0 when

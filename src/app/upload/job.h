@@ -5,7 +5,8 @@
  * only for network errors (refused, unreachable, timeout, closed without
  * answer) and never once the whole image went out. A wrong password
  * (82, or a challenge with none given) reconnects at once with the next
- * --previous-password. The transport (transport.h) makes the attempts.
+ * --previous-password, a rejected encryption key with the next
+ * --previous-key. The transport (transport.h) makes the attempts.
  */
 #ifndef EOTA_APP_UPLOAD_JOB_H
 #define EOTA_APP_UPLOAD_JOB_H
@@ -44,6 +45,7 @@ typedef struct up_result {
     int server_flags;       /* -1: null */
     int authenticated;      /* a password answered the device's challenge */
     int received;           /* the device said it had the whole image */
+    int encrypted;          /* the exchange ran inside a Noise session */
     int http;               /* the answer was HTTP: http_status and reply exist */
     long http_status;       /* 0: null */
     char reply[384];        /* the body of the answer, one line */
@@ -62,6 +64,7 @@ typedef struct up_job {
     size_t addr_i;          /* address of the current attempt */
     long good_addr;         /* last address that took a connection, or -1 */
     size_t pw_i;            /* password in use (0 current, k: previous #k) */
+    size_t key_i;           /* encryption key in use, the same way */
     uint64_t t_begin, t_end, next_try;
     void *tx;               /* the transport's state for this job */
     int ok;

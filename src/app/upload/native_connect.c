@@ -43,8 +43,7 @@ void up_nat_connect(up_run *r, up_job *j)
     if (r->opt.verbose)
         up_say(&r->con, "%s: connecting to %s", j->spec, a->show);
     int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-    n->conn.pc.fd = fd;
-    n->conn.err = 0;
+    up_nat_conn_open(&n->conn, fd);
     if (fd < 0) {
         up_nat_connect_failed(r, j, EOTA_CLIENT_ERR_UNREACHABLE, errno);
         return;

@@ -34,7 +34,13 @@ void up_nat_describe_ok(const up_run *r, const up_job *j, char *out, size_t outl
         k += (size_t)snprintf(out + k, outlen - k, " (gzip of %s)", raw);
     if (k < outlen)
         k += (size_t)snprintf(out + k, outlen - k, " in %.1f s, protocol %u, %s, %s", up_job_seconds(j),
-                              rep.version, up_nat_auth_words(rep.auth), a ? a->show : "?");
+                              rep.version, rep.encrypted ? "encrypted (Noise)" : up_nat_auth_words(rep.auth),
+                              a ? a->show : "?");
+    if (r->nkeys && !rep.encrypted && k < outlen)
+        k += (size_t)snprintf(out + k, outlen - k, ", in plaintext: the device does not offer encryption");
+    if (rep.encrypted && j->key_i > 0 && k < outlen)
+        k += (size_t)snprintf(out + k, outlen - k,
+                              "; encrypted with --previous-key #%zu (the device still had the old key)", j->key_i);
     if (j->pw_i > 0 && k < outlen)
         snprintf(out + k, outlen - k,
                  "; authenticated with --previous-password #%zu (the device still had the old password)", j->pw_i);
@@ -68,6 +74,39 @@ static int describe_out_of_order(const up_nat_job *n, char *out, size_t outlen)
     return 1;
 }
 
+/* The Noise session did not come about, or broke. */
+static void describe_noise(const up_run *r, const up_job *j, char *out, size_t outlen)
+{
+    const up_nat_job *n = up_nat_of(j);
+    eota_client_report rep;
+    eota_client_get_report(&n->cl, &rep);
+    switch (j->res.err) {
+    case EOTA_CLIENT_ERR_NOISE_KEY:
+        snprintf(out, outlen,
+                 "the device rejected the encryption key (\"%s\"): is the encryption key right? (it came from "
+                 "%s%s; if the device still has an older key, add it with --previous-key)",
+                 rep.reason, r->key_from, r->nkeys > 1 ? ", and every --previous-key was tried" : "");
+        return;
+    case EOTA_CLIENT_ERR_NOISE_UNOFFERED:
+        snprintf(out, outlen,
+                 "the device does not offer encryption (it has no api: or ota: encryption key, or its firmware "
+                 "predates ESPHome 2026.9), and the key from %s forbids plaintext: nothing was sent. To install "
+                 "a firmware that brings the key, run once with --allow-plaintext",
+                 r->key_from);
+        return;
+    default:
+        if (rep.reason[0])
+            snprintf(out, outlen, "the device refused the encrypted session during %s: \"%s\"",
+                     eota_client_phase_describe(n->phase), rep.reason);
+        else
+            snprintf(out, outlen,
+                     "the encrypted session broke during %s: a frame from the device did not decrypt or was "
+                     "malformed (tampered with, or not an ESPHome Noise peer)",
+                     eota_client_phase_describe(n->phase));
+        return;
+    }
+}
+
 /* The device answered, with a byte we did not want. */
 static void describe_answer(const up_run *r, const up_job *j, char *out, size_t outlen)
 {
@@ -82,6 +121,10 @@ static void describe_answer(const up_run *r, const up_job *j, char *out, size_t 
             snprintf(out + k, outlen - k, " (tried %zu password%s)", j->pw_i + 1, j->pw_i ? "s" : "");
         else if (k < outlen)
             up_signature_hint(n->code, out + k, outlen - k);
+        if (n->code == EOTA_RESP_ERROR_ENCRYPTION_REQUIRED && !r->nkeys && k < outlen)
+            snprintf(out + k, outlen - k,
+                     "; give its encryption key with --key-file F, the variable EOTA_KEY or the config's "
+                     "encryption: key");
         return;
     }
     case EOTA_CLIENT_ERR_PROTOCOL:
@@ -150,6 +193,9 @@ void up_nat_describe_failure(const up_run *r, const up_job *j, char *out, size_t
     case EOTA_CLIENT_ERR_IO:
     case EOTA_CLIENT_ERR_REFUSED:
     case EOTA_CLIENT_ERR_UNREACHABLE: describe_network(r, j, out, outlen); return;
+    case EOTA_CLIENT_ERR_NOISE_KEY:
+    case EOTA_CLIENT_ERR_NOISE_UNOFFERED:
+    case EOTA_CLIENT_ERR_NOISE: describe_noise(r, j, out, outlen); return;
     case EOTA_CLIENT_ERR_IMAGE: snprintf(out, outlen, "could not read the image"); return;
     case EOTA_CLIENT_ERR_CRYPTO: snprintf(out, outlen, "the hash or random source failed"); return;
     case EOTA_CLIENT_ERR_CANCELLED: snprintf(out, outlen, "cancelled"); return;

@@ -54,10 +54,17 @@ void up_opts_init(up_opts *o)
     o->verify_ms = UP_DEFAULT_VERIFY_MS;
 }
 
+static void wipe_free(char *s)
+{
+    if (s)
+        memset(s, 0, strlen(s));
+    free(s);
+}
+
 static void list_free(up_list *l)
 {
     for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
+        wipe_free(l->v[i]);
     free(l->v);
     memset(l, 0, sizeof *l);
 }
@@ -66,6 +73,9 @@ void up_opts_free(up_opts *o)
 {
     list_free(&o->devices);
     list_free(&o->previous);
+    list_free(&o->previous_keys);
+    wipe_free(o->key);
+    o->key = NULL;
 }
 
 int up_usage_error(const char *fmt, ...)
@@ -111,6 +121,27 @@ void up_list_add(up_list *l, const char *s)
 static int set_list(up_opts *o, const optdef *d, const char *arg)
 {
     up_list_add(FIELD(o, d, up_list), arg);
+    return -1;
+}
+
+/* A key on the command line: kept in a heap copy, and the argv text is
+ * overwritten, so that ps and /proc/PID/cmdline show only x's from now on
+ * (they showed it until here: hence the warning in keys.c). */
+static void hide_arg(const char *arg) { memset((char *)(uintptr_t)arg, 'x', strlen(arg)); }
+
+static int set_secret(up_opts *o, const optdef *d, const char *arg)
+{
+    char **f = FIELD(o, d, char *);
+    wipe_free(*f);
+    *f = up_xstrdup(arg);
+    hide_arg(arg);
+    return -1;
+}
+
+static int set_secret_list(up_opts *o, const optdef *d, const char *arg)
+{
+    up_list_add(FIELD(o, d, up_list), arg);
+    hide_arg(arg);
     return -1;
 }
 
@@ -240,6 +271,10 @@ static const optdef defs[] = {
     {OPT("web-username", LONG_ONLY + 9, 1), .set = set_string, AT(web_username)},
     {OPT("web-password", LONG_ONLY + 10, 1), .set = set_string, AT(web_password)},
     {OPT("web-auth", LONG_ONLY + 11, 1), CHOICE(web_auth), AT(web_auth)},
+    {OPT("key", LONG_ONLY + 13, 1), .set = set_secret, AT(key)},
+    {OPT("key-file", LONG_ONLY + 14, 1), .set = set_string, AT(key_file)},
+    {OPT("previous-key", LONG_ONLY + 15, 1), .set = set_secret_list, AT(previous_keys)},
+    {OPT("allow-plaintext", LONG_ONLY + 16, 0), .set = set_flag, AT(allow_plaintext)},
     {OPT("quiet", 'q', 0), .set = set_flag, AT(quiet)},
     {OPT("json", LONG_ONLY + 12, 0), .set = set_flag, AT(json)},
     {OPT("verbose", 'v', 0), .set = set_count, AT(verbose)},

@@ -46,6 +46,10 @@ typedef struct up_opts {
     const char *password;
     const char *password_file;
     up_list previous;         /* --previous-password */
+    char *key;                /* --key: a heap copy (the argv text is overwritten) */
+    const char *key_file;
+    up_list previous_keys;    /* --previous-key, the same way */
+    int allow_plaintext;
     int window;
     int compress;             /* up_compress */
     int jobs;

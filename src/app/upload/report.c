@@ -146,18 +146,38 @@ static void get_server_flags(const up_run *r, const up_job *j, value *v)
 
 static void get_attempts(const up_run *r, const up_job *j, value *v) { (void)r, num(v, (long long)j->attempts); }
 
+/* "current", "previous-N" (the --previous-... option that worked), or
+ * null when not known. */
+static void which_secret(value *v, int known, size_t idx)
+{
+    str(v, NULL);
+    if (!known)
+        return;
+    if (idx == 0)
+        snprintf(v->buf, sizeof v->buf, "current");
+    else
+        snprintf(v->buf, sizeof v->buf, "previous-%zu", idx);
+    str(v, v->buf);
+}
+
 /* Which password worked (or, on failure, was the last tried). */
 static void get_password(const up_run *r, const up_job *j, value *v)
 {
     (void)r;
-    str(v, NULL);
-    if (!j->res.authenticated || (!j->ok && j->pw_i == 0))
-        return;
-    if (j->pw_i == 0)
-        snprintf(v->buf, sizeof v->buf, "current");
-    else
-        snprintf(v->buf, sizeof v->buf, "previous-%zu", j->pw_i);
-    str(v, v->buf);
+    which_secret(v, j->res.authenticated && (j->ok || j->pw_i != 0), j->pw_i);
+}
+
+static void get_encrypted(const up_run *r, const up_job *j, value *v)
+{
+    (void)r;
+    v->kind = V_BOOL;
+    v->i = j->res.encrypted;
+}
+
+/* Which encryption key worked: null unless the exchange was encrypted. */
+static void get_key(const up_run *r, const up_job *j, value *v)
+{
+    (void)r, which_secret(v, j->res.encrypted, j->key_i);
 }
 
 static void get_received(const up_run *r, const up_job *j, value *v)
@@ -226,8 +246,8 @@ static void text_detail(const up_run *r, const up_job *j, char *out, size_t outl
     const up_result *res = &j->res;
     (void)r;
     if (j->ok)
-        snprintf(out, outlen, "%s, %s%s%s", res->label, res->auth ? res->auth : "none", res->gzip ? ", gzip" : "",
-                 j->pw_i ? ", previous password" : "");
+        snprintf(out, outlen, "%s, %s%s%s%s", res->label, res->auth ? res->auth : "none", res->gzip ? ", gzip" : "",
+                 j->pw_i ? ", previous password" : "", res->encrypted && j->key_i ? ", previous key" : "");
     else
         snprintf(out, outlen, "%s", j->msg);
 }
@@ -259,6 +279,8 @@ static const field fields[] = {
     {"server_flags",         get_server_flags,      NULL,      0,          NULL},
     {"attempts",             get_attempts,          NULL,      0,          NULL},
     {"password",             get_password,          NULL,      0,          NULL},
+    {"encrypted",            get_encrypted,         NULL,      0,          NULL},
+    {"key",                  get_key,               NULL,      0,          NULL},
     {"received_whole_image", get_received,          NULL,      0,          NULL},
     {"ota_platform",         get_platform,          NULL,      0,          NULL},
     {"http_status",          get_http_status,       NULL,      0,          NULL},

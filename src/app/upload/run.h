@@ -17,6 +17,8 @@
 #include "upload/transport.h"
 
 #define UP_MAX_PASSWORDS 64
+#define UP_MAX_KEYS 16 /* the current encryption key and --previous-key */
+#define UP_KEY_LEN 32
 
 typedef struct up_rollout up_rollout; /* rollout.h */
 
@@ -30,6 +32,11 @@ typedef struct up_run {
     char *passwords[UP_MAX_PASSWORDS]; /* the current one, then --previous-password */
     size_t npasswords;
     char *password_file_buf;
+    uint8_t keys[UP_MAX_KEYS][UP_KEY_LEN]; /* the current one, then --previous-key */
+    size_t nkeys;                 /* 0: no key, plaintext as before */
+    char key_from[320];           /* where the current key came from, for messages */
+    int key_strict;               /* never plaintext to a device that does not
+                                     offer Noise (a key not only from api:) */
     uint16_t default_port;        /* for devices given without one */
     up_image img;
     const up_transport *tp;

@@ -19,36 +19,6 @@
 #define GZIP_MIN_SAVING 0.10 /* gzip only when the trial saves at least 10% */
 
 /* ------------------------------------------------------------------ */
-/* the socket under the engine                                         */
-/* ------------------------------------------------------------------ */
-
-static long conn_read(void *c, uint8_t *b, size_t n)
-{
-    up_nat_conn *u = c;
-    long r = eota_posix_transport.read(&u->pc, b, n);
-    if (r == EOTA_EIO)
-        u->err = errno;
-    return r;
-}
-
-static long conn_write(void *c, const uint8_t *b, size_t n)
-{
-    up_nat_conn *u = c;
-    long r = eota_posix_transport.write(&u->pc, b, n);
-    if (r == EOTA_EIO)
-        u->err = errno;
-    return r;
-}
-
-static void conn_close(void *c)
-{
-    up_nat_conn *u = c;
-    eota_posix_transport.close(&u->pc);
-}
-
-static const eota_transport_ops conn_ops = {conn_read, conn_write, conn_close};
-
-/* ------------------------------------------------------------------ */
 /* the run                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -108,10 +78,14 @@ static int setup_engine(up_run *r, up_nat_job *n, int probe)
     if (eota_posix_hash_init(&n->hash) != EOTA_OK)
         return -1;
     n->hash_ok = 1;
+    if (r->nkeys && eota_posix_noise_crypto_init(&n->noise) != EOTA_OK)
+        return -1;
+    if (r->nkeys)
+        up_nat_conn_cork(&n->conn); /* 1 KiB frames: one send per 16 KiB */
     n->buf = up_xcalloc(1, JOB_BUFFER);
     const up_nat_run *nr = r->tp_state;
     eota_client_config cc = {
-        .transport = &conn_ops,
+        .transport = &up_nat_conn_ops,
         .clock = eota_posix_clock(),
         .random = eota_posix_random(),
         .hash = eota_posix_hash_seam(&n->hash),
@@ -124,6 +98,9 @@ static int setup_engine(up_run *r, up_nat_job *n, int probe)
         .data_timeout_ms = r->opt.data_ms,
         .image = up_image_raw(&r->img),
         .gzip_image = up_image_gzip(&r->img), /* empty until compressed */
+        .noise_key = r->nkeys ? r->keys[0] : NULL,
+        .noise_fallback = (uint8_t)(!r->key_strict || r->opt.allow_plaintext),
+        .noise_crypto = eota_posix_noise_crypto_seam(&n->noise),
     };
     if (probe)
         cc.image = cc.gzip_image = (eota_client_image){0};
@@ -167,6 +144,9 @@ static void fill_result(up_job *j, eota_client_error e, int sys_err, int connect
     res->server_flags = rep.extended ? rep.server_flags : -1;
     res->authenticated = rep.auth != EOTA_AUTH_NONE;
     res->received = rep.received;
+    res->encrypted = rep.encrypted;
+    if (rep.encrypted)
+        res->auth = "noise";
     snprintf(res->label, sizeof res->label, "v%u", rep.version);
 }
 
@@ -191,6 +171,9 @@ static void job_free(up_run *r, up_job *j)
         close(n->conn.pc.fd);
     if (n->hash_ok)
         eota_posix_hash_free(&n->hash);
+    eota_posix_noise_crypto_free(&n->noise);
+    up_nat_conn_free(&n->conn);
+    memset(&n->cl, 0, sizeof n->cl); /* its copy of the key */
     free(n->buf);
     free(n);
     j->tx = NULL;
@@ -214,6 +197,8 @@ void up_nat_engine_start(up_run *r, up_job *j)
 {
     up_nat_job *n = up_nat_of(j);
     (void)eota_client_set_password(&n->cl, r->passwords[j->pw_i]);
+    if (r->nkeys)
+        (void)eota_client_set_noise_key(&n->cl, r->keys[j->key_i]);
     if (eota_client_start(&n->cl, &n->conn) != EOTA_OK) {
         up_nat_connect_failed(r, j, EOTA_CLIENT_ERR_UNREACHABLE, 0);
         return;
@@ -264,6 +249,10 @@ static void announce(up_run *r, up_job *j)
     if (!rep.size)
         return;
     n->announced = 1;
+    if (r->nkeys && !rep.encrypted)
+        up_shout(&r->con, "%s: warning: the device does not offer encryption; sending the image in plaintext (%s)",
+                 j->spec, r->key_strict ? "--allow-plaintext" : "the key is the config's api: key only, so "
+                 "eota falls back as the stock uploader does until ESPHome 2027.3");
     if (!r->opt.verbose && r->njobs != 1)
         return;
     char sz[32];
@@ -271,7 +260,8 @@ static void announce(up_run *r, up_job *j)
     const char *show = up_job_addr(j)->show;
     int same = !strcmp(show, j->spec);
     up_say(&r->con, "%s: %s%sprotocol %u, %s%s; sending %s%s", j->spec, same ? "" : show, same ? "" : ": ",
-           rep.version, up_nat_auth_words(rep.auth), rep.gzip_accepted ? ", accepts gzip" : "", sz,
+           rep.version, rep.encrypted ? "Noise-encrypted" : up_nat_auth_words(rep.auth),
+           rep.gzip_accepted ? ", accepts gzip" : "", sz,
            rep.gzip_sent ? " (gzip)" : "");
 }
 
@@ -301,6 +291,8 @@ static void drive(up_run *r, up_job *j)
     }
     while ((st = eota_client_poll(&n->cl)) == EOTA_CLIENT_NEED_IMAGE)
         provide_image(r, n);
+    if (st == EOTA_CLIENT_BUSY)
+        (void)up_nat_conn_flush(&n->conn); /* a failure shows at the engine's next write */
     if (!n->announced && (st == EOTA_CLIENT_BUSY || st == EOTA_CLIENT_DONE))
         announce(r, j);
     if (st == EOTA_CLIENT_DONE) {
@@ -339,6 +331,8 @@ static int want(up_run *r, up_job *j, uint64_t now, struct pollfd *pfd, long *ti
         *timeout_ms = n->deadline > now ? (long)(n->deadline - now) : 0;
     } else {
         unsigned w = eota_client_wants(&n->cl);
+        if (n->conn.cork_len)
+            w |= EOTA_WANT_WRITE;
         pfd->events = (short)(((w & EOTA_WANT_READ) ? POLLIN : 0) | ((w & EOTA_WANT_WRITE) ? POLLOUT : 0));
         *timeout_ms = eota_client_timeout_ms(&n->cl);
     }

@@ -8,15 +8,31 @@
 #define EOTA_APP_UPLOAD_TRANSPORT_NATIVE_H
 
 #include "eota/client.h"
+#include "eota/noise_posix.h"
 #include "eota/posix.h"
 #include "upload/run.h"
 
 /* The POSIX transport seam, keeping errno of a failure so that messages
- * can say "connection reset" rather than "I/O error". */
+ * can say "connection reset" rather than "I/O error"; with a cork, small
+ * writes gather and leave together (native_conn.c). */
 typedef struct up_nat_conn {
     eota_posix_conn pc;
     int err;
+    uint8_t *cork;   /* NULL: each write goes out at once */
+    size_t cork_len; /* bytes held */
+    long cork_err;   /* a failed flush, for the engine's next write */
 } up_nat_conn;
+
+/* native_conn.c: the connection's seam for the engine */
+extern const eota_transport_ops up_nat_conn_ops;
+/* A new socket: nothing held, no error. */
+void up_nat_conn_open(up_nat_conn *u, int fd);
+/* Gather writes from now on (an encrypted run). */
+void up_nat_conn_cork(up_nat_conn *u);
+/* Send what is held: EOTA_OK, EOTA_AGAIN (some is left: wait to write), or
+ * the failure (also given to the engine's next write). */
+long up_nat_conn_flush(up_nat_conn *u);
+void up_nat_conn_free(up_nat_conn *u);
 
 typedef struct up_nat_run {
     int offer_gzip; /* the client feature bit: we can send gzip */
@@ -29,6 +45,7 @@ typedef struct up_nat_job {
     eota_client cl;
     eota_posix_hash hash;
     int hash_ok;
+    eota_posix_noise_crypto noise; /* zeroed unless the run has a key */
     int engine_ok;
     uint8_t *buf;
     int announced;          /* the "protocol 2, ..." line of this attempt */

@@ -89,6 +89,9 @@ static int configure(up_run *r)
     const up_opts *o = &r->opt;
     if (o->ota_type >= 0 && o->ota_type != (int)EOTA_OTA_TYPE_APP)
         return up_usage_error("--ota-type: a web upload installs the application only");
+    if (o->key || o->key_file || o->previous_keys.n || o->allow_plaintext)
+        return up_usage_error("--key, --key-file, --previous-key and --allow-plaintext go with native OTA (Noise); "
+                              "a web upload is plain HTTP");
     web_run *w = up_xcalloc(1, sizeof *w);
     r->tp_state = w;
     int rc = settle_credentials(r, w);
