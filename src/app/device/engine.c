@@ -17,6 +17,7 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
         return -1;
     }
     eota_storage_stack(&d->storage, &d->slots, &d->cfg);
+    dev_lobby_init(&d->lobby);
 
     d->xfer = malloc(DEV_XFER_SIZE);
     if (!d->xfer) {
@@ -29,7 +30,7 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
         .random = eota_posix_random(),
         .hash = eota_posix_hash_seam(&d->hash),
         .backend = d->storage.backend,
-        .events = {dev_on_event, dev_on_log, d},
+        .events = {dev_native_event, dev_native_log, d},
         .password = pw,
         .version = d->cfg.ota.version,
         .allow_md5_auth = d->cfg.ota.allow_md5_auth,
