@@ -46,6 +46,9 @@ int cfg_read_esphome(cfg_reader *r, yaml_node_t *n);
 /* Finds the one platform block among the root's keys and sets the profile. */
 int cfg_read_platform(cfg_reader *r, yaml_node_t *root);
 int cfg_read_ota(cfg_reader *r, yaml_node_t *n);
+/* ota_progress.c: an ota entry's progress_floor and progress_window. */
+int cfg_read_progress_floor(schema_ctx *c, yaml_node_t *entry, const char *path, uint32_t *floor,
+                            uint32_t *window_ms);
 int cfg_read_safe_mode(cfg_reader *r, yaml_node_t *n);
 int cfg_read_app(cfg_reader *r, yaml_node_t *n);
 int cfg_read_simulate(cfg_reader *r, yaml_node_t *n);

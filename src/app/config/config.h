@@ -100,6 +100,8 @@ typedef struct eota_ota_config {
     uint16_t port;      /* resolved: given, or the profile's default */
     uint8_t version;    /* 1 or 2, default 2 */
     bool allow_md5_auth; /* eota extension, default false */
+    uint32_t progress_floor_bytes; /* eota extension: fewer bytes than this */
+    uint32_t progress_window_ms;   /* in this window end an upload (0: defaults) */
     eota_automation on_begin;
     eota_automation on_progress;
     eota_automation on_end;

@@ -24,6 +24,7 @@ static const schema_key ota_esphome_keys[] = {
     KEY("on_begin", K_CUSTOM),       KEY("on_progress", K_CUSTOM),
     KEY("on_end", K_CUSTOM),         KEY("on_abort", K_CUSTOM),
     KEY("on_error", K_CUSTOM),       KEY("on_state_change", K_CUSTOM),
+    KEY("progress_floor", K_CUSTOM), KEY("progress_window", K_CUSTOM),
     OTA_MOVED_KEYS,
     KEND};
 static const schema_key ota_web_keys[] = {KEY("platform", K_CUSTOM), OTA_MOVED_KEYS, KEND};
@@ -105,6 +106,8 @@ static int read_entry(cfg_reader *r, ota_entry *x)
     if ((x->md5 = schema_map_get(c, x->n, "allow_md5_auth")) &&
         schema_get_bool(c, x->md5, schema_path_key(p, x->path, "allow_md5_auth"),
                         &e->allow_md5_auth))
+        return -1;
+    if (cfg_read_progress_floor(c, x->n, x->path, &e->progress_floor_bytes, &e->progress_window_ms))
         return -1;
     return read_entry_triggers(r, x);
 }

@@ -40,6 +40,9 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
          * that even a stop-and-wait uploader overlaps the network with the
          * disk. */
         .ack_after_write = d->cfg.profile->ack_after_write,
+        /* a trickle below the floor no longer holds the device (ota: progress_floor) */
+        .progress_floor_bytes = d->cfg.ota.progress_floor_bytes,
+        .progress_window_ms = d->cfg.ota.progress_window_ms,
     };
     if (eota_server_init(&d->srv, &sc, d->xfer, DEV_XFER_SIZE) != EOTA_OK) {
         fprintf(stderr, "eota device: the password is longer than %d bytes\n", EOTA_PASSWORD_MAX);
