@@ -99,8 +99,8 @@ int eota_ingest_feed(eota_ingest *in, const uint8_t *data, size_t len);
 
 /* The progress floor: 1 when, over the window that just ended, fewer than
  * floor bytes arrived (0 for either: the defaults of eota/opt.h); 0 while
- * the window runs, or when the backend held the bytes up (it restarts the
- * window). Each ended window starts the next. */
+ * the window runs. Each ended window starts the next; a backend that takes
+ * nothing (busy) restarts it, as the client is not the slow one then. */
 int eota_ingest_too_slow(eota_ingest *in, uint32_t floor, uint32_t window_ms);
 
 /* Offer the pending bytes to the backend once. EOTA_OK with *taken (0 when

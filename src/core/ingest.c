@@ -171,11 +171,6 @@ int eota_ingest_too_slow(eota_ingest *in, uint32_t floor, uint32_t window_ms)
         floor = EOTA_DEVICE_PROGRESS_FLOOR_BYTES;
     if (!window_ms)
         window_ms = EOTA_DEVICE_PROGRESS_WINDOW_MS;
-    if (in->pend_len || in->written < in->received) { /* the backend is the slow one */
-        in->window_ms = t;
-        in->window_received = in->received;
-        return 0;
-    }
     if (t - in->window_ms < window_ms)
         return 0;
     int slow = in->received - in->window_received < floor;
@@ -219,6 +214,10 @@ int eota_ingest_push(eota_ingest *in, size_t *taken)
     in->pend_len -= n;
     in->written += (uint32_t)n;
     *taken = n;
+    if (n == 0) { /* the backend is the slow one: the progress floor's window restarts */
+        in->window_ms = now(in);
+        in->window_received = in->received;
+    }
     return EOTA_OK;
 }
 

@@ -196,3 +196,59 @@ def test_backoff_wrong_passwords(dev):
     errors = [l for l in log.splitlines() if "][E][" in l and "uthentication" in l]
     assert len(errors) <= 2, errors
     check_steady(dev, before)
+
+
+def trickle(a, port):
+    """A stranger that starts an upload (no password on this device) and
+    then sends a byte every 0.3 s: never silent, never progressing."""
+    s = stranger_socket(port)
+    a.socks.append(s)
+    s.sendall(MAGIC)
+    s.recv(2)
+    s.sendall(b"\x00")  # features: none
+    s.recv(2)
+    s.sendall((100000).to_bytes(4, "big"))
+    s.recv(1)
+    s.sendall(b"0" * 32)
+    s.recv(1)
+    a.count = 1  # in the data phase
+    try:
+        while not a.halt.is_set():
+            s.sendall(b"\x00")
+            a.halt.wait(0.3)
+            s.settimeout(0.01)
+            try:
+                got = s.recv(64)
+            except socket.timeout:
+                got = None
+            if got == b"":
+                break
+            if got:
+                a.answer = got
+            s.settimeout(5)
+    except OSError:
+        pass
+
+
+@pytest.mark.device("ota:\n  - platform: esphome\n    progress_floor: 1KB\n    progress_window: 500ms\n")
+def test_data_phase_trickle(dev):
+    before = steady(dev)
+    a = Attack.__new__(Attack)
+    a.halt, a.socks, a.count, a.answer = threading.Event(), [], 0, b""
+    a.t = threading.Thread(target=trickle, args=(a, dev.port), daemon=True)
+    a.t.start()
+    dev.wait_log(r"Starting update")
+    img = app_image("v2")
+    t0 = time.monotonic()
+    while True:
+        res = stock.upload("127.0.0.1", dev.port, img, handshake_timeout=5, data_timeout=30)
+        if res["result"] == "ok" or time.monotonic() - t0 > 20:
+            break
+        time.sleep(0.1)
+    took = time.monotonic() - t0
+    assert res["result"] == "ok", "%r\n%s" % (res, dev.log()[-3000:])
+    a.stop()
+    assert b"\xff" in a.answer, "the trickler got %r" % a.answer
+    assert "below the progress floor" in dev.log()
+    report("data-phase trickle (floor 1 KB per 0.5 s)", took)
+    check_steady(dev, before)
