@@ -2,16 +2,36 @@
  * engine.c: what serves uploads in `eota device`, set up in one place: the
  * storage backend over the slots (with the profile's gzip and the
  * simulate: behaviours), the OTA engine over POSIX seams, the listeners,
- * and the web server sharing the backend.
+ * and the web server sharing the backend. The process holds passwords from
+ * here on: it leaves no core dump and cannot be read by ptrace from another
+ * process of the same user.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "device.h"
 
+/* A sanitizer build stays dumpable: LeakSanitizer's check at exit needs
+ * ptrace, which a non-dumpable process refuses to a non-root user. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SET_NOT_DUMPABLE() 0
+#else
+#define SET_NOT_DUMPABLE() prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+#endif
+
+static void no_core_dumps(void)
+{
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0 || SET_NOT_DUMPABLE() != 0)
+        fprintf(stderr, "eota device: warning: core dumps could not be turned off\n");
+}
+
 int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
 {
+    no_core_dumps();
     if (eota_posix_hash_init(&d->hash) != EOTA_OK) {
         fprintf(stderr, "eota device: OpenSSL hash context unavailable\n");
         return -1;
