@@ -252,3 +252,131 @@ def test_data_phase_trickle(dev):
     assert "below the progress floor" in dev.log()
     report("data-phase trickle (floor 1 KB per 0.5 s)", took)
     check_steady(dev, before)
+
+
+# ---------------------------------------------------------------- the web upload
+
+from conftest import device_from_marker  # noqa: E402
+from weblib import WebDevice, curl, multipart  # noqa: E402
+
+WEB = "ota:\n  - platform: esphome\n  - platform: web_server\nweb_server:\n"
+
+
+@pytest.fixture
+def wdev(request):
+    yield from device_from_marker(request, WebDevice)
+
+
+def web_post_head(dev, extra, boundary="eotaBoundary7d1"):
+    return ("POST /update HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+            "Content-Type: multipart/form-data; boundary=%s\r\n%s\r\n"
+            % (dev.web_port, boundary, extra)).encode()
+
+
+def stranger_web(dev, data, close=False, timeout=5):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((STRANGER, 0))
+    s.settimeout(timeout)
+    s.connect(("127.0.0.1", dev.web_port))
+    if data:
+        s.sendall(data)
+    if close:
+        s.close()
+    return s
+
+
+def answer(s, timeout=3.0):
+    s.settimeout(timeout)
+    try:
+        return s.recv(4096).decode(errors="replace")
+    except (socket.timeout, OSError):
+        return ""
+
+
+def owner_native_retrying(dev, version, limit=20):
+    """The owner's native upload, tried again at once while refused (a web
+    upload holds the device): the seconds until it went through."""
+    img = app_image(version)
+    t0 = time.monotonic()
+    while True:
+        res = stock.upload("127.0.0.1", dev.port, img, handshake_timeout=5, data_timeout=30)
+        if res["result"] == "ok" or time.monotonic() - t0 > limit:
+            break
+        time.sleep(0.05)
+    took = time.monotonic() - t0
+    assert res["result"] == "ok", "%r\n%s" % (res, dev.log()[-3000:])
+    assert dev.active_image(expect=img) == img
+    return took
+
+
+def image_part(size=200000):
+    body = multipart([("update", "fw.bin", app_image("vw", size))])
+    return body
+
+
+@pytest.mark.device(WEB)
+def test_web_half_body_closed_at_once(wdev):
+    before = steady(wdev)
+    body = image_part()
+    head = web_post_head(wdev, "Content-Length: %d\r\n" % len(body))
+    stranger_web(wdev, head + body[: len(body) // 2], close=True)  # the FIN with the last bytes
+    wdev.wait_log(r"Web upload from 127\.0\.0\.2")
+    report("web: half a body, then closed", owner_native_retrying(wdev, "v2"))
+    assert wdev.wait_log(r"Web upload from 127\.0\.0\.2:\d+ aborted", 5)
+    check_steady(wdev, before)
+
+
+@pytest.mark.device(WEB)
+def test_web_content_length_2_64(wdev):
+    before = steady(wdev)
+    body = image_part()
+    s = stranger_web(wdev, web_post_head(wdev, "Content-Length: 18446744073709551615\r\n") + body[:50000])
+    report("web: Content-Length 2^64-1", owner_native_retrying(wdev, "v2"))
+    got = answer(s)
+    s.close()
+    assert got.startswith("HTTP/1.1 4"), got
+    check_steady(wdev, before)
+
+
+@pytest.mark.device(WEB)
+def test_web_chunk_size_ffff(wdev):
+    before = steady(wdev)
+    body = image_part()
+    s = stranger_web(wdev, web_post_head(wdev, "Transfer-Encoding: chunked\r\n")
+                     + b"FFFFFFFFFFFFFFFF\r\n" + body[:50000])
+    wdev.wait_log(r"Web upload from 127\.0\.0\.2")
+    report("web: chunk size FFFFFFFFFFFFFFFF", owner_native_retrying(wdev, "v2"))
+    got = answer(s)
+    s.close()
+    print("[hardening] the chunked stranger got %r" % got[:40])
+    check_steady(wdev, before)
+
+
+@pytest.mark.device(WEB)
+def test_web_silent_post(wdev):
+    before = steady(wdev)
+    s = stranger_web(wdev, web_post_head(wdev, "Content-Length: 300000\r\n"))
+    time.sleep(0.3)
+    report("web: silent POST (headers, then nothing)", owner_native_retrying(wdev, "v2"))
+    s.close()
+    check_steady(wdev, before)
+
+
+@pytest.mark.device(WEB)
+def test_web_idle_connections(wdev):
+    before = steady(wdev)
+    socks = []
+    for _ in range(40):
+        try:
+            socks.append(stranger_web(wdev, b"", timeout=0.5))
+        except OSError:
+            pass  # the device's limit for one address
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    status, _, _ = curl(wdev.url("/"), timeout=10)
+    took = time.monotonic() - t0
+    assert status == 200
+    report("web: 40 idle connections, GET / by the owner", took)
+    for s in socks:
+        s.close()
+    check_steady(wdev, before)

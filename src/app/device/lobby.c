@@ -181,6 +181,8 @@ int dev_lobby_run(dev_device *d)
     uint64_t t = now_ms();
     int taken = 0;
     sweep(l, t);
+    if (eota_web_busy(d->web) && pick(l, t, 1, "") >= 0)
+        (void)eota_web_yield(d->web); /* a stalled web upload gives way to a ready client */
     while (l->n > 0) {
         int st = engine_state(d);
         if (st == ENG_FINISHING)

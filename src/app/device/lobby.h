@@ -10,6 +10,8 @@
  *  - when the engine is free, the oldest ready waiter goes first (then the
  *    oldest idle one, so slow but honest clients are served as before);
  *  - while an upload runs, waiters are turned away at once, as before;
+ *    a web upload whose body stopped gives way to a ready waiter
+ *    (eota_web_yield);
  *  - an address whose password was wrong, or whose handshake had to give
  *    way, waits its backoff delay (backoff.h) before the engine takes it
  *    again: its guesses slow down, other addresses are not slowed;

@@ -77,6 +77,7 @@ struct web_req {
     size_t pend_len;
     int started, committed, failed;
     uint64_t started_ms;
+    uint64_t last_data_ms;       /* the last body bytes, for eota_web_yield */
     unsigned status;             /* the reply when failed */
     char reason[640];
 };
@@ -119,5 +120,8 @@ enum MHD_Result web_update_end(web_req *r);
  * upload not yet committed or failed is dropped, the old image stays. */
 void web_update_closed(web_req *r, enum MHD_RequestTerminationCode toe);
 void web_update_shutdown(eota_web *w);
+/* The upload's client went away without libmicrohttpd noticing: the
+ * upload is aborted and the backend freed at once. */
+void web_update_watch(eota_web *w);
 
 #endif
