@@ -77,8 +77,8 @@ int backoff_failed(backoff *b, const char *key, uint64_t now_ms, uint32_t *delay
     e->fails++;
     e->last_fail_ms = now_ms;
     uint32_t delay = 0;
-    if (e->fails >= b->free_fails) {
-        uint32_t shift = e->fails - b->free_fails;
+    if (e->fails > b->free_fails) {
+        uint32_t shift = e->fails - b->free_fails - 1;
         delay = shift >= 16 ? b->max_ms : b->base_ms << shift;
         if (delay > b->max_ms)
             delay = b->max_ms;

@@ -20,7 +20,8 @@
 #define BACKOFF_SLOTS 64
 #define BACKOFF_KEY_LEN 46 /* INET6_ADDRSTRLEN */
 
-/* The defaults: 3 free failures, then 500 ms doubling up to 30 s; an
+/* The defaults: 3 free failures, then 500 ms after the 4th, doubling up
+ * to 30 s; an
  * address quiet for 60 s is forgotten (its burst is over). */
 #define BACKOFF_FREE 3u
 #define BACKOFF_BASE_MS 500u

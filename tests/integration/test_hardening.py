@@ -380,3 +380,53 @@ def test_web_idle_connections(wdev):
     for s in socks:
         s.close()
     check_steady(wdev, before)
+
+
+WEB_PW = "W3b-owner-Pass"
+WEB_AUTH = WEB + "  auth:\n    username: admin\n    password: %s\n" % WEB_PW
+
+
+def basic(user, pw):
+    import base64
+    return "Authorization: Basic %s\r\n" % base64.b64encode(("%s:%s" % (user, pw)).encode()).decode()
+
+
+def web_get(port, auth, source=None):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if source:
+        s.bind((source, 0))
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    s.sendall(("GET / HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n" % auth).encode())
+    got = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        got += b
+    s.close()
+    return int(got.split()[1]) if got else 0
+
+
+@pytest.mark.device(WEB_AUTH)
+def test_web_backoff_wrong_credentials(wdev):
+    t0 = time.monotonic()
+    times, statuses = [], []
+    while time.monotonic() - t0 < 4:
+        statuses.append(web_get(wdev.web_port, basic("admin", "guess%d" % len(times)), STRANGER))
+        times.append(time.monotonic())
+    checked = [t for t, st in zip(times, statuses) if st == 401]
+    first = checked[:3]
+    rate_before = (len(first) - 1) / max(first[-1] - first[0], 1e-3)
+    late = [t for t in checked if t > t0 + 2]
+    print("\n[hardening] web: %d requests with wrong credentials in 4 s, %d checked (401), the rest 429; "
+          "guess rate of the first three %.0f/s, of the last 2 s %.2f/s"
+          % (len(times), len(checked), rate_before, len(late) / 2))
+    assert set(statuses) <= {401, 429} and 429 in statuses
+    assert len(late) / 2 < 2
+    o0 = time.monotonic()
+    assert web_get(wdev.web_port, basic("admin", WEB_PW)) == 200
+    report("web: wrong credentials from another address", time.monotonic() - o0)
+    log = wdev.log()
+    errors = [l for l in log.splitlines() if "][W][web_server]" in l and "wrong credentials" in l]
+    assert len(errors) == 1, errors

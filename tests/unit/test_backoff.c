@@ -31,6 +31,8 @@ static void test_free_then_doubling_to_ceiling(void **state)
     assert_int_equal(d, 0);
     assert_int_equal(backoff_failed(&b, "10.0.0.2", t, &d), 0);
     assert_int_equal(d, 0);
+    assert_int_equal(backoff_failed(&b, "10.0.0.2", t, &d), 0);
+    assert_int_equal(d, 0); /* three free */
     assert_int_equal(backoff_wait_ms(&b, "10.0.0.2", t), 0);
     assert_int_equal(backoff_failed(&b, "10.0.0.2", t, &d), 0);
     assert_int_equal(d, BACKOFF_BASE_MS);
@@ -40,7 +42,7 @@ static void test_free_then_doubling_to_ceiling(void **state)
     for (int i = 0; i < 40; i++)
         backoff_failed(&b, "10.0.0.2", t, &d);
     assert_int_equal(d, BACKOFF_MAX_MS);
-    assert_int_equal(backoff_fails(&b, "10.0.0.2", t), 44);
+    assert_int_equal(backoff_fails(&b, "10.0.0.2", t), 45);
     /* the owner elsewhere is not slowed */
     assert_int_equal(backoff_wait_ms(&b, "10.0.0.1", t), 0);
     assert_int_equal(backoff_fails(&b, "10.0.0.1", t), 0);

@@ -129,6 +129,7 @@ int eota_web_start(eota_web **out, const eota_web_opts *o)
     }
     w->o = *o;
     w->cfg = cfg;
+    backoff_init(&w->guesses);
     w->upload_enabled = cfg->ota_web_server;
     if (web_update_init(w) != EOTA_OK) {
         LOGE(TAG, "the storage backend is incomplete");
