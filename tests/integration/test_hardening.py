@@ -430,3 +430,73 @@ def test_web_backoff_wrong_credentials(wdev):
     log = wdev.log()
     errors = [l for l in log.splitlines() if "][W][web_server]" in l and "wrong credentials" in l]
     assert len(errors) == 1, errors
+
+
+# ---------------------------------------------------------------- secrets
+
+SECRETS = {"ota_pw": "OtaS3cretXyzzy", "web_pw": "WebS3cretPlugh", "alias_pw": "AliasS3cretFrob"}
+
+
+def run_eota(*args, timeout=60):
+    p = subprocess.run([eota_bin()] + [str(a) for a in args], capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout + p.stderr
+
+
+def test_no_secret_in_logs_errors_or_ps(tmp_path):
+    seen = []  # (what, text) of everything a stranger or another user could read
+    # config errors: an alias puts a password where a number is expected
+    for block in ("ota:\n  - platform: esphome\n    password: &pw %s\n    port: *pw\n" % SECRETS["alias_pw"],
+                  "web_server:\n  auth:\n    username: a\n    password: &wp %s\nota:\n  - platform: esphome\n"
+                  "    version: *wp\n" % SECRETS["alias_pw"]):
+        cfg = tmp_path / "bad.yaml"
+        cfg.write_text("esphome:\n  name: s\nhost:\n" + block)
+        rc, out = run_eota("device", "--config", cfg, "--state-dir", tmp_path / "st")
+        assert rc != 0 and "got <hidden>" in out, out
+        seen.append(("config error", out))
+    secrets = "".join("%s: %s\n" % kv for kv in SECRETS.items())
+    dev = WebDevice((WEB + "  auth:\n    username: admin\n    password: !secret web_pw\n")
+                    .replace("ota:\n  - platform: esphome\n", "ota:\n  - platform: esphome\n    password: !secret ota_pw\n"),
+                    secrets=secrets)
+    try:
+        img = app_image("v2")
+        fw = tmp_path / "fw.bin"
+        fw.write_bytes(img)
+        res = stock.upload("127.0.0.1", dev.port, img, password="wrong-" + SECRETS["ota_pw"][::-1])
+        assert res["result"] == "error"
+        rc, out = run_eota("upload", fw, "--device", "127.0.0.1:%d" % dev.port, "--password", SECRETS["ota_pw"])
+        assert rc == 0 and "can be read by other users" in out, out
+        seen.append(("eota upload --password", out))
+        pwf = tmp_path / "pw"
+        pwf.write_text(SECRETS["ota_pw"] + "\n")
+        rc, out = run_eota("upload", fw, "--device", "127.0.0.1:%d" % dev.port, "--password-file", pwf)
+        assert rc == 0 and "can be read" not in out, out
+        seen.append(("eota upload --password-file", out))
+        assert web_get(dev.web_port, basic("admin", "x" + SECRETS["web_pw"])) == 401
+        assert web_get(dev.web_port, basic("admin", SECRETS["web_pw"])) == 200
+        # what `ps` shows of an upload that waits on a device that never answers
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        p = subprocess.Popen([eota_bin(), "upload", str(fw), "--device", "127.0.0.1:%d" % silent.getsockname()[1],
+                              "--password", SECRETS["ota_pw"], "--previous-password", SECRETS["alias_pw"]],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        conn, _ = silent.accept()
+        time.sleep(0.3)
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        with open("/proc/%d/cmdline" % p.pid, "rb") as f:
+            cmdline = f.read().decode(errors="replace")
+        assert "--password" in cmdline  # the process was seen
+        seen += [("ps", ps), ("cmdline", cmdline)]
+        p.kill()
+        seen.append(("upload killed", p.communicate()[0].decode(errors="replace")))
+        conn.close()
+        silent.close()
+        dev.stop()
+        seen.append(("device log", dev.log()))
+    finally:
+        dev.cleanup()
+    lines = sum(t.count("\n") + 1 for _, t in seen)
+    print("\n[hardening] searched %d texts (%d lines) for %d secrets" % (len(seen), lines, len(SECRETS)))
+    for what, text in seen:
+        for name, value in SECRETS.items():
+            assert value not in text, "the secret %s shows in the %s:\n%s" % (name, what, text[-2000:])
