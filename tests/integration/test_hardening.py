@@ -82,25 +82,27 @@ def check_steady(dev, before):
     assert rss < before[1] + 8192
 
 
+def held_open(dev, what, opener, owner):
+    """The stranger's connections (opener()) stay open while the owner
+    uploads (owner()); then the device is back to its descriptors."""
+    before = steady(dev)
+    socks = opener()
+    time.sleep(0.2)
+    report(what, owner())
+    for s in socks:
+        s.close()
+    check_steady(dev, before)
+
+
 @pytest.mark.device(OTA_PW)
 def test_idle_connection(dev):
-    before = steady(dev)
-    s = stranger_socket(dev.port)
-    time.sleep(0.2)
-    report("one idle connection", owner_upload(dev, "v2"))
-    s.close()
-    check_steady(dev, before)
+    held_open(dev, "one idle connection", lambda: [stranger_socket(dev.port)], lambda: owner_upload(dev, "v2"))
 
 
 @pytest.mark.device(OTA_PW)
 def test_hundred_idle_connections(dev):
-    before = steady(dev)
-    socks = [stranger_socket(dev.port) for _ in range(100)]
-    time.sleep(0.2)
-    report("100 idle connections", owner_upload(dev, "v2"))
-    for s in socks:
-        s.close()
-    check_steady(dev, before)
+    held_open(dev, "100 idle connections", lambda: [stranger_socket(dev.port) for _ in range(100)],
+              lambda: owner_upload(dev, "v2"))
 
 
 def slowloris(a, port):
@@ -354,12 +356,9 @@ def test_web_chunk_size_ffff(wdev):
 
 @pytest.mark.device(WEB)
 def test_web_silent_post(wdev):
-    before = steady(wdev)
-    s = stranger_web(wdev, web_post_head(wdev, "Content-Length: 300000\r\n"))
-    time.sleep(0.3)
-    report("web: silent POST (headers, then nothing)", owner_native_retrying(wdev, "v2"))
-    s.close()
-    check_steady(wdev, before)
+    held_open(wdev, "web: silent POST (headers, then nothing)",
+              lambda: [stranger_web(wdev, web_post_head(wdev, "Content-Length: 300000\r\n"))],
+              lambda: owner_native_retrying(wdev, "v2"))
 
 
 @pytest.mark.device(WEB)
