@@ -535,7 +535,7 @@ static void test_structure_errors(void **state)
                  ":6:5: key 'ota[0].reboot_timeout': unknown key (moved to the 'safe_mode:' "
                  "block in ESPHome 2024.6); accepted keys: platform, password, port, id, "
                  "version, allow_md5_auth, on_begin, on_progress, on_end, on_abort, on_error, "
-                 "on_state_change");
+                 "on_state_change, progress_floor, progress_window");
     expect_error(BASE "ota:\n  password: x\n",
                  ":5:3: key 'ota': expected a list of entries such as '- platform: esphome' "
                  "(the form without a list was removed in ESPHome 2024.6)");
