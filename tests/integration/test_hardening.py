@@ -477,7 +477,7 @@ def test_no_secret_in_logs_errors_or_ps(tmp_path):
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
         p = subprocess.Popen([eota_bin(), "upload", str(fw), "--device", "127.0.0.1:%d" % silent.getsockname()[1],
-                              "--password", SECRETS["ota_pw"], "--previous-password", SECRETS["alias_pw"]],
+                              "--password", SECRETS["ota_pw"]],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         conn, _ = silent.accept()
         time.sleep(0.3)

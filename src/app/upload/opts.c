@@ -10,7 +10,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdint.h>
 #include <string.h>
 
 #include "config/config.h"
@@ -109,8 +108,6 @@ void up_list_add(up_list *l, const char *s)
 static int set_list(up_opts *o, const optdef *d, const char *arg)
 {
     up_list_add(FIELD(o, d, up_list), arg);
-    if (strcmp(d->name, "previous-password") == 0) /* copied: gone from ps (passwords.c warns) */
-        memset((char *)(uintptr_t)arg, 0, strlen(arg));
     return -1;
 }
 

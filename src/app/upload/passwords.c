@@ -5,9 +5,10 @@
  *
  * The documented ways to give a password are --password-file and the
  * environment (EOTA_PASSWORD): on the command line, any user of the
- * machine can read it (ps, /proc/PID/cmdline). Given there anyway, it is
- * copied, its argument overwritten so that it no longer shows, and the
- * user told so (unless --quiet).
+ * machine can read it (ps, /proc/PID/cmdline). Given there anyway, the
+ * user is told so (unless --quiet), and --password's argument is
+ * overwritten once copied so that it no longer shows (--previous-password
+ * is copied by the option parser: its argument stays).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -48,18 +49,14 @@ static void add_password(up_run *r, const char *pw)
         r->passwords[r->npasswords++] = up_xstrdup(pw ? pw : "");
 }
 
-/* A secret from the command line: warn, and overwrite the argument once
- * copied (the copies are taken before this is called). */
-static void scrub_argument(const up_run *r, const char *arg, const char *opt)
+/* A secret on the command line: the user is told (unless --quiet). */
+static void warn_argument(const up_run *r, const char *opt)
 {
-    if (!arg)
-        return;
     if (!r->opt.quiet)
         fprintf(stderr,
                 "eota upload: warning: %s on the command line can be read by other users of this machine "
                 "(ps); use --password-file FILE or the EOTA_PASSWORD environment variable\n",
                 opt);
-    memset((char *)(uintptr_t)arg, 0, strlen(arg));
 }
 
 int up_setup_passwords(up_run *r)
@@ -79,9 +76,12 @@ int up_setup_passwords(up_run *r)
     add_password(r, pw);
     for (size_t i = 0; i < o->previous.n; i++)
         add_password(r, o->previous.v[i]);
-    scrub_argument(r, o->password, "--password");
-    for (size_t i = 0; i < o->previous.n; i++)
-        scrub_argument(r, o->previous.v[i], "--previous-password");
+    if (o->password) { /* copied above: its argument is overwritten */
+        warn_argument(r, "--password");
+        memset((char *)(uintptr_t)o->password, 0, strlen(o->password));
+    }
+    if (o->previous.n)
+        warn_argument(r, "--previous-password");
     for (size_t i = 0; i < r->npasswords; i++) {
         if (strlen(r->passwords[i]) > EOTA_PASSWORD_MAX) {
             fprintf(stderr, "eota upload: a password is longer than %d bytes\n", EOTA_PASSWORD_MAX);
