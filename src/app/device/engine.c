@@ -4,13 +4,15 @@
  * simulate: behaviours), the OTA engine over POSIX seams, the listeners,
  * and the web server sharing the backend. The process holds passwords from
  * here on: it leaves no core dump and cannot be read by ptrace from another
- * process of the same user.
+ * process of the same user; the OTA password lives in the engine only.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+
+#include <openssl/crypto.h>
 
 #include "device.h"
 
@@ -68,6 +70,9 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
         fprintf(stderr, "eota device: the password is longer than %d bytes\n", EOTA_PASSWORD_MAX);
         return -1;
     }
+    /* the engine keeps the password: the config's copy is wiped (one copy) */
+    if (d->cfg.ota.password)
+        OPENSSL_cleanse(d->cfg.ota.password, strlen(d->cfg.ota.password));
     if (dev_listen(d, port) != 0)
         return -1;
     eota_web_opts wo = {&d->cfg, &d->slots, &d->storage, d->opt.listen, d->opt.nlisten, (uint16_t)d->opt.web_port,
