@@ -67,6 +67,8 @@ typedef struct eota_ingest {
     uint32_t EOTA_PRIVATE(received);       /* fed */
     uint32_t EOTA_PRIVATE(written);        /* taken by the backend */
     uint32_t EOTA_PRIVATE(last_progress_ms);
+    uint32_t EOTA_PRIVATE(window_ms);      /* the progress floor's window: start */
+    uint32_t EOTA_PRIVATE(window_received); /* and what had arrived then */
     const char *EOTA_PRIVATE(why);         /* the backend's detail of it, or NULL */
     eota_ingest_config EOTA_PRIVATE(cfg);
     char EOTA_PRIVATE(md5_expected)[EOTA_MD5_HEX_LEN];
@@ -94,6 +96,12 @@ int eota_ingest_expect_md5(eota_ingest *in, const char *hex);
  * eota_ingest_pending is 0; nothing may be pending when this is called.
  * EOTA_OK, or EOTA_EINVAL (not running, or bytes still pending). */
 int eota_ingest_feed(eota_ingest *in, const uint8_t *data, size_t len);
+
+/* The progress floor: 1 when, over the window that just ended, fewer than
+ * floor bytes arrived (0 for either: the defaults of eota/opt.h); 0 while
+ * the window runs. Each ended window starts the next; a backend that takes
+ * nothing (busy) restarts it, as the client is not the slow one then. */
+int eota_ingest_too_slow(eota_ingest *in, uint32_t floor, uint32_t window_ms);
 
 /* Offer the pending bytes to the backend once. EOTA_OK with *taken (0 when
  * the backend is busy: try again later), or the failure. */

@@ -85,6 +85,18 @@
 
 /* Most steps (reads, writes, backend calls) one eota_server_poll makes, so
  * that a fast peer cannot hold the integrator's main loop. */
+/* The progress floor of the data phase: a session that receives fewer
+ * than EOTA_DEVICE_PROGRESS_FLOOR_BYTES in EOTA_DEVICE_PROGRESS_WINDOW_MS
+ * (while the backend is not the one holding things up) is ended with 0xFF.
+ * 4 KiB a minute is far below any real link; a trickle that keeps the
+ * silence timer from firing no longer holds the device. */
+#ifndef EOTA_DEVICE_PROGRESS_FLOOR_BYTES
+#define EOTA_DEVICE_PROGRESS_FLOOR_BYTES 4096u
+#endif
+#ifndef EOTA_DEVICE_PROGRESS_WINDOW_MS
+#define EOTA_DEVICE_PROGRESS_WINDOW_MS 60000u
+#endif
+
 #ifndef EOTA_SERVER_POLL_BUDGET
 #define EOTA_SERVER_POLL_BUDGET 32
 #endif

@@ -62,6 +62,10 @@ typedef struct eota_server_config {
     uint32_t final_ack_timeout_ms;  /* 0 = EOTA_DEVICE_FINAL_ACK_TIMEOUT_MS;
                                        also bounds the flush of an error
                                        byte before the close */
+    uint32_t progress_floor_bytes;  /* 0 = EOTA_DEVICE_PROGRESS_FLOOR_BYTES: */
+    uint32_t progress_window_ms;    /* fewer bytes than the floor in the
+                                       window (0 = EOTA_DEVICE_PROGRESS_WINDOW_MS)
+                                       end the data phase with 0xFF */
     uint8_t too_big_code;      /* the response byte when the backend says
                                   EOTA_ETOOBIG (the chip's own "not enough
                                   space"); 0 = 0x89

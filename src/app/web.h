@@ -65,6 +65,13 @@ int eota_web_run(eota_web *w);
  * native connections are then turned away. */
 int eota_web_busy(const eota_web *w);
 
+/* Another client wants to upload: a web upload that holds the backend but
+ * has had no body byte for EOTA_WEB_STALL_MS (a body that stopped, a broken
+ * chunk) is failed and gives way; its connection is closed a second later.
+ * 1 when the backend is free now. */
+#define EOTA_WEB_STALL_MS 1500u
+int eota_web_yield(eota_web *w);
+
 /* Let the page know how the last upload (native or web) went. */
 void eota_web_note_event(eota_web *w, const eota_event *ev);
 

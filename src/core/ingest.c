@@ -137,7 +137,8 @@ int eota_ingest_begin(eota_ingest *in, const eota_begin_info *info, uint32_t tot
     eota_ingest_reset(in);
     in->total = total;
     in->state = ST_STARTED;
-    in->last_progress_ms = now(in);
+    in->last_progress_ms = in->window_ms = now(in);
+    in->window_received = 0;
     eota_ingest_emit(in, EOTA_STATE_STARTED, 0, NULL);
     if (!type_supported(in->cfg.backend.caps, info->ota_type))
         return failed(in, EOTA_EUNSUPPORTED, EOTA_RESP_ERROR_UNSUPPORTED_OTA_TYPE,
@@ -163,6 +164,21 @@ int eota_ingest_expect_md5(eota_ingest *in, const char *hex)
         return failed(in, EOTA_ECRYPTO, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("hash seam failed"), NULL);
     in->check_md5 = 1;
     return EOTA_OK;
+}
+
+int eota_ingest_too_slow(eota_ingest *in, uint32_t floor, uint32_t window_ms)
+{
+    uint32_t t = now(in);
+    if (!floor)
+        floor = EOTA_DEVICE_PROGRESS_FLOOR_BYTES;
+    if (!window_ms)
+        window_ms = EOTA_DEVICE_PROGRESS_WINDOW_MS;
+    if (t - in->window_ms < window_ms)
+        return 0;
+    int slow = in->received - in->window_received < floor;
+    in->window_ms = t;
+    in->window_received = in->received;
+    return slow;
 }
 
 int eota_ingest_feed(eota_ingest *in, const uint8_t *data, size_t len)
@@ -200,6 +216,10 @@ int eota_ingest_push(eota_ingest *in, size_t *taken)
     in->pend_len -= n;
     in->written += (uint32_t)n;
     *taken = n;
+    if (n == 0) { /* the backend is the slow one: the progress floor's window restarts */
+        in->window_ms = now(in);
+        in->window_received = in->received;
+    }
     return EOTA_OK;
 }
 

@@ -701,6 +701,11 @@ static int check_timeouts(eota_server *s)
             fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("no data from the client: timed out"));
             return 1;
         }
+        if (s->phase == PH_DATA &&
+            eota_ingest_too_slow(&s->ingest, s->cfg.progress_floor_bytes, s->cfg.progress_window_ms)) {
+            fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("data arriving below the progress floor: ended"));
+            return 1;
+        }
         break;
     case PH_FINAL_ACK:
         if (t - s->phase_start_ms >= s->cfg.final_ack_timeout_ms) {

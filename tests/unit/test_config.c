@@ -530,12 +530,12 @@ static void test_structure_errors(void **state)
     expect_error(BASE "ota:\n  - platform: esphome\n    prot: 1\n",
                  ":6:5: key 'ota[0].prot': unknown key; accepted keys: platform, password, "
                  "port, id, version, allow_md5_auth, encryption, on_begin, on_progress, on_end, on_abort, "
-                 "on_error, on_state_change, signature");
+                 "on_error, on_state_change, signature, progress_floor, progress_window");
     expect_error(BASE "ota:\n  - platform: esphome\n    reboot_timeout: 5min\n",
                  ":6:5: key 'ota[0].reboot_timeout': unknown key (moved to the 'safe_mode:' "
                  "block in ESPHome 2024.6); accepted keys: platform, password, port, id, "
                  "version, allow_md5_auth, encryption, on_begin, on_progress, on_end, on_abort, on_error, "
-                 "on_state_change, signature");
+                 "on_state_change, signature, progress_floor, progress_window");
     expect_error(BASE "ota:\n  password: x\n",
                  ":5:3: key 'ota': expected a list of entries such as '- platform: esphome' "
                  "(the form without a list was removed in ESPHome 2024.6)");

@@ -210,7 +210,7 @@ static void test_ota_moved_keys(void **state)
                  ":6:5: key 'ota[0].num_attempts': unknown key (moved to the 'safe_mode:' "
                  "block in ESPHome 2024.6); accepted keys: platform, password, port, id, "
                  "version, allow_md5_auth, encryption, on_begin, on_progress, on_end, on_abort, on_error, "
-                 "on_state_change, signature");
+                 "on_state_change, signature, progress_floor, progress_window");
     expect_error(BASE "ota:\n  - platform: web_server\n    safe_mode: true\n",
                  ":6:5: key 'ota[0].safe_mode': unknown key (moved to the 'safe_mode:' block "
                  "in ESPHome 2024.6); accepted keys: platform");
@@ -221,6 +221,29 @@ static void test_ota_moved_keys(void **state)
                  "trigger_id, automation_id");
 }
 
+/* A password shared by a YAML alias is never quoted in an error, wherever
+ * the alias puts it; the progress floor's keys are read and checked. */
+static void test_ota_alias_secret_and_progress(void **state)
+{
+    (void)state;
+    expect_error(BASE "ota:\n  - platform: esphome\n    password: &pw S3cret\n    port: *pw\n",
+                 ":6:15: key 'ota[0].port': expected an integer from 1 to 65535, got <hidden>");
+    expect_error(BASE "web_server:\n  auth:\n    username: a\n    password: &wp W3bPass\n"
+                      "ota:\n  - platform: esphome\n    version: *wp\n",
+                 ":7:15: key 'ota[0].version': expected an integer from 1 to 2, got <hidden>");
+    /* an unshared value is still quoted */
+    expect_error(BASE "ota:\n  - platform: esphome\n    port: abc\n",
+                 ":6:11: key 'ota[0].port': expected an integer from 1 to 65535, got 'abc'");
+    expect_error(BASE "ota:\n  - platform: esphome\n    progress_window: fast\n",
+                 ":6:22: key 'ota[0].progress_window': expected a time period such as '30s', "
+                 "'5min' or '100ms', got 'fast' (not a time period)");
+    eota_config cfg;
+    load_ok(BASE "ota:\n  - platform: esphome\n    progress_floor: 2KB\n    progress_window: 90s\n", &cfg);
+    assert_int_equal(cfg.ota.progress_floor_bytes, 2000);
+    assert_int_equal(cfg.ota.progress_window_ms, 90000);
+    eota_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +252,7 @@ int main(void)
         cmocka_unit_test_setup(test_ota_merge, cfg_test_setup),
         cmocka_unit_test_setup(test_ota_merge_errors, cfg_test_setup),
         cmocka_unit_test_setup(test_ota_moved_keys, cfg_test_setup),
+        cmocka_unit_test_setup(test_ota_alias_secret_and_progress, cfg_test_setup),
     };
     return cmocka_run_group_tests(tests, cfg_group_setup, cfg_group_teardown);
 }

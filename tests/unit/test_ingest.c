@@ -455,6 +455,28 @@ static void test_init_checks(void **state)
     assert_null(eota_ingest_why(&x->in));
 }
 
+/* The progress floor: fewer than the floor's bytes in a window is too
+ * slow, enough is not; each ended window starts the next; 0 means the
+ * defaults of eota/opt.h. */
+static void test_progress_floor(void **state)
+{
+    fx *x = *state;
+    init(x);
+    assert_int_equal(begin(x, 4000), EOTA_OK);
+    assert_int_equal(feed_all(x, 0, 100), EOTA_OK);
+    x->clock.now += 999;
+    assert_int_equal(eota_ingest_too_slow(&x->in, 100, 1000), 0); /* the window runs */
+    x->clock.now += 1;
+    assert_int_equal(eota_ingest_too_slow(&x->in, 100, 1000), 0); /* 100 bytes: enough */
+    assert_int_equal(feed_all(x, 100, 99), EOTA_OK);
+    x->clock.now += 1000;
+    assert_int_equal(eota_ingest_too_slow(&x->in, 100, 1000), 1); /* 99: too slow */
+    x->clock.now += EOTA_DEVICE_PROGRESS_WINDOW_MS - 1;
+    assert_int_equal(eota_ingest_too_slow(&x->in, 0, 0), 0);
+    x->clock.now += 1;
+    assert_int_equal(eota_ingest_too_slow(&x->in, 0, 0), 1); /* nothing in the default window */
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -474,6 +496,7 @@ int main(void)
         T(test_md5_optional),
         T(test_wire_codes),
         T(test_init_checks),
+        T(test_progress_floor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,6 +51,9 @@ int cfg_read_ota(cfg_reader *r, yaml_node_t *n);
 int cfg_read_api(cfg_reader *r, yaml_node_t *n);
 /* An ota: entry's `encryption:` block (encryption.c), after api:. */
 int cfg_read_ota_encryption(cfg_reader *r, yaml_node_t *n, const char *path, eota_ota_config *e);
+/* ota_progress.c: an ota entry's progress_floor and progress_window. */
+int cfg_read_progress_floor(schema_ctx *c, yaml_node_t *entry, const char *path, uint32_t *floor,
+                            uint32_t *window_ms);
 int cfg_read_safe_mode(cfg_reader *r, yaml_node_t *n);
 int cfg_read_app(cfg_reader *r, yaml_node_t *n);
 int cfg_read_simulate(cfg_reader *r, yaml_node_t *n);

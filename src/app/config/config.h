@@ -112,6 +112,8 @@ typedef struct eota_ota_config {
     bool allow_md5_auth; /* eota extension, default false */
     bool encryption;    /* an `encryption:` block: the device requires Noise */
     eota_config_key encryption_key; /* its key, or the API key it reuses */
+    uint32_t progress_floor_bytes; /* eota extension: fewer bytes than this */
+    uint32_t progress_window_ms;   /* in this window end an upload (0: defaults) */
     eota_automation on_begin;
     eota_automation on_progress;
     eota_automation on_end;

@@ -26,6 +26,7 @@ static const schema_key ota_esphome_keys[] = {
     KEY("on_end", K_CUSTOM),         KEY("on_abort", K_CUSTOM),
     KEY("on_error", K_CUSTOM),       KEY("on_state_change", K_CUSTOM),
     KEY("signature", K_CUSTOM), /* signature.c */
+    KEY("progress_floor", K_CUSTOM), KEY("progress_window", K_CUSTOM),
     OTA_MOVED_KEYS,
     KEND};
 static const schema_key ota_web_keys[] = {KEY("platform", K_CUSTOM), OTA_MOVED_KEYS, KEND};
@@ -112,6 +113,8 @@ static int read_entry(cfg_reader *r, ota_entry *x)
         return -1;
     if ((x->encryption = schema_map_get(c, x->n, "encryption")) &&
         cfg_read_ota_encryption(r, x->encryption, schema_path_key(p, x->path, "encryption"), e))
+        return -1;
+    if (cfg_read_progress_floor(c, x->n, x->path, &e->progress_floor_bytes, &e->progress_window_ms))
         return -1;
     yaml_node_t *sig = schema_map_get(c, x->n, "signature"); /* signature.c */
     if (sig && cfg_read_signature(r, sig, schema_path_key(p, x->path, "signature")))

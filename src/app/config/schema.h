@@ -35,6 +35,11 @@ typedef struct schema_ctx {
     char *secrets_path;
     bool secrets_loaded;
     yaml_document_t secrets;
+    /* the nodes of doc reached from more than one place (YAML aliases):
+     * never quoted in a message, since an alias may put a password where
+     * a number is expected; built at the first question (schema_shared) */
+    unsigned char *shared;
+    const yaml_document_t *shared_doc;
 } schema_ctx;
 
 /* ---- messages (schema_error.c) ---------------------------------------- */
@@ -65,8 +70,15 @@ const char *schema_path_index(char *buf, const char *parent, size_t i);
 /* "'abc'" (shortened, unprintable bytes as '?') or "<hidden>", in a
  * SCHEMA_SHOW_LEN buffer. */
 const char *schema_show(char *buf, const char *text, bool hidden);
-/* What a node is, for "got ...": a mapping, a list, nothing, or its text. */
-const char *schema_describe(char *buf, const yaml_node_t *n, bool hidden);
+/* What a node is, for "got ...": a mapping, a list, nothing, or its text
+ * (<hidden> when hidden, read through !secret, or shared by an alias). The
+ * macro passes the caller's schema_ctx *c. */
+const char *schema_describe_in(schema_ctx *c, char *buf, const yaml_node_t *n, bool hidden);
+#define schema_describe(buf, n, hidden) schema_describe_in(c, (buf), (n), (hidden))
+
+/* Whether node n of the file being read is reached through an alias
+ * (from more than one place): its text is then never shown. */
+bool schema_shared(schema_ctx *c, const yaml_node_t *n);
 
 /* The message for a lambda (a tag or an action). */
 extern const char schema_lambda_msg[];

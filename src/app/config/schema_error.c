@@ -50,7 +50,7 @@ int schema_expected(schema_ctx *c, yaml_node_t *n, const char *path, const char 
 {
     char sh[SCHEMA_SHOW_LEN];
     return FAIL(c, n, path, "expected %s, got %s", want,
-                text ? schema_show(sh, text, hidden) : "nothing");
+                text ? schema_show(sh, text, hidden || schema_shared(c, n)) : "nothing");
 }
 
 int schema_oom(schema_ctx *c)
@@ -115,8 +115,9 @@ const char *schema_show(char *buf, const char *text, bool hidden)
     return buf;
 }
 
-const char *schema_describe(char *buf, const yaml_node_t *n, bool hidden)
+const char *schema_describe_in(schema_ctx *c, char *buf, const yaml_node_t *n, bool hidden)
 {
+    hidden = hidden || schema_shared(c, n);
     if (n->type == YAML_MAPPING_NODE)
         return "a mapping";
     if (n->type == YAML_SEQUENCE_NODE)

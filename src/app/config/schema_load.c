@@ -113,6 +113,9 @@ void schema_release(schema_ctx *c)
     c->secrets_loaded = false;
     free(c->secrets_path);
     c->secrets_path = NULL;
+    free(c->shared);
+    c->shared = NULL;
+    c->shared_doc = NULL;
 }
 
 /* Read secrets.yaml beside the config, once; n is the first !secret. */

@@ -2,6 +2,8 @@
  * schema_node.c: reading the node tree for the schema engine (schema.h):
  * nulls, mapping look-ups, and scalars with !secret resolved.
  */
+#include <stdlib.h>
+
 #include "schema.h"
 
 bool schema_is_null(const yaml_node_t *n)
@@ -62,10 +64,44 @@ int schema_scalar(schema_ctx *c, yaml_node_t *n, const char *path, const char *w
         *hidden = true;
         return schema_secret(c, n, path, out);
     }
+    *hidden = schema_shared(c, n); /* an alias may carry a password anywhere */
     if (schema_is_null(n))
         return 0;
     if (strlen(schema_text(n)) != n->data.scalar.length)
         return FAIL(c, n, path, "the value contains a NUL byte");
     *out = schema_text(n);
     return 0;
+}
+
+/* Count the references to each node of the document: a node counted more
+ * than once is shared (an alias). */
+static unsigned char *count_shared(const yaml_document_t *doc)
+{
+    size_t n = (size_t)(doc->nodes.top - doc->nodes.start);
+    unsigned char *seen = calloc(n + 1, 1);
+    if (!seen)
+        return NULL;
+    for (const yaml_node_t *x = doc->nodes.start; x < doc->nodes.top; x++) {
+        if (x->type == YAML_SEQUENCE_NODE)
+            for (const yaml_node_item_t *i = x->data.sequence.items.start; i < x->data.sequence.items.top; i++)
+                seen[*i - 1] = seen[*i - 1] < 2 ? seen[*i - 1] + 1 : 2;
+        if (x->type == YAML_MAPPING_NODE)
+            for (const yaml_node_pair_t *p = x->data.mapping.pairs.start; p < x->data.mapping.pairs.top; p++)
+                seen[p->value - 1] = seen[p->value - 1] < 2 ? seen[p->value - 1] + 1 : 2;
+    }
+    return seen;
+}
+
+bool schema_shared(schema_ctx *c, const yaml_node_t *n)
+{
+    const yaml_document_t *doc = c->doc;
+    if (!doc || n < doc->nodes.start || n >= doc->nodes.top)
+        return false; /* not of the file (secrets.yaml) */
+    if (c->shared_doc != doc) {
+        free(c->shared);
+        c->shared = count_shared(doc);
+        c->shared_doc = doc;
+    }
+    /* without memory to count, every node counts as shared: hidden */
+    return !c->shared || c->shared[n - doc->nodes.start] > 1;
 }

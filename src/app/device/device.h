@@ -12,6 +12,8 @@
  *   options.c  the command line and --help (options.h)
  *   engine.c   the storage backend, the OTA engine and the web server
  *   listen.c   the OTA listeners and accepting clients
+ *   lobby.c    accepted clients waiting for the engine; idle handshakes cut
+ *   guard.c    the engine's events through the wrong-password backoff
  *   loop.c     the poll loop: what to wait for, and the work after a wait
  *   signals.c  signals through a signalfd: stop, reload, safe mode, children
  *   reload.c   the password and Noise key in force, and SIGHUP's reload of the config
@@ -32,6 +34,7 @@
 #include "eota/posix.h"
 #include "eota/safemode.h"
 #include "eota/server.h"
+#include "lobby.h"
 #include "options.h"
 #include "slots.h"
 #include "storage.h"
@@ -55,6 +58,7 @@ typedef struct dev_device {
      * a slot of its own. A slot is free when its fd is -1 (the engine's
      * close sets that). */
     eota_posix_conn conns[2];
+    dev_lobby lobby;           /* accepted, waiting for the engine (lobby.h) */
     int listen_fd[DEV_MAX_LISTEN];
     int nlisten;
     int sig_fd;
@@ -107,5 +111,9 @@ uint32_t dev_now32(void);
 void dev_on_event(void *ctx, const eota_event *ev);
 void dev_on_log(void *ctx, eota_log_level level, const char *msg, uint32_t arg);
 int dev_native_busy(void *ctx);
+
+/* guard.c: the engine's event and log seams, through the backoff */
+void dev_native_event(void *ctx, const eota_event *ev);
+void dev_native_log(void *ctx, eota_log_level level, const char *msg, uint32_t arg);
 
 #endif

@@ -2,16 +2,38 @@
  * engine.c: what serves uploads in `eota device`, set up in one place: the
  * storage backend over the slots (with the profile's gzip and the
  * simulate: behaviours), the OTA engine over POSIX seams, the listeners,
- * and the web server sharing the backend.
+ * and the web server sharing the backend. The process holds passwords from
+ * here on: it leaves no core dump and cannot be read by ptrace from another
+ * process of the same user; the OTA password lives in the engine only.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <openssl/crypto.h>
 
 #include "device.h"
 
+/* A sanitizer build stays dumpable: LeakSanitizer's check at exit needs
+ * ptrace, which a non-dumpable process refuses to a non-root user. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SET_NOT_DUMPABLE() 0
+#else
+#define SET_NOT_DUMPABLE() prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+#endif
+
+static void no_core_dumps(void)
+{
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0 || SET_NOT_DUMPABLE() != 0)
+        fprintf(stderr, "eota device: warning: core dumps could not be turned off\n");
+}
+
 int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
 {
+    no_core_dumps();
     if (eota_posix_hash_init(&d->hash) != EOTA_OK) {
         fprintf(stderr, "eota device: OpenSSL hash context unavailable\n");
         return -1;
@@ -21,6 +43,7 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
         return -1;
     }
     eota_storage_stack(&d->storage, &d->slots, &d->cfg);
+    dev_lobby_init(&d->lobby);
 
     d->xfer = malloc(DEV_XFER_SIZE);
     if (!d->xfer) {
@@ -33,7 +56,7 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
         .random = eota_posix_random(),
         .hash = eota_posix_hash_seam(&d->hash),
         .backend = d->storage.backend,
-        .events = {dev_on_event, dev_on_log, d},
+        .events = {dev_native_event, dev_native_log, d},
         .password = pw,
         .version = d->cfg.ota.version,
         .allow_md5_auth = d->cfg.ota.allow_md5_auth,
@@ -44,6 +67,9 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
          * disk. */
         .ack_after_write = d->cfg.profile->ack_after_write,
         .noise_crypto = eota_posix_noise_crypto_seam(&d->noise),
+        /* a trickle below the floor no longer holds the device (ota: progress_floor) */
+        .progress_floor_bytes = d->cfg.ota.progress_floor_bytes,
+        .progress_window_ms = d->cfg.ota.progress_window_ms,
     };
     bool required = false;
     sc.noise_key = eota_config_noise_key(&d->cfg, &required);
@@ -53,6 +79,9 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
                 EOTA_PASSWORD_MAX, EOTA_WITH_NOISE ? "" : " (built without EOTA_WITH_NOISE)");
         return -1;
     }
+    /* the engine keeps the password: the config's copy is wiped (one copy) */
+    if (d->cfg.ota.password)
+        OPENSSL_cleanse(d->cfg.ota.password, strlen(d->cfg.ota.password));
     if (dev_listen(d, port) != 0)
         return -1;
     eota_web_opts wo = {&d->cfg, &d->slots, &d->storage, d->opt.listen, d->opt.nlisten, (uint16_t)d->opt.web_port,

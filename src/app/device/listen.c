@@ -1,7 +1,7 @@
 /*
  * listen.c: the OTA port of `eota device`: listeners on the --listen
- * addresses (or 0.0.0.0 and ::), and clients accepted and handed to the
- * engine, or turned away while an upload runs.
+ * addresses (or 0.0.0.0 and ::), and clients accepted into the lobby
+ * (lobby.c), which hands them to the engine or turns them away.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,9 +27,9 @@ int dev_listen(dev_device *d, uint16_t port)
         naddrs = 2;
     }
     for (int i = 0; i < naddrs && d->nlisten < DEV_MAX_LISTEN; i++) {
-        /* A small backlog, as stock devices have: the engine turns away a
-         * second client itself, at once. */
-        int fd = eota_net_listen(addrs[i], port, 4, NULL, err, sizeof err);
+        /* The lobby takes what comes at once; the backlog only bridges
+         * the time between two turns of the loop. */
+        int fd = eota_net_listen(addrs[i], port, 16, NULL, err, sizeof err);
         if (fd < 0) {
             if (use_default && i == 1 && d->nlisten > 0) {
                 LOGW("device", "IPv6 not available (%s): IPv4 only", err);
@@ -44,33 +44,22 @@ int dev_listen(dev_device *d, uint16_t port)
     return 0;
 }
 
-/* Returns the number of connections handed to the engine (not turned away). */
+/* Every connection waiting on the listener goes to the lobby (lobby.h),
+ * which hands it to the engine when its turn comes. Returns the number the
+ * engine took. */
 int dev_accept(dev_device *d, int lfd)
 {
-    int taken = 0;
     for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 LOGW(DEV_TAG, "accept: %s", strerror(errno));
-            return taken;
+            return dev_lobby_run(d);
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        char peer[80];
-        net_peer_text(fd, peer, sizeof peer);
-        if (eota_web_busy(d->web)) { /* one upload at a time: a web upload runs */
-            LOGW(DEV_TAG, "Connection from %s turned away: a web upload is in progress", peer);
-            close(fd);
-            continue;
-        }
-        eota_posix_conn *slot = d->conns[0].fd < 0 ? &d->conns[0] : &d->conns[1];
-        slot->fd = fd;
-        if (eota_server_accept(&d->srv, slot) != EOTA_OK) { /* the engine closed it */
-            LOGW(DEV_TAG, "Connection from %s turned away: an upload is in progress", peer);
-            continue;
-        }
-        LOGD(DEV_TAG, "Connection from %s", peer);
-        taken++;
+        dev_lobby_add(d, fd, (struct sockaddr *)&ss);
     }
 }

@@ -12,7 +12,7 @@
 #include "device.h"
 #include "log.h"
 
-#define DEV_MAX_POLLFDS (DEV_MAX_LISTEN + 2 + EOTA_WEB_MAX_FDS)
+#define DEV_MAX_POLLFDS (DEV_MAX_LISTEN + 2 + EOTA_WEB_MAX_FDS + DEV_LOBBY_MAX)
 
 /* The nearer of two timeouts, -1 meaning none. */
 static long nearer(long a, long b) { return b >= 0 && (a < 0 || b < a) ? b : a; }
@@ -34,6 +34,7 @@ static int fill_pollfds(dev_device *d, struct pollfd *pfd)
         short ev = (short)(((w & EOTA_WANT_READ) ? POLLIN : 0) | ((w & EOTA_WANT_WRITE) ? POLLOUT : 0));
         pfd[n++] = (struct pollfd){cur->fd, ev, 0};
     }
+    n += dev_lobby_pollfds(d, pfd + n, DEV_LOBBY_MAX);
     return n + eota_web_pollfds(d->web, pfd + n, EOTA_WEB_MAX_FDS);
 }
 
@@ -47,6 +48,7 @@ static int wait_ms(dev_device *d)
     if (d->reboot_wanted && timeout < 0)
         timeout = 100;
     timeout = nearer(timeout, eota_web_timeout_ms(d->web));
+    timeout = nearer(timeout, dev_lobby_timeout_ms(d));
     return timeout < 0 ? -1 : (int)(timeout > 60000 ? 60000 : timeout);
 }
 
@@ -67,6 +69,7 @@ static void after_wait(dev_device *d, const struct pollfd *pfd)
     for (int i = 0; i < d->nlisten; i++)
         if (pfd[1 + i].revents & POLLIN)
             accepted += dev_accept(d, d->listen_fd[i]);
+    accepted += dev_lobby_run(d); /* waiters whose turn came */
     /* a new client is served at once (its magic may be there already) */
     if (accepted)
         run_engine(d);
@@ -84,6 +87,7 @@ static void shut_down(dev_device *d)
         LOGW(DEV_TAG, "Upload in progress discarded by the shutdown");
         eota_server_cancel(&d->srv);
     }
+    dev_lobby_close(&d->lobby);
     dev_app_stop(&d->app);
     eota_safe_mode_shutdown(&d->sm);
 }

@@ -2,8 +2,16 @@
  * passwords.c: the OTA passwords of a run (setup.h): the current one
  * first, then each --previous-password, tried in turn when a device
  * refuses one. They are wiped before they are freed.
+ *
+ * The documented ways to give a password are --password-file and the
+ * environment (EOTA_PASSWORD): on the command line, any user of the
+ * machine can read it (ps, /proc/PID/cmdline). Given there anyway, the
+ * user is told so (unless --quiet), and --password's argument is
+ * overwritten once copied so that it no longer shows (--previous-password
+ * is copied by the option parser: its argument stays).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +49,16 @@ static void add_password(up_run *r, const char *pw)
         r->passwords[r->npasswords++] = up_xstrdup(pw ? pw : "");
 }
 
+/* A secret on the command line: the user is told (unless --quiet). */
+static void warn_argument(const up_run *r, const char *opt)
+{
+    if (!r->opt.quiet)
+        fprintf(stderr,
+                "eota upload: warning: %s on the command line can be read by other users of this machine "
+                "(ps); use --password-file FILE or the EOTA_PASSWORD environment variable\n",
+                opt);
+}
+
 int up_setup_passwords(up_run *r)
 {
     const up_opts *o = &r->opt;
@@ -58,6 +76,12 @@ int up_setup_passwords(up_run *r)
     add_password(r, pw);
     for (size_t i = 0; i < o->previous.n; i++)
         add_password(r, o->previous.v[i]);
+    if (o->password) { /* copied above: its argument is overwritten */
+        warn_argument(r, "--password");
+        memset((char *)(uintptr_t)o->password, 0, strlen(o->password));
+    }
+    if (o->previous.n)
+        warn_argument(r, "--previous-password");
     for (size_t i = 0; i < r->npasswords; i++) {
         if (strlen(r->passwords[i]) > EOTA_PASSWORD_MAX) {
             fprintf(stderr, "eota upload: a password is longer than %d bytes\n", EOTA_PASSWORD_MAX);

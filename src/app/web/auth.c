@@ -1,13 +1,17 @@
 /*
  * auth.c: the web server's authentication (web_server: auth:), basic or
  * digest (MD5, as ESPHome's), through libmicrohttpd; credentials compared
- * in constant time and wiped after use.
+ * in constant time and wiped after use. Wrong credentials slow their
+ * address down (backoff.h): after a few, its requests get 429 for a
+ * growing delay without being checked; other addresses are not slowed.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "internal.h"
+#include "log.h"
 
 int web_check_auth(eota_web *w, struct MHD_Connection *c)
 {
@@ -58,4 +62,29 @@ enum MHD_Result web_reply_auth(eota_web *w, struct MHD_Connection *c, int why, c
         ret = MHD_queue_basic_auth_fail_response(c, w->realm, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+#define WEB_AUTH_SLOWED (-1)
+
+int web_auth_gate(eota_web *w, web_req *r, enum MHD_Result *reply, int *burst_opens)
+{
+    uint64_t t = web_now_ms();
+    *burst_opens = 0;
+    uint64_t wait = w->cfg->web_server.has_auth ? backoff_wait_ms(&w->guesses, r->key, t) : 0;
+    if (wait > 0) {
+        char body[160];
+        snprintf(body, sizeof body, "Too many wrong credentials from %s: try again in %llu ms\n", r->key,
+                 (unsigned long long)wait);
+        LOGD(TAG, "Request from %s: 429, its credentials are not checked for %llu ms", r->peer,
+             (unsigned long long)wait);
+        web_linger_if_body(w, r->conn);
+        *reply = web_reply(r->conn, 429, "text/plain; charset=utf-8", body, 1);
+        return WEB_AUTH_SLOWED;
+    }
+    int a = web_check_auth(w, r->conn);
+    if (a == WEB_AUTH_WRONG)
+        *burst_opens = backoff_failed(&w->guesses, r->key, t, NULL);
+    else if (a == WEB_AUTH_OK && w->cfg->web_server.has_auth)
+        backoff_succeeded(&w->guesses, r->key);
+    return a;
 }

@@ -20,6 +20,7 @@
 
 #include <microhttpd.h>
 
+#include "backoff.h"
 #include "eota/ingest.h"
 #include "eota/posix.h"
 #include "web.h"
@@ -42,6 +43,7 @@ struct eota_web {
     char realm[128];
     char opaque[33];
     char digest_random[32];
+    backoff guesses;             /* wrong credentials, per address (auth.c) */
     web_req *upload;             /* the request that holds the backend */
     eota_ingest ingest;          /* its data phase, over the device's backend */
     web_req *suspended;          /* the upload, waiting for the backend */
@@ -69,6 +71,7 @@ struct web_req {
     eota_web *w;
     struct MHD_Connection *conn;
     char peer[80];
+    char key[BACKOFF_KEY_LEN];   /* its address, for the backoff */
     int is_upload;               /* holds the backend */
     multipart mp;                /* the body's parser */
     uint64_t body_len;           /* Content-Length, 0 when not given */
@@ -77,6 +80,7 @@ struct web_req {
     size_t pend_len;
     int started, committed, failed;
     uint64_t started_ms;
+    uint64_t last_data_ms;       /* the last body bytes, for eota_web_yield */
     unsigned status;             /* the reply when failed */
     char reason[640];
 };
@@ -103,6 +107,11 @@ void web_linger_run(eota_web *w);
 enum { WEB_AUTH_OK, WEB_AUTH_MISSING, WEB_AUTH_WRONG, WEB_AUTH_STALE };
 int web_check_auth(eota_web *w, struct MHD_Connection *c);
 enum MHD_Result web_reply_auth(eota_web *w, struct MHD_Connection *c, int why, const char *body);
+/* The credentials of a request, through the per-address backoff: an
+ * address still in its delay gets 429 (*reply set) and nothing is checked;
+ * a wrong one counts against it (*burst_opens: the first of a burst, to be
+ * logged and told); a right one forgets it. WEB_AUTH_*. */
+int web_auth_gate(eota_web *w, web_req *r, enum MHD_Result *reply, int *burst_opens);
 
 /* page.c */
 enum MHD_Result web_page(eota_web *w, struct MHD_Connection *c);
@@ -119,5 +128,8 @@ enum MHD_Result web_update_end(web_req *r);
  * upload not yet committed or failed is dropped, the old image stays. */
 void web_update_closed(web_req *r, enum MHD_RequestTerminationCode toe);
 void web_update_shutdown(eota_web *w);
+/* The upload's client went away without libmicrohttpd noticing: the
+ * upload is aborted and the backend freed at once. */
+void web_update_watch(eota_web *w);
 
 #endif

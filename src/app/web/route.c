@@ -19,11 +19,15 @@
 
 /* Wrong or missing credentials: 401 (and, for an upload, the automations
  * hear of a refused password, as for a native one). */
-static enum MHD_Result refuse(eota_web *w, web_req *r, int why, const char *url, const char *method)
+static enum MHD_Result refuse(eota_web *w, web_req *r, int why, int burst_opens, const char *url,
+                              const char *method)
 {
     struct MHD_Connection *c = r->conn;
     int is_upload = !strcmp(url, "/update") && !strcmp(method, MHD_HTTP_METHOD_POST);
-    if (why == WEB_AUTH_WRONG) {
+    if (why == WEB_AUTH_WRONG && !burst_opens) { /* said at the burst's start */
+        LOGD(TAG, "%s %s from %s: 401, wrong credentials again (%u from this address)", method, url, r->peer,
+             backoff_fails(&w->guesses, r->key, web_now_ms()));
+    } else if (why == WEB_AUTH_WRONG) {
         LOGW(TAG, "%s %s from %s: 401, wrong credentials", method, url, r->peer);
         if (is_upload && w->upload_enabled) {
             char detail[128];
@@ -44,9 +48,13 @@ static enum MHD_Result route(eota_web *w, web_req *r, const char *url, const cha
     struct MHD_Connection *c = r->conn;
     int is_update = !strcmp(url, "/update");
     LOGD(TAG, "%s %s from %s", method, url, r->peer);
-    int a = web_check_auth(w, c);
+    enum MHD_Result slowed;
+    int opens;
+    int a = web_auth_gate(w, r, &slowed, &opens);
+    if (a < 0)
+        return slowed;
     if (a != WEB_AUTH_OK)
-        return refuse(w, r, a, url, method);
+        return refuse(w, r, a, opens, url, method);
     if (is_update && !strcmp(method, MHD_HTTP_METHOD_POST)) {
         enum MHD_Result ret = web_update_first(w, r, c);
         if (!r->is_upload)
@@ -77,6 +85,7 @@ enum MHD_Result web_on_request(void *cls, struct MHD_Connection *c, const char *
         r->conn = c;
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         net_addr_text(ci ? ci->client_addr : NULL, 1, r->peer, sizeof r->peer);
+        backoff_key(ci ? ci->client_addr : NULL, r->key);
         *req_cls = r;
         return route(w, r, url, method);
     }

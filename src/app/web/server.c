@@ -21,13 +21,19 @@
 #include "log.h"
 #include "net.h"
 
-#define CONN_TIMEOUT_S 60u
+/* Idle connections (no request, a stalled body) are closed after this;
+ * at most CONN_LIMIT connections, CONN_PER_IP from one address, so that a
+ * stranger's idle connections do not keep the owner from the page. */
+#define CONN_TIMEOUT_S 15u
+#define CONN_LIMIT 64u
+#define CONN_PER_IP 8u
+#define WATCH_MS 100 /* how often an upload's client is looked at */
 
 static int start_daemon(eota_web *w, const char *addr)
 {
     int family = 0;
     char err[512];
-    int fd = eota_net_listen(addr, w->port, 16, &family, err, sizeof err);
+    int fd = eota_net_listen(addr, w->port, (int)CONN_LIMIT, &family, err, sizeof err);
     if (fd < 0) {
         LOGE(TAG, "%s", err);
         return -1;
@@ -37,7 +43,8 @@ static int start_daemon(eota_web *w, const char *addr)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, web_on_request, w, MHD_OPTION_EXTERNAL_LOGGER, web_on_mhd_log, w, MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONN_PER_IP,
+        MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
         MHD_OPTION_NOTIFY_COMPLETED, web_on_completed, w, MHD_OPTION_DIGEST_AUTH_RANDOM,
         sizeof w->digest_random, w->digest_random, MHD_OPTION_NONCE_NC_SIZE, (unsigned int)64, MHD_OPTION_END);
     if (!d) {
@@ -122,6 +129,7 @@ int eota_web_start(eota_web **out, const eota_web_opts *o)
     }
     w->o = *o;
     w->cfg = cfg;
+    backoff_init(&w->guesses);
     w->upload_enabled = cfg->ota_web_server;
     if (web_update_init(w) != EOTA_OK) {
         LOGE(TAG, "the storage backend is incomplete");
@@ -170,6 +178,8 @@ long eota_web_timeout_ms(const eota_web *w)
                 best = v;
         }
     }
+    if (w->upload) /* web_update_watch looks at the client often */
+        best = best < 0 || best > WATCH_MS ? WATCH_MS : best;
     uint64_t when[3] = {w->suspended ? w->resume_at : 0, w->reboot_at, 0};
     for (int i = 0; i < w->nlinger; i++)
         if (!when[2] || w->linger_until[i] < when[2])
@@ -196,6 +206,7 @@ int eota_web_run(eota_web *w)
     }
     for (int i = 0; i < w->nd; i++)
         MHD_run(w->d[i]);
+    web_update_watch(w);
     web_linger_run(w);
     if (w->reboot_pending && w->reboot_at && web_now_ms() >= w->reboot_at) {
         w->reboot_pending = 0;

@@ -8,10 +8,12 @@
  * Failed! ..." with 400, 404, 409, 413 or 500 as the failure says.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "eota/protocol.h"
 #include "internal.h"
@@ -57,8 +59,12 @@ static void fail(web_req *r, unsigned status, uint8_t code, const char *fmt, ...
     vsnprintf(r->reason, sizeof r->reason, fmt, ap);
     va_end(ap);
     r->pend_len = 0;
-    /* after a failure of the ingest's own, it has told the events already */
-    eota_ingest_fail(&w->ingest, code, r->reason);
+    /* after a failure of the ingest's own, it has told the events already;
+     * a request that never held the backend leaves it alone */
+    if (w->upload == r) {
+        eota_ingest_fail(&w->ingest, code, r->reason);
+        w->upload = NULL; /* the backend is free at once, whatever the client does next */
+    }
 }
 
 /* The ingest failed (the backend refused): the status tells the HTTP
@@ -72,6 +78,13 @@ static void fail_backend(web_req *r, int st, eota_ingest_step step)
     const char *why = eota_ingest_why(in);
     fail(r, st == EOTA_ETOOBIG ? 413 : 500, code, "%s %s (0x%02X): %.400s", steps[step], name ? name : "error", code,
          why ? why : eota_response_describe(code));
+}
+
+/* The largest body that can hold an image for the slot: the image, or its
+ * gzip (never more than a few per mille larger), and the form around it. */
+static uint64_t body_limit(const eota_config *cfg)
+{
+    return (uint64_t)cfg->slot_size + cfg->slot_size / 64 + FRAMING_ALLOWANCE;
 }
 
 static int begin_upload(web_req *r)
@@ -167,7 +180,7 @@ enum MHD_Result web_update_first(eota_web *w, web_req *r, struct MHD_Connection 
         r->body_len = v;
     }
     const eota_config *cfg = w->cfg;
-    if (r->body_len && !cfg->gzip && r->body_len > (uint64_t)cfg->slot_size + FRAMING_ALLOWANCE) {
+    if (r->body_len > body_limit(cfg)) {
         char why[200];
         snprintf(why, sizeof why, "the image (%llu bytes with the form) is larger than the slot (%u bytes)",
                  (unsigned long long)r->body_len, cfg->slot_size);
@@ -176,16 +189,39 @@ enum MHD_Result web_update_first(eota_web *w, web_req *r, struct MHD_Connection 
     r->pend = malloc(PEND_CAP);
     if (!r->pend)
         return web_reply_failed(r, 500, "out of memory");
-    r->is_upload = 1;
+    r->is_upload = 1; /* the backend is taken when the body comes (hold) */
+    return MHD_YES;
+}
+
+/* The body's first bytes: the upload takes the backend now, not at the
+ * headers, so that a POST whose body never comes holds nothing. 0, or -1
+ * (failed: another upload came first). */
+static int hold(web_req *r)
+{
+    eota_web *w = r->w;
+    r->last_data_ms = web_now_ms();
+    if (w->upload == r || r->failed)
+        return 0;
+    (void)eota_web_yield(w); /* a stalled upload gives way */
+    if (w->upload || w->reboot_pending || (w->o.native_busy && w->o.native_busy(w->o.ctx))) {
+        fail(r, 409, 0, "another upload is in progress");
+        return -1;
+    }
     w->upload = r;
     eota_ingest_reset(&w->ingest);
     LOGI(TAG, "Web upload from %s (%llu bytes of form data)", r->peer, (unsigned long long)r->body_len);
-    return MHD_YES;
+    return 0;
 }
 
 enum MHD_Result web_update_body(web_req *r, const char *data, size_t *size)
 {
-    int fr = r->failed ? -1 : flush(r);
+    if (!r->failed && r->mp.seen + *size > body_limit(r->w->cfg)) {
+        /* a chunked body larger than any image: no end to wait for */
+        fail(r, 413, 0, "the body is larger than any image for the slot (%u bytes)", r->w->cfg->slot_size);
+        LOGW(TAG, "POST /update from %s: %s; connection closed", r->peer, r->reason);
+        return MHD_NO;
+    }
+    int fr = r->failed || hold(r) ? -1 : flush(r);
     while (fr > 0 && *size > 0) {
         size_t used = multipart_feed(&r->mp, (const uint8_t *)data, *size, r->pend, PEND_CAP, &r->pend_len);
         data += used;
@@ -248,7 +284,7 @@ enum MHD_Result web_update_end(web_req *r)
 void web_update_closed(web_req *r, enum MHD_RequestTerminationCode toe)
 {
     eota_web *w = r->w;
-    if (!r->committed && !r->failed) {
+    if (!r->committed && !r->failed && w->upload == r) {
         /* the client went away (or the device stops) before the end */
         static const char *const why[] = {"completed", "an error", "a timeout", "the shutdown",
                                           "a read error", "the client closing the connection"};
@@ -271,4 +307,52 @@ void web_update_shutdown(eota_web *w)
         eota_ingest_abort(&w->ingest);
         r->failed = 1;
     }
+}
+
+int eota_web_yield(eota_web *w)
+{
+    web_req *r = w ? w->upload : NULL;
+    if (!r)
+        return w && !w->reboot_pending;
+    uint64_t idle = web_now_ms() - r->last_data_ms;
+    if (w->suspended == r || idle < EOTA_WEB_STALL_MS)
+        return 0; /* it moves, or the backend is the slow one */
+    LOGW(TAG, "Web upload from %s: no byte for %llu ms while another client waits: dropped, the old image stays",
+         r->peer, (unsigned long long)idle);
+    fail(r, 408, EOTA_RESP_ERROR_UNKNOWN, "the body stopped for %llu ms", (unsigned long long)idle);
+    MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
+    return !w->reboot_pending;
+}
+
+/* The upload's client has shut its side, and the body can no longer be
+ * complete (with Content-Length: what came and what waits in the kernel is
+ * short of it; chunked: nothing waits). libmicrohttpd may not notice a FIN
+ * that came with the last bytes; this does. */
+static int client_gone(const web_req *r)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return 0;
+    struct pollfd p = {ci->connect_fd, POLLRDHUP, 0};
+    int unread = 0;
+    if (poll(&p, 1, 0) != 1 || !(p.revents & (POLLRDHUP | POLLHUP | POLLERR)) ||
+        ioctl(ci->connect_fd, FIONREAD, &unread) != 0)
+        return 0;
+    if (r->body_len)
+        return r->mp.seen + (uint64_t)unread < r->body_len;
+    return unread == 0;
+}
+
+void web_update_watch(eota_web *w)
+{
+    web_req *r = w->upload;
+    if (!r || w->suspended == r || r->failed || !client_gone(r))
+        return;
+    LOGW(TAG, "Web upload from %s aborted by the client closing the connection after %llu of %llu bytes: the old "
+              "image stays",
+         r->peer, (unsigned long long)r->mp.seen, (unsigned long long)r->body_len);
+    r->failed = 1;
+    eota_ingest_abort(&w->ingest); /* the backend aborted, the part file gone; ABORT once it had started */
+    w->upload = NULL;
+    MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
 }

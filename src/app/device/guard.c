@@ -1,0 +1,42 @@
+/*
+ * guard.c: the native engine's events and log lines on their way to
+ * events.c, through the lobby's backoff (lobby.h): a wrong password counts
+ * against the address it came from, and only the first of a burst is
+ * logged as an error and fires on_error; the later ones are debug lines.
+ * A started upload forgets its address's failures.
+ */
+#include "device.h"
+#include "eota/protocol.h"
+#include "log.h"
+
+void dev_native_event(void *ctx, const eota_event *ev)
+{
+    dev_device *d = ctx;
+    dev_lobby *l = &d->lobby;
+    if (ev->state == EOTA_STATE_STARTED)
+        backoff_succeeded(&l->guesses, l->cur_key);
+    if (ev->state == EOTA_STATE_ERROR && ev->code == EOTA_RESP_ERROR_AUTH_INVALID) {
+        uint32_t delay = 0;
+        uint64_t t = eota_posix_now_ms64();
+        if (!backoff_failed(&l->guesses, l->cur_key, t, &delay)) {
+            LOGD(DEV_TAG, "Wrong password again from %s (%u in this burst); its next attempt waits %u ms",
+                 l->cur_peer, backoff_fails(&l->guesses, l->cur_key, t), delay);
+            return;
+        }
+        LOGW(DEV_TAG, "Wrong password from %s: repeated failures from this address are slowed down and "
+                      "logged once", l->cur_peer);
+    }
+    dev_on_event(ctx, ev);
+}
+
+void dev_native_log(void *ctx, eota_log_level level, const char *msg, uint32_t arg)
+{
+    dev_device *d = ctx;
+    dev_lobby *l = &d->lobby;
+    /* a handshake the lobby cut is no upload cancelled; a wrong password
+     * inside a burst was said at its start */
+    if (l->cutting || (level == EOTA_LOG_ERROR && arg == EOTA_RESP_ERROR_AUTH_INVALID &&
+                       backoff_fails(&l->guesses, l->cur_key, eota_posix_now_ms64()) > 0))
+        level = EOTA_LOG_DEBUG;
+    dev_on_log(ctx, level, msg, arg);
+}
