@@ -130,12 +130,14 @@ def _exchange(sess, data, frame_size):
     return {"result": "ok"}
 
 
-def upload(host, port, data, key, *, timeout=20.0, cut_after=None, ephemeral=None, frame_size=1024):
+def upload(host, port, data, key, *, timeout=20.0, cut_after=None, ephemeral=None, frame_size=1024, source=None):
     """Upload data (bytes) with the 32-byte key; see the module text."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(fam, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
+        if source:  # the address to come from (tests of per-address backoff)
+            sock.bind((source, 0))
         sock.connect((host, port))
         conn = _Conn(sock, cut_after)
         sess, res = _handshake(conn, key, ephemeral)

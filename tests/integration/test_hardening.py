@@ -200,6 +200,54 @@ def test_backoff_wrong_passwords(dev):
     check_steady(dev, before)
 
 
+KEY_OWNER = bytes(range(1, 33))
+KEY_GUESS = bytes(range(2, 34))
+OTA_KEY = "ota:\n  - platform: esphome\n    encryption:\n      key: %s\n" % __import__("base64").b64encode(
+    KEY_OWNER).decode()
+
+
+def key_guesses(a, port):
+    import noise_uploader
+    while not a.halt.is_set():
+        res = noise_uploader.upload("127.0.0.1", port, b"x" * 100, KEY_GUESS, timeout=40, source=STRANGER)
+        if res.get("reason") == "Handshake MAC failure":
+            a.count += 1
+            a.times.append(time.monotonic())
+
+
+@pytest.mark.device(OTA_KEY)
+def test_backoff_wrong_noise_keys(dev):
+    """Wrong encryption keys from one address are slowed down and logged
+    once a burst; the owner's key from another address gets in at once."""
+    import noise_uploader
+    before = steady(dev)
+    a = Attack.__new__(Attack)
+    a.halt, a.socks, a.count, a.times = threading.Event(), [], 0, []
+    a.t = threading.Thread(target=key_guesses, args=(a, dev.port), daemon=True)
+    t0 = time.monotonic()
+    a.t.start()
+    time.sleep(1.5)
+    img = app_image("v2")
+    t1 = time.monotonic()
+    res = noise_uploader.upload("127.0.0.1", dev.port, img, KEY_OWNER, timeout=25)
+    took = time.monotonic() - t1
+    assert res.get("result") == "ok", res
+    assert dev.active_image(expect=img) == img
+    time.sleep(6)
+    a.stop()
+    span = time.monotonic() - t0
+    late = [t for t in a.times if t > t0 + span / 2]
+    rate_after = len(late) / (span / 2)
+    print("\n[hardening] wrong Noise keys: %d in %.1f s; guess rate of the second half %.2f/s" % (a.count, span,
+                                                                                               rate_after))
+    report("wrong encryption keys from another address", took)
+    assert a.count >= 3, a.count
+    assert rate_after < 2.0
+    warns = [l for l in dev.log().splitlines() if "the client uses another key" in l]
+    assert len(warns) <= 2, warns
+    check_steady(dev, before)
+
+
 def trickle(a, port):
     """A stranger that starts an upload (no password on this device) and
     then sends a byte every 0.3 s: never silent, never progressing."""
