@@ -120,6 +120,7 @@ static int set_up(dev_device *d)
 
 static void tear_down(dev_device *d)
 {
+    dev_mdns_stop(d); /* when the loop did not (a failed start) */
     eota_web_stop(d->web); /* aborts a web upload in progress */
     d->web = NULL;
     for (int i = 0; i < d->nlisten; i++)
@@ -143,6 +144,7 @@ static int run_device(dev_device *d)
     if (rc != 0)
         return rc;
     dev_boot(d);
+    dev_mdns_start(d, d->opt.port ? (uint16_t)d->opt.port : d->cfg.ota.port);
     rc = dev_loop_run(d);
     LOGI("device", "Stopped");
     return rc;

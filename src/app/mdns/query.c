@@ -1,0 +1,77 @@
+/*
+ * query.c: the querier (mdns.h): libmdnsd asks the questions (again as
+ * its schedule says), caches the answers and calls back for each; the
+ * packets come in through the guard (io.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdns/io.h"
+#include "mdns/mdns.h"
+
+struct eota_mdns_query {
+    mdns_io io;
+    eota_mdns_answer_fn fn;
+    void *ctx;
+};
+
+static int on_answer(mdns_answer_t *a, void *arg)
+{
+    eota_mdns_query *q = arg;
+    eota_mdns_answer out = {.name = a->name, .type = a->type, .ttl = a->ttl, .a = a->ip, .target = a->rdname};
+    if (a->type == QTYPE_AAAA && a->rdata && a->rdlen == 16)
+        memcpy(&out.aaaa, a->rdata, 16);
+    out.port = a->srv.port;
+    out.rdata = a->rdata;
+    out.rdlen = a->rdlen;
+    q->fn(q->ctx, &out);
+    return 0;
+}
+
+eota_mdns_query *eota_mdns_query_new(eota_mdns_answer_fn fn, void *ctx)
+{
+    eota_mdns_query *q = calloc(1, sizeof *q);
+    if (!q || mdns_io_open(&q->io) != 0) {
+        free(q);
+        return NULL;
+    }
+    q->fn = fn;
+    q->ctx = ctx;
+    return q;
+}
+
+/* libmdnsd's names end in a dot. */
+static void fq(const char *name, char *out, size_t len)
+{
+    size_t n = strlen(name);
+    snprintf(out, len, "%s%s", name, n && name[n - 1] == '.' ? "" : ".");
+}
+
+void eota_mdns_query_ask(eota_mdns_query *q, const char *name, int type)
+{
+    char f[300];
+    fq(name, f, sizeof f);
+    mdnsd_query(q->io.d, f, type, on_answer, q);
+}
+
+void eota_mdns_query_forget(eota_mdns_query *q, const char *name, int type)
+{
+    char f[300];
+    fq(name, f, sizeof f);
+    mdnsd_query(q->io.d, f, type, NULL, NULL);
+}
+
+int eota_mdns_query_pollfds(eota_mdns_query *q, struct pollfd *pfd, int max) { return mdns_io_pollfds(&q->io, pfd, max); }
+
+long eota_mdns_query_timeout_ms(eota_mdns_query *q) { return mdns_io_timeout_ms(&q->io); }
+
+void eota_mdns_query_run(eota_mdns_query *q, const struct pollfd *pfd, int n) { mdns_io_run(&q->io, pfd, n); }
+
+void eota_mdns_query_free(eota_mdns_query *q)
+{
+    if (!q)
+        return;
+    mdns_io_close(&q->io);
+    free(q);
+}
