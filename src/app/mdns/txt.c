@@ -40,7 +40,7 @@ int eota_mdns_txt_equal(const eota_mdns_txt *a, const eota_mdns_txt *b)
 AvahiStringList *eota_mdns_txt_list(const eota_mdns_txt *t)
 {
     AvahiStringList *l = NULL;
-    for (size_t i = t->n; i-- > 0;)
+    for (size_t i = 0; i < t->n; i++)
         l = avahi_string_list_add(l, t->item[i]);
     return l;
 }
