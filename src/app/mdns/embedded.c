@@ -2,9 +2,11 @@
  * embedded.c: the embedded responder (internal.h): libmdnsd publishes
  * NAME.local (A, AAAA: unique records, probed before they are announced)
  * and the services (PTR, SRV, TXT) on our
- * own multicast socket. An answer from another host for our name with an
- * address not ours is a conflict: the records are withdrawn and published
- * again under the next name.
+ * own multicast socket. libmdnsd sees the questions only: the responses
+ * are looked at here, and one for our name with an address not ours is a
+ * conflict (libmdnsd's own check takes a second address of ours, or a
+ * sibling process's same answer, for one): the records are withdrawn and
+ * published again under the next name.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -22,15 +24,13 @@
 typedef struct emb {
     eota_mdns *m;
     mdns_io io;
-    mdns_record_t *txt;  /* _eota._tcp's TXT */
     char conflict_by[INET6_ADDRSTRLEN];
     int given_up;
 } emb;
 
-/* libmdnsd saw an answer: another host's address for our name? */
-static void on_record(const struct resource *r, void *arg)
+/* An answer: another host's address for our name? */
+static void check_answer(emb *e, const struct resource *r)
 {
-    emb *e = arg;
     char fq[sizeof e->m->host + 1];
     snprintf(fq, sizeof fq, "%s.", e->m->host);
     if (!r->name || strcasecmp(r->name, fq) != 0)
@@ -45,8 +45,18 @@ static void on_record(const struct resource *r, void *arg)
     }
 }
 
-/* libmdnsd's own conflict check compares records loosely (it takes
- * every A record for a match); on_record decides instead. */
+/* Questions go to libmdnsd; responses are checked for conflicts here. */
+static int filter(void *ctx, const struct message *m)
+{
+    if (!m->header.qr)
+        return 1;
+    for (int i = 0; i < m->ancount; i++)
+        check_answer(ctx, &m->an[i]);
+    return 0;
+}
+
+/* libmdnsd's own check (on another host's probe) drops the record; the
+ * next TXT update publishes it again. */
 static void on_conflict(char *host, int type, void *arg)
 {
     (void)arg;
@@ -62,9 +72,9 @@ static void publish_host(emb *e, const char *fq)
         mdnsd_set_ipv6(d, mdnsd_unique(d, fq, QTYPE_AAAA, HOST_TTL, on_conflict, e), e->m->addrs.v6[i]);
 }
 
-/* A service: PTR, SRV, and TXT (returned). No DNS-SD enumeration record:
+/* A service: PTR, SRV, and TXT. No DNS-SD enumeration record:
  * libmdnsd, once asked for it, answers nothing but PTRs afterwards. */
-static mdns_record_t *publish_service(emb *e, const char *type, uint16_t port, const char *fq)
+static void publish_service(emb *e, const char *type, uint16_t port, const char *fq)
 {
     mdns_daemon_t *d = e->io.d;
     char stype[64], inst[160];
@@ -79,16 +89,14 @@ static mdns_record_t *publish_service(emb *e, const char *type, uint16_t port, c
     if (n == 0) /* an empty TXT is one empty string (RFC 6763 6.1) */
         w[n++] = 0;
     mdnsd_set_raw(d, txt, (const char *)w, (unsigned short)n);
-    return txt;
 }
 
 static void publish(emb *e)
 {
     char fq[sizeof e->m->host + 1];
     snprintf(fq, sizeof fq, "%s.", e->m->host);
-    mdnsd_register_receive_callback(e->io.d, on_record, e);
     publish_host(e, fq);
-    e->txt = publish_service(e, "_eota._tcp", e->m->ota_port, fq);
+    publish_service(e, "_eota._tcp", e->m->ota_port, fq);
     if (e->m->web_port)
         publish_service(e, "_http._tcp", e->m->web_port, fq);
 }
@@ -101,17 +109,25 @@ static void *start(eota_mdns *m)
         return NULL;
     }
     e->m = m;
+    e->io.filter = filter;
+    e->io.filter_ctx = e;
     publish(e);
     return e;
 }
 
+/* The record is looked up each time: libmdnsd may have dropped it. */
 static void set_txt(void *impl)
 {
     emb *e = impl;
     unsigned char w[1300];
+    char inst[160];
+    snprintf(inst, sizeof inst, "%s._eota._tcp.local.", e->m->name);
     size_t n = eota_mdns_txt_wire(&e->m->txt, w, sizeof w);
-    if (e->txt && n)
-        mdnsd_set_raw(e->io.d, e->txt, (const char *)w, (unsigned short)n);
+    mdns_record_t *r = mdnsd_find(e->io.d, inst, QTYPE_TXT);
+    if (!r)
+        r = mdnsd_unique(e->io.d, inst, QTYPE_TXT, OTHER_TTL, on_conflict, e);
+    if (n)
+        mdnsd_set_raw(e->io.d, r, (const char *)w, (unsigned short)n);
 }
 
 /* A conflict seen in this turn: start again under the next name. */
@@ -122,7 +138,6 @@ static void handle_conflict(emb *e)
     e->conflict_by[0] = 0;
     mdnsd_free(e->io.d);
     e->io.d = mdnsd_new(QCLASS_IN, 1400);
-    e->txt = NULL;
     if (mdns_rename(e->m, by) != 0) {
         e->given_up = 1;
         return;

@@ -36,14 +36,15 @@ void mdns_io_close(mdns_io *io)
     io->sock.fd = -1;
 }
 
-int mdns_io_feed(mdns_daemon_t *d, struct message *msg, const unsigned char *buf, size_t len,
-                 struct in_addr from, uint16_t port)
+int mdns_io_feed(mdns_io *io, const unsigned char *buf, size_t len, struct in_addr from, uint16_t port)
 {
     if (!eota_mdns_packet_ok(buf, len))
         return 0;
-    memset(msg, 0, sizeof *msg);
-    message_parse(msg, (unsigned char *)buf);
-    mdnsd_in(d, msg, from, port);
+    memset(io->msg, 0, sizeof *io->msg);
+    message_parse(io->msg, (unsigned char *)buf);
+    if (io->filter && !io->filter(io->filter_ctx, io->msg))
+        return 0;
+    mdnsd_in(io->d, io->msg, from, port);
     return 1;
 }
 
@@ -67,7 +68,7 @@ void mdns_io_run(mdns_io *io, const struct pollfd *pfd, int n)
     struct sockaddr_in from;
     long len;
     while (readable && (len = mdns_sock_recv(&io->sock, io->buf, MDNS_IO_BUF, &from)) > 0)
-        mdns_io_feed(io->d, io->msg, io->buf, (size_t)len, from.sin_addr, ntohs(from.sin_port));
+        mdns_io_feed(io, io->buf, (size_t)len, from.sin_addr, ntohs(from.sin_port));
     mdns_io_flush(io);
 }
 

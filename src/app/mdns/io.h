@@ -14,11 +14,16 @@
  * libmdnsd reads up to 64 KiB from a packet's start whatever its length. */
 #define MDNS_IO_BUF (65536 + 1024)
 
+/* Sees each parsed packet first: 1 to hand it to the daemon. */
+typedef int (*mdns_io_filter)(void *ctx, const struct message *m);
+
 typedef struct mdns_io {
     mdns_sock sock;
     mdns_daemon_t *d;
     unsigned char *buf;
     struct message *msg;
+    mdns_io_filter filter;  /* NULL: every packet goes in */
+    void *filter_ctx;
 } mdns_io;
 
 /* The socket, a daemon and the buffers: 0, or -1 after a log line. */
@@ -33,8 +38,7 @@ long mdns_io_timeout_ms(mdns_io *io);
 void mdns_io_close(mdns_io *io);
 
 /* One packet (in a buffer of MDNS_IO_BUF bytes, zeroed past len) to the
- * daemon, when the guard lets it through: 1 if it went in. */
-int mdns_io_feed(mdns_daemon_t *d, struct message *msg, const unsigned char *buf, size_t len,
-                 struct in_addr from, uint16_t port);
+ * daemon, when the guard and the filter let it through: 1 if it went in. */
+int mdns_io_feed(mdns_io *io, const unsigned char *buf, size_t len, struct in_addr from, uint16_t port);
 
 #endif
