@@ -257,3 +257,58 @@ def zeroconf_resolve(net, i, name):
     r = net.run(i, [SYS_PYTHON, "-c", ZC_RESOLVE, name], timeout=30)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
+
+
+NO_NSS_MDNS = "hosts: files dns\n"
+
+
+def eota_in(net, i, args, tmpdir, input=None, timeout=60, env=None):
+    """eota ARGS in namespace i, in a mount namespace whose
+    /etc/nsswitch.conf knows no mDNS (as on a machine without
+    libnss-mdns), with its cache in tmpdir. The CompletedProcess."""
+    nss = os.path.join(tmpdir, "nsswitch.conf")
+    with open(nss, "w") as f:
+        f.write(NO_NSS_MDNS)
+    e = dict(os.environ)
+    e["XDG_CACHE_HOME"] = os.path.join(tmpdir, "cache")
+    e.update(env or {})
+    script = 'mount --bind "$0" /etc/nsswitch.conf && exec "$@"'
+    return net.run(i, ["unshare", "-m", "sh", "-c", script, nss, eota_bin()] + args, input=input, timeout=timeout,
+                   env=e)
+
+
+ZC_ESPHOME = r"""
+import socket, sys, time
+from zeroconf import Zeroconf, ServiceInfo, IPVersion
+name, addr = sys.argv[1], sys.argv[2]
+zc = Zeroconf(ip_version=IPVersion.V4Only)
+txt = {"version": "2024.6.0", "platform": "ESP32", "board": "esp32dev", "mac": "a0b1c2d3e4f5",
+       "network": "wifi", "api_encryption": "Noise_NNpsk0_25519_ChaChaPoly_SHA256",
+       "friendly_name": "Living Room"}
+info = ServiceInfo("_esphomelib._tcp.local.", name + "._esphomelib._tcp.local.",
+                   addresses=[socket.inet_aton(addr)], port=6053, properties=txt, server=name + ".local.")
+zc.register_service(info)
+print("registered", flush=True)
+sys.stdin.readline()
+zc.unregister_service(info)
+zc.close()
+"""
+
+
+class StockEsphome:
+    """A device advertised as stock ESPHome firmware does (python3-zeroconf,
+    _esphomelib._tcp with ESPHome's TXT keys) in namespace i."""
+
+    def __init__(self, net, i, name="living"):
+        self.proc = net.popen(i, [SYS_PYTHON, "-c", ZC_ESPHOME, name, net.addr[i]], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "registered"
+
+    def close(self):
+        try:
+            self.proc.stdin.write("\n")
+            self.proc.stdin.flush()
+            self.proc.wait(10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()

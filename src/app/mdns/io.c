@@ -45,6 +45,8 @@ int mdns_io_feed(mdns_io *io, const unsigned char *buf, size_t len, struct in_ad
     if (io->filter && !io->filter(io->filter_ctx, io->msg))
         return 0;
     mdnsd_in(io->d, io->msg, from, port);
+    if (io->after)
+        io->after(io->filter_ctx, io->msg);
     return 1;
 }
 

@@ -23,6 +23,7 @@ typedef struct mdns_io {
     unsigned char *buf;
     struct message *msg;
     mdns_io_filter filter;  /* NULL: every packet goes in */
+    mdns_io_filter after;   /* sees each packet the daemon took, after it */
     void *filter_ctx;
 } mdns_io;
 

@@ -29,6 +29,33 @@ static int on_answer(mdns_answer_t *a, void *arg)
     return 0;
 }
 
+/* libmdnsd reads a response's answers only; the additional records
+ * (a PTR answer's SRV, TXT and addresses, which a responder will not
+ * multicast again within a second, RFC 6762 6) go to the callback here. */
+static int additional(void *ctx, const struct message *m)
+{
+    eota_mdns_query *q = ctx;
+    for (int i = 0; m->header.qr && i < m->arcount; i++) {
+        const struct resource *r = &m->ar[i];
+        eota_mdns_answer out = {.name = r->name, .type = r->type, .ttl = r->ttl, .rdata = r->rdata,
+                                .rdlen = r->rdlength};
+        if (!r->name)
+            continue;
+        if (r->type == QTYPE_A)
+            out.a = r->known.a.ip;
+        else if (r->type == QTYPE_AAAA && r->rdata && r->rdlength == 16)
+            memcpy(&out.aaaa, r->rdata, 16);
+        else if (r->type == QTYPE_PTR)
+            out.target = r->known.ptr.name;
+        else if (r->type == QTYPE_SRV) {
+            out.target = r->known.srv.name;
+            out.port = r->known.srv.port;
+        }
+        q->fn(q->ctx, &out);
+    }
+    return 1;
+}
+
 eota_mdns_query *eota_mdns_query_new(eota_mdns_answer_fn fn, void *ctx)
 {
     eota_mdns_query *q = calloc(1, sizeof *q);
@@ -38,6 +65,8 @@ eota_mdns_query *eota_mdns_query_new(eota_mdns_answer_fn fn, void *ctx)
     }
     q->fn = fn;
     q->ctx = ctx;
+    q->io.after = additional;
+    q->io.filter_ctx = q;
     return q;
 }
 
@@ -53,6 +82,10 @@ void eota_mdns_query_ask(eota_mdns_query *q, const char *name, int type)
     char f[300];
     fq(name, f, sizeof f);
     mdnsd_query(q->io.d, f, type, on_answer, q);
+    /* what the cache holds already (an announcement heard before the
+     * question): libmdnsd calls back only for answers still to come */
+    for (mdns_answer_t *a = mdnsd_list(q->io.d, f, type, NULL); a; a = mdnsd_list(q->io.d, f, type, a))
+        on_answer(a, q);
 }
 
 void eota_mdns_query_forget(eota_mdns_query *q, const char *name, int type)
