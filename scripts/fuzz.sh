@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz.sh: build the libFuzzer target for the device engine with clang
+# fuzz.sh: build the libFuzzer targets (the device engine; mDNS) with clang
 # (ASan + UBSan) in build-fuzz and run it for SECONDS (default 60), starting
 # from the checked-in seeds (tests/fuzz/corpus) and seeds generated fresh by
 # fuzz_seedgen (which also checks that each seed still does what it should).
@@ -27,7 +27,7 @@ esac
 command -v clang >/dev/null || { echo "fuzz: clang not found (scripts/deps.sh)" >&2; exit 2; }
 CC=clang cmake -S "$root" -B "$bdir" -G Ninja -DEOTA_FUZZ=ON -DEOTA_BUILD_TESTS=OFF \
   -DEOTA_SANITIZE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C "$bdir" fuzz_server fuzz_seedgen
+ninja -C "$bdir" fuzz_server fuzz_seedgen fuzz_mdns fuzz_mdns_seeds
 
 seeds=$root/tests/fuzz/corpus
 if [ $update -eq 1 ]; then
@@ -63,3 +63,16 @@ echo "fuzz: running fuzz_server for ${secs}s (corpus: ${dirs[*]})"
   -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/" \
   "${par[@]+"${par[@]}"}" "${extra[@]+"${extra[@]}"}" "${dirs[@]}"
 echo "fuzz: no crash in ${secs}s"
+
+# The mDNS target (src/app/mdns): the packet guard, libmdnsd behind it, the
+# responder and the querier; seeds from tests/support/mdns_packets.c (good
+# packets, truncated, looping compression pointers, oversized).
+msecs=${FUZZ_MDNS_SECONDS:-$(( secs / 2 > 20 ? secs / 2 : 20 ))}
+rm -rf "$bdir/mdns-seeds"
+mkdir -p "$bdir/mdns-seeds" "$bdir/mdns-corpus"
+"$bdir/tests/fuzz/fuzz_mdns_seeds" "$bdir/mdns-seeds"
+echo "fuzz: running fuzz_mdns for ${msecs}s"
+"$bdir/tests/fuzz/fuzz_mdns" -max_total_time="$msecs" -max_len=9000 -timeout=10 \
+  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/mdns-" \
+  "${extra[@]+"${extra[@]}"}" "$bdir/mdns-corpus" "$bdir/mdns-seeds"
+echo "fuzz: fuzz_mdns: no crash in ${msecs}s"

@@ -12,6 +12,8 @@ import subprocess
 import tempfile
 import time
 
+import pytest
+
 from devicelib import eota_bin
 
 SYS_PYTHON = "/usr/bin/python3"
@@ -90,6 +92,52 @@ class Net:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+def wait_for(read, text, timeout, alive=lambda: True, who="the log"):
+    """Wait until read() holds text, as long as alive(); else fail with it."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if text in read():
+            return True
+        if not alive():
+            break
+        time.sleep(0.1)
+    raise AssertionError("no %r in %s:\n%s" % (text, who, read()))
+
+
+@pytest.fixture
+def net3():
+    """Three namespaces (Net)."""
+    n = Net(3)
+    yield n
+    n.close()
+
+
+@pytest.fixture
+def net4():
+    """Four namespaces (Net)."""
+    n = Net(4)
+    yield n
+    n.close()
+
+
+@pytest.fixture
+def devices():
+    """The NsDevices a test starts (start_device), cleaned up after it."""
+    made = []
+    yield made
+    for d in made:
+        d.cleanup()
+
+
+def start_device(devices, *a, **kw):
+    """An NsDevice (arguments as its), once it publishes (or says mDNS is
+    off)."""
+    d = NsDevice(*a, **kw)
+    devices.append(d)
+    d.wait_log("mDNS is off" if kw.get("mdns") == "off" else "Publishing")
+    return d
+
+
 DEVICE_YAML = """esphome:
   name: {name}
   friendly_name: {friendly}
@@ -123,14 +171,7 @@ class NsDevice:
             return f.read()
 
     def wait_log(self, text, timeout=10.0):
-        end = time.time() + timeout
-        while time.time() < end:
-            if text in self.log():
-                return True
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise AssertionError("no %r in the device log:\n%s" % (text, self.log()))
+        return wait_for(self.log, text, timeout, lambda: self.proc.poll() is None, "the device log")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -202,12 +243,7 @@ class Avahi:
             return f.read()
 
     def wait_log(self, text, timeout=15.0):
-        end = time.time() + timeout
-        while time.time() < end:
-            if text in self.log():
-                return
-            time.sleep(0.1)
-        raise AssertionError("avahi-daemon: no %r in:\n%s" % (text, self.log()))
+        return wait_for(self.log, text, timeout, who="avahi-daemon's log")
 
     def resolve(self, net, i, name, timeout=10):
         e = dict(os.environ)

@@ -5,25 +5,11 @@ embedded responder (libmdnsd) and through a running avahi-daemon."""
 
 import pytest
 
-from mdnslib import Avahi, Net, NsDevice, missing_avahi, missing_facility, zeroconf_resolve
+from mdnslib import Avahi, NsDevice, devices, missing_avahi, missing_facility, zeroconf_resolve  # noqa: F401
+from mdnslib import net3 as net  # noqa: F401
 
 _why = missing_facility()
 pytestmark = pytest.mark.skipif(_why is not None, reason=_why or "")
-
-
-@pytest.fixture
-def net():
-    n = Net(3)
-    yield n
-    n.close()
-
-
-@pytest.fixture
-def devices():
-    made = []
-    yield made
-    for d in made:
-        d.cleanup()
 
 
 def start(devices, *a, **kw):

@@ -14,7 +14,9 @@ import time
 import pytest
 
 from devicelib import app_image
-from mdnslib import Net, NsDevice, StockEsphome, eota_in, missing_facility
+from mdnslib import StockEsphome, devices, eota_in, missing_facility  # noqa: F401
+from mdnslib import net4 as net  # noqa: F401
+from mdnslib import start_device as start
 
 _why = missing_facility()
 pytestmark = pytest.mark.skipif(_why is not None, reason=_why or "")
@@ -23,32 +25,10 @@ APP = 'app:\n  command: ["{image}", "%s"]\n  stop_timeout: 2s\nsafe_mode:\n  num
 
 
 @pytest.fixture
-def net():
-    n = Net(4)
-    yield n
-    n.close()
-
-
-@pytest.fixture
 def tmp():
     d = tempfile.mkdtemp(prefix="eota-mdns-up-")
     yield d
     shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture
-def devices():
-    made = []
-    yield made
-    for d in made:
-        d.cleanup()
-
-
-def start(devices, *a, **kw):
-    d = NsDevice(*a, **kw)
-    devices.append(d)
-    d.wait_log("mDNS is off" if kw.get("mdns") == "off" else "Publishing")
-    return d
 
 
 def firmware(tmp, version, data=None):

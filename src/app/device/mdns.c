@@ -100,7 +100,7 @@ void dev_mdns_start(dev_device *d, uint16_t port)
     eota_mdns_txt t;
     build_txt(d, &t);
     uint16_t web = !d->web ? 0 : d->opt.web_port ? (uint16_t)d->opt.web_port : d->cfg.web_server.port;
-    eota_mdns_config mc = {d->cfg.name, port, web, (eota_mdns_backend)d->opt.mdns};
+    eota_mdns_config mc = {d->cfg.name, port, web, (eota_mdns_backend)d->opt.mdns, 0};
     d->mdns = eota_mdns_start(&mc, &t);
 }
 

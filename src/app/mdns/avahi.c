@@ -147,4 +147,11 @@ static void stop(void *impl)
     free(a);
 }
 
-const mdns_backend mdns_backend_avahi = {"avahi-daemon", start, set_txt, pollfds, timeout_ms, run, stop};
+/* Avahi's daemon reads the network itself. */
+static int feed(void *impl, const unsigned char *pkt, size_t len, struct in_addr from, uint16_t port)
+{
+    (void)impl, (void)pkt, (void)len, (void)from, (void)port;
+    return 0;
+}
+
+const mdns_backend mdns_backend_avahi = {"avahi-daemon", start, set_txt, pollfds, timeout_ms, run, stop, feed};

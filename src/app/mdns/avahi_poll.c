@@ -9,22 +9,29 @@
 #include <sys/time.h>
 
 
+/* What watches and timeouts share, first in each: the list they are on,
+ * and whether Avahi freed them. */
+typedef struct anode {
+    struct anode *next;
+    int dead;
+} anode;
+
 struct AvahiWatch {
+    anode n;
     mdns_apoll *p;
-    int fd, dead;
+    int fd;
     AvahiWatchEvent events, revents;
     AvahiWatchCallback cb;
     void *ud;
-    struct AvahiWatch *next;
 };
 
 struct AvahiTimeout {
+    anode n;
     mdns_apoll *p;
-    int dead, armed;
+    int armed;
     struct timeval when;
     AvahiTimeoutCallback cb;
     void *ud;
-    struct AvahiTimeout *next;
 };
 
 struct mdns_apoll {
@@ -39,14 +46,14 @@ static AvahiWatch *watch_new(const AvahiPoll *api, int fd, AvahiWatchEvent ev, A
     AvahiWatch *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
-    *w = (AvahiWatch){p, fd, 0, ev, 0, cb, ud, p->watches};
+    *w = (AvahiWatch){{(anode *)p->watches, 0}, p, fd, ev, 0, cb, ud};
     p->watches = w;
     return w;
 }
 
 static void watch_update(AvahiWatch *w, AvahiWatchEvent ev) { w->events = ev; }
 static AvahiWatchEvent watch_get_events(AvahiWatch *w) { return w->revents; }
-static void watch_free(AvahiWatch *w) { w->dead = 1; }
+static void watch_free(AvahiWatch *w) { w->n.dead = 1; }
 
 static void arm(AvahiTimeout *t, const struct timeval *tv)
 {
@@ -61,14 +68,17 @@ static AvahiTimeout *timeout_new(const AvahiPoll *api, const struct timeval *tv,
     AvahiTimeout *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    *t = (AvahiTimeout){.p = p, .cb = cb, .ud = ud, .next = p->timeouts};
+    *t = (AvahiTimeout){.n = {(anode *)p->timeouts, 0}, .p = p, .cb = cb, .ud = ud};
     arm(t, tv);
     p->timeouts = t;
     return t;
 }
 
 static void timeout_update(AvahiTimeout *t, const struct timeval *tv) { arm(t, tv); }
-static void timeout_free(AvahiTimeout *t) { t->dead = 1; }
+static void timeout_free(AvahiTimeout *t) { t->n.dead = 1; }
+
+#define NEXT_W(w) ((AvahiWatch *)(w)->n.next)
+#define NEXT_T(t) ((AvahiTimeout *)(t)->n.next)
 
 mdns_apoll *mdns_apoll_new(void)
 {
@@ -85,8 +95,8 @@ const AvahiPoll *mdns_apoll_api(mdns_apoll *p) { return &p->api; }
 int mdns_apoll_pollfds(mdns_apoll *p, struct pollfd *pfd, int max)
 {
     int n = 0;
-    for (AvahiWatch *w = p->watches; w && n < max; w = w->next)
-        if (!w->dead)
+    for (AvahiWatch *w = p->watches; w && n < max; w = NEXT_W(w))
+        if (!w->n.dead)
             pfd[n++] = (struct pollfd){w->fd, (short)w->events, 0};
     return n;
 }
@@ -102,8 +112,8 @@ static long ms_until(const struct timeval *when)
 long mdns_apoll_timeout_ms(mdns_apoll *p)
 {
     long best = -1;
-    for (AvahiTimeout *t = p->timeouts; t; t = t->next)
-        if (!t->dead && t->armed) {
+    for (AvahiTimeout *t = p->timeouts; t; t = NEXT_T(t))
+        if (!t->n.dead && t->armed) {
             long ms = ms_until(&t->when);
             if (best < 0 || ms < best)
                 best = ms;
@@ -111,23 +121,17 @@ long mdns_apoll_timeout_ms(mdns_apoll *p)
     return best;
 }
 
-static void sweep(mdns_apoll *p)
+/* Unlink and free the dead nodes of a list. */
+static void sweep(anode **head)
 {
-    for (AvahiWatch **w = &p->watches; *w;) {
-        AvahiWatch *x = *w;
-        *w = x->dead ? x->next : *w;
-        if (x->dead)
-            free(x);
-        else
-            w = &x->next;
-    }
-    for (AvahiTimeout **t = &p->timeouts; *t;) {
-        AvahiTimeout *x = *t;
-        *t = x->dead ? x->next : *t;
-        if (x->dead)
-            free(x);
-        else
-            t = &x->next;
+    while (*head) {
+        anode *x = *head;
+        if (!x->dead) {
+            head = &x->next;
+            continue;
+        }
+        *head = x->next;
+        free(x);
     }
 }
 
@@ -141,29 +145,31 @@ static short revents_of(const struct pollfd *pfd, int n, int fd)
 
 void mdns_apoll_run(mdns_apoll *p, const struct pollfd *pfd, int n)
 {
-    for (AvahiWatch *w = p->watches; w; w = w->next) {
-        short re = w->dead ? 0 : revents_of(pfd, n, w->fd);
+    for (AvahiWatch *w = p->watches; w; w = NEXT_W(w)) {
+        short re = w->n.dead ? 0 : revents_of(pfd, n, w->fd);
         w->revents = (AvahiWatchEvent)(re & (short)(w->events | POLLERR | POLLHUP));
         if (w->revents)
             w->cb(w, w->fd, w->revents, w->ud);
         w->revents = 0;
     }
-    for (AvahiTimeout *t = p->timeouts; t; t = t->next)
-        if (!t->dead && t->armed && ms_until(&t->when) == 0) {
+    for (AvahiTimeout *t = p->timeouts; t; t = NEXT_T(t))
+        if (!t->n.dead && t->armed && ms_until(&t->when) == 0) {
             t->armed = 0;
             t->cb(t, t->ud);
         }
-    sweep(p);
+    sweep((anode **)&p->watches);
+    sweep((anode **)&p->timeouts);
 }
 
 void mdns_apoll_free(mdns_apoll *p)
 {
     if (!p)
         return;
-    for (AvahiWatch *w = p->watches; w; w = w->next)
-        w->dead = 1;
-    for (AvahiTimeout *t = p->timeouts; t; t = t->next)
-        t->dead = 1;
-    sweep(p);
+    for (AvahiWatch *w = p->watches; w; w = NEXT_W(w))
+        w->n.dead = 1;
+    for (AvahiTimeout *t = p->timeouts; t; t = NEXT_T(t))
+        t->n.dead = 1;
+    sweep((anode **)&p->watches);
+    sweep((anode **)&p->timeouts);
     free(p);
 }

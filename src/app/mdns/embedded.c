@@ -104,7 +104,7 @@ static void publish(emb *e)
 static void *start(eota_mdns *m)
 {
     emb *e = calloc(1, sizeof *e);
-    if (!e || mdns_io_open(&e->io) != 0) {
+    if (!e || mdns_io_open(&e->io, m->offline) != 0) {
         free(e);
         return NULL;
     }
@@ -154,6 +154,14 @@ static void run(void *impl, const struct pollfd *pfd, int n)
     mdns_io_flush(&e->io);
 }
 
+static int feed(void *impl, const unsigned char *pkt, size_t len, struct in_addr from, uint16_t port)
+{
+    emb *e = impl;
+    int in = mdns_io_feed_copy(&e->io, pkt, len, from, port);
+    run(e, NULL, 0);
+    return in;
+}
+
 static int pollfds(void *impl, struct pollfd *pfd, int max) { return mdns_io_pollfds(&((emb *)impl)->io, pfd, max); }
 
 static long timeout_ms(void *impl) { return mdns_io_timeout_ms(&((emb *)impl)->io); }
@@ -167,4 +175,4 @@ static void stop(void *impl)
     free(e);
 }
 
-const mdns_backend mdns_backend_embedded = {"embedded", start, set_txt, pollfds, timeout_ms, run, stop};
+const mdns_backend mdns_backend_embedded = {"embedded", start, set_txt, pollfds, timeout_ms, run, stop, feed};

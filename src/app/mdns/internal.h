@@ -28,6 +28,7 @@ typedef struct mdns_backend {
     long (*timeout_ms)(void *impl);
     void (*run)(void *impl, const struct pollfd *pfd, int n);
     void (*stop)(void *impl);              /* goodbye and free */
+    int (*feed)(void *impl, const unsigned char *pkt, size_t len, struct in_addr from, uint16_t port);
 } mdns_backend;
 
 struct eota_mdns {
@@ -38,6 +39,7 @@ struct eota_mdns {
     char host[EOTA_MDNS_NAME_MAX + 8]; /* name + ".local" */
     int renames;
     uint16_t ota_port, web_port;
+    int offline;
     eota_mdns_txt txt;
     mdns_addrs addrs;
 };

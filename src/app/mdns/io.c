@@ -9,11 +9,11 @@
 
 #define FRAME 1400 /* libmdnsd's largest packet out */
 
-int mdns_io_open(mdns_io *io)
+int mdns_io_open(mdns_io *io, int offline)
 {
     memset(io, 0, sizeof *io);
     io->sock.fd = -1;
-    if (mdns_sock_open(&io->sock) != 0)
+    if (!offline && mdns_sock_open(&io->sock) != 0)
         return -1;
     io->d = mdnsd_new(QCLASS_IN, FRAME);
     io->buf = calloc(1, MDNS_IO_BUF);
@@ -43,11 +43,20 @@ int mdns_io_feed(mdns_io *io, const unsigned char *buf, size_t len, struct in_ad
     memset(io->msg, 0, sizeof *io->msg);
     message_parse(io->msg, (unsigned char *)buf);
     if (io->filter && !io->filter(io->filter_ctx, io->msg))
-        return 0;
+        return 1; /* looked at, not for the daemon */
     mdnsd_in(io->d, io->msg, from, port);
     if (io->after)
         io->after(io->filter_ctx, io->msg);
     return 1;
+}
+
+int mdns_io_feed_copy(mdns_io *io, const unsigned char *pkt, size_t len, struct in_addr from, uint16_t port)
+{
+    if (len > EOTA_MDNS_MAX_PACKET)
+        return 0;
+    memcpy(io->buf, pkt, len);
+    memset(io->buf + len, 0, MDNS_IO_BUF - len);
+    return mdns_io_feed(io, io->buf, len, from, port);
 }
 
 void mdns_io_flush(mdns_io *io)

@@ -27,8 +27,11 @@ typedef struct mdns_io {
     void *filter_ctx;
 } mdns_io;
 
-/* The socket, a daemon and the buffers: 0, or -1 after a log line. */
-int mdns_io_open(mdns_io *io);
+/* The socket (none when offline), a daemon and the buffers: 0, or -1
+ * after a log line. */
+int mdns_io_open(mdns_io *io, int offline);
+/* mdns_io_feed of a packet copied into io's buffer. */
+int mdns_io_feed_copy(mdns_io *io, const unsigned char *pkt, size_t len, struct in_addr from, uint16_t port);
 /* Drain the socket into the daemon, then send what it has to send. */
 void mdns_io_run(mdns_io *io, const struct pollfd *pfd, int n);
 /* Send what the daemon has to send now. */
@@ -39,7 +42,7 @@ long mdns_io_timeout_ms(mdns_io *io);
 void mdns_io_close(mdns_io *io);
 
 /* One packet (in a buffer of MDNS_IO_BUF bytes, zeroed past len) to the
- * daemon, when the guard and the filter let it through: 1 if it went in. */
+ * filter and the daemon, when the guard lets it through: 1 if it did. */
 int mdns_io_feed(mdns_io *io, const unsigned char *buf, size_t len, struct in_addr from, uint16_t port);
 
 #endif

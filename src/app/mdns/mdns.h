@@ -50,6 +50,8 @@ typedef struct eota_mdns_config {
     uint16_t ota_port;       /* _eota._tcp */
     uint16_t web_port;       /* _http._tcp; 0: no web server */
     eota_mdns_backend backend;
+    int offline;             /* no socket: packets come by eota_mdns_feed
+                                only, nothing is sent (fuzzing, tests) */
 } eota_mdns_config;
 
 typedef struct eota_mdns eota_mdns;
@@ -70,6 +72,9 @@ void eota_mdns_run(eota_mdns *m, const struct pollfd *pfd, int n);
 const char *eota_mdns_host(const eota_mdns *m);
 /* Which backend runs: "avahi" or "embedded". */
 const char *eota_mdns_backend_name(const eota_mdns *m);
+/* A packet as if it came from from:port (offline responders; the embedded
+ * backend only): 1 when it went past the guard. */
+int eota_mdns_feed(eota_mdns *m, const unsigned char *pkt, size_t len, struct in_addr from, uint16_t port);
 /* Say goodbye (records with TTL 0) and free. NULL is fine. */
 void eota_mdns_stop(eota_mdns *m);
 
@@ -113,8 +118,13 @@ typedef struct eota_mdns_answer {
 
 typedef void (*eota_mdns_answer_fn)(void *ctx, const eota_mdns_answer *a);
 
-/* A querier on the mDNS port: NULL after a log line saying why. */
+/* A querier on the mDNS port (offline: without one): NULL after a log
+ * line saying why. */
 eota_mdns_query *eota_mdns_query_new(eota_mdns_answer_fn fn, void *ctx);
+eota_mdns_query *eota_mdns_query_new_offline(eota_mdns_answer_fn fn, void *ctx);
+/* A packet as if it came from from:port: 1 when it went past the guard. */
+int eota_mdns_query_feed(eota_mdns_query *q, const unsigned char *pkt, size_t len, struct in_addr from,
+                         uint16_t port);
 /* Ask (repeatedly, as libmdnsd does) for name's records of type. */
 void eota_mdns_query_ask(eota_mdns_query *q, const char *name, int type);
 /* Stop asking. */

@@ -56,10 +56,10 @@ static int additional(void *ctx, const struct message *m)
     return 1;
 }
 
-eota_mdns_query *eota_mdns_query_new(eota_mdns_answer_fn fn, void *ctx)
+static eota_mdns_query *query_new(eota_mdns_answer_fn fn, void *ctx, int offline)
 {
     eota_mdns_query *q = calloc(1, sizeof *q);
-    if (!q || mdns_io_open(&q->io) != 0) {
+    if (!q || mdns_io_open(&q->io, offline) != 0) {
         free(q);
         return NULL;
     }
@@ -68,6 +68,17 @@ eota_mdns_query *eota_mdns_query_new(eota_mdns_answer_fn fn, void *ctx)
     q->io.after = additional;
     q->io.filter_ctx = q;
     return q;
+}
+
+eota_mdns_query *eota_mdns_query_new(eota_mdns_answer_fn fn, void *ctx) { return query_new(fn, ctx, 0); }
+
+eota_mdns_query *eota_mdns_query_new_offline(eota_mdns_answer_fn fn, void *ctx) { return query_new(fn, ctx, 1); }
+
+int eota_mdns_query_feed(eota_mdns_query *q, const unsigned char *pkt, size_t len, struct in_addr from, uint16_t port)
+{
+    int in = mdns_io_feed_copy(&q->io, pkt, len, from, port);
+    mdns_io_flush(&q->io);
+    return in;
 }
 
 /* libmdnsd's names end in a dot. */

@@ -55,10 +55,11 @@ eota_mdns *eota_mdns_start(const eota_mdns_config *c, const eota_mdns_txt *txt)
     set_name(m, m->base);
     m->ota_port = c->ota_port;
     m->web_port = c->web_port;
+    m->offline = c->offline;
     m->txt = *txt;
     mdns_addrs_read(&m->addrs);
     const mdns_backend *be[2];
-    int nb = pick(c->backend, be);
+    int nb = pick(c->offline ? EOTA_MDNS_EMBEDDED : c->backend, be);
     for (int i = 0; i < nb && !m->impl; i++)
         if ((m->impl = be[i]->start(m)))
             m->be = be[i];
@@ -93,6 +94,11 @@ void eota_mdns_run(eota_mdns *m, const struct pollfd *pfd, int n)
 const char *eota_mdns_host(const eota_mdns *m) { return m->host; }
 
 const char *eota_mdns_backend_name(const eota_mdns *m) { return m->be->name; }
+
+int eota_mdns_feed(eota_mdns *m, const unsigned char *pkt, size_t len, struct in_addr from, uint16_t port)
+{
+    return m ? m->be->feed(m->impl, pkt, len, from, port) : 0;
+}
 
 void eota_mdns_stop(eota_mdns *m)
 {

@@ -82,7 +82,7 @@ static void send_to(const mdns_sock *s, const unsigned char *pkt, size_t len, st
 
 static void remember(mdns_sock *s, const unsigned char *pkt, size_t len)
 {
-    if (len > MDNS_ECHO_MAX)
+    if (len > MDNS_ECHO_MAX || !s->echo)
         return;
     mdns_echo *e = &s->echo[s->echo_next++ % MDNS_ECHOES];
     e->len = len;
@@ -99,6 +99,8 @@ static int is_echo(const mdns_sock *s, const unsigned char *pkt, size_t len)
 
 void mdns_sock_send(mdns_sock *s, const unsigned char *pkt, size_t len, struct in_addr ip, uint16_t port)
 {
+    if (s->fd < 0) /* offline */
+        return;
     remember(s, pkt, len);
     if (!IN_MULTICAST(ntohl(ip.s_addr))) {
         send_to(s, pkt, len, ip, port);
