@@ -109,6 +109,9 @@ static int set_up(dev_device *d)
     log_banner(d, port, pw);
     dev_app_init(&d->app, &d->cfg);
     dev_automations_init(&d->autos, d->cfg.name);
+    /* mDNS before the listeners: the device's sockets are all open once
+     * it says it listens; the TXT records follow the boot in the loop */
+    dev_mdns_start(d, port);
     if (dev_setup_engine(d, port, pw) != 0)
         return 1;
     d->autos.ota_id = d->cfg.ota.id;
@@ -144,7 +147,6 @@ static int run_device(dev_device *d)
     if (rc != 0)
         return rc;
     dev_boot(d);
-    dev_mdns_start(d, d->opt.port ? (uint16_t)d->opt.port : d->cfg.ota.port);
     rc = dev_loop_run(d);
     LOGI("device", "Stopped");
     return rc;

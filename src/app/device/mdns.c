@@ -44,7 +44,7 @@ static const char *running_sha(dev_device *d, const eota_slot_info *si, int slot
 /* slot, state, sha256 of the image this boot runs. */
 static void add_image(dev_device *d, eota_mdns_txt *t)
 {
-    int slot = d->dec.slot;
+    int slot = d->slots.active ? d->slots.active - 'a' : -1; /* before the boot: the slot to boot */
     eota_slot_info si;
     if (slot < 0 || slot > 1) {
         eota_mdns_txt_add(t, "slot", "none");
@@ -99,7 +99,9 @@ void dev_mdns_start(dev_device *d, uint16_t port)
     }
     eota_mdns_txt t;
     build_txt(d, &t);
-    uint16_t web = !d->web ? 0 : d->opt.web_port ? (uint16_t)d->opt.web_port : d->cfg.web_server.port;
+    /* the web server runs for either block (web/server.c) */
+    int has_web = d->cfg.web_server.present || d->cfg.ota_web_server;
+    uint16_t web = !has_web ? 0 : d->opt.web_port ? (uint16_t)d->opt.web_port : d->cfg.web_server.port;
     eota_mdns_config mc = {d->cfg.name, port, web, (eota_mdns_backend)d->opt.mdns, 0};
     d->mdns = eota_mdns_start(&mc, &t);
 }
