@@ -274,4 +274,5 @@ void up_resolver_free(up_resolver *rs)
         up_addr_cache_save(rs->cache);
     up_addr_cache_free(rs->cache);
     free(rs);
+    up_sys_gai_finish(1000); /* a system lookup that lost the race */
 }

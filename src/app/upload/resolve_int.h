@@ -22,8 +22,6 @@ typedef struct up_lookup {
     uint64_t deadline;
     char why[200];          /* the system resolver's failure, or "" */
     struct gaicb *gai;      /* getaddrinfo_a's request, or NULL */
-    struct addrinfo hints;
-    char service[8];
     struct up_lookup *next;
 } up_lookup;
 
@@ -41,8 +39,12 @@ void up_sys_ares_start(up_sysres *s, up_lookup *lk);
 void up_sys_gai_start(up_lookup *lk);
 /* Its answer, if it came: addresses into lk->got (done), or why. */
 void up_sys_gai_check(up_lookup *lk);
-/* Cancel it if it still runs; freed unless glibc still holds it. */
+/* Cancel it if it still runs; freed, or kept until glibc is done with it
+ * (up_sys_gai_finish). */
 void up_sys_gai_release(up_lookup *lk);
+/* Wait up to wait_ms for the requests glibc still works on, and free
+ * those done (at the end of a run). */
+void up_sys_gai_finish(long wait_ms);
 int up_sys_pollfds(up_sysres *s, struct pollfd *pfd, int max);
 long up_sys_timeout_ms(up_sysres *s);
 void up_sys_run(up_sysres *s, const struct pollfd *pfd, int n);

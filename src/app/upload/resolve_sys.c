@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "upload/resolve_int.h"
 
@@ -55,20 +56,29 @@ void up_sys_ares_start(up_sysres *s, up_lookup *lk)
     ares_getaddrinfo(s->ch, lk->host, NULL, &h, on_ares, lk);
 }
 
+/* A request with everything glibc reads (it may outlive the lookup). */
+typedef struct gai_req {
+    struct gaicb cb; /* first: the block is freed through &cb */
+    struct addrinfo hints;
+    char service[8];
+    char name[256];
+} gai_req;
+
 void up_sys_gai_start(up_lookup *lk)
 {
-    lk->gai = calloc(1, sizeof *lk->gai);
-    if (!lk->gai)
+    gai_req *q = calloc(1, sizeof *q);
+    if (!q)
         return;
-    lk->hints = (struct addrinfo){.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP};
-    snprintf(lk->service, sizeof lk->service, "%u", lk->port);
-    *lk->gai = (struct gaicb){.ar_name = lk->host, .ar_service = lk->service, .ar_request = &lk->hints};
-    struct gaicb *list[1] = {lk->gai};
+    q->hints = (struct addrinfo){.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP};
+    snprintf(q->service, sizeof q->service, "%u", lk->port);
+    snprintf(q->name, sizeof q->name, "%s", lk->host);
+    q->cb = (struct gaicb){.ar_name = q->name, .ar_service = q->service, .ar_request = &q->hints};
+    struct gaicb *list[1] = {&q->cb};
     struct sigevent sev = {.sigev_notify = SIGEV_NONE};
-    if (getaddrinfo_a(GAI_NOWAIT, list, 1, &sev) != 0) {
-        free(lk->gai);
-        lk->gai = NULL;
-    }
+    if (getaddrinfo_a(GAI_NOWAIT, list, 1, &sev) != 0)
+        free(q);
+    else
+        lk->gai = &q->cb;
 }
 
 void up_sys_gai_check(up_lookup *lk)
@@ -90,15 +100,49 @@ void up_sys_gai_check(up_lookup *lk)
     lk->gai = NULL;
 }
 
+/* Requests glibc still works on when their lookup ended: kept (and
+ * reachable) here, since glibc writes into them when it is done. */
+static struct gaicb *orphans[64];
+
 void up_sys_gai_release(up_lookup *lk)
 {
     if (!lk->gai)
         return;
-    if (gai_cancel(lk->gai) == EAI_NOTCANCELED) {
-        lk->gai = NULL; /* glibc still holds it: it stays theirs */
+    gai_cancel(lk->gai);
+    if (gai_error(lk->gai) != EAI_INPROGRESS) {
+        up_sys_gai_check(lk);
         return;
     }
-    up_sys_gai_check(lk);
+    for (size_t i = 0; i < sizeof orphans / sizeof orphans[0]; i++)
+        if (!orphans[i]) {
+            orphans[i] = lk->gai;
+            break;
+        }
+    lk->gai = NULL;
+}
+
+void up_sys_gai_finish(long wait_ms)
+{
+    struct gaicb *list[sizeof orphans / sizeof orphans[0]];
+    int n = 0;
+    for (size_t i = 0; i < sizeof orphans / sizeof orphans[0]; i++)
+        if (orphans[i])
+            list[n++] = orphans[i];
+    struct timespec ts = {wait_ms / 1000, (wait_ms % 1000) * 1000000L};
+    while (n > 0 && gai_suspend((const struct gaicb *const *)list, n, &ts) == 0) {
+        int k = 0; /* keep the ones still running */
+        for (int i = 0; i < n; i++)
+            if (gai_error(list[i]) == EAI_INPROGRESS)
+                list[k++] = list[i];
+        n = k;
+    }
+    for (size_t i = 0; i < sizeof orphans / sizeof orphans[0]; i++)
+        if (orphans[i] && gai_error(orphans[i]) != EAI_INPROGRESS) {
+            if (orphans[i]->ar_result)
+                freeaddrinfo(orphans[i]->ar_result);
+            free(orphans[i]);
+            orphans[i] = NULL;
+        }
 }
 
 int up_sys_pollfds(up_sysres *s, struct pollfd *pfd, int max)
