@@ -3,7 +3,11 @@ pairs, with real peers: python3-zeroconf (what ESPHome's resolver is built
 on) and avahi-daemon/avahi-resolve. The device publishes through its
 embedded responder (libmdnsd) and through a running avahi-daemon."""
 
+import os
+
 import pytest
+
+from devicelib import eota_bin
 
 from mdnslib import Avahi, NsDevice, devices, missing_avahi, missing_facility, zeroconf_resolve  # noqa: F401
 from mdnslib import net3 as net  # noqa: F401
@@ -56,6 +60,18 @@ def test_published_through_avahi_daemon(net, devices):
         z = zeroconf_resolve(net, 0, "garage.local")
         assert net.addr[1] in z["a"]
         assert z["port"] == 3232 and z["txt"]["name"] == "garage" and z["txt"]["state"] == "none"
+        # the TXT records follow the state through the daemon too
+        fw = os.path.join(d.dir, "fw.bin")
+        with open(fw, "wb") as f:
+            f.write(b"#!/bin/sh\nsleep 60\n")
+        r = net.run(0, [eota_bin(), "upload", fw, "-d", "%s:3232" % net.addr[1]])
+        assert r.returncode == 0, r.stdout + r.stderr
+        for _ in range(20):
+            z = zeroconf_resolve(net, 0, "garage.local")
+            if z.get("txt", {}).get("last_update") == "installed":
+                break
+        assert z["txt"]["last_update"] == "installed" and z["txt"]["slot"] == "a", z
+        assert z["txt"]["state"] in ("trial", "confirmed") and len(z["txt"]["sha256"]) == 12, z
         assert d.stop() == 0
     finally:
         av_dev.close()
