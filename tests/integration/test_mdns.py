@@ -141,3 +141,19 @@ def test_name_conflict_renames_the_second(net, devices):
     assert zeroconf_resolve(net, 0, "twin-2.local")["a"] == [net.addr[2]]
     assert zeroconf_resolve(net, 0, "twin.local")["a"] == [net.addr[1]]
     assert "conflict" not in first.log()
+
+
+@pytest.mark.skipif(missing_avahi() is not None, reason=missing_avahi() or "")
+def test_name_conflict_through_avahi_daemon(net, devices):
+    av = Avahi(net, 2)
+    try:
+        first = start(devices, net, 1, name="twin", mdns="embedded")
+        first.wait_log("through embedded")
+        import time
+        time.sleep(1.5)
+        second = start(devices, net, 2, name="twin", mdns="avahi", env=av.env)
+        second.wait_log("this device is renamed to twin-2.local (RFC 6762 9)")
+        second.wait_log("avahi-daemon publishes twin-2.local")
+        assert av.resolve(net, 2, "twin-2.local").stdout.split() == ["twin-2.local", net.addr[2]]
+    finally:
+        av.close()
