@@ -37,7 +37,7 @@ static void usage(FILE *f)
                "  -h, --help             this text\n"
                "\n"
                "example:\n"
-               "  eota discover | grep 'kind=eota\\|# eota' | eota upload fw.bin --devices-from -\n");
+               "  eota discover | grep '# eota' | eota upload fw.bin --devices-from -\n");
 }
 
 /* -1 to go on, else the exit code. */
