@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz.sh: build the libFuzzer targets for the device engine with clang
+# fuzz.sh: build the libFuzzer targets (the engines; mDNS) with clang
 # (ASan + UBSan) in build-fuzz and run them: fuzz_server for SECONDS
 # (default 60) from the checked-in seeds (tests/fuzz/corpus) and seeds
 # generated fresh by fuzz_seedgen (which also checks that each seed still
@@ -7,7 +7,10 @@
 # layer (seeds in tests/fuzz/corpus_signature), for a third of SECONDS (at
 # least 10); fuzz_noise, the encrypted path (PROTOCOL.md section 10:
 # handshake, frames, bad tags, bad lengths; seeds in tests/fuzz/corpus_noise),
-# for half of SECONDS (at least 10).
+# for half of SECONDS (at least 10); fuzz_mdns, the mDNS packet guard, the
+# responder and the querier (seeds from tests/support/mdns_packets.c), for
+# half of SECONDS (at least 20).
+
 # Exits non-zero on any crash, leak, sanitizer report or broken invariant;
 # the input that did it is left in build-fuzz/artifacts/.
 #
@@ -32,7 +35,7 @@ esac
 command -v clang >/dev/null || { echo "fuzz: clang not found (scripts/deps.sh)" >&2; exit 2; }
 CC=clang cmake -S "$root" -B "$bdir" -G Ninja -DEOTA_FUZZ=ON -DEOTA_BUILD_TESTS=OFF \
   -DEOTA_SANITIZE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C "$bdir" fuzz_server fuzz_seedgen fuzz_signature fuzz_noise
+ninja -C "$bdir" fuzz_server fuzz_seedgen fuzz_signature fuzz_noise fuzz_mdns fuzz_mdns_seeds
 
 seeds=$root/tests/fuzz/corpus
 if [ $update -eq 1 ]; then
@@ -83,3 +86,15 @@ echo "fuzz: running fuzz_noise for ${noise_secs}s (corpus: $bdir/corpus_noise $r
   -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/" \
   "${par[@]+"${par[@]}"}" "${extra[@]+"${extra[@]}"}" "$bdir/corpus_noise" "$root/tests/fuzz/corpus_noise"
 echo "fuzz: no crash in fuzz_noise in ${noise_secs}s"
+# The mDNS target (src/app/mdns): the packet guard, libmdnsd behind it, the
+# responder and the querier; seeds from tests/support/mdns_packets.c (good
+# packets, truncated, looping compression pointers, oversized).
+msecs=${FUZZ_MDNS_SECONDS:-$(( secs / 2 > 20 ? secs / 2 : 20 ))}
+rm -rf "$bdir/mdns-seeds"
+mkdir -p "$bdir/mdns-seeds" "$bdir/mdns-corpus"
+"$bdir/tests/fuzz/fuzz_mdns_seeds" "$bdir/mdns-seeds"
+echo "fuzz: running fuzz_mdns for ${msecs}s"
+"$bdir/tests/fuzz/fuzz_mdns" -max_total_time="$msecs" -max_len=9000 -timeout=10 \
+  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/mdns-" \
+  "${extra[@]+"${extra[@]}"}" "$bdir/mdns-corpus" "$bdir/mdns-seeds"
+echo "fuzz: fuzz_mdns: no crash in ${msecs}s"

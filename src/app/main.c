@@ -20,6 +20,7 @@ static void usage(FILE *f)
             "  keygen    make an Ed25519 key for signing images\n"
             "  sign      sign a firmware image (or add a signature to a signed one)\n"
             "  verify    show a signed image's trailer and check its signature\n"
+            "  discover  list the ESPHome and eota devices on the network (mDNS)\n"
             "  version   print the version\n"
             "\n"
             "'eota COMMAND --help' tells more about each.\n");
@@ -50,6 +51,8 @@ int main(int argc, char **argv)
         return eota_cmd_sign(argc - 1, argv + 1);
     if (!strcmp(cmd, "verify"))
         return eota_cmd_verify(argc - 1, argv + 1);
+    if (!strcmp(cmd, "discover"))
+        return eota_cmd_discover(argc - 1, argv + 1);
     fprintf(stderr, "eota: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

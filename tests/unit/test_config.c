@@ -243,6 +243,24 @@ static void test_safe_mode(void **state)
                  "'maybe'");
 }
 
+static void test_mdns(void **state)
+{
+    (void)state;
+    eota_config cfg;
+    load_ok(BASE, &cfg);
+    assert_false(cfg.mdns.present);
+    assert_false(cfg.mdns.disabled);
+    eota_config_free(&cfg);
+    load_ok(BASE "mdns:\n  disabled: true\n  services:\n    - service: _x\n      protocol: _tcp\n      port: 1\n", &cfg);
+    assert_true(cfg.mdns.present);
+    assert_true(cfg.mdns.disabled);
+    eota_config_free(&cfg);
+    expect_error(BASE "mdns:\n  disabled: maybe\n",
+                 ":5:13: key 'mdns.disabled': expected a boolean (true or false), got 'maybe'");
+    expect_error(BASE "mdns:\n  backend: avahi\n",
+                 ":5:3: key 'mdns.backend': unknown key; accepted keys: disabled, services");
+}
+
 static void test_app(void **state)
 {
     (void)state;
@@ -484,7 +502,7 @@ static void test_structure_errors(void **state)
     expect_error(BASE "sensor:\n  - platform: template\n",
                  ":4:1: key 'sensor': unknown key; accepted keys: esphome, host, esp32, "
                  "esp8266, rp2040, bk72xx, rtl87xx, ln882x, ota, safe_mode, app, simulate, "
-                 "logger, web_server, wifi, api, captive_portal, network");
+                 "logger, web_server, wifi, api, captive_portal, network, mdns");
     expect_error("esphome:\n  name: dev\n",
                  ":1:1: no platform block: add one of host:, esp32:, esp8266:, rp2040:, "
                  "bk72xx:, rtl87xx:, ln882x:");
@@ -585,7 +603,7 @@ static void test_structure_errors(void **state)
     expect_error(BASE "\"a\\e[31m\": 1\n",
                  ":4:1: key 'a?[31m': unknown key; accepted keys: esphome, host, esp32, "
                  "esp8266, rp2040, bk72xx, rtl87xx, ln882x, ota, safe_mode, app, simulate, "
-                 "logger, web_server, wifi, api, captive_portal, network");
+                 "logger, web_server, wifi, api, captive_portal, network, mdns");
     expect_error(BASE "{a: 1}: x\n",
                  ":4:1: a key must be a plain name, got a mapping");
 }
@@ -648,6 +666,7 @@ int main(void)
         cmocka_unit_test_setup(test_simulate, cfg_test_setup),
         cmocka_unit_test_setup(test_logger, cfg_test_setup),
         cmocka_unit_test_setup(test_web_server, cfg_test_setup),
+        cmocka_unit_test_setup(test_mdns, cfg_test_setup),
         cmocka_unit_test_setup(test_ignored_blocks, cfg_test_setup),
         cmocka_unit_test_setup(test_structure_errors, cfg_test_setup),
         cmocka_unit_test_setup(test_docs_example, cfg_test_setup),

@@ -12,6 +12,7 @@
  *   simulate.c     simulate:
  *   logger.c       logger: and the log levels
  *   web_server.c   web_server:
+ *   mdns.c         mdns: (disabled)
  *   automations.c  a trigger's value in ESPHome's forms (then:, priority:)
  *   actions.c      the actions: logger.log, shell, ota.set_auth_password
  */
@@ -59,6 +60,7 @@ int cfg_read_app(cfg_reader *r, yaml_node_t *n);
 int cfg_read_simulate(cfg_reader *r, yaml_node_t *n);
 int cfg_read_logger(cfg_reader *r, yaml_node_t *n);
 int cfg_read_web_server(cfg_reader *r, yaml_node_t *n);
+int cfg_read_mdns(cfg_reader *r, yaml_node_t *n);
 
 /* Mark a block given (*present) and check its keys against a table,
  * reading the simple ones. */

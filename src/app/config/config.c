@@ -21,7 +21,7 @@ static const schema_key top_keys[] = {
     KEY("safe_mode", K_CUSTOM),  KEY("app", K_CUSTOM),      KEY("simulate", K_CUSTOM),
     KEY("logger", K_CUSTOM),     KEY("web_server", K_CUSTOM), KEY("wifi", K_ANY),
     KEY("api", K_CUSTOM),           KEY("captive_portal", K_ANY), KEY("network", K_ANY),
-    KEND};
+    KEY("mdns", K_CUSTOM),          KEND};
 
 /* The blocks that may be left out, in the order they are read. */
 static const struct {
@@ -31,6 +31,7 @@ static const struct {
     {"api", cfg_read_api},           {"ota", cfg_read_ota},           {"safe_mode", cfg_read_safe_mode},
     {"app", cfg_read_app},           {"simulate", cfg_read_simulate},
     {"logger", cfg_read_logger},     {"web_server", cfg_read_web_server},
+    {"mdns", cfg_read_mdns},
 };
 
 int cfg_open_block(cfg_reader *r, yaml_node_t *n, const char *name, const schema_key *keys,

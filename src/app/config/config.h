@@ -173,6 +173,12 @@ typedef struct eota_web_server_config {
     eota_web_auth_type auth_type; /* default basic */
 } eota_web_server_config;
 
+/* mdns: (ESPHome's key; eota publishes NAME.local unless disabled) */
+typedef struct eota_mdns_block {
+    bool present;
+    bool disabled;
+} eota_mdns_block;
+
 typedef struct eota_config {
     char *path;              /* the file as given to eota_config_load */
     /* esphome: */
@@ -203,6 +209,7 @@ typedef struct eota_config {
     eota_simulate_config simulate;
     eota_config_level log_level; /* logger: level:, default DEBUG */
     eota_web_server_config web_server;
+    eota_mdns_block mdns;
 } eota_config;
 
 /* ------------------------------------------------------------------ */

@@ -21,6 +21,7 @@
  *   events.c   engine events -> log lines, automations, the web page
  *   app.c      the application, as a supervised child (app.h)
  *   automation.c  the automations' actions (automation.h)
+ *   mdns.c     NAME.local and _eota._tcp with the device's state (mdns/mdns.h)
  */
 #ifndef EOTA_APP_DEVICE_DEVICE_H
 #define EOTA_APP_DEVICE_DEVICE_H
@@ -35,6 +36,7 @@
 #include "eota/safemode.h"
 #include "eota/server.h"
 #include "lobby.h"
+#include "mdns/mdns.h"
 #include "options.h"
 #include "slots.h"
 #include "storage.h"
@@ -71,6 +73,12 @@ typedef struct dev_device {
     eota_boot_decision dec;    /* this boot's decision */
     eota_safe_mode sm;         /* this boot's confirmation and safe-mode timers */
     int reboot_wanted;         /* reboot once no upload runs */
+    eota_mdns *mdns;           /* NULL when off (mdns.c) */
+    int mdns_pfd;              /* its first descriptor in the loop's pollfds */
+    char mdns_last[16];        /* the last update: "installed", "failed", "" */
+    char mdns_last_why[48];
+    char mdns_sha[16];         /* the running image's short SHA-256 */
+    unsigned mdns_sha_key;
 } dev_device;
 
 /* engine.c: set up the storage backend, the OTA engine (with password pw),
@@ -106,6 +114,12 @@ void dev_request_safe_mode(dev_device *d);
 /* The safe-mode timers, and a reboot that waited for an upload to end. */
 void dev_boot_poll(dev_device *d);
 uint32_t dev_now32(void);
+
+/* mdns.c */
+void dev_mdns_start(dev_device *d, uint16_t port);
+void dev_mdns_refresh(dev_device *d);
+void dev_mdns_note_event(dev_device *d, const eota_event *ev);
+void dev_mdns_stop(dev_device *d);
 
 /* events.c: the engine's event and log seams, and web.c's busy check */
 void dev_on_event(void *ctx, const eota_event *ev);

@@ -36,6 +36,7 @@ void dev_on_event(void *ctx, const eota_event *ev)
     log_event(d, ev);
     dev_automations_event(&d->autos, &d->cfg.ota, ev);
     eota_web_note_event(d->web, ev); /* the page's "last update" */
+    dev_mdns_note_event(d, ev);      /* and the TXT records' */
 }
 
 void dev_on_log(void *ctx, eota_log_level level, const char *msg, uint32_t arg)

@@ -12,7 +12,7 @@
 #include "device.h"
 #include "log.h"
 
-#define DEV_MAX_POLLFDS (DEV_MAX_LISTEN + 2 + EOTA_WEB_MAX_FDS + DEV_LOBBY_MAX)
+#define DEV_MAX_POLLFDS (DEV_MAX_LISTEN + 2 + EOTA_WEB_MAX_FDS + DEV_LOBBY_MAX + EOTA_MDNS_MAX_FDS)
 
 /* The nearer of two timeouts, -1 meaning none. */
 static long nearer(long a, long b) { return b >= 0 && (a < 0 || b < a) ? b : a; }
@@ -35,7 +35,9 @@ static int fill_pollfds(dev_device *d, struct pollfd *pfd)
         pfd[n++] = (struct pollfd){cur->fd, ev, 0};
     }
     n += dev_lobby_pollfds(d, pfd + n, DEV_LOBBY_MAX);
-    return n + eota_web_pollfds(d->web, pfd + n, EOTA_WEB_MAX_FDS);
+    n += eota_web_pollfds(d->web, pfd + n, EOTA_WEB_MAX_FDS);
+    d->mdns_pfd = n; /* mDNS last: after_wait finds its own from there */
+    return n + eota_mdns_pollfds(d->mdns, pfd + n, EOTA_MDNS_MAX_FDS);
 }
 
 /* How long poll may wait, in ms, capped at a minute; -1: until I/O. */
@@ -49,6 +51,7 @@ static int wait_ms(dev_device *d)
         timeout = 100;
     timeout = nearer(timeout, eota_web_timeout_ms(d->web));
     timeout = nearer(timeout, dev_lobby_timeout_ms(d));
+    timeout = nearer(timeout, eota_mdns_timeout_ms(d->mdns));
     return timeout < 0 ? -1 : (int)(timeout > 60000 ? 60000 : timeout);
 }
 
@@ -59,7 +62,7 @@ static void run_engine(dev_device *d)
         dev_reboot(d);
 }
 
-static void after_wait(dev_device *d, const struct pollfd *pfd)
+static void after_wait(dev_device *d, const struct pollfd *pfd, int n)
 {
     /* The running session first: a client that just sent its final
      * 00 and reconnected at once must find the device free, not be
@@ -78,6 +81,8 @@ static void after_wait(dev_device *d, const struct pollfd *pfd)
     if (eota_web_run(d->web)) /* 100 ms after a web upload's success reply */
         dev_reboot(d);
     dev_boot_poll(d);
+    eota_mdns_run(d->mdns, pfd + d->mdns_pfd, n - d->mdns_pfd);
+    dev_mdns_refresh(d); /* TXT records after what this turn changed */
 }
 
 /* An orderly shutdown: the boot counts as good, as on a stock device. */
@@ -90,6 +95,7 @@ static void shut_down(dev_device *d)
     dev_lobby_close(&d->lobby);
     dev_app_stop(&d->app);
     eota_safe_mode_shutdown(&d->sm);
+    dev_mdns_stop(d); /* goodbye */
 }
 
 int dev_loop_run(dev_device *d)
@@ -105,7 +111,7 @@ int dev_loop_run(dev_device *d)
         if (pfd[0].revents & POLLIN)
             dev_signals_handle(d);
         if (!d->stop)
-            after_wait(d, pfd);
+            after_wait(d, pfd, n);
     }
     shut_down(d);
     return 0;

@@ -110,6 +110,9 @@ static int set_up(dev_device *d)
     log_banner(d, port, pw);
     dev_app_init(&d->app, &d->cfg);
     dev_automations_init(&d->autos, d->cfg.name);
+    /* mDNS before the listeners: the device's sockets are all open once
+     * it says it listens; the TXT records follow the boot in the loop */
+    dev_mdns_start(d, port);
     if (dev_setup_engine(d, port, pw) != 0)
         return 1;
     d->autos.ota_id = d->cfg.ota.id;
@@ -121,6 +124,7 @@ static int set_up(dev_device *d)
 
 static void tear_down(dev_device *d)
 {
+    dev_mdns_stop(d); /* when the loop did not (a failed start) */
     eota_web_stop(d->web); /* aborts a web upload in progress */
     d->web = NULL;
     for (int i = 0; i < d->nlisten; i++)

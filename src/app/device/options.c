@@ -27,6 +27,10 @@ static void usage(FILE *f)
             "  -l, --listen ADDR     address to listen on; repeatable (default: 0.0.0.0 and ::)\n"
             "  -p, --port PORT       override the OTA port of the config\n"
             "      --web-port PORT   override the port of the config's web_server: block\n"
+            "      --mdns WAY        how NAME.local and _eota._tcp are published: auto\n"
+            "                        (avahi-daemon when it runs, else embedded; the\n"
+            "                        default), avahi, embedded, or off (as the config's\n"
+            "                        mdns: disabled: true)\n"
             "      --show-state      print the boot state of --state-dir (active slot,\n"
             "                        slot states, boot attempts) and exit; safe while a\n"
             "                        device runs on it\n"
@@ -48,6 +52,8 @@ static void usage(FILE *f)
             "example:\n"
             "  eota device --config living-room.yaml --state-dir /tmp/lr\n");
 }
+
+const char *const dev_mdns_ways[4] = {"auto", "avahi", "embedded", "off"};
 
 /* A port number of an option, 1 to 65535; 0 after saying what is wrong. */
 static long parse_port(const char *opt, const char *arg)
@@ -77,6 +83,13 @@ static int take_option(dev_opts *o, int c, char *arg)
     case 'p': return (o->port = parse_port("--port", arg)) ? -1 : 2;
     case 'W': return (o->web_port = parse_port("--web-port", arg)) ? -1 : 2;
     case 'S': o->show_state = 1; break;
+    case 'M':
+        for (o->mdns = 0; o->mdns < 4 && strcmp(arg, dev_mdns_ways[o->mdns]); o->mdns++)
+            ;
+        if (o->mdns < 4)
+            break;
+        fprintf(stderr, "eota device: --mdns: expected auto, avahi, embedded or off, got '%s'\n", arg);
+        return 2;
     case 'v': o->verbose = 1; break;
     case 'q': o->quiet = 1; break;
     case 'h': usage(stdout); return 0;
@@ -92,7 +105,7 @@ int dev_options_parse(dev_opts *o, int argc, char **argv)
         {"listen", required_argument, 0, 'l'}, {"port", required_argument, 0, 'p'},
         {"verbose", no_argument, 0, 'v'},      {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},         {"web-port", required_argument, 0, 'W'},
-        {"show-state", no_argument, 0, 'S'},
+        {"show-state", no_argument, 0, 'S'},   {"mdns", required_argument, 0, 'M'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     optind = 1;

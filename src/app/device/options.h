@@ -14,8 +14,11 @@ typedef struct dev_opts {
     long port;                     /* --port; 0: the config's */
     long web_port;                 /* --web-port; 0: the config's */
     int show_state;                /* --show-state */
+    int mdns;                      /* --mdns: index in dev_mdns_ways (eota_mdns_backend, 3: off) */
     int verbose, quiet;
 } dev_opts;
+
+extern const char *const dev_mdns_ways[4];
 
 /* Parse the command line (argv[0] is "device"). Returns -1 when the device
  * is to run (or --show-state to be done), else the exit code: 0 after

@@ -27,6 +27,7 @@ void up_run_free(up_run *r)
     for (size_t i = 0; i < r->njobs; i++)
         up_job_free(r, &r->jobs[i]);
     free(r->jobs);
+    up_resolver_free(r->resolver); /* writes the last good addresses */
     if (r->tp)
         r->tp->release(r);
     up_passwords_free(r);

@@ -78,6 +78,8 @@ static void finish(up_run *r, up_job *j, int ok)
             describe_failure(r, j, j->msg, sizeof j->msg);
         up_shout(&r->con, "%s: FAILED: %s", j->spec, j->msg);
     }
+    if (ok && j->ntargets == 1) /* a name's last good address */
+        up_resolver_good(r->resolver, j->targets[0].host, up_job_addr(j));
     if (r->opt.json)
         up_report_json(r, j, stdout);
     if (j->tx)
@@ -182,6 +184,20 @@ void up_job_tick(up_run *r, up_job *j, uint64_t now)
     attempt(r, j, j->good_addr >= 0 ? (size_t)j->good_addr : j->attempts % j->naddrs, 1);
 }
 
+/* The names are settled: the first attempt, or the failure. */
+static void resolved(up_run *r, up_job *j)
+{
+    if (j->st != UP_JOB_RESOLVING)
+        return;
+    if (j->naddrs == 0) {
+        j->res.err = EOTA_CLIENT_ERR_RESOLVE;
+        finish(r, j, 0);
+        return;
+    }
+    j->max_attempts = j->naddrs + (size_t)r->opt.retries;
+    attempt(r, j, 0, 1);
+}
+
 void up_job_begin(up_run *r, up_job *j)
 {
     j->t_begin = up_now_ms();
@@ -191,15 +207,11 @@ void up_job_begin(up_run *r, up_job *j)
         finish(r, j, 0);
         return;
     }
-    up_console *note = r->opt.verbose || j->ntargets > 1 ? &r->con : NULL;
-    if (up_resolve(j->targets, j->ntargets, &j->addrs, &j->naddrs, j->resolve_msg, sizeof j->resolve_msg, note,
-                   j->spec) == 0) {
-        j->res.err = EOTA_CLIENT_ERR_RESOLVE;
-        finish(r, j, 0);
-        return;
-    }
-    j->max_attempts = j->naddrs + (size_t)r->opt.retries;
-    attempt(r, j, 0, 1);
+    j->say_resolve = r->opt.verbose || j->ntargets > 1;
+    j->st = UP_JOB_RESOLVING;
+    if (!r->resolver)
+        r->resolver = up_resolver_new(&r->con, resolved);
+    up_resolver_begin(r->resolver, r, j);
 }
 
 void up_job_free(up_run *r, up_job *j)

@@ -22,6 +22,7 @@ struct up_run;
 
 typedef enum up_job_state {
     UP_JOB_PENDING, /* not begun (beyond --jobs) */
+    UP_JOB_RESOLVING, /* its names are being resolved (resolve.h) */
     UP_JOB_RUNNING, /* an attempt is under way */
     UP_JOB_WAIT,    /* the delay before the next attempt */
     UP_JOB_DONE
@@ -70,7 +71,8 @@ typedef struct up_job {
     int ok;
     up_result res;          /* of the last attempt, and of the job once done */
     char msg[768];          /* what happened, in one sentence */
-    char resolve_msg[256];
+    char resolve_msg[320];
+    int say_resolve;        /* a name that fails is said at once */
     /* a rollout's (rollout.h) */
     int probing;            /* the attempts are probes: did it come back? */
     uint64_t probe_deadline;
@@ -80,7 +82,8 @@ typedef struct up_job {
 /* A result with nothing known: every number null, nothing sent. */
 void up_result_blank(up_result *res);
 
-/* Resolve the names and make the first attempt. */
+/* Resolve the names (on the loop, resolve.h), then make the first
+ * attempt. */
 void up_job_begin(struct up_run *r, up_job *j);
 
 /* The transport filled j->res: success, or retry, fall back, give up. */

@@ -43,6 +43,7 @@ typedef struct up_run {
     void *tp_state;               /* the transport's state for the run */
     up_job *jobs;
     size_t njobs;
+    struct up_resolver *resolver; /* the names (resolve.h), made by the first job */
     up_console con;
     uint64_t t0, last_draw;       /* the progress display's clock */
     up_rollout *ro;               /* a staged rollout, or NULL */
