@@ -48,7 +48,9 @@ void dev_boot(dev_device *d)
     if (eota_slots_reload(&d->slots, err, sizeof err) != 0)
         LOGE("boot", "%s", err);
     int rc = eota_boot(&d->slots.bs, &d->smcfg, &d->dec);
-    if (rc != EOTA_OK)
+    if (rc != EOTA_OK && d->slots.read_only)
+        LOGI("boot", "The state directory is read-only: this boot is not counted");
+    else if (rc != EOTA_OK)
         LOGE("boot", "Writing the boot state failed (%s); booting anyway", eota_status_name(rc));
     d->slots.active = eota_slot_letter(d->dec.slot);
     eota_slots_sync(&d->slots);
