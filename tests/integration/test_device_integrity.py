@@ -192,23 +192,41 @@ SHIM = r"""
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-/* fsync fails with EIO on files whose name ends in .part */
-int fsync(int fd)
+/* The call EOTA_SHIM_FAIL names (fsync, write, rename) fails with EIO on
+ * files whose name ends in .part, while the file EOTA_SHIM_ARM exists. */
+static int fails(const char *call)
+{
+    const char *f = getenv("EOTA_SHIM_FAIL"), *arm = getenv("EOTA_SHIM_ARM");
+    return f && !strcmp(f, call) && arm && access(arm, F_OK) == 0;
+}
+static int is_part(const char *name) { size_t n = strlen(name); return n > 5 && !strcmp(name + n - 5, ".part"); }
+static int fd_is_part(int fd)
 {
     char link[64], target[4096];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     ssize_t n = readlink(link, target, sizeof target - 1);
-    if (n > 5) {
-        target[n] = 0;
-        if (strcmp(target + n - 5, ".part") == 0) {
-            errno = EIO;
-            return -1;
-        }
-    }
-    int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
-    return real(fd);
+    if (n <= 0)
+        return 0;
+    target[n] = 0;
+    return is_part(target);
+}
+int fsync(int fd)
+{
+    if (fails("fsync") && fd_is_part(fd)) { errno = EIO; return -1; }
+    return ((int (*)(int))dlsym(RTLD_NEXT, "fsync"))(fd);
+}
+ssize_t write(int fd, const void *buf, size_t len)
+{
+    if (fails("write") && fd_is_part(fd)) { errno = EIO; return -1; }
+    return ((ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write"))(fd, buf, len);
+}
+int rename(const char *from, const char *to)
+{
+    if (fails("rename") && is_part(from)) { errno = EIO; return -1; }
+    return ((int (*)(const char *, const char *))dlsym(RTLD_NEXT, "rename"))(from, to);
 }
 """
 
@@ -223,9 +241,17 @@ def build_shim(tmp):
     return so
 
 
-def test_fsync_failure_on_part_file_leaks_nothing(tmp_path):
+@pytest.mark.parametrize("call", ["fsync", "write", "rename"])
+def test_failing_call_on_part_file_leaks_nothing(tmp_path, call):
+    """fsync (the issue's case), write or rename failing on the .part file
+    20 times: the fd count stays, no .part is left, no deleted file is
+    held, and the error names the file."""
     so = build_shim(str(tmp_path))
-    saved = {k: os.environ.get(k) for k in ("LD_PRELOAD", "ASAN_OPTIONS")}
+    arm = os.path.join(str(tmp_path), "armed")
+    open(arm, "w").close()
+    saved = {k: os.environ.get(k) for k in ("LD_PRELOAD", "ASAN_OPTIONS", "EOTA_SHIM_FAIL", "EOTA_SHIM_ARM")}
+    os.environ["EOTA_SHIM_FAIL"] = call
+    os.environ["EOTA_SHIM_ARM"] = arm
     os.environ["LD_PRELOAD"] = so
     os.environ["ASAN_OPTIONS"] = ((saved["ASAN_OPTIONS"] + ":") if saved["ASAN_OPTIONS"] else "") + \
         "verify_asan_link_order=0"
@@ -252,7 +278,11 @@ def test_fsync_failure_on_part_file_leaks_nothing(tmp_path):
         held = [l for l in os.listdir("/proc/%d/fd" % dev.proc.pid)
                 if "(deleted)" in os.readlink("/proc/%d/fd/%s" % (dev.proc.pid, l))]
         assert not held, held
-        assert re.search(r"slot_a\.bin\.part", dev.log()), dev.log()[-2000:]
+        assert re.search(r"slot_a\.bin\.part.*Input/output error", dev.log()), dev.log()[-2000:]
+        # nothing stays held: once the call works again, the update goes in
+        os.unlink(arm)
+        assert up(dev, app_image("after"))["result"] == "ok"
+        assert wait_state(dev, lambda s: s["active"] == "a")
         dev.stop()
     finally:
         dev.cleanup()

@@ -229,7 +229,9 @@ static void test_rename_failure(void **state)
     assert_int_equal(mkdir(x->a, 0755), 0); /* a directory in the slot file's place */
     snprintf(inside, sizeof inside, "%s/keep", x->a);
     put_file(inside, "x");
-    finish_failure(x, "committing ", x->a, "Is a directory");
+    char before[300];
+    snprintf(before, sizeof before, "renaming %s to ", x->part_a);
+    finish_failure(x, before, x->a, "Is a directory");
     assert_file(inside, "x");
     unlink(inside);
     rmdir(x->a);

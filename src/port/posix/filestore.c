@@ -135,9 +135,11 @@ static int fs_finish(void *ctx)
     fs->fd = -1;
     if (r != 0)
         return fs_fail(fs, EOTA_ECOMMIT, "%s: %s", fs->part, strerror(errno));
-    if (rename(fs->part, final) != 0 || fsync_dir_of(final) != 0)
-        return fs_fail(fs, EOTA_ECOMMIT, "committing %s: %s", final, strerror(errno));
+    if (rename(fs->part, final) != 0)
+        return fs_fail(fs, EOTA_ECOMMIT, "renaming %s to %s: %s", fs->part, final, strerror(errno));
     fs->part[0] = '\0'; /* renamed: nothing left to remove */
+    if (fsync_dir_of(final) != 0)
+        return fs_fail(fs, EOTA_ECOMMIT, "committing %s (fsync of its directory): %s", final, strerror(errno));
     return EOTA_OK;
 }
 
