@@ -68,6 +68,8 @@ int eota_slot_record_read(const char *slot_path, eota_slot_record *r, char *err,
 /* Write it durably (a .tmp file, fsync, rename, fsync of the directory).
  * 0, or -1 with a sentence in err. */
 int eota_slot_record_write(const char *slot_path, const eota_slot_record *r, char *err, size_t errlen);
+/* Remove SLOT.check (a missing one is fine). 0, or -1 with err. */
+int eota_slot_record_remove(const char *slot_path, char *err, size_t errlen);
 /* Check that the file holds exactly `size` bytes with this CRC-32: 1 yes,
  * 0 no (err says what differs), -1 unreadable (err says why). */
 int eota_slot_file_check(const char *path, uint32_t size, uint32_t crc, char *err, size_t errlen);

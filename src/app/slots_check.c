@@ -14,7 +14,8 @@
  *                   (the newer boot record that said so was lost) is kept
  *                   confirmed, not rolled back
  *   records         follow the boot state: written for installed images
- *                   that have none, marked confirmed once confirmed
+ *                   that have none, marked confirmed once confirmed,
+ *                   removed for an image that failed (INVALID)
  */
 #include <stdio.h>
 #include <string.h>
@@ -184,14 +185,16 @@ static void sync_slot(eota_slots *s, int i)
 {
     eota_slot_info si;
     eota_slot_state st = eota_bootstate_slot(&s->bs, i, &si);
+    char path[4096], err[4300];
+    slot_file(s, i, path, sizeof path);
+    if (st == EOTA_SLOT_INVALID && eota_slot_record_remove(path, err, sizeof err) != 0)
+        LOGW("boot", "%s", err); /* an image that failed: never rebuilt from */
     if (st != EOTA_SLOT_NEW && st != EOTA_SLOT_TRIAL && st != EOTA_SLOT_VALID)
         return;
     eota_slot_record r;
     int have = matching_record(s, i, &r);
     if (have && (r.confirmed || st != EOTA_SLOT_VALID))
         return;
-    char path[4096], err[4300];
-    slot_file(s, i, path, sizeof path);
     if (!have && eota_slot_file_check(path, si.size, si.crc, err, sizeof err) != 1)
         return; /* not this image: the boot checks say so */
     eota_slot_record w = {si.size, si.crc, have ? r.install : si.image_seq, st == EOTA_SLOT_VALID};

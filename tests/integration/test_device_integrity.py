@@ -18,7 +18,7 @@ import time
 import pytest
 
 from devicelib import Device, app_image, eota_bin
-from test_device_boot import up, wait_state
+from test_device_boot import bad_image, up, wait_state
 
 OTA = "ota:\n  - platform: esphome\n"
 GOOD_FAST = "safe_mode:\n  num_attempts: 5\n  reboot_timeout: 5s\n  boot_is_good_after: 1s\n"
@@ -102,6 +102,25 @@ def test_damaged_boot_state_is_rebuilt_from_the_slots(dev, how):
     # and the device still updates
     assert up(dev, app_image("v3"))["result"] == "ok"
     assert dev.running_version(expect="v3") == "v3"
+    dev.stop()
+
+
+@pytest.mark.device(OTA + GOOD_FAST)
+def test_rebuild_never_picks_an_image_that_failed(dev):
+    """An image rolled back after a failed trial loses its record: a later
+    rebuild runs the good image, not the newest one."""
+    assert up(dev, app_image("v1"))["result"] == "ok"
+    wait_state(dev, lambda s: s["slot_a"] == "valid")
+    assert up(dev, bad_image())["result"] == "ok"
+    wait_state(dev, lambda s: s["active"] == "a" and s["slot_b"] == "invalid")
+    assert dev.running_version(expect="v1") == "v1"
+    dev.stop()
+    assert not os.path.exists(os.path.join(dev.state, "slot_b.bin.check"))
+    os.unlink(os.path.join(dev.state, "boot.flash"))
+    restart(dev)
+    dev.wait_log(r"W.*boot\.flash: missing; rebuilt from the slots: .*slot b unusable.*: slot a runs")
+    assert dev.running_version(expect="v1") == "v1"
+    wait_state(dev, lambda s: s["active"] == "a" and s["slot_a"] == "valid")
     dev.stop()
 
 

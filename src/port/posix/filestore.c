@@ -270,6 +270,13 @@ int eota_slot_record_write(const char *slot_path, const eota_slot_record *r, cha
     return 0;
 }
 
+int eota_slot_record_remove(const char *slot_path, char *err, size_t errlen)
+{
+    char path[EOTA_FILESTORE_PATH_MAX + 16];
+    record_path(path, sizeof path, slot_path);
+    return remove_file(path) == 0 ? 0 : say(err, errlen, -1, "removing %s: %s", path, strerror(errno));
+}
+
 /* The CRC-32 of the first `size` bytes of fd; 0, or -1 (errno). */
 static int crc_of_fd(int fd, uint32_t size, uint32_t *crc)
 {
