@@ -19,6 +19,7 @@ import pytest
 
 from devicelib import Device, app_image, eota_bin
 from test_device_boot import bad_image, up, wait_state
+from weblib import WebDevice
 
 OTA = "ota:\n  - platform: esphome\n"
 GOOD_FAST = "safe_mode:\n  num_attempts: 5\n  reboot_timeout: 5s\n  boot_is_good_after: 1s\n"
@@ -260,11 +261,9 @@ def build_shim(tmp):
     return so
 
 
-@pytest.mark.parametrize("call", ["fsync", "write", "rename"])
-def test_failing_call_on_part_file_leaks_nothing(tmp_path, call):
-    """fsync (the issue's case), write or rename failing on the .part file
-    20 times: the fd count stays, no .part is left, no deleted file is
-    held, and the error names the file."""
+def device_with_shim(tmp_path, call, web):
+    """A device whose `call` fails on .part files while tmp_path/armed
+    exists (the shim above, built here, in LD_PRELOAD)."""
     so = build_shim(str(tmp_path))
     arm = os.path.join(str(tmp_path), "armed")
     open(arm, "w").close()
@@ -275,22 +274,37 @@ def test_failing_call_on_part_file_leaks_nothing(tmp_path, call):
     os.environ["ASAN_OPTIONS"] = ((saved["ASAN_OPTIONS"] + ":") if saved["ASAN_OPTIONS"] else "") + \
         "verify_asan_link_order=0"
     try:
-        dev = Device(OTA, app=False)
+        if web:
+            return WebDevice(OTA + "  - platform: web_server\nweb_server:\n", app=False), arm
+        return Device(OTA, app=False), arm
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def upload_ok(dev, img, web):
+    if web:
+        return dev.upload(img)[0] == 200
+    return up(dev, img)["result"] == "ok"
+
+
+@pytest.mark.parametrize("call,web", [("fsync", False), ("write", False), ("rename", False), ("fsync", True)])
+def test_failing_call_on_part_file_leaks_nothing(tmp_path, call, web):
+    """fsync (the issue's case), write or rename failing on the .part file
+    20 times (native OTA; fsync also through the web upload): the fd count
+    stays, no .part is left, no deleted file is held, the error names the
+    file; once the call works again, an update goes in."""
+    dev, arm = device_with_shim(tmp_path, call, web)
     try:
         img = os.urandom(50000)
-        res = up(dev, img)
-        assert res["result"] == "error", res
+        assert not upload_ok(dev, img, web)
         dev.idle()
         fds = dev.fds()
         for i in range(20):
-            res = up(dev, img)
-            assert res["result"] == "error", res
+            assert not upload_ok(dev, img, web)
             assert dev.idle()
             assert not dev.parts(), (i, dev.parts())
         assert dev.fds() == fds, "fds went from %d to %d" % (fds, dev.fds())
@@ -298,9 +312,8 @@ def test_failing_call_on_part_file_leaks_nothing(tmp_path, call):
                 if "(deleted)" in os.readlink("/proc/%d/fd/%s" % (dev.proc.pid, l))]
         assert not held, held
         assert re.search(r"slot_a\.bin\.part.*Input/output error", dev.log()), dev.log()[-2000:]
-        # nothing stays held: once the call works again, the update goes in
         os.unlink(arm)
-        assert up(dev, app_image("after"))["result"] == "ok"
+        assert upload_ok(dev, app_image("after"), web)
         assert wait_state(dev, lambda s: s["active"] == "a")
         dev.stop()
     finally:
