@@ -100,8 +100,9 @@ static void set_slot(eota_bootrec *r, int i, const eota_slot_record *rec, uint8_
 }
 
 /* The record to rebuild: the newest image runs (on trial unless its
- * record says it was confirmed), the other one is kept as the fallback.
- * *chosen says so in words. */
+ * record says it was confirmed), the other one is kept as the fallback
+ * (valid: it ran before the newest was installed). *chosen says so in
+ * words. */
 static void plan_rebuild(const found_slots *f, eota_bootrec *r, char *chosen, size_t len)
 {
     memset(r, 0, sizeof *r);
@@ -109,10 +110,10 @@ static void plan_rebuild(const found_slots *f, eota_bootrec *r, char *chosen, si
     int n = f->good[0] ? 0 : 1, o = 1 - n;
     if (f->good[0] && f->good[1] && (int32_t)(f->rec[1].install - f->rec[0].install) > 0)
         n = 1, o = 0;
-    if (!f->good[o]) {
-        set_slot(r, n, &f->rec[n], EOTA_SLOT_VALID, 1);
-        r->active = (uint8_t)n;
-        snprintf(chosen, len, "slot %c runs", eota_slot_letter(n));
+    if (!f->good[o]) { /* the only image: on trial unless it was confirmed */
+        set_slot(r, n, &f->rec[n], f->rec[n].confirmed ? EOTA_SLOT_VALID : EOTA_SLOT_NEW, 1);
+        r->active = f->rec[n].confirmed ? (uint8_t)n : 0xFF;
+        snprintf(chosen, len, "slot %c runs%s", eota_slot_letter(n), f->rec[n].confirmed ? "" : " on trial");
         return;
     }
     set_slot(r, o, &f->rec[o], EOTA_SLOT_VALID, 1);

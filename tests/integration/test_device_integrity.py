@@ -106,6 +106,22 @@ def test_damaged_boot_state_is_rebuilt_from_the_slots(dev, how):
     dev.stop()
 
 
+@pytest.mark.device(OTA)
+def test_rebuild_keeps_an_unconfirmed_image_on_trial(dev):
+    """The only image, never confirmed (boot_is_good_after is 1 min): the
+    rebuild runs it on trial, not as a confirmed one."""
+    assert up(dev, app_image("v1"))["result"] == "ok"
+    wait_state(dev, lambda s: s["active"] == "a" and s["slot_a"] == "trial")
+    dev.stop()
+    os.unlink(os.path.join(dev.state, "boot.flash"))
+    restart(dev)
+    dev.wait_log(r"W.*boot\.flash: missing; rebuilt from the slots: slot a holds .*never confirmed.*: "
+                 r"slot a runs on trial")
+    assert dev.running_version(expect="v1") == "v1"
+    wait_state(dev, lambda s: s["active"] == "a" and s["slot_a"] == "trial")
+    dev.stop()
+
+
 @pytest.mark.device(OTA + GOOD_FAST)
 def test_rebuild_never_picks_an_image_that_failed(dev):
     """An image rolled back after a failed trial loses its record: a later
