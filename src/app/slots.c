@@ -154,8 +154,9 @@ static int open_boot_file(eota_slots *s, char *err, size_t errlen)
 static int make_dir(eota_slots *s, const char *dir, char *err, size_t errlen)
 {
     struct stat st;
-    if (mkdir_p(dir) != 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
-        snprintf(err, errlen, "state directory %s: %s", dir, strerror(errno));
+    int made = mkdir_p(dir), e = errno;
+    if (made != 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) { /* an existing one may be read-only */
+        snprintf(err, errlen, "state directory %s: %s", dir, strerror(e));
         return -1;
     }
     s->dir = strdup(dir);
