@@ -17,9 +17,9 @@
  * one (the boot state still says EMPTY until the store installs it). Each
  * failure's detail names the file and the system's error.
  *
- * The record beside a slot (SLOT.check, one line of text: size, CRC-32,
- * install number, confirmed) lets the device check a slot file at boot and
- * rebuild a lost boot state from what the slots hold (src/app/slots.c).
+ * The record beside a slot (SLOT.check, eota/slotrecord.h) lets the device
+ * check a slot file at boot and rebuild a lost boot state from what the
+ * slots hold (src/app/slots_check.c).
  */
 #ifndef EOTA_FILESTORE_H
 #define EOTA_FILESTORE_H
@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "eota/private_access.h"
+#include "eota/slotrecord.h"
 #include "eota/slotstore.h"
 
 #ifdef __cplusplus
@@ -53,26 +54,6 @@ int eota_filestore_init(eota_filestore *fs, const char *slot_a, const char *slot
 eota_slot_medium eota_filestore_medium(eota_filestore *fs);
 /* Close and remove an upload in progress (as discard). */
 void eota_filestore_close(eota_filestore *fs);
-
-/* The record beside a slot file. */
-typedef struct eota_slot_record {
-    uint32_t size;       /* image bytes */
-    uint32_t crc;        /* their CRC-32 */
-    uint32_t install;    /* 1 + the other slot's install number when written */
-    uint8_t confirmed;   /* the image ran and was confirmed */
-} eota_slot_record;
-
-/* Read SLOT.check beside slot_path. 0, or -1 with a sentence naming the
- * file in err (missing, unreadable, not a record). */
-int eota_slot_record_read(const char *slot_path, eota_slot_record *r, char *err, size_t errlen);
-/* Write it durably (a .tmp file, fsync, rename, fsync of the directory).
- * 0, or -1 with a sentence in err. */
-int eota_slot_record_write(const char *slot_path, const eota_slot_record *r, char *err, size_t errlen);
-/* Remove SLOT.check (a missing one is fine). 0, or -1 with err. */
-int eota_slot_record_remove(const char *slot_path, char *err, size_t errlen);
-/* Check that the file holds exactly `size` bytes with this CRC-32: 1 yes,
- * 0 no (err says what differs), -1 unreadable (err says why). */
-int eota_slot_file_check(const char *path, uint32_t size, uint32_t crc, char *err, size_t errlen);
 
 /* zlib's CRC-32 (the polynomial of eota_crc32, much faster), for
  * eota_slotstore_config.crc32. */
