@@ -93,6 +93,12 @@ typedef struct eota_bootstate_config {
     /* eota_boot checks the CRC-32 of an image (slot regions needed) before
      * it boots it; one that fails is marked INVALID. */
     uint8_t verify;
+    /* Optional (NULL): checks a slot's image where the core cannot read it
+     * (`eota device` keeps images in files): 1 good, 0 bad (not booted,
+     * marked INVALID), < 0 unknown (not booted, not condemned). eota_boot
+     * asks it, when set, before it boots a slot. */
+    int (*check)(void *ctx, int slot, const eota_slot_info *info);
+    void *check_ctx;
 } eota_bootstate_config;
 
 /* The keys of PROTOCOL.md section 8. eota_boot uses num_attempts and
@@ -207,6 +213,13 @@ int eota_bootstate_prepare(eota_bootstate *bs, int slot);
  * the next normal boot runs it on trial. EOTA_EBUSY for the active slot,
  * EOTA_EINVAL when the slot was not prepared or the image does not fit. */
 int eota_bootstate_install(eota_bootstate *bs, int slot, uint32_t size, uint32_t crc);
+
+/* Rebuild a boot state that was lost (no record reads): a record with
+ * r's active slot and slot states (their size, CRC and image_seq), no
+ * boot counted, no request; its seq comes after every image_seq. Every
+ * state a known one, and the active slot (or EOTA_BOOT_NO_SLOT) VALID or
+ * TRIAL: else EOTA_EINVAL. */
+int eota_bootstate_restore(eota_bootstate *bs, const eota_bootrec *r);
 
 /* Ask for safe mode at the next boot (the safe-mode button). */
 int eota_bootstate_request_safe_mode(eota_bootstate *bs);

@@ -24,10 +24,13 @@ typedef struct eota_fileflash {
     uint32_t write_align;
     uint8_t erased;
     uint8_t no_sync;       /* tests: skip fsync */
+    uint8_t read_only;     /* opened read-only: program and erase fail (EIO) */
 } eota_fileflash;
 
 /* Open the file, or create it (every byte erased) when missing. An existing
- * file of another size is refused (EOTA_EINVAL). sectors x sector_size bytes;
+ * file of another size is refused (EOTA_EINVAL). A file that cannot be
+ * written (a read-only file system, no permission) is opened read-only
+ * (read_only set). sectors x sector_size bytes;
  * sector_size a multiple of write_align (1..32). EOTA_OK, EOTA_EINVAL or
  * EOTA_EIO (errno set). */
 int eota_fileflash_open(eota_fileflash *ff, const char *path, uint32_t sectors, uint32_t sector_size,

@@ -3,15 +3,23 @@
  * for Linux (src/port/posix/filestore.c): each slot is a file, and an image
  * becomes that file only through durable steps:
  *
- *   open     SLOT.part created (truncated), never the slot file itself
+ *   open     the slot file and its record removed (the boot state says
+ *            the slot is EMPTY already: an update needs room for two
+ *            images, not three), SLOT.part created
  *   write    into the .part file (all of it, or an error: EOTA_EWRITE)
  *   finish   fsync and close the .part file, rename it over the slot file,
  *            fsync the directory (EOTA_ECOMMIT on failure)
+ *   verify   the slot file read back (size and CRC-32), then its record
+ *            written beside it: SLOT.check (EOTA_EVERIFY, EOTA_ECOMMIT)
  *   discard  the .part file closed and removed
  *
  * A crash at any point leaves the slot file as it was, or the complete new
  * one (the boot state still says EMPTY until the store installs it). Each
  * failure's detail names the file and the system's error.
+ *
+ * The record beside a slot (SLOT.check, eota/slotrecord.h) lets the device
+ * check a slot file at boot and rebuild a lost boot state from what the
+ * slots hold (src/app/slots_check.c).
  */
 #ifndef EOTA_FILESTORE_H
 #define EOTA_FILESTORE_H
@@ -20,6 +28,7 @@
 #include <stdint.h>
 
 #include "eota/private_access.h"
+#include "eota/slotrecord.h"
 #include "eota/slotstore.h"
 
 #ifdef __cplusplus

@@ -14,6 +14,9 @@
 static int top_begin(void *ctx, const eota_begin_info *info)
 {
     eota_storage *st = ctx;
+    st->refused = st->slots->read_only;
+    if (st->refused)
+        return EOTA_EPREPARE;
     return st->top.ops->begin(st->top.ctx, info);
 }
 
@@ -40,6 +43,11 @@ static void top_detail(void *ctx, eota_backend_detail *out)
     eota_storage *st = ctx;
     out->why = NULL;
     out->code = 0;
+    if (st->refused) {
+        snprintf(st->why, sizeof st->why, "the state directory is read-only: updates are off until it is writable");
+        out->why = st->why;
+        return;
+    }
     if (st->top.ops->detail)
         st->top.ops->detail(st->top.ctx, out);
     int boot = eota_slotstore_boot_error(&st->store);
@@ -86,6 +94,7 @@ eota_backend eota_storage_stack(eota_storage *st, eota_slots *slots, const eota_
         b = eota_sim_speed_seam(&st->speed);
     }
     st->top = b;
+    st->slots = slots;
     st->backend.ops = &top_ops;
     st->backend.ctx = st;
     st->backend.caps = b.caps;

@@ -15,6 +15,9 @@
  * The native engine and the web upload both write through it. A further
  * layer (a signature check, decryption) is one more entry in storage.c.
  *
+ * On a read-only state directory, begin is refused (EOTA_EPREPARE) and the
+ * detail says updates are off until it is writable.
+ *
  * On top, the stack's detail() adds the boot state's status to the layers'
  * sentence when the boot state was what failed; the engine and the web
  * upload read it through the ingest (eota/ingest.h), as for any backend.
@@ -44,6 +47,8 @@ typedef struct eota_storage {
     eota_sim_fail fail;
     eota_sim_speed speed;
     eota_backend top;          /* the top layer, under the detail */
+    const eota_slots *slots;   /* a read-only state directory: begin refused */
+    int refused;               /* ... and detail() says why */
 } eota_storage;
 
 /* Build the stack for the config over the device's slots (open, and

@@ -401,17 +401,22 @@ static int clear_count(eota_bootstate *bs)
  * cache[s]: 0 unknown, else the answer + 2. */
 static int check_image(const eota_bootstate *bs, int s, int *cache)
 {
-    if (!bs->cfg.verify)
+    const eota_bootstate_config *cfg = &bs->cfg;
+    if (!cfg->verify && !cfg->check)
         return 1;
     if (cache[s])
         return cache[s] - 2;
     const eota_slot_info *si = &bs->rec.slot[s];
     int r;
-    if (si->size == 0 || si->size > bs->cfg.slot[s].size) {
+    if (cfg->check) {
+        r = cfg->check(cfg->check_ctx, s, si);
+        if (r > 1)
+            r = 1;
+    } else if (si->size == 0 || si->size > cfg->slot[s].size) {
         r = 0;
     } else {
         uint32_t crc;
-        r = eota_flash_crc32(&bs->cfg.flash, bs->cfg.slot[s].addr, si->size, &crc);
+        r = eota_flash_crc32(&cfg->flash, cfg->slot[s].addr, si->size, &crc);
         if (r == EOTA_OK)
             r = crc == si->crc;
     }
@@ -636,6 +641,24 @@ int eota_bootstate_install(eota_bootstate *bs, int slot, uint32_t size, uint32_t
     nr.slot[slot].size = size;
     nr.slot[slot].crc = crc;
     nr.boot_base = 0;
+    return write_record(bs, &nr);
+}
+
+int eota_bootstate_restore(eota_bootstate *bs, const eota_bootrec *r)
+{
+    eota_bootrec nr = *r;
+    uint32_t seq = bs->rec.seq;
+    for (int s = 0; s < EOTA_BOOT_SLOTS; s++) {
+        if (nr.slot[s].state > EOTA_SLOT_INVALID)
+            return EOTA_EINVAL;
+        if (seq_newer(nr.slot[s].image_seq, seq))
+            seq = nr.slot[s].image_seq;
+    }
+    if (nr.active != NO_SLOT && (nr.active >= EOTA_BOOT_SLOTS || !bootable(nr.slot[nr.active].state)))
+        return EOTA_EINVAL;
+    nr.flags = 0;
+    nr.boot_base = 0;
+    bs->rec.seq = seq; /* write_record numbers the new record after it */
     return write_record(bs, &nr);
 }
 

@@ -669,6 +669,81 @@ static void test_without_verify_images_are_trusted(void **state)
     assert_int_equal(d.slot, 0);
 }
 
+/* The check seam: answers per slot (1 good, 0 bad, -1 unknown), counted. */
+typedef struct checker {
+    int answer[EOTA_BOOT_SLOTS];
+    int calls;
+} checker;
+
+static int check_slot(void *ctx, int slot, const eota_slot_info *info)
+{
+    checker *c = ctx;
+    assert_true(info->size > 0);
+    c->calls++;
+    return c->answer[slot];
+}
+
+static void test_check_seam_decides_what_boots(void **state)
+{
+    fx *x = *state;
+    checker c = {{1, 1}, 0};
+    x->cfg.verify = 0;
+    x->cfg.check = check_slot;
+    x->cfg.check_ctx = &c;
+    valid_image(x, 0, 1);
+    valid_image(x, 1, 2);
+    /* the active slot's file does not match: the other one boots */
+    c.answer[1] = 0;
+    eota_boot_decision d = boot(x);
+    assert_int_equal(d.slot, 0);
+    assert_int_equal(d.invalidated, 1);
+    assert_int_equal(eota_bootstate_slot(&x->bs, 1, NULL), EOTA_SLOT_INVALID);
+    /* unknown (unreadable): not booted, not condemned */
+    c.answer[0] = -1;
+    d = boot(x);
+    assert_int_equal(d.slot, EOTA_BOOT_NO_SLOT);
+    assert_int_equal(eota_bootstate_slot(&x->bs, 0, NULL), EOTA_SLOT_VALID);
+    /* the seam wins over verify, and the answer is asked once per boot */
+    c.answer[0] = 1;
+    x->cfg.verify = 1;
+    x->sf.mem[2 * SEC] ^= 1; /* the flash image is bad, the seam says good */
+    c.calls = 0;
+    d = boot(x);
+    assert_int_equal(d.slot, 0);
+    assert_int_equal(c.calls, 1);
+}
+
+static void test_restore_rebuilds_a_lost_state(void **state)
+{
+    fx *x = *state;
+    reopen(x);
+    assert_int_equal(eota_bootstate_seq(&x->bs), 0);
+    eota_bootrec r;
+    memset(&r, 0, sizeof r);
+    r.active = 0;
+    r.slot[0] = (eota_slot_info){EOTA_SLOT_VALID, 7, 100, 0x1234};
+    r.slot[1] = (eota_slot_info){EOTA_SLOT_NEW, 9, 200, 0x5678};
+    /* refused: an active slot that is not bootable, an unknown state */
+    r.active = 1;
+    assert_int_equal(eota_bootstate_restore(&x->bs, &r), EOTA_EINVAL);
+    r.active = 0;
+    r.slot[1].state = 9;
+    assert_int_equal(eota_bootstate_restore(&x->bs, &r), EOTA_EINVAL);
+    r.slot[1].state = EOTA_SLOT_NEW;
+    r.flags = EOTA_BOOTREC_FLAG_SAFE_MODE_REQUEST;
+    r.boot_base = 5;
+    assert_int_equal(eota_bootstate_restore(&x->bs, &r), EOTA_OK);
+    reopen(x);
+    eota_slot_info si;
+    assert_int_equal(eota_bootstate_active(&x->bs), 0);
+    assert_int_equal(eota_bootstate_slot(&x->bs, 1, &si), EOTA_SLOT_NEW);
+    assert_int_equal(si.size, 200);
+    assert_int_equal(si.crc, 0x5678);
+    assert_int_equal(eota_bootstate_seq(&x->bs), 10); /* after every image_seq */
+    assert_int_equal(eota_bootstate_attempts(&x->bs), 0);
+    assert_false(eota_bootstate_safe_mode_requested(&x->bs));
+}
+
 /* ---------- safe mode ---------- */
 
 static void test_safe_mode_after_num_attempts(void **state)
@@ -839,6 +914,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32),
         cmocka_unit_test(test_names),
+        T(test_check_seam_decides_what_boots),
+        T(test_restore_rebuilds_a_lost_state),
         T(test_open_blank),
         T(test_open_rejects_bad_config),
         cmocka_unit_test(test_sector_too_small),

@@ -1,8 +1,10 @@
 /*
  * test_filestore.c: the file medium of the slot store
- * (src/port/posix/filestore.c) on real files in a temporary directory: an
- * image becomes the slot file only at finish, through the .part file; a
- * discard leaves no .part and the slot file as it was; a failing open,
+ * (src/port/posix/filestore.c) on real files in a temporary directory: open
+ * frees the slot (its old file and record: room for two images, not
+ * three); an image becomes the slot file only at finish, through the .part
+ * file; verify reads it back and writes its record; a discard leaves no
+ * .part; a failing open,
  * write, fsync or rename is reported with the file and the system's error
  * (the failures are real: a missing directory, /dev/full, /dev/null, a
  * directory in the slot file's place).
@@ -98,15 +100,34 @@ static void test_commit_replaces_the_slot_file(void **state)
     assert_int_equal(x->m.ops->capacity(x->m.ctx, 0), 1000);
     assert_int_equal(x->m.ops->capacity(x->m.ctx, 1), 1000);
     assert_int_equal(x->m.ops->capacity(x->m.ctx, 2), 0);
-    assert_null(x->m.ops->verify); /* files are not read back */
+    char rec[128], want[300];
+    snprintf(rec, sizeof rec, "%s.check", x->a);
+    put_file(rec, "an old record");
     assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
+    assert_false(exists(x->a)); /* freed before the new image is written */
+    assert_false(exists(rec));
     assert_int_equal(write_text(x, "new "), EOTA_OK);
     assert_int_equal(write_text(x, "image"), EOTA_OK);
     assert_true(exists(x->part_a));
-    assert_file(x->a, "old image"); /* untouched until finish */
     assert_int_equal(x->m.ops->finish(x->m.ctx), EOTA_OK);
     assert_file(x->a, "new image");
     assert_false(exists(x->part_a));
+    /* verify: a read-back against the size and CRC, then the record */
+    uint32_t crc = eota_crc32(0, "new image", 9);
+    assert_int_equal(x->m.ops->verify(x->m.ctx, 9, crc ^ 1u), EOTA_EVERIFY);
+    snprintf(want, sizeof want, "%s: CRC-32 %08x, expected %08x", x->a, crc, crc ^ 1u);
+    assert_string_equal(why(x), want);
+    assert_int_equal(x->m.ops->verify(x->m.ctx, 8, crc), EOTA_EVERIFY);
+    snprintf(want, sizeof want, "%s: size 9 bytes, expected 8", x->a);
+    assert_string_equal(why(x), want);
+    assert_false(exists(rec));
+    assert_int_equal(x->m.ops->verify(x->m.ctx, 9, crc), EOTA_OK);
+    eota_slot_record r;
+    assert_int_equal(eota_slot_record_read(x->a, &r, want, sizeof want), 0);
+    assert_int_equal(r.size, 9);
+    assert_int_equal(r.crc, crc);
+    assert_int_equal(r.install, 1);
+    assert_int_equal(r.confirmed, 0);
     x->m.ops->discard(x->m.ctx); /* after a commit: nothing to undo */
     assert_file(x->a, "new image");
     /* slot b, with a stale .part from a crash */
@@ -116,8 +137,18 @@ static void test_commit_replaces_the_slot_file(void **state)
     assert_int_equal(x->m.ops->open(x->m.ctx, 1), EOTA_OK);
     assert_int_equal(write_text(x, "b"), EOTA_OK);
     assert_int_equal(x->m.ops->finish(x->m.ctx), EOTA_OK);
+    assert_int_equal(x->m.ops->verify(x->m.ctx, 1, eota_crc32(0, "b", 1)), EOTA_OK);
     assert_file(x->b, "b");
     assert_file(x->a, "new image");
+    assert_int_equal(eota_slot_record_read(x->b, &r, want, sizeof want), 0);
+    assert_int_equal(r.install, 2); /* one past slot a's */
+    /* a damaged record is refused, naming the file */
+    snprintf(rec, sizeof rec, "%s.check", x->b);
+    put_file(rec, "eota-slot size=zz");
+    assert_int_equal(eota_slot_record_read(x->b, &r, want, sizeof want), -1);
+    char said[300];
+    snprintf(said, sizeof said, "%s: not a slot record (damaged)", rec);
+    assert_string_equal(want, said);
 }
 
 static void test_discard_leaves_no_part(void **state)
@@ -128,7 +159,7 @@ static void test_discard_leaves_no_part(void **state)
     assert_int_equal(write_text(x, "half"), EOTA_OK);
     x->m.ops->discard(x->m.ctx);
     assert_false(exists(x->part_a));
-    assert_file(x->a, "old image");
+    assert_false(exists(x->a)); /* freed at open: the boot state says EMPTY */
     /* an open upload is discarded by the next open and by close */
     assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
     assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
@@ -164,10 +195,9 @@ static void test_write_failure(void **state)
 
 /* An upload whose finish fails: ECOMMIT with the detail "<before><path>:
  * <error>", and no .part after the discard. */
-static void expect_finish_failure(fx *x, const char *before, const char *path, const char *error)
+static void finish_failure(fx *x, const char *before, const char *path, const char *error)
 {
     char want[200];
-    assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
     assert_int_equal(write_text(x, "image"), EOTA_OK);
     assert_int_equal(x->m.ops->finish(x->m.ctx), EOTA_ECOMMIT);
     snprintf(want, sizeof want, "%s%s: %s", before, path, error);
@@ -176,23 +206,32 @@ static void expect_finish_failure(fx *x, const char *before, const char *path, c
     assert_false(exists(x->part_a));
 }
 
+static void expect_finish_failure(fx *x, const char *before, const char *path, const char *error)
+{
+    assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
+    finish_failure(x, before, path, error);
+}
+
 static void test_fsync_failure(void **state)
 {
     fx *x = *state;
     put_file(x->a, "old image");
     assert_int_equal(symlink("/dev/null", x->part_a), 0); /* fsync: EINVAL */
     expect_finish_failure(x, "", x->part_a, "Invalid argument");
-    assert_file(x->a, "old image");
+    assert_false(exists(x->a));
 }
 
 static void test_rename_failure(void **state)
 {
     fx *x = *state;
     char inside[160];
+    assert_int_equal(x->m.ops->open(x->m.ctx, 0), EOTA_OK);
     assert_int_equal(mkdir(x->a, 0755), 0); /* a directory in the slot file's place */
     snprintf(inside, sizeof inside, "%s/keep", x->a);
     put_file(inside, "x");
-    expect_finish_failure(x, "committing ", x->a, "Is a directory");
+    char before[300];
+    snprintf(before, sizeof before, "renaming %s to ", x->part_a);
+    finish_failure(x, before, x->a, "Is a directory");
     assert_file(inside, "x");
     unlink(inside);
     rmdir(x->a);

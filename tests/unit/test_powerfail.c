@@ -14,6 +14,13 @@
  *             confirmation; a request, the requested safe-mode boot, ...
  *   fresh     on a blank flash: the first upload, its trial (no image to
  *             go back to: it stays on trial), its confirmation
+ *   rebuild   OLDER and OLD installed, then the boot state damaged (both
+ *             copies erased, garbage in one): the rebuild from the slots
+ *             (as `eota device` does from the records beside its slot
+ *             files, src/app/slots_check.c: the older image valid and
+ *             active, the newest new) through eota_bootstate_restore, the
+ *             newest image's trial boot, its confirmation; after a cut,
+ *             the device rebuilds again when no record reads
  *
  * Each scenario is first played without a cut (the reference run): every
  * flash operation is numbered, and each one that changes the boot state
@@ -54,6 +61,7 @@
 #include <cmocka.h>
 
 #include "eota/bootstate.h"
+#include "eota/crc32.h"
 #include "eota/flash_backend.h"
 #include "eota/posix.h"
 #include "eota/safemode.h"
@@ -419,6 +427,34 @@ static int dev_confirm(dev *v)
 /* The safe-mode button. */
 static int dev_request(dev *v) { return eota_safe_mode_request(&v->app); }
 
+static void rebuilt_slot(const dev *v, eota_bootrec *r, int slot, int img, uint8_t state, uint32_t seq)
+{
+    r->slot[slot].state = state;
+    r->slot[slot].image_seq = seq;
+    r->slot[slot].size = v->img[img].len;
+    r->slot[slot].crc = eota_crc32(0, v->img[img].data, v->img[img].len);
+}
+
+/* The rebuild of a lost boot state from what the slots hold (the records
+ * beside `eota device`'s slot files): OLDER in slot 0, confirmed; OLD in
+ * slot 1, the newest, never confirmed. Only when no record reads. */
+static int dev_rebuild(dev *v)
+{
+    if (dev_open(v) != EOTA_OK)
+        return EOTA_EIO;
+    if (eota_bootstate_seq(&v->bs) != 0)
+        return EOTA_OK;
+    eota_bootrec r;
+    memset(&r, 0, sizeof r);
+    rebuilt_slot(v, &r, 0, IMG_OLDER, EOTA_SLOT_VALID, 1);
+    rebuilt_slot(v, &r, 1, IMG_OLD, EOTA_SLOT_NEW, 2);
+    r.active = 0;
+    return eota_bootstate_restore(&v->bs, &r);
+}
+
+/* The state that rebuild writes, in model terms. */
+static const model rebuilt_model = {{EOTA_SLOT_VALID, EOTA_SLOT_NEW}, {IMG_OLDER, IMG_OLD}, 0, 0, 0, 1};
+
 /* Which known image the slot holds, by the SHA-256 of its bytes (the
  * length the boot state gives); -1 for none of them (a mix). */
 static int identify(dev *v, int slot)
@@ -473,7 +509,7 @@ static int dec_eq(const eota_boot_decision *d, const mdec *e)
 /* ------------------------------------------------------------------ */
 /* scenarios                                                           */
 
-enum { S_UPLOAD, S_BOOT, S_CONFIRM, S_REQUEST };
+enum { S_UPLOAD, S_BOOT, S_CONFIRM, S_REQUEST, S_REBUILD };
 
 typedef struct step {
     int kind;
@@ -484,7 +520,7 @@ typedef struct scenario {
     const char *name;
     const step *steps;
     int nsteps;
-    int blank; /* starts from a blank flash, else from OLDER + OLD valid */
+    int blank; /* BASE_*: where it starts */
 } scenario;
 
 static const step sc_update[] = {{S_UPLOAD, IMG_NEW}, {S_BOOT, 0}, {S_CONFIRM, 0}, {S_BOOT, 0}};
@@ -500,9 +536,15 @@ static const step sc_safemode[] = {
     {S_BOOT, 0}, {S_CONFIRM, 0}};
 
 static const step sc_fresh[] = {{S_UPLOAD, IMG_NEW}, {S_BOOT, 0}, {S_BOOT, 0}, {S_CONFIRM, 0}, {S_BOOT, 0}};
+static const step sc_rebuild[] = {{S_REBUILD, 0}, {S_BOOT, 0}, {S_CONFIRM, 0}, {S_BOOT, 0}, {S_BOOT, 0}};
+
+/* Where a scenario starts: OLDER + OLD valid, a blank flash, or OLDER +
+ * OLD in the slots with the boot state lost. */
+enum { BASE_OLD = 0, BASE_BLANK = 1, BASE_LOST = 2 };
 
 #define SC(a, blank) {#a, sc_##a, (int)(sizeof sc_##a / sizeof sc_##a[0]), blank}
-static const scenario scenarios[] = {SC(update, 0), SC(revert, 0), SC(trialup, 0), SC(safemode, 0), SC(fresh, 1)};
+static const scenario scenarios[] = {SC(update, BASE_OLD),   SC(revert, BASE_OLD), SC(trialup, BASE_OLD),
+                                     SC(safemode, BASE_OLD), SC(fresh, BASE_BLANK), SC(rebuild, BASE_LOST)};
 
 /* The reference run's result: the events that change the boot state, the
  * flash op each one completes at, and the model after each. */
@@ -596,6 +638,15 @@ static int reference_run(dev *v, const scenario *sc, reference *ref, char *why, 
             m = o;
             break;
         }
+        case S_REBUILD:
+            if (dev_rebuild(v) != EOTA_OK)
+                return why_fail(why, wn, "step %d: the rebuild failed", i);
+            if (v->nraw != 1 || v->raw[0].tick)
+                return why_fail(why, wn, "step %d: the rebuild wrote %d ops, expected a record", i, v->nraw);
+            ref->ev_op[ref->nev] = v->raw[0].op;
+            ref->after[++ref->nev] = rebuilt_model;
+            m = rebuilt_model;
+            break;
         case S_CONFIRM:
         case S_REQUEST: {
             int rec = st->kind == S_CONFIRM ? m_confirm(&m, &o) : m_request(&m, &o);
@@ -642,18 +693,22 @@ static void play_until_cut(dev *v, const scenario *sc)
         case S_BOOT: (void)dev_boot(v, &d); break;
         case S_CONFIRM: (void)dev_confirm(v); break;
         case S_REQUEST: (void)dev_request(v); break;
+        case S_REBUILD: (void)dev_rebuild(v); break;
         default: break;
         }
     }
 }
 
-/* After the cut: reboot, check against the candidates, then a following
- * upload, its trial boot and its confirmation. 1 when all is right. */
-static int recover(dev *v, const model *const *cand, int ncand, char *why, size_t wn)
+/* After the cut: reboot (with a rebuild first when the scenario lost its
+ * boot state), check against the candidates, then a following upload, its
+ * trial boot and its confirmation. 1 when all is right. */
+static int recover(dev *v, const model *const *cand, int ncand, int rebuild, char *why, size_t wn)
 {
     eota_boot_decision d;
     if (dev_open(v) != EOTA_OK)
         return why_fail(why, wn, "the boot state does not open");
+    if (rebuild && dev_rebuild(v) != EOTA_OK)
+        return why_fail(why, wn, "the rebuild failed");
     model pre;
     real_model(v, &pre);
     if (dev_boot(v, &d) != EOTA_OK)
@@ -754,6 +809,19 @@ static void make_images(dev *v)
     }
 }
 
+/* The boot state lost: both copies erased, garbage in the first. */
+static void lose_boot_state(dev *v)
+{
+    const eota_flash *f = &v->cfg.flash;
+    uint8_t junk[EOTA_FLASH_MAX_ALIGN * 4];
+    memset(junk, 0x5A, sizeof junk);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(f->ops->erase(f->ctx, v->gc->copy[i]), EOTA_OK);
+    assert_int_equal(f->ops->program(f->ctx, v->gc->copy[0], junk, sizeof junk), EOTA_OK);
+    assert_int_equal(dev_open(v), EOTA_OK);
+    assert_int_equal(eota_bootstate_seq(&v->bs), 0);
+}
+
 static dev *dev_new(const gcase *gc, int blank)
 {
     dev *v = calloc(1, sizeof *v);
@@ -775,7 +843,7 @@ static dev *dev_new(const gcase *gc, int blank)
     uint32_t a = gc->g.write_align;
     v->rec_area = (52 + a - 1) / a * a;
     make_images(v);
-    if (blank)
+    if (blank == BASE_BLANK)
         return v; /* base: erased, as the simulator starts */
     /* the starting state: OLDER installed, tried, confirmed in slot 0; OLD
      * the same in slot 1 (active); the count at 0 */
@@ -790,6 +858,8 @@ static dev *dev_new(const gcase *gc, int blank)
     model m, want = {{EOTA_SLOT_VALID, EOTA_SLOT_VALID}, {IMG_OLDER, IMG_OLD}, 1, 0, 0, 1};
     real_model(v, &m);
     assert_true(model_eq(&m, &want));
+    if (blank == BASE_LOST)
+        lose_boot_state(v);
     assert_int_equal(v->sf.violations, 0);
     assert_int_equal(eota_simflash_copy(&v->base, &v->sf), EOTA_OK);
     return v;
@@ -855,7 +925,11 @@ static unsigned long sweep(const gcase *gc, const scenario *sc)
                     if (at_k)
                         cand[n++] = &ref->after[before + 1];
                 }
-                ok = recover(v, cand, n, why, sizeof why);
+                /* a device that finds no record rebuilds it first */
+                for (int j = 0; j < n; j++)
+                    if (sc->blank == BASE_LOST && !cand[j]->has_rec)
+                        cand[j] = &rebuilt_model;
+                ok = recover(v, cand, n, sc->blank == BASE_LOST, why, sizeof why);
             }
             cuts++;
             if (!ok) {
@@ -914,6 +988,12 @@ static void test_first_install(void **state)
     sweep_scenario(4);
 }
 
+static void test_rebuild_of_a_lost_boot_state(void **state)
+{
+    (void)state;
+    sweep_scenario(5);
+}
+
 /* The model itself, against the numbers of the specification. */
 static void test_model_sanity(void **state)
 {
@@ -952,6 +1032,7 @@ int main(void)
         cmocka_unit_test(test_update_during_trial),
         cmocka_unit_test(test_safe_mode_counter),
         cmocka_unit_test(test_first_install),
+        cmocka_unit_test(test_rebuild_of_a_lost_boot_state),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     printf("powerfail: %lu cuts, %lu failures\n", total_cuts, total_failures);

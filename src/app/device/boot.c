@@ -48,9 +48,12 @@ void dev_boot(dev_device *d)
     if (eota_slots_reload(&d->slots, err, sizeof err) != 0)
         LOGE("boot", "%s", err);
     int rc = eota_boot(&d->slots.bs, &d->smcfg, &d->dec);
-    if (rc != EOTA_OK)
+    if (rc != EOTA_OK && d->slots.read_only)
+        LOGI("boot", "The state directory is read-only: this boot is not counted");
+    else if (rc != EOTA_OK)
         LOGE("boot", "Writing the boot state failed (%s); booting anyway", eota_status_name(rc));
     d->slots.active = eota_slot_letter(d->dec.slot);
+    eota_slots_sync(&d->slots);
     eota_safe_mode_begin(&d->sm, &d->slots.bs, &d->smcfg, &d->dec, dev_now32());
     log_decision(d);
     if (d->dec.safe_mode) {
@@ -96,6 +99,7 @@ void dev_boot_poll(dev_device *d)
     switch (eota_safe_mode_poll(&d->sm, dev_now32())) {
     case EOTA_SAFE_MODE_CONFIRMED:
         LOGI("boot", "Boot is good: %s", d->dec.trial ? "the image on trial is confirmed" : "boot counter cleared");
+        eota_slots_sync(&d->slots); /* its record says so too */
         break;
     case EOTA_SAFE_MODE_REBOOT:
         if (!d->reboot_wanted)

@@ -51,6 +51,8 @@ static int ff_program(void *ctx, uint32_t addr, const void *data, size_t len)
 {
     eota_fileflash *ff = ctx;
     uint8_t cur[256];
+    if (ff->read_only)
+        return EOTA_EIO;
     if (len == 0 || addr >= ff->size || len > ff->size - addr || addr % ff->write_align != 0 ||
         len % ff->write_align != 0 || addr / ff->sector_size != (addr + (uint32_t)len - 1) / ff->sector_size)
         return EOTA_EINVAL;
@@ -85,6 +87,8 @@ static int fill_erased(const eota_fileflash *ff, uint32_t addr, uint32_t len)
 static int ff_erase(void *ctx, uint32_t addr)
 {
     eota_fileflash *ff = ctx;
+    if (ff->read_only)
+        return EOTA_EIO;
     if (addr >= ff->size || addr % ff->sector_size != 0)
         return EOTA_EINVAL;
     int st = fill_erased(ff, addr, ff->sector_size);
@@ -132,6 +136,10 @@ int eota_fileflash_open(eota_fileflash *ff, const char *path, uint32_t sectors, 
     ff->erased = erased;
     int fd = open(path, O_RDWR | O_CLOEXEC);
     int created = 0;
+    if (fd < 0 && (errno == EROFS || errno == EACCES)) {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        ff->read_only = fd >= 0;
+    }
     if (fd < 0 && errno == ENOENT) {
         fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         created = 1;
@@ -144,12 +152,12 @@ int eota_fileflash_open(eota_fileflash *ff, const char *path, uint32_t sectors, 
         eota_fileflash_close(ff);
         return EOTA_EIO;
     }
-    if (created || st.st_size == 0) {
+    if ((created || st.st_size == 0) && !ff->read_only) {
         if (fill_erased(ff, 0, ff->size) != EOTA_OK || sync_fd(ff) != EOTA_OK) {
             eota_fileflash_close(ff);
             return EOTA_EIO;
         }
-    } else if ((uint64_t)st.st_size != ff->size) {
+    } else if ((uint64_t)st.st_size != ff->size) { /* also an empty one that cannot be written */
         eota_fileflash_close(ff);
         errno = EINVAL;
         return EOTA_EINVAL;

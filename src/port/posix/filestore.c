@@ -1,6 +1,8 @@
 /*
- * filestore.c: the file medium of the slot store (eota/filestore.h): a
- * .part file, fsync, rename over the slot file, fsync of the directory.
+ * filestore.c: the file medium of the slot store (eota/filestore.h): the
+ * old slot file removed first, a .part file, fsync, rename over the slot
+ * file, fsync of the directory, a read-back, and the record beside the
+ * slot (eota/slotrecord.h).
  */
 #include "eota/filestore.h"
 
@@ -28,39 +30,34 @@ static int fs_fail(eota_filestore *fs, int status, const char *fmt, ...)
     return status;
 }
 
-/* fsync the directory holding path, so that a rename in it is durable. */
-static int fsync_dir_of(const char *path)
-{
-    char dir[EOTA_FILESTORE_PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int r = fsync(fd);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return r;
-}
-
 static uint32_t fs_capacity(void *ctx, int slot)
 {
     const eota_filestore *fs = ctx;
     return slot >= 0 && slot < EOTA_BOOT_SLOTS ? fs->capacity : 0;
 }
 
+/* The target slot holds nothing bootable (the boot state says so): its
+ * record and its old image go before the new one is written, so that an
+ * update needs room for two images (the running one and the new one). */
+static int free_slot(eota_filestore *fs, int slot)
+{
+    if (eota_slot_record_remove(fs->path[slot], fs->why, sizeof fs->why) != 0)
+        return EOTA_EPREPARE;
+    if (unlink(fs->path[slot]) != 0 && errno != ENOENT)
+        return fs_fail(fs, EOTA_EPREPARE, "removing %s: %s", fs->path[slot], strerror(errno));
+    return EOTA_OK;
+}
+
 static int fs_open(void *ctx, int slot)
 {
     eota_filestore *fs = ctx;
     eota_filestore_close(fs);
+    fs->why[0] = '\0';
     fs->slot = slot;
+    fs->part[0] = '\0';
+    int st = free_slot(fs, slot);
+    if (st != EOTA_OK)
+        return st;
     snprintf(fs->part, sizeof fs->part, "%s.part", fs->path[slot]);
     fs->fd = open(fs->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
     fs->written = fs->flushed = 0;
@@ -115,9 +112,28 @@ static int fs_finish(void *ctx)
     fs->fd = -1;
     if (r != 0)
         return fs_fail(fs, EOTA_ECOMMIT, "%s: %s", fs->part, strerror(errno));
-    if (rename(fs->part, final) != 0 || fsync_dir_of(final) != 0)
-        return fs_fail(fs, EOTA_ECOMMIT, "committing %s: %s", final, strerror(errno));
+    if (rename(fs->part, final) != 0)
+        return fs_fail(fs, EOTA_ECOMMIT, "renaming %s to %s: %s", fs->part, final, strerror(errno));
     fs->part[0] = '\0'; /* renamed: nothing left to remove */
+    if (eota_fsync_dir_of(final) != 0)
+        return fs_fail(fs, EOTA_ECOMMIT, "committing %s (fsync of its directory): %s", final, strerror(errno));
+    return EOTA_OK;
+}
+
+/* Read the slot file back, then write its record beside it (install
+ * number one past the other slot's). */
+static int fs_verify(void *ctx, uint32_t size, uint32_t crc)
+{
+    eota_filestore *fs = ctx;
+    const char *final = fs->path[fs->slot];
+    char err[sizeof fs->why];
+    if (eota_slot_file_check(final, size, crc, err, sizeof err) != 1)
+        return fs_fail(fs, EOTA_EVERIFY, "%s", err);
+    eota_slot_record other, r = {size, crc, 1, 0};
+    if (eota_slot_record_read(fs->path[1 - fs->slot], &other, err, sizeof err) == 0)
+        r.install = other.install + 1u;
+    if (eota_slot_record_write(final, &r, err, sizeof err) != 0)
+        return fs_fail(fs, EOTA_ECOMMIT, "%s", err);
     return EOTA_OK;
 }
 
@@ -129,8 +145,8 @@ static const char *fs_why(void *ctx)
     return fs->why[0] ? fs->why : NULL;
 }
 
-static const eota_slot_medium_ops filestore_ops = {fs_capacity, fs_open, fs_write, fs_finish,
-                                                   NULL,        fs_discard, fs_why};
+static const eota_slot_medium_ops filestore_ops = {fs_capacity, fs_open,    fs_write, fs_finish,
+                                                   fs_verify,   fs_discard, fs_why};
 
 int eota_filestore_init(eota_filestore *fs, const char *slot_a, const char *slot_b, uint32_t capacity)
 {
