@@ -9,5 +9,6 @@
 
 int eota_cmd_device(int argc, char **argv);
 int eota_cmd_upload(int argc, char **argv);
+int eota_cmd_publish(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static void usage(FILE *f)
             "commands:\n"
             "  device    run a device: serve the OTA protocol, A/B slots, the application\n"
             "  upload    upload firmware to one device or a fleet\n"
+            "  publish   put firmware and a manifest.json where devices poll for updates\n"
             "  version   print the version\n"
             "\n"
             "'eota COMMAND --help' tells more about each.\n");
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
         return eota_cmd_device(argc - 1, argv + 1);
     if (!strcmp(cmd, "upload"))
         return eota_cmd_upload(argc - 1, argv + 1);
+    if (!strcmp(cmd, "publish"))
+        return eota_cmd_publish(argc - 1, argv + 1);
     fprintf(stderr, "eota: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
