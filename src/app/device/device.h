@@ -32,6 +32,7 @@
 #include "eota/safemode.h"
 #include "eota/server.h"
 #include "options.h"
+#include "pull/pull.h"
 #include "slots.h"
 #include "storage.h"
 #include "web.h"
@@ -65,6 +66,7 @@ typedef struct dev_device {
     eota_boot_decision dec;    /* this boot's decision */
     eota_safe_mode sm;         /* this boot's confirmation and safe-mode timers */
     int reboot_wanted;         /* reboot once no upload runs */
+    eota_pull *pull;           /* update: http_request (pull/pull.h); NULL without */
 } dev_device;
 
 /* engine.c: set up the storage backend, the OTA engine (with password pw),
@@ -103,5 +105,7 @@ uint32_t dev_now32(void);
 void dev_on_event(void *ctx, const eota_event *ev);
 void dev_on_log(void *ctx, eota_log_level level, const char *msg, uint32_t arg);
 int dev_native_busy(void *ctx);
+/* pull updates wait while a native or web upload runs */
+int dev_push_busy(void *ctx);
 
 #endif

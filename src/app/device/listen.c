@@ -59,8 +59,9 @@ int dev_accept(dev_device *d, int lfd)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         char peer[80];
         net_peer_text(fd, peer, sizeof peer);
-        if (eota_web_busy(d->web)) { /* one upload at a time: a web upload runs */
-            LOGW(DEV_TAG, "Connection from %s turned away: a web upload is in progress", peer);
+        if (eota_web_busy(d->web) || eota_pull_busy(d->pull)) { /* one upload at a time */
+            LOGW(DEV_TAG, "Connection from %s turned away: a %s is in progress", peer,
+                 eota_pull_busy(d->pull) ? "pull download" : "web upload");
             close(fd);
             continue;
         }

@@ -12,7 +12,7 @@
 #include "device.h"
 #include "log.h"
 
-#define DEV_MAX_POLLFDS (DEV_MAX_LISTEN + 2 + EOTA_WEB_MAX_FDS)
+#define DEV_MAX_POLLFDS (DEV_MAX_LISTEN + 2 + EOTA_WEB_MAX_FDS + EOTA_PULL_MAX_FDS)
 
 /* The nearer of two timeouts, -1 meaning none. */
 static long nearer(long a, long b) { return b >= 0 && (a < 0 || b < a) ? b : a; }
@@ -34,6 +34,7 @@ static int fill_pollfds(dev_device *d, struct pollfd *pfd)
         short ev = (short)(((w & EOTA_WANT_READ) ? POLLIN : 0) | ((w & EOTA_WANT_WRITE) ? POLLOUT : 0));
         pfd[n++] = (struct pollfd){cur->fd, ev, 0};
     }
+    n += eota_pull_pollfds(d->pull, pfd + n, EOTA_PULL_MAX_FDS);
     return n + eota_web_pollfds(d->web, pfd + n, EOTA_WEB_MAX_FDS);
 }
 
@@ -46,6 +47,7 @@ static int wait_ms(dev_device *d)
     if (d->reboot_wanted && timeout < 0)
         timeout = 100;
     timeout = nearer(timeout, eota_web_timeout_ms(d->web));
+    timeout = nearer(timeout, eota_pull_timeout_ms(d->pull));
     return timeout < 0 ? -1 : (int)(timeout > 60000 ? 60000 : timeout);
 }
 
@@ -71,6 +73,8 @@ static void after_wait(dev_device *d, const struct pollfd *pfd)
         run_engine(d);
     sup_check_timeouts(&d->autos.shells);
     if (eota_web_run(d->web)) /* 100 ms after a web upload's success reply */
+        dev_reboot(d);
+    if (eota_pull_run(d->pull)) /* a pull update installed */
         dev_reboot(d);
     dev_boot_poll(d);
 }
