@@ -6,7 +6,8 @@ pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
       libssl-dev zlib1g-dev libyaml-dev libcmocka-dev valgrind python3
       gcc-arm-none-eabi gcc-riscv64-unknown-elf iproute2 procps
       libmicrohttpd-dev libcurl4-openssl-dev curl chromium
-      libcjson-dev python3-pytest qemu-system-arm libisal-dev)
+      libcjson-dev python3-pytest qemu-system-arm libisal-dev
+      nginx-light)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
