@@ -86,13 +86,12 @@ class Nginx:
         return rows
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.proc.terminate()
+        try:
+            self.proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:  # not seen: nginx stops on SIGTERM
+            self.proc.kill()
+            self.proc.communicate()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -6,6 +6,7 @@
  * eota's. Also the ota: entries `platform: http_request` (the flash
  * target of pull updates) and what update.c and this file free.
  */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "blocks.h"
@@ -20,22 +21,29 @@ static const schema_key http_request_keys[] = {
     KEND};
 static const schema_key ota_http_keys[] = {KEY("platform", K_CUSTOM), KEY("id", K_STR), KEND};
 
+/* The yes/no keys, and where they go. */
+static const struct {
+    const char *key;
+    size_t offset;
+} http_bools[] = {{"verify_ssl", offsetof(eota_http_request_config, verify_ssl)},
+                  {"follow_redirects", offsetof(eota_http_request_config, follow_redirects)}};
+
 int cfg_read_http_request(cfg_reader *r, yaml_node_t *n)
 {
     schema_ctx *c = &r->s;
     eota_http_request_config *h = &r->cfg->http_request;
+    char p[SCHEMA_PATH_LEN];
     yaml_node_t *v;
     long long ll;
     if (cfg_open_block(r, n, "http_request", http_request_keys, &h->present))
         return -1;
+    for (size_t i = 0; i < sizeof http_bools / sizeof http_bools[0]; i++)
+        if ((v = schema_map_get(c, n, http_bools[i].key)) &&
+            schema_get_bool(c, v, schema_path_key(p, "http_request", http_bools[i].key),
+                            (bool *)((char *)h + http_bools[i].offset)))
+            return -1;
     if ((v = schema_map_get(c, n, "timeout")) &&
         schema_get_duration(c, v, "http_request.timeout", false, &h->timeout_ms))
-        return -1;
-    if ((v = schema_map_get(c, n, "verify_ssl")) &&
-        schema_get_bool(c, v, "http_request.verify_ssl", &h->verify_ssl))
-        return -1;
-    if ((v = schema_map_get(c, n, "follow_redirects")) &&
-        schema_get_bool(c, v, "http_request.follow_redirects", &h->follow_redirects))
         return -1;
     if ((v = schema_map_get(c, n, "redirect_limit"))) {
         if (schema_get_int(c, v, "http_request.redirect_limit", 0, 50, &ll))

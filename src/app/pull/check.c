@@ -59,31 +59,44 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
     return len;
 }
 
+CURL *pull_request(eota_pull *p, const char *url, const char *h1, const char *h2,
+                   size_t (*on_data)(char *, size_t, size_t, void *))
+{
+    CURL *e = pull_http_easy(p->o.cfg, url);
+    curl_slist_free_all(p->headers);
+    p->headers = NULL;
+    if (h1 && *h1)
+        p->headers = curl_slist_append(p->headers, h1);
+    if (h2 && *h2)
+        p->headers = curl_slist_append(p->headers, h2);
+    if (!e)
+        return NULL;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, pull_on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, p);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
+    return e;
+}
+
 void pull_check_start(eota_pull *p)
 {
     const char *src = p->o.cfg->update.source;
-    CURL *e = pull_http_easy(p->o.cfg, src);
+    char h[400] = "";
+    if (p->etag[0])
+        snprintf(h, sizeof h, "If-None-Match: %s", p->etag);
+    else if (p->last_modified[0])
+        snprintf(h, sizeof h, "If-Modified-Since: %s", p->last_modified);
+    CURL *e = pull_request(p, src, h, NULL, on_body);
     if (!e) {
         pull_fail(p, "out of memory for a request");
         return;
     }
-    curl_slist_free_all(p->headers);
-    p->headers = NULL;
-    char h[300];
-    if (p->etag[0] && snprintf(h, sizeof h, "If-None-Match: %s", p->etag) < (int)sizeof h)
-        p->headers = curl_slist_append(p->headers, h);
-    else if (p->last_modified[0] && snprintf(h, sizeof h, "If-Modified-Since: %s", p->last_modified) < (int)sizeof h)
-        p->headers = curl_slist_append(p->headers, h);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, pull_on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, p);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
     p->body_len = 0;
     p->body_too_big = 0;
     p->state = PULL_CHECKING;
     p->status.last_check = (int64_t)time(NULL);
-    LOGD(PULL_TAG, "Checking %s%s", src, p->headers ? " (conditional)" : "");
+    LOGD(PULL_TAG, "Checking %s%s", src, h[0] ? " (conditional)" : "");
     pull_http_begin(&p->http, e);
 }
 

@@ -82,27 +82,17 @@ void pull_download_start(eota_pull *p, int resume)
 {
     if (!resume && begin_ingest(p) != 0)
         return;
-    CURL *e = pull_http_easy(p->o.cfg, p->rel.url);
+    char range[64] = "", if_range[400] = "";
+    if (resume) {
+        snprintf(range, sizeof range, "Range: bytes=%llu-", (unsigned long long)p->received);
+        snprintf(if_range, sizeof if_range, "If-Range: %s", p->img_etag[0] ? p->img_etag : p->img_last_modified);
+    }
+    CURL *e = pull_request(p, p->rel.url, range, if_range, on_image);
     if (!e) {
         eota_ingest_fail(&p->ingest, EOTA_RESP_ERROR_UPDATE_PREPARE, "out of memory");
         pull_fail(p, "out of memory for a request");
         return;
     }
-    curl_slist_free_all(p->headers);
-    p->headers = NULL;
-    char h[400];
-    const char *validator = p->img_etag[0] ? p->img_etag : p->img_last_modified;
-    if (resume) {
-        snprintf(h, sizeof h, "Range: bytes=%llu-", (unsigned long long)p->received);
-        p->headers = curl_slist_append(p->headers, h);
-        snprintf(h, sizeof h, "If-Range: %s", validator);
-        p->headers = curl_slist_append(p->headers, h);
-    }
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, pull_on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, p);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_image);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
     p->want_from = (long)p->received;
     p->changed = 0;
     p->paused = 0;

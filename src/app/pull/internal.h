@@ -121,6 +121,10 @@ struct eota_pull {
 /* check.c */
 /* The header callback both requests use (ETag, Last-Modified, Content-Range). */
 size_t pull_on_header(char *data, size_t size, size_t n, void *ctx);
+/* A request for url with up to two extra headers ("" or NULL: none) and
+ * the body to on_data; NULL when memory ran out. */
+CURL *pull_request(eota_pull *p, const char *url, const char *h1, const char *h2,
+                   size_t (*on_data)(char *, size_t, size_t, void *));
 void pull_check_start(eota_pull *p);
 void pull_check_done(eota_pull *p);
 /* download.c */
