@@ -34,7 +34,8 @@ http {
   uwsgi_temp_path %(dir)s/tmp; scgi_temp_path %(dir)s/tmp;
   types { application/json json; application/octet-stream bin; }
   server {
-    listen 127.0.0.1:%(port)d;
+    listen 127.0.0.1:%(port)d %(ssl)s;
+    %(certs)s
     root %(root)s;
     location = /e500/manifest.json { return 500; }
     location = /loop/manifest.json { return 302 /loop/manifest.json; }
@@ -46,16 +47,19 @@ http {
 class Nginx:
     """nginx serving root on a free loopback port, in the foreground."""
 
-    def __init__(self, root):
+    def __init__(self, root, tls=False):
         if not shutil.which("nginx") and not os.path.exists("/usr/sbin/nginx"):
             raise AssertionError("nginx is not installed (apt-get install nginx-light; scripts/deps.sh)")
         self.dir = tempfile.mkdtemp(prefix="eota-nginx-")
         os.makedirs(os.path.join(self.dir, "tmp"))
         self.root = root
         self.port = free_port()
+        self.scheme = "https" if tls else "http"
+        certs = self._make_cert() if tls else ""
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(NGINX_CONF % {"dir": self.dir, "port": self.port, "root": root})
+            f.write(NGINX_CONF % {"dir": self.dir, "port": self.port, "root": root,
+                                  "ssl": "ssl" if tls else "", "certs": certs})
         exe = shutil.which("nginx") or "/usr/sbin/nginx"
         self.proc = subprocess.Popen([exe, "-p", self.dir, "-c", conf, "-e", os.path.join(self.dir, "error.log")],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -70,8 +74,19 @@ class Nginx:
                 time.sleep(0.05)
         raise AssertionError("nginx did not listen")
 
+    def _make_cert(self):
+        """A self-signed certificate for 127.0.0.1 (self.cert, the CA a
+        device must be given to trust it)."""
+        self.cert = os.path.join(self.dir, "cert.pem")
+        key = os.path.join(self.dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", self.cert], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return "ssl_certificate %s; ssl_certificate_key %s;" % (self.cert, key)
+
     def url(self, path):
-        return "http://127.0.0.1:%d/%s" % (self.port, path.lstrip("/"))
+        return "%s://127.0.0.1:%d/%s" % (self.scheme, self.port, path.lstrip("/"))
 
     def log(self):
         """The access log as a list of dicts (LOG_FIELDS)."""
@@ -108,12 +123,12 @@ def publish(firmware_bytes, version, dirpath, *args):
     return p
 
 
-def pull_body(source, interval="1s", timeout="2s", extra=""):
+def pull_body(source, interval="1s", timeout="2s", http_extra=""):
     """The config of a device that polls source."""
     return ("ota:\n  - platform: esphome\n  - platform: http_request\n"
-            "http_request:\n  timeout: %s\n"
-            "update:\n  - platform: http_request\n    source: %s\n    update_interval: %s\n%s"
-            % (timeout, source, interval, extra))
+            "http_request:\n  timeout: %s\n%s"
+            "update:\n  - platform: http_request\n    source: %s\n    update_interval: %s\n"
+            % (timeout, http_extra, source, interval))
 
 
 class CutProxy:

@@ -147,6 +147,21 @@ def test_poll_installs_then_costs_one_304(nginx, www):
         assert "Starting update of 20000 bytes" in dev.log() and "Update complete" in dev.log()
 
 
+def test_https_checks_certificates_by_default(www):
+    tls = Nginx(www, tls=True)
+    try:
+        ok_publish(app_image("4.0.0", 3000), "4.0.0", www)
+        with device(pull_body(tls.url("manifest.json"))) as dev:
+            dev.wait_log(r"Update check failed: .*the server's certificate was refused", 15)
+            assert dev.boot_state()["installs"] == "0"
+            assert not tls.log(), "a request got through an unverified TLS connection"
+        with device(pull_body(tls.url("manifest.json"), http_extra="  ca_file: %s\n" % tls.cert)) as dev:
+            assert dev.running_version(timeout=20, expect="4.0.0") == "4.0.0"
+            assert "TLS checks on" in dev.log()
+    finally:
+        tls.stop()
+
+
 # ------------------------------------------------------------ resume
 
 SIZE = 400000

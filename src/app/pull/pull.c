@@ -1,6 +1,7 @@
 /*
  * pull.c: pull updates' life (pull.h, internal.h): start and stop, the
- * schedule (the first check at a random moment, then every
+ * schedule (the first check at a random moment within 5 minutes or the
+ * interval, so that a fleet powered up at once does not check at once; then every
  * update_interval within +-10 %, so that a fleet spreads its checks; after
  * a failure sooner, 10 s doubling up to the interval), the states run from
  * the device's poll loop, and the status other parts may show.
@@ -15,6 +16,7 @@
 #include "log.h"
 
 #define RETRY_FIRST_MS 10000u
+#define FIRST_SPREAD_MS 300000u /* the first check after a boot: within 5 min (or the interval) */
 #define BUSY_RETRY_MS 5
 
 uint64_t pull_now_ms(void) { return eota_posix_now_ms64(); }
@@ -103,7 +105,7 @@ int eota_pull_start(eota_pull **out, const eota_pull_opts *o)
         return -1;
     }
     chip_family(o->cfg, p->family, sizeof p->family);
-    uint32_t first = u->update_interval_ms < RETRY_FIRST_MS ? u->update_interval_ms : RETRY_FIRST_MS;
+    uint32_t first = u->update_interval_ms < FIRST_SPREAD_MS ? u->update_interval_ms : FIRST_SPREAD_MS;
     p->next_at = pull_now_ms() + arc4random_uniform(first + 1);
     LOGI(PULL_TAG, "Pull updates from %s every %.1f s (chip family %s, compare %s, TLS checks %s); first check in %.1f s",
          u->source, u->update_interval_ms / 1000.0, p->family, u->compare == EOTA_UPDATE_STRING ? "string" : "semver",
