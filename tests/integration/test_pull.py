@@ -256,6 +256,7 @@ def test_error_is_named_and_nothing_installed(nginx, www, kind):
         with device(pull_body(src, timeout="1s")) as dev:
             # named, and tried again later
             dev.wait_log(r"Update check failed: .*" + pattern + r".*; next check in", 20, count=2)
+            print(re.search(r"\[E\]\[update\]: Update check failed: .*" + pattern + ".*", dev.log()).group(0))
             st = dev.boot_state()
             assert st["active"] == "-" and st["installs"] == "0", st
             assert dev.running_version(timeout=0.1) is None
