@@ -162,6 +162,24 @@ def test_https_checks_certificates_by_default(www):
         tls.stop()
 
 
+def test_rolled_back_release_is_skipped_until_a_newer_one(nginx, www):
+    body = pull_body(nginx.url("manifest.json")) + \
+        "safe_mode:\n  num_attempts: 3\n  reboot_timeout: 2s\n  boot_is_good_after: 1s\n"
+    ok_publish(app_image("1.0.0", 3000), "1.0.0", www)
+    with device(body) as dev:
+        assert dev.running_version(timeout=20, expect="1.0.0") == "1.0.0"
+        dev.wait_log(r"Boot is good", 10)
+        # 2.0.0 dies at boot: rolled back to 1.0.0, and never fetched again
+        ok_publish(b"#!/bin/sh\nexit 3\n", "2.0.0", www)
+        dev.wait_log(r"rolled back to slot a", 20)
+        dev.wait_log(r"Version 2.0.0 was rolled back on this device: skipped until a newer one appears", 10, count=2)
+        assert dev.running_version() == "1.0.0"
+        assert len([r for r in nginx.log() if "-2.0.0-" in r["uri"]]) == 1
+        assert re.search(r"Up to date|installed 1.0.0", dev.log())
+        ok_publish(app_image("2.0.1", 3000), "2.0.1", www)
+        assert dev.running_version(timeout=20, expect="2.0.1") == "2.0.1"
+
+
 # ------------------------------------------------------------ resume
 
 SIZE = 400000

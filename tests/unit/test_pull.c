@@ -105,10 +105,12 @@ static void test_record_round_trip(void **state)
     char dir[] = "/tmp/eota-pull-XXXXXX";
     assert_non_null(mkdtemp(dir));
     pull_record r = {'b', "1.2.3", 1000, 0xdeadbeef}, back;
-    pull_record_read(dir, &back);
+    pull_record_read(dir, 'b', &back);
     assert_int_equal(back.slot, 0);
     assert_int_equal(pull_record_write(dir, &r), 0);
-    pull_record_read(dir, &back);
+    pull_record_read(dir, 'a', &back);
+    assert_int_equal(back.slot, 0);
+    pull_record_read(dir, 'b', &back);
     assert_int_equal(back.slot, 'b');
     assert_string_equal(back.version, "1.2.3");
     assert_int_equal(back.size, 1000);

@@ -100,22 +100,29 @@ void pull_check_start(eota_pull *p)
     pull_http_begin(&p->http, e);
 }
 
-/* The running image's version (NULL: unknown) and the release a rollback
- * rejected ("" none), from the record and the boot state. */
-static const char *installed(eota_pull *p, pull_record *rec, const char **rejected)
+/* Does the record speak of the image in its slot now? The slot's state. */
+static eota_slot_state record_holds(eota_pull *p, char slot, pull_record *rec)
 {
     eota_slot_info info;
-    pull_record_read(p->o.slots->dir, rec);
+    pull_record_read(p->o.slots->dir, slot, rec);
+    eota_slot_state st = eota_bootstate_slot(&p->o.slots->bs, slot - 'a', &info);
+    if (!rec->slot || info.size != rec->size || info.crc != rec->crc)
+        rec->slot = 0;
+    return st;
+}
+
+/* The running image's version (NULL: unknown) and the release a rollback
+ * rejected in the other slot ("" none), from the records and the boot state. */
+static const char *installed(eota_pull *p, pull_record *cur, pull_record *other, const char **rejected)
+{
+    char active = p->o.slots->active;
     *rejected = "";
-    if (!rec->slot)
-        return p->o.cfg->project_version;
-    eota_slot_state st = eota_bootstate_slot(&p->o.slots->bs, rec->slot - 'a', &info);
-    int same = info.size == rec->size && info.crc == rec->crc;
-    if (rec->slot == p->o.slots->active && same)
-        return rec->version;
-    if (st == EOTA_SLOT_INVALID)
-        *rejected = rec->version;
-    return p->o.cfg->project_version;
+    if (!active)
+        return NULL;
+    record_holds(p, active, cur);
+    if (record_holds(p, active == 'a' ? 'b' : 'a', other) == EOTA_SLOT_INVALID && other->slot)
+        *rejected = other->version;
+    return cur->slot ? cur->version : p->o.cfg->project_version;
 }
 
 /* 1: avail is newer than have; 0: not; -1: not comparable (failed). */
@@ -134,8 +141,8 @@ static int newer(eota_pull *p, const char *avail, const char *have)
 
 static void decide(eota_pull *p)
 {
-    pull_record rec;
-    const char *rejected, *have = installed(p, &rec, &rejected);
+    pull_record cur, other;
+    const char *rejected, *have = installed(p, &cur, &other, &rejected);
     const char *avail = p->rel.version;
     snprintf(p->status.available, sizeof p->status.available, "%s", avail);
     snprintf(p->status.installed, sizeof p->status.installed, "%s", have ? have : "");

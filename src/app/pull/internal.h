@@ -38,8 +38,8 @@ typedef struct pull_record {
     char version[PULL_VERSION_LEN];
     uint32_t size, crc;
 } pull_record;
-/* The record in dir (none: slot 0). */
-void pull_record_read(const char *dir, pull_record *r);
+/* The record of a slot ('a'/'b') in dir (none: r->slot 0). */
+void pull_record_read(const char *dir, char slot, pull_record *r);
 /* 0, or -1 after a log line. */
 int pull_record_write(const char *dir, const pull_record *r);
 
