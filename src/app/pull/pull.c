@@ -118,9 +118,10 @@ void eota_pull_stop(eota_pull *p)
 {
     if (!p)
         return;
-    if (eota_pull_busy(p))
+    if (eota_pull_busy(p)) {
         LOGW(PULL_TAG, "Download of version %s discarded by the shutdown", p->rel.version);
-    pull_download_abort(p);
+        pull_download_abort(p);
+    }
     pull_http_free(&p->http);
     curl_slist_free_all(p->headers);
     eota_posix_hash_free(&p->md5);
