@@ -26,7 +26,7 @@ static void help(FILE *f)
             "\n"
             "  --version V        the release's version (semantic versions compare best)\n"
             "  --dir DIR          the directory served (created when missing)\n"
-            "  --name N           the manifest's name (default: kept, or the image's name)\n"
+            "  --name N           the manifest's name (default: kept, or FIRMWARE's name)\n"
             "  --chip-family F    the build's chipFamily: ESP32, ESP32-C3, ESP8266, RP2040,\n"
             "                     BK72XX, HOST (eota device with host:), ... (default HOST)\n"
             "  --summary S        ota.summary, shown by Home Assistant\n"
@@ -39,15 +39,21 @@ static void help(FILE *f)
             "The image is written first and the manifest last, each by rename.\n");
 }
 
-/* NAME-V-F.bin from the firmware's base name without .bin. */
-static int derive_image_name(const pub_opts *o, char *buf, size_t len)
+/* The firmware's file name without .bin, into img->base. */
+static void base_name(const pub_opts *o, pub_image *img)
 {
     const char *base = strrchr(o->firmware, '/');
     base = base ? base + 1 : o->firmware;
     size_t n = strlen(base);
     if (n > 4 && !strcmp(base + n - 4, ".bin"))
         n -= 4;
-    int w = snprintf(buf, len, "%.*s-%s-%s.bin", (int)n, base, o->version, o->chip_family);
+    snprintf(img->base, sizeof img->base, "%.*s", (int)n, base);
+}
+
+/* NAME-V-F.bin from the firmware's base name. */
+static int derive_image_name(const pub_opts *o, const pub_image *img, char *buf, size_t len)
+{
+    int w = snprintf(buf, len, "%s-%s-%s.bin", img->base, o->version, o->chip_family);
     if (w < 0 || (size_t)w >= len)
         return -1;
     for (char *p = buf; *p; p++)
@@ -97,9 +103,10 @@ static int publish(const pub_opts *o, pub_image *img)
     char err[1024], mpath[4200];
     if (pub_read_image(o->firmware, img, err, sizeof err) != 0)
         goto fail;
+    base_name(o, img);
     if (o->image_name)
         snprintf(img->path, sizeof img->path, "%s", o->image_name);
-    else if (derive_image_name(o, img->path, sizeof img->path) != 0) {
+    else if (derive_image_name(o, img, img->path, sizeof img->path) != 0) {
         snprintf(err, sizeof err, "the image's file name would be too long; give --image-name");
         goto fail;
     }
@@ -121,7 +128,7 @@ static int publish(const pub_opts *o, pub_image *img)
         goto fail;
     }
     free(text);
-    printf("published %s %s for %s: %s (%zu bytes, md5 %s) and %s\n", o->name ? o->name : "", o->version,
+    printf("published %s %s for %s: %s (%zu bytes, md5 %s) and %s\n", o->name ? o->name : img->base, o->version,
            o->chip_family, img->path, img->size, img->md5, mpath);
     return 0;
 fail:

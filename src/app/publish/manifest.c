@@ -103,7 +103,7 @@ char *pub_manifest_update(const char *old_text, const pub_opts *o, const pub_ima
     int same = old_version && !strcmp(old_version, o->version);
     const char *old_name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "name"));
     if (o->name || !old_name)
-        set_item(root, "name", cJSON_CreateString(o->name ? o->name : img->path));
+        set_item(root, "name", cJSON_CreateString(o->name ? o->name : img->base));
     cJSON *builds = kept_builds(root, o, same);
     put_build(builds, o, img);
     set_item(root, "version", cJSON_CreateString(o->version));

@@ -31,6 +31,7 @@ typedef struct pub_image {
     char md5[33];
     char sha256[65];
     char path[512];            /* ota.path: the file name in dir */
+    char base[256];            /* the firmware's file name without .bin */
 } pub_image;
 
 /* files.c: read and hash the firmware. 0, or -1 with a message in err. */
