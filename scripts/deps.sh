@@ -9,7 +9,7 @@ pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
       libmicrohttpd-dev libcurl4-openssl-dev curl chromium
       libcjson-dev python3-pytest python3-cryptography qemu-system-arm libisal-dev openssl minisign
       libavahi-client-dev avahi-daemon avahi-utils libmdnsd-dev libc-ares-dev
-      python3-zeroconf dbus)
+      python3-zeroconf dbus nginx-light)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

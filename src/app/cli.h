@@ -11,5 +11,6 @@ int eota_cmd_device(int argc, char **argv);
 int eota_cmd_upload(int argc, char **argv);
 /* keygen, sign, verify: src/app/sign/sign.h */
 int eota_cmd_discover(int argc, char **argv);
+int eota_cmd_publish(int argc, char **argv);
 
 #endif

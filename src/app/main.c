@@ -21,6 +21,7 @@ static void usage(FILE *f)
             "  sign      sign a firmware image (or add a signature to a signed one)\n"
             "  verify    show a signed image's trailer and check its signature\n"
             "  discover  list the ESPHome and eota devices on the network (mDNS)\n"
+            "  publish   put firmware and a manifest.json where devices poll for updates\n"
             "  version   print the version\n"
             "\n"
             "'eota COMMAND --help' tells more about each.\n");
@@ -53,6 +54,8 @@ int main(int argc, char **argv)
         return eota_cmd_verify(argc - 1, argv + 1);
     if (!strcmp(cmd, "discover"))
         return eota_cmd_discover(argc - 1, argv + 1);
+    if (!strcmp(cmd, "publish"))
+        return eota_cmd_publish(argc - 1, argv + 1);
     fprintf(stderr, "eota: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -502,7 +502,7 @@ static void test_structure_errors(void **state)
     expect_error(BASE "sensor:\n  - platform: template\n",
                  ":4:1: key 'sensor': unknown key; accepted keys: esphome, host, esp32, "
                  "esp8266, rp2040, bk72xx, rtl87xx, ln882x, ota, safe_mode, app, simulate, "
-                 "logger, web_server, wifi, api, captive_portal, network, mdns");
+                 "logger, web_server, wifi, api, captive_portal, network, mdns, http_request, update");
     expect_error("esphome:\n  name: dev\n",
                  ":1:1: no platform block: add one of host:, esp32:, esp8266:, rp2040:, "
                  "bk72xx:, rtl87xx:, ln882x:");
@@ -562,9 +562,9 @@ static void test_structure_errors(void **state)
                  "got nothing");
     expect_error(BASE "ota:\n  - port: 1\n",
                  ":5:5: key 'ota[0].platform': required key missing");
-    expect_error(BASE "ota:\n  - platform: http_request\n",
-                 ":5:15: key 'ota[0].platform': expected one of esphome, web_server, got "
-                 "'http_request'");
+    expect_error(BASE "ota:\n  - platform: sftp\n",
+                 ":5:15: key 'ota[0].platform': expected one of esphome, web_server, http_request, got "
+                 "'sftp'");
     expect_error(BASE "ota:\n  - esphome\n",
                  ":5:5: key 'ota[0]': expected a mapping with 'platform:', got 'esphome'");
     expect_error(BASE "ota:\n  - platform: web_server\n    port: 80\n",
@@ -603,7 +603,7 @@ static void test_structure_errors(void **state)
     expect_error(BASE "\"a\\e[31m\": 1\n",
                  ":4:1: key 'a?[31m': unknown key; accepted keys: esphome, host, esp32, "
                  "esp8266, rp2040, bk72xx, rtl87xx, ln882x, ota, safe_mode, app, simulate, "
-                 "logger, web_server, wifi, api, captive_portal, network, mdns");
+                 "logger, web_server, wifi, api, captive_portal, network, mdns, http_request, update");
     expect_error(BASE "{a: 1}: x\n",
                  ":4:1: a key must be a plain name, got a mapping");
 }

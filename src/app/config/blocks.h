@@ -13,6 +13,8 @@
  *   logger.c       logger: and the log levels
  *   web_server.c   web_server:
  *   mdns.c         mdns: (disabled)
+ *   http_request.c http_request:, and ota: entries `platform: http_request`
+ *   update.c       update: (platform: http_request)
  *   automations.c  a trigger's value in ESPHome's forms (then:, priority:)
  *   actions.c      the actions: logger.log, shell, ota.set_auth_password
  */
@@ -61,6 +63,11 @@ int cfg_read_simulate(cfg_reader *r, yaml_node_t *n);
 int cfg_read_logger(cfg_reader *r, yaml_node_t *n);
 int cfg_read_web_server(cfg_reader *r, yaml_node_t *n);
 int cfg_read_mdns(cfg_reader *r, yaml_node_t *n);
+/* pull updates (http_request.c, update.c) */
+int cfg_read_http_request(cfg_reader *r, yaml_node_t *n);
+int cfg_read_update(cfg_reader *r, yaml_node_t *n);
+int cfg_read_ota_http_request(cfg_reader *r, yaml_node_t *n, const char *path);
+void cfg_free_pull(eota_config *cfg);
 
 /* Mark a block given (*present) and check its keys against a table,
  * reading the simple ones. */

@@ -21,7 +21,8 @@ static const schema_key top_keys[] = {
     KEY("safe_mode", K_CUSTOM),  KEY("app", K_CUSTOM),      KEY("simulate", K_CUSTOM),
     KEY("logger", K_CUSTOM),     KEY("web_server", K_CUSTOM), KEY("wifi", K_ANY),
     KEY("api", K_CUSTOM),           KEY("captive_portal", K_ANY), KEY("network", K_ANY),
-    KEY("mdns", K_CUSTOM),          KEND};
+    KEY("mdns", K_CUSTOM),          KEY("http_request", K_CUSTOM), KEY("update", K_CUSTOM),
+    KEND};
 
 /* The blocks that may be left out, in the order they are read. */
 static const struct {
@@ -32,6 +33,7 @@ static const struct {
     {"app", cfg_read_app},           {"simulate", cfg_read_simulate},
     {"logger", cfg_read_logger},     {"web_server", cfg_read_web_server},
     {"mdns", cfg_read_mdns},
+    {"http_request", cfg_read_http_request}, {"update", cfg_read_update},
 };
 
 int cfg_open_block(cfg_reader *r, yaml_node_t *n, const char *name, const schema_key *keys,
@@ -88,6 +90,11 @@ static void set_defaults(eota_config *cfg)
     cfg->app.stop_timeout_ms = 5000;
     cfg->log_level = EOTA_CONFIG_LEVEL_DEBUG;
     cfg->web_server.port = 80;
+    cfg->http_request.timeout_ms = 4500;
+    cfg->http_request.verify_ssl = true;
+    cfg->http_request.follow_redirects = true;
+    cfg->http_request.redirect_limit = 3;
+    cfg->update.update_interval_ms = 6u * 3600u * 1000u;
 }
 
 int eota_config_load(const char *path, eota_config *out, char *err, size_t errlen)
@@ -152,6 +159,7 @@ void eota_config_free(eota_config *cfg)
     free(cfg->web_server.username);
     cfg_wipe_free(cfg->web_server.password);
     explicit_bzero(&cfg->api_key, sizeof cfg->api_key);
+    cfg_free_pull(cfg);
     memset(cfg, 0, sizeof *cfg);
 }
 

@@ -178,6 +178,33 @@ typedef struct eota_mdns_block {
     bool present;
     bool disabled;
 } eota_mdns_block;
+/* http_request: (ESPHome's keys; the client of pull updates). */
+typedef struct eota_http_request_config {
+    bool present;
+    uint32_t timeout_ms;       /* default 4500, ESPHome's: connect, and no byte
+                                  for this long = a stalled server */
+    bool verify_ssl;           /* default true */
+    char *useragent;           /* NULL: "eota/VERSION" */
+    bool follow_redirects;     /* default true */
+    uint32_t redirect_limit;   /* default 3 */
+    char *ca_file;             /* eota: CA bundle for HTTPS (NULL: the system's) */
+} eota_http_request_config;
+
+typedef enum eota_update_compare {
+    EOTA_UPDATE_SEMVER = 0,    /* newer by semantic version (default) */
+    EOTA_UPDATE_STRING = 1     /* ESPHome's: any other version string */
+} eota_update_compare;
+
+/* update: - platform: http_request (one entry). */
+typedef struct eota_update_config {
+    bool present;
+    char *source;              /* the manifest's URL */
+    uint32_t update_interval_ms; /* default 6 h, as ESPHome */
+    eota_update_compare compare;
+    char *chip_family;         /* eota: NULL = from the platform block */
+    char *id;
+    char *name;
+} eota_update_config;
 
 typedef struct eota_config {
     char *path;              /* the file as given to eota_config_load */
@@ -210,6 +237,10 @@ typedef struct eota_config {
     eota_config_level log_level; /* logger: level:, default DEBUG */
     eota_web_server_config web_server;
     eota_mdns_block mdns;
+    bool ota_http_request;   /* an entry `platform: http_request` */
+    eota_http_request_config http_request;
+    eota_update_config update;
+    char *project_version;   /* esphome: project: version: (NULL when none) */
 } eota_config;
 
 /* ------------------------------------------------------------------ */

@@ -7,7 +7,7 @@
 
 #include "blocks.h"
 
-static const schema_key project_keys[] = {KEY("name", K_STR), KEY("version", K_STR), KEND};
+static const schema_key project_keys[] = {KEY("name", K_STR), KSTR_TO("version", project_version), KEND};
 static const schema_key esphome_keys[] = {
     KEY("name", K_CUSTOM),
     KSTR_TO("friendly_name", friendly_name),

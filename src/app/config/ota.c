@@ -258,7 +258,7 @@ static int read_web_server_entry(cfg_reader *r, yaml_node_t *n, const char *path
 
 static int read_entry_of_list(cfg_reader *r, ota_merge *m, yaml_node_t *e, size_t i)
 {
-    static const char *const platforms[] = {"esphome", "web_server", NULL};
+    static const char *const platforms[] = {"esphome", "web_server", "http_request", NULL};
     schema_ctx *c = &r->s;
     char p[SCHEMA_PATH_LEN], p2[SCHEMA_PATH_LEN];
     int which;
@@ -268,6 +268,8 @@ static int read_entry_of_list(cfg_reader *r, ota_merge *m, yaml_node_t *e, size_
     yaml_node_t *pl = schema_require(c, e, p, "platform", p2);
     if (!pl || schema_get_choice(c, pl, p2, platforms, &which))
         return -1;
+    if (which == 2)
+        return cfg_read_ota_http_request(r, e, p); /* http_request.c */
     return which == 0 ? read_esphome_entry(r, m, e, i, p) : read_web_server_entry(r, e, p);
 }
 

@@ -38,6 +38,7 @@
 #include "lobby.h"
 #include "mdns/mdns.h"
 #include "options.h"
+#include "pull/pull.h"
 #include "slots.h"
 #include "storage.h"
 #include "web.h"
@@ -79,6 +80,7 @@ typedef struct dev_device {
     char mdns_last_why[48];
     char mdns_sha[16];         /* the running image's short SHA-256 */
     unsigned mdns_sha_key;
+    eota_pull *pull;           /* update: http_request (pull/pull.h); NULL without */
 } dev_device;
 
 /* engine.c: set up the storage backend, the OTA engine (with password pw),
@@ -125,6 +127,8 @@ void dev_mdns_stop(dev_device *d);
 void dev_on_event(void *ctx, const eota_event *ev);
 void dev_on_log(void *ctx, eota_log_level level, const char *msg, uint32_t arg);
 int dev_native_busy(void *ctx);
+/* pull updates wait while a native or web upload runs */
+int dev_push_busy(void *ctx);
 
 /* guard.c: the engine's event and log seams, through the backoff */
 void dev_native_event(void *ctx, const eota_event *ev);

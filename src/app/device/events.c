@@ -49,4 +49,14 @@ void dev_on_log(void *ctx, eota_log_level level, const char *msg, uint32_t arg)
 }
 
 /* web.c: web uploads get 409 while a native upload holds the backend */
-int dev_native_busy(void *ctx) { return eota_server_busy(&((dev_device *)ctx)->srv); }
+int dev_native_busy(void *ctx)
+{
+    dev_device *d = ctx;
+    return eota_server_busy(&d->srv) || eota_pull_busy(d->pull); /* a pull download holds the backend too */
+}
+
+int dev_push_busy(void *ctx)
+{
+    dev_device *d = ctx;
+    return eota_server_busy(&d->srv) || eota_web_busy(d->web);
+}

@@ -106,7 +106,7 @@ static void sweep(dev_lobby *l, uint64_t t)
 
 static int engine_state(dev_device *d)
 {
-    if (eota_web_busy(d->web))
+    if (eota_web_busy(d->web) || eota_pull_busy(d->pull))
         return ENG_UPLOAD;
     if (!eota_server_busy(&d->srv))
         return ENG_FREE;
@@ -141,8 +141,9 @@ static int hand(dev_device *d, int i)
 {
     dev_lobby *l = &d->lobby;
     dev_waiter w = take_out(l, i);
-    if (eota_web_busy(d->web)) { /* one upload at a time: a web upload runs */
-        LOGW(DEV_TAG, "Connection from %s turned away: a web upload is in progress", w.peer);
+    if (eota_web_busy(d->web) || eota_pull_busy(d->pull)) { /* one upload at a time */
+        LOGW(DEV_TAG, "Connection from %s turned away: a %s is in progress", w.peer,
+             eota_pull_busy(d->pull) ? "pull download" : "web upload");
         close(w.fd);
         return 0;
     }

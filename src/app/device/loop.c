@@ -12,7 +12,7 @@
 #include "device.h"
 #include "log.h"
 
-#define DEV_MAX_POLLFDS (DEV_MAX_LISTEN + 2 + EOTA_WEB_MAX_FDS + DEV_LOBBY_MAX + EOTA_MDNS_MAX_FDS)
+#define DEV_MAX_POLLFDS (DEV_MAX_LISTEN + 2 + EOTA_WEB_MAX_FDS + DEV_LOBBY_MAX + EOTA_PULL_MAX_FDS + EOTA_MDNS_MAX_FDS)
 
 /* The nearer of two timeouts, -1 meaning none. */
 static long nearer(long a, long b) { return b >= 0 && (a < 0 || b < a) ? b : a; }
@@ -35,6 +35,7 @@ static int fill_pollfds(dev_device *d, struct pollfd *pfd)
         pfd[n++] = (struct pollfd){cur->fd, ev, 0};
     }
     n += dev_lobby_pollfds(d, pfd + n, DEV_LOBBY_MAX);
+    n += eota_pull_pollfds(d->pull, pfd + n, EOTA_PULL_MAX_FDS);
     n += eota_web_pollfds(d->web, pfd + n, EOTA_WEB_MAX_FDS);
     d->mdns_pfd = n; /* mDNS last: after_wait finds its own from there */
     return n + eota_mdns_pollfds(d->mdns, pfd + n, EOTA_MDNS_MAX_FDS);
@@ -52,6 +53,7 @@ static int wait_ms(dev_device *d)
     timeout = nearer(timeout, eota_web_timeout_ms(d->web));
     timeout = nearer(timeout, dev_lobby_timeout_ms(d));
     timeout = nearer(timeout, eota_mdns_timeout_ms(d->mdns));
+    timeout = nearer(timeout, eota_pull_timeout_ms(d->pull));
     return timeout < 0 ? -1 : (int)(timeout > 60000 ? 60000 : timeout);
 }
 
@@ -79,6 +81,8 @@ static void after_wait(dev_device *d, const struct pollfd *pfd, int n)
     sup_check_timeouts(&d->autos.shells);
     sup_check_timeouts(&d->app.procs);
     if (eota_web_run(d->web)) /* 100 ms after a web upload's success reply */
+        dev_reboot(d);
+    if (eota_pull_run(d->pull)) /* a pull update installed */
         dev_reboot(d);
     dev_boot_poll(d);
     eota_mdns_run(d->mdns, pfd + d->mdns_pfd, n - d->mdns_pfd);

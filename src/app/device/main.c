@@ -115,6 +115,9 @@ static int set_up(dev_device *d)
     dev_mdns_start(d, port);
     if (dev_setup_engine(d, port, pw) != 0)
         return 1;
+    eota_pull_opts po = {&d->cfg, &d->slots, &d->storage, dev_on_event, dev_push_busy, d};
+    if (eota_pull_start(&d->pull, &po) != 0)
+        return 1;
     d->autos.ota_id = d->cfg.ota.id;
     d->autos.set_password = dev_set_password;
     d->autos.set_password_ctx = d;
@@ -125,6 +128,8 @@ static int set_up(dev_device *d)
 static void tear_down(dev_device *d)
 {
     dev_mdns_stop(d); /* when the loop did not (a failed start) */
+    eota_pull_stop(d->pull); /* aborts a pull download in progress */
+    d->pull = NULL;
     eota_web_stop(d->web); /* aborts a web upload in progress */
     d->web = NULL;
     for (int i = 0; i < d->nlisten; i++)
