@@ -36,6 +36,16 @@ def test_embedded_name_and_service_resolved_by_zeroconf(net, devices):
     assert txt["encryption"] == "none"
 
 
+def test_txt_says_whether_encryption_is_required_or_offered(net, devices):
+    key = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="  # bytes 1..32
+    start(devices, net, 1, name="vault", extra="    encryption:\n      key: %s\n" % key)
+    start(devices, net, 2, name="porch", extra="api:\n  encryption:\n    key: %s\n" % key)
+    for d in devices:
+        d.wait_log("through embedded")
+    assert zeroconf_resolve(net, 0, "vault.local")["txt"]["encryption"] == "required"
+    assert zeroconf_resolve(net, 0, "porch.local")["txt"]["encryption"] == "offered"
+
+
 @pytest.mark.skipif(missing_avahi() is not None, reason=missing_avahi() or "")
 def test_embedded_name_resolved_by_avahi_resolve(net, devices):
     av = Avahi(net, 2)

@@ -76,7 +76,9 @@ static void build_txt(dev_device *d, eota_mdns_txt *t)
         if (d->mdns_last_why[0])
             eota_mdns_txt_add(t, "last_update_why", "%s", d->mdns_last_why);
     }
-    eota_mdns_txt_add(t, "encryption", "none");
+    bool required = false;
+    const uint8_t *key = eota_config_noise_key(c, &required);
+    eota_mdns_txt_add(t, "encryption", "%s", !key ? "none" : required ? "required" : "offered");
 }
 
 void dev_mdns_note_event(dev_device *d, const eota_event *ev)
