@@ -140,7 +140,7 @@ static void rebuild(eota_slots *s)
         return;
     }
     eota_bootrec r;
-    char chosen[64];
+    char chosen[96];
     plan_rebuild(&f, &r, chosen, sizeof chosen);
     int rc = eota_bootstate_restore(&s->bs, &r);
     LOGW("boot", "%s/boot.flash: %s; rebuilt from the slots: %s; %s: %s%s%s", s->dir, was, f.said[0], f.said[1],

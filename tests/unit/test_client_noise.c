@@ -98,7 +98,7 @@ static void load(transcript *t, const char *name)
         } else if (!strncmp(line, "C: ", 3) || !strncmp(line, "D: ", 3)) {
             add_line(t, line[0], line + 3);
         } else if (!strncmp(line, "end: ", 5)) {
-            snprintf(t->end, sizeof t->end, "%s", line + 5);
+            snprintf(t->end, sizeof t->end, "%.*s", (int)sizeof t->end - 1, line + 5);
         }
     }
     fclose(f);

@@ -13,7 +13,7 @@
 
 static void set_name(eota_mdns *m, const char *label)
 {
-    snprintf(m->name, sizeof m->name, "%s", label);
+    snprintf(m->name, sizeof m->name, "%.*s", (int)sizeof m->name - 1, label);
     snprintf(m->host, sizeof m->host, "%s.local", m->name);
 }
 
