@@ -192,7 +192,8 @@ int eota_server_busy(const eota_server *srv);
 int eota_server_finishing(const eota_server *srv);
 
 /* True while the session holds the upload slot: authenticated (by the
- * password or the Noise key) or, on a device without either, past its size.
+ * password or the Noise key) or, on a device without either, past its size,
+ * and not failed since (a failed session only lets its error byte leave).
  * Such a session never gives way (eota_server_yield). */
 int eota_server_authenticated(const eota_server *srv);
 

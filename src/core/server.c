@@ -852,13 +852,17 @@ void eota_server_cancel(eota_server *srv)
 
 int eota_server_busy(const eota_server *srv) { return srv->wire.conn != NULL; }
 
-int eota_server_authenticated(const eota_server *srv) { return srv->wire.conn != NULL && srv->claimed; }
+int eota_server_authenticated(const eota_server *srv)
+{
+    /* a failed session (its error byte leaving) holds nothing any more */
+    return srv->wire.conn != NULL && srv->claimed && srv->phase != PH_CLOSING;
+}
 
 int eota_server_yield(eota_server *srv)
 {
-    if (!srv->wire.conn || srv->claimed)
+    if (!srv->wire.conn || eota_server_authenticated(srv))
         return EOTA_EBUSY;
-    logmsg(srv, EOTA_LOG_DEBUG, EOTA_LOG_TEXT("handshake gives way to a newer client"), 0);
+    logmsg(srv, EOTA_LOG_DEBUG, EOTA_LOG_TEXT("handshake closed: it gives way to another client"), 0);
     release_conn(srv);
     return EOTA_OK;
 }

@@ -221,6 +221,31 @@ static void test_second_refused(void **state)
     assert_int_equal(f->h.mem.committed, 1);
 }
 
+/* A failed upload that lingers for its error byte holds the slot no more:
+ * another session takes it and its upload completes. */
+static void test_failed_session_frees_slot(void **state)
+{
+    fixture *f = *state;
+    start(f, NULL);
+    assert_int_equal(accept_conn(f, 0), 0);
+    c_magic(&f->c[0]);
+    c_byte(&f->c[0], 0x00);
+    fake_conn_push_hex(&f->c[0], "7f ff ff ff"); /* far more than the backend holds */
+    drive(f, 3);
+    assert_int_equal(f->c[0].out_len, 5); /* 00 02 40 41 and the error byte */
+    assert_int_equal(f->c[0].closed, 0);  /* it lingers */
+    assert_false(eota_lobby_uploading(&f->lobby));
+    assert_int_equal(accept_conn(f, 1), 1); /* a place of its own */
+    c_magic(&f->c[1]);
+    c_byte(&f->c[1], 0x00);
+    c_rest(&f->c[1], IMG);
+    assert_int_equal(drive(f, 200), 1);
+    assert_int_equal(f->h.mem.committed, 1);
+    assert_int_equal(f->c[0].closed, 0); /* the linger is not over */
+    drive(f, EOTA_DEVICE_FINAL_ACK_TIMEOUT_MS);
+    assert_int_equal(f->c[0].closed, 1);
+}
+
 /* An upload through the lobby sends exactly what a single engine sends. */
 static void test_stock_exchange(void **state)
 {
@@ -274,6 +299,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_oldest_gives_way, setup, teardown),
         cmocka_unit_test_setup_teardown(test_authenticated_takes_slot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_session_frees_slot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stock_exchange, setup, teardown),
         cmocka_unit_test_setup_teardown(test_password_everywhere, setup, teardown),
     };
