@@ -246,6 +246,65 @@ static void test_failed_session_frees_slot(void **state)
     assert_int_equal(f->c[0].closed, 1);
 }
 
+/* Strangers (bad magic, a wrong password, idle, a half-sent nonce answer)
+ * and the owner, their bytes arriving in random pieces across the
+ * connections, for many seeds: the owner's upload always completes, the
+ * backend is begun once, never for a stranger. */
+static void stranger_bytes(fixture *f, fake_conn *c, int kind)
+{
+    if (kind == 0) {
+        fake_conn_push_hex(c, "6c 26 f7 5c 46 07");
+        return;
+    }
+    if (kind == 3)
+        return; /* idle */
+    c_magic(c);
+    c_byte(c, EOTA_FEATURES_STOCK_CLIENT);
+    drive(f, 2); /* its nonce */
+    c_auth(c, kind == 1 ? "guess" : PW);
+    if (kind == 2)
+        c->in_len = c->in_avail = c->in_len - 70; /* the right answer, half of it never sent */
+}
+
+static void release_random(fake_conn *c, unsigned *seed)
+{
+    size_t left = c->in_len - c->in_avail;
+    if (left)
+        c->in_avail += 1 + (size_t)rand_r(seed) % (left < 300 ? left : 300);
+}
+
+static void test_random_interleaving(void **state)
+{
+    fixture *f = *state;
+    start(f, PW);
+    for (unsigned seed = 1; seed <= 40; seed++) {
+        unsigned rs = seed;
+        for (int i = 0; i < N; i++) {
+            fake_conn_free(&f->c[i]);
+            fake_conn_init(&f->c[i]);
+            assert_true(accept_conn(f, i) >= 0);
+        }
+        for (int i = 0; i < N - 1; i++)
+            stranger_bytes(f, &f->c[i], (int)((seed + (unsigned)i) % 4));
+        fake_conn *o = &f->c[N - 1]; /* the newest: it never gives way */
+        stranger_bytes(f, o, 4);
+        c_byte(o, 0);
+        c_rest(o, IMG);
+        for (int i = 0; i < N; i++)
+            f->c[i].in_avail = f->c[i].in_pos; /* nothing more arrived yet */
+        unsigned begins = f->h.mem.begin_calls;
+        int reboots = 0;
+        for (int round = 0; round < 4000 && !reboots; round++) {
+            release_random(&f->c[rand_r(&rs) % N], &rs);
+            reboots += drive(f, 1);
+        }
+        assert_int_equal(reboots, 1);
+        assert_int_equal(f->h.mem.begin_calls, begins + 1);
+        eota_lobby_cancel(&f->lobby);
+    }
+    assert_int_equal(f->h.mem.committed, 40);
+}
+
 /* An upload through the lobby sends exactly what a single engine sends. */
 static void test_stock_exchange(void **state)
 {
@@ -300,6 +359,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_authenticated_takes_slot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_session_frees_slot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_interleaving, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stock_exchange, setup, teardown),
         cmocka_unit_test_setup_teardown(test_password_everywhere, setup, teardown),
     };

@@ -12,7 +12,7 @@
  *   options.c  the command line and --help (options.h)
  *   engine.c   the storage backend, the OTA engine and the web server
  *   listen.c   the OTA listeners and accepting clients
- *   lobby.c    accepted clients waiting for the engine; idle handshakes cut
+ *   lobby.c    accepted clients waiting for the engine's handshake places
  *   guard.c    the engine's events through the wrong-password backoff
  *   loop.c     the poll loop: what to wait for, and the work after a wait
  *   signals.c  signals through a signalfd: stop, reload, safe mode, children
