@@ -97,6 +97,15 @@
 #define EOTA_DEVICE_PROGRESS_WINDOW_MS 60000u
 #endif
 
+/* Handshake places of an eota_lobby (eota/lobby.h): that many handshakes
+ * run at once, each an eota_server of its own (see docs/internals/
+ * device-engine.md for its RAM); when all are taken the oldest that is not
+ * authenticated gives way to a newcomer. 1: a single engine's behaviour (a
+ * second client is turned away while the first one's handshake runs). */
+#ifndef EOTA_LOBBY_PLACES
+#define EOTA_LOBBY_PLACES 4
+#endif
+
 #ifndef EOTA_SERVER_POLL_BUDGET
 #define EOTA_SERVER_POLL_BUDGET 32
 #endif

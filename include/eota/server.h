@@ -118,11 +118,17 @@ typedef struct eota_server {
     uint8_t EOTA_PRIVATE(gzip_agreed);
     uint8_t EOTA_PRIVATE(noise_mode);     /* 0 no key, 1 Noise offered, 2 required */
     uint8_t EOTA_PRIVATE(encrypted);      /* this session runs inside Noise */
+    uint8_t EOTA_PRIVATE(claimed);        /* the session holds the upload slot
+                                             (authenticated, or sent its size) */
     uint32_t EOTA_PRIVATE(phase_start_ms);
     uint32_t EOTA_PRIVATE(last_activity_ms);
     uint32_t EOTA_PRIVATE(size);
     uint32_t EOTA_PRIVATE(received);      /* wire bytes received in the data phase */
     uint32_t EOTA_PRIVATE(acked);         /* bytes covered by CHUNK_OKs already queued */
+    /* Set by an eota_lobby (eota/lobby.h) that owns this engine: asked
+     * whether the session may take the upload slot; NULL: always. */
+    int (*EOTA_PRIVATE(claim))(void *ctx, struct eota_server *srv);
+    void *EOTA_PRIVATE(claim_ctx);
     eota_server_config EOTA_PRIVATE(cfg);
     eota_wire EOTA_PRIVATE(wire);         /* the connection, the field being read, replies */
     eota_ingest EOTA_PRIVATE(ingest);     /* the data phase: backend, MD5, progress, events */
@@ -184,6 +190,18 @@ int eota_server_busy(const eota_server *srv);
  * integrator may leave a new client waiting in its listen backlog then,
  * rather than turn it away: it is often the same uploader coming back. */
 int eota_server_finishing(const eota_server *srv);
+
+/* True while the session holds the upload slot: authenticated (by the
+ * password or the Noise key) or, on a device without either, past its size,
+ * and not failed since (a failed session only lets its error byte leave).
+ * Such a session never gives way (eota_server_yield). */
+int eota_server_authenticated(const eota_server *srv);
+
+/* A session that does not hold the upload slot gives way (an eota_lobby
+ * makes room for a newcomer): its connection is closed, with no event and a
+ * debug log line. EOTA_OK, or EOTA_EBUSY (nothing done) when no session
+ * runs or it holds the upload slot. */
+int eota_server_yield(eota_server *srv);
 
 /* About the current or last session. */
 typedef struct eota_server_info {

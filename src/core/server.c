@@ -243,7 +243,7 @@ int eota_server_accept(eota_server *srv, void *conn)
     srv->client_features = srv->server_flags = 0;
     srv->auth_kind = EOTA_AUTH_NONE;
     srv->ota_type = EOTA_OTA_TYPE_APP;
-    srv->started = srv->peer_gone = srv->gzip_agreed = srv->encrypted = 0;
+    srv->started = srv->peer_gone = srv->gzip_agreed = srv->encrypted = srv->claimed = 0;
     srv->error_code = 0; /* info describes the current session from here */
     srv->size = srv->received = srv->acked = 0;
     eota_ingest_reset(&srv->ingest);
@@ -278,8 +278,25 @@ static int random_hex(eota_server *s, size_t nbytes)
     return 1;
 }
 
+/* The session takes the upload slot: always for an engine of its own; an
+ * eota_lobby's refuses it while another session holds the slot, and the
+ * connection is closed as a busy device closes a newcomer. 1: taken. */
+static int take_slot(eota_server *s)
+{
+    if (s->claim && !s->claim(s->claim_ctx, s)) {
+        logmsg(s, EOTA_LOG_WARN, EOTA_LOG_TEXT("another client while an upload runs: turned away"), 0);
+        release_conn(s);
+        return 0;
+    }
+    s->claimed = 1;
+    return 1;
+}
+
 static void after_auth(eota_server *s)
 {
+    /* Authenticated by the password or the key: the upload slot is its. */
+    if ((s->auth_kind != EOTA_AUTH_NONE || s->encrypted) && !take_slot(s))
+        return;
     queue_byte(s, EOTA_RESP_AUTH_OK);
     if (s->client_features & EOTA_FEATURE_EXTENDED)
         expect(s, PH_TYPE, 1);
@@ -461,6 +478,8 @@ static void on_type(eota_server *s)
 
 static void on_size(eota_server *s)
 {
+    if (!s->claimed && !take_slot(s)) /* no password: the size claims it */
+        return;
     const uint8_t *in = s->wire.in;
     s->size = ((uint32_t)in[0] << 24) | ((uint32_t)in[1] << 16) | ((uint32_t)in[2] << 8) | (uint32_t)in[3];
     /* Past auth and size: this is an upload, not a scan. */
@@ -832,6 +851,21 @@ void eota_server_cancel(eota_server *srv)
 }
 
 int eota_server_busy(const eota_server *srv) { return srv->wire.conn != NULL; }
+
+int eota_server_authenticated(const eota_server *srv)
+{
+    /* a failed session (its error byte leaving) holds nothing any more */
+    return srv->wire.conn != NULL && srv->claimed && srv->phase != PH_CLOSING;
+}
+
+int eota_server_yield(eota_server *srv)
+{
+    if (!srv->wire.conn || eota_server_authenticated(srv))
+        return EOTA_EBUSY;
+    logmsg(srv, EOTA_LOG_DEBUG, EOTA_LOG_TEXT("handshake closed: it gives way to another client"), 0);
+    release_conn(srv);
+    return EOTA_OK;
+}
 
 int eota_server_finishing(const eota_server *srv)
 {

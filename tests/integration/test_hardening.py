@@ -47,9 +47,9 @@ def owner_upload(dev, version, password=PW):
     return took
 
 
-def report(what, took):
+def report(what, took, limit=2.0):
     print("\n[hardening] %-40s owner waited %.2f s" % (what, took))
-    assert took < 2.0, "%s: the owner waited %.2f s" % (what, took)
+    assert took < limit, "%s: the owner waited %.2f s" % (what, took)
 
 
 class Attack:
@@ -82,21 +82,39 @@ def check_steady(dev, before):
     assert rss < before[1] + 8192
 
 
-def held_open(dev, what, opener, owner):
+def held_open(dev, what, opener, owner, limit=2.0):
     """The stranger's connections (opener()) stay open while the owner
     uploads (owner()); then the device is back to its descriptors."""
     before = steady(dev)
     socks = opener()
     time.sleep(0.2)
-    report(what, owner())
+    report(what, owner(), limit)
     for s in socks:
         s.close()
     check_steady(dev, before)
 
 
+# The engine runs several handshakes at once (eota/lobby.h): a stranger's
+# idle handshake no longer holds the owner even for a grace period.
 @pytest.mark.device(OTA_PW)
 def test_idle_connection(dev):
-    held_open(dev, "one idle connection", lambda: [stranger_socket(dev.port)], lambda: owner_upload(dev, "v2"))
+    held_open(dev, "one idle connection", lambda: [stranger_socket(dev.port)], lambda: owner_upload(dev, "v2"),
+              limit=0.5)
+
+
+def ready_and_stuck(port, n):
+    """n connections that send the magic and then nothing: every handshake
+    place of the engine taken by handshakes that look alive."""
+    socks = [stranger_socket(port) for _ in range(n)]
+    for s in socks:
+        s.sendall(MAGIC)
+    return socks
+
+
+@pytest.mark.device(OTA_PW)
+def test_places_full_of_ready_strangers(dev):
+    held_open(dev, "8 stuck handshakes (magic sent)", lambda: ready_and_stuck(dev.port, 8),
+              lambda: owner_upload(dev, "v2"), limit=0.5)
 
 
 @pytest.mark.device(OTA_PW)

@@ -110,7 +110,7 @@ void dev_boot_poll(dev_device *d)
     }
     /* A reboot waits for the upload in progress: that upload ends in a
      * reboot of its own when it succeeds. */
-    if (d->reboot_wanted && !eota_server_busy(&d->srv) && !eota_web_busy(d->web) && !eota_pull_busy(d->pull)) {
+    if (d->reboot_wanted && !eota_lobby_busy(&d->ota) && !eota_web_busy(d->web) && !eota_pull_busy(d->pull)) {
         d->reboot_wanted = 0;
         dev_reboot(d);
     }

@@ -12,7 +12,7 @@
  *   options.c  the command line and --help (options.h)
  *   engine.c   the storage backend, the OTA engine and the web server
  *   listen.c   the OTA listeners and accepting clients
- *   lobby.c    accepted clients waiting for the engine; idle handshakes cut
+ *   lobby.c    accepted clients waiting for the engine's handshake places
  *   guard.c    the engine's events through the wrong-password backoff
  *   loop.c     the poll loop: what to wait for, and the work after a wait
  *   signals.c  signals through a signalfd: stop, reload, safe mode, children
@@ -33,6 +33,7 @@
 #include "config/config.h"
 #include "eota/noise_posix.h"
 #include "eota/posix.h"
+#include "eota/lobby.h"
 #include "eota/safemode.h"
 #include "eota/server.h"
 #include "lobby.h"
@@ -45,6 +46,9 @@
 
 #define DEV_TAG "ota"
 #define DEV_XFER_SIZE 65536
+/* A connection slot for each handshake place, and one for a newcomer that
+ * takes over a place whose failed session lingers for its error byte. */
+#define DEV_CONNS (EOTA_LOBBY_PLACES + 1)
 
 typedef struct dev_device {
     dev_opts opt;
@@ -52,15 +56,13 @@ typedef struct dev_device {
     char state_dir[4096];
     eota_slots slots;
     eota_storage storage;   /* the storage stack (storage.h) */
-    eota_server srv;
+    eota_lobby ota;         /* the OTA engine: handshake places, one upload (eota/lobby.h) */
     eota_posix_hash hash;
     eota_posix_noise_crypto noise; /* the Noise primitives (OpenSSL) */
     uint8_t *xfer;
-    /* Two connection slots: the engine may hand over from a failed session
-     * that lingers for its error byte to a new client, so the new one needs
-     * a slot of its own. A slot is free when its fd is -1 (the engine's
-     * close sets that). */
-    eota_posix_conn conns[2];
+    /* The connections the engine holds (DEV_CONNS). A slot is free when
+     * its fd is -1 (the engine's close sets that). */
+    eota_posix_conn conns[DEV_CONNS];
     dev_lobby lobby;           /* accepted, waiting for the engine (lobby.h) */
     int listen_fd[DEV_MAX_LISTEN];
     int nlisten;

@@ -74,7 +74,7 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
     bool required = false;
     sc.noise_key = eota_config_noise_key(&d->cfg, &required);
     sc.noise_required = required;
-    if (eota_server_init(&d->srv, &sc, d->xfer, DEV_XFER_SIZE) != EOTA_OK) {
+    if (eota_lobby_init(&d->ota, &sc, d->xfer, DEV_XFER_SIZE) != EOTA_OK) {
         fprintf(stderr, "eota device: the password is longer than %d bytes, or the encryption key cannot be used%s\n",
                 EOTA_PASSWORD_MAX, EOTA_WITH_NOISE ? "" : " (built without EOTA_WITH_NOISE)");
         return -1;

@@ -52,11 +52,11 @@ void dev_on_log(void *ctx, eota_log_level level, const char *msg, uint32_t arg)
 int dev_native_busy(void *ctx)
 {
     dev_device *d = ctx;
-    return eota_server_busy(&d->srv) || eota_pull_busy(d->pull); /* a pull download holds the backend too */
+    return eota_lobby_busy(&d->ota) || eota_pull_busy(d->pull); /* a pull download holds the backend too */
 }
 
 int dev_push_busy(void *ctx)
 {
     dev_device *d = ctx;
-    return eota_server_busy(&d->srv) || eota_web_busy(d->web);
+    return eota_lobby_busy(&d->ota) || eota_web_busy(d->web);
 }

@@ -1,7 +1,7 @@
 /*
  * lobby.c: the waiting room of the OTA port (lobby.h): who the engine
- * takes next, when an idle handshake gives way, and the wake-ups this
- * needs.
+ * takes next, who may push a handshake out of a full engine, and the
+ * wake-ups this needs.
  */
 #include <errno.h>
 #include <string.h>
@@ -13,7 +13,7 @@
 #include "log.h"
 #include "net.h"
 
-enum { ENG_FREE, ENG_FINISHING, ENG_UPLOAD, ENG_HANDSHAKE };
+enum { ENG_FREE, ENG_FINISHING, ENG_UPLOAD, ENG_FULL, ENG_WAIT };
 
 static uint64_t now_ms(void) { return eota_posix_now_ms64(); }
 
@@ -108,26 +108,40 @@ static int engine_state(dev_device *d)
 {
     if (eota_web_busy(d->web) || eota_pull_busy(d->pull))
         return ENG_UPLOAD;
-    if (!eota_server_busy(&d->srv))
-        return ENG_FREE;
-    if (eota_server_finishing(&d->srv))
+    if (eota_lobby_finishing(&d->ota))
         return ENG_FINISHING;
-    eota_server_info info;
-    eota_server_get_info(&d->srv, &info);
-    return info.size ? ENG_UPLOAD : ENG_HANDSHAKE;
+    if (eota_lobby_uploading(&d->ota))
+        return ENG_UPLOAD;
+    if (eota_lobby_free(&d->ota) > 0)
+        return ENG_FREE;
+    return eota_lobby_victim(&d->ota) >= 0 ? ENG_FULL : ENG_WAIT;
+}
+
+/* Handshake places held by sessions from the address key. */
+static int places_of(dev_device *d, const char *key)
+{
+    int n = 0;
+    for (int i = 0; i < EOTA_LOBBY_PLACES; i++)
+        n += eota_server_busy(eota_lobby_place(&d->ota, i)) && strcmp(d->lobby.place_key[i], key) == 0;
+    return n;
 }
 
 /* The next waiter for the engine, -1 none: not held back by its backoff,
- * ready ones first (only those when need_ready), then another address than
- * avoid, then the oldest. */
-static int pick(dev_lobby *l, uint64_t t, int need_ready, const char *avoid)
+ * ready ones first, then an address without a place, then the oldest. When
+ * the places are full (victim >= 0), only a ready waiter whose address
+ * holds no place, or only the victim's, may push the victim out. */
+static int pick(dev_device *d, uint64_t t, int victim)
 {
+    dev_lobby *l = &d->lobby;
     int best = -1, best_rank = -1;
     for (int i = 0; i < l->n; i++) {
         const dev_waiter *w = &l->w[i];
-        if ((need_ready && !w->ready) || backoff_wait_ms(&l->guesses, w->key, t) > 0)
+        int held = places_of(d, w->key);
+        if (backoff_wait_ms(&l->guesses, w->key, t) > 0)
             continue;
-        int rank = 2 * w->ready + (strcmp(w->key, avoid) != 0);
+        if (victim >= 0 && (!w->ready || (held > 0 && strcmp(w->key, l->place_key[victim]) != 0)))
+            continue;
+        int rank = 2 * w->ready + (held == 0);
         if (rank > best_rank || (rank == best_rank && w->since_ms < l->w[best].since_ms)) {
             best = i;
             best_rank = rank;
@@ -136,8 +150,36 @@ static int pick(dev_lobby *l, uint64_t t, int need_ready, const char *avoid)
     return best;
 }
 
+/* Place v's handshake gives way to a newcomer; when it had held the place
+ * for DEV_LOBBY_SLOW_MS without being authenticated, its address counts a
+ * failure (a reconnecting stranger slows down). */
+static void give_way(dev_device *d, int v, uint64_t t)
+{
+    dev_lobby *l = &d->lobby;
+    uint64_t held = t - l->place_since_ms[v];
+    l->cutting = 1;
+    if (held < DEV_LOBBY_SLOW_MS) {
+        LOGD(DEV_TAG, "Handshake from %s gives way to a newer client after %llu ms", l->place_peer[v],
+             (unsigned long long)held);
+        return;
+    }
+    uint32_t delay = 0;
+    int opens = backoff_failed(&l->guesses, l->place_key[v], t, &delay);
+    eota_log(opens ? 2 : 4, DEV_TAG,
+             "Handshake from %s not done after %llu ms: it gives way to a waiting client%s", l->place_peer[v],
+             (unsigned long long)held, opens ? " (more from this address are logged at debug level)" : "");
+}
+
+static eota_posix_conn *free_conn(dev_device *d)
+{
+    for (int i = 0; i < DEV_CONNS - 1; i++)
+        if (d->conns[i].fd < 0)
+            return &d->conns[i];
+    return &d->conns[DEV_CONNS - 1];
+}
+
 /* Waiter i to the engine; 1 when it took it, 0 when it turned it away. */
-static int hand(dev_device *d, int i)
+static int hand(dev_device *d, int i, uint64_t t)
 {
     dev_lobby *l = &d->lobby;
     dev_waiter w = take_out(l, i);
@@ -147,33 +189,22 @@ static int hand(dev_device *d, int i)
         close(w.fd);
         return 0;
     }
-    eota_posix_conn *slot = d->conns[0].fd < 0 ? &d->conns[0] : &d->conns[1];
+    int v = eota_lobby_victim(&d->ota);
+    if (v >= 0)
+        give_way(d, v, t);
+    eota_posix_conn *slot = free_conn(d);
     slot->fd = w.fd;
-    if (eota_server_accept(&d->srv, slot) != EOTA_OK) { /* the engine closed it */
+    int p = eota_lobby_accept(&d->ota, slot);
+    l->cutting = 0;
+    if (p < 0) { /* the engine closed it */
         LOGW(DEV_TAG, "Connection from %s turned away: an upload is in progress", w.peer);
         return 0;
     }
     LOGD(DEV_TAG, "Connection from %s", w.peer);
-    memcpy(l->cur_key, w.key, sizeof l->cur_key);
-    memcpy(l->cur_peer, w.peer, sizeof l->cur_peer);
-    l->cur_since_ms = now_ms();
+    memcpy(l->place_key[p], w.key, sizeof l->place_key[p]);
+    memcpy(l->place_peer[p], w.peer, sizeof l->place_peer[p]);
+    l->place_since_ms[p] = now_ms();
     return 1;
-}
-
-/* The engine's session, still without a size, gives way; its address
- * counts a failure (a reconnecting stranger slows down). */
-static void cut(dev_device *d, uint64_t t)
-{
-    dev_lobby *l = &d->lobby;
-    uint32_t delay = 0;
-    int opens = backoff_failed(&l->guesses, l->cur_key, t, &delay);
-    eota_log(opens ? 2 : 4, DEV_TAG,
-             "Handshake from %s not done after %llu ms: it gives way to a waiting client%s", l->cur_peer,
-             (unsigned long long)(t - l->cur_since_ms),
-             opens ? " (more from this address are logged at debug level)" : "");
-    l->cutting = 1;
-    eota_server_cancel(&d->srv);
-    l->cutting = 0;
 }
 
 int dev_lobby_run(dev_device *d)
@@ -182,22 +213,21 @@ int dev_lobby_run(dev_device *d)
     uint64_t t = now_ms();
     int taken = 0;
     sweep(l, t);
-    if (eota_web_busy(d->web) && pick(l, t, 1, "") >= 0)
+    int next = pick(d, t, -1); /* a ready one if any */
+    if (eota_web_busy(d->web) && next >= 0 && l->w[next].ready)
         (void)eota_web_yield(d->web); /* a stalled web upload gives way to a ready client */
     while (l->n > 0) {
         int st = engine_state(d);
-        if (st == ENG_FINISHING)
+        if (st == ENG_FINISHING || st == ENG_WAIT)
             break;
         if (st == ENG_UPLOAD) {
-            hand(d, l->n - 1); /* turned away, as before the lobby */
+            hand(d, l->n - 1, t); /* turned away, as before the lobby */
             continue;
         }
-        int i = pick(l, t, st == ENG_HANDSHAKE, l->cur_key);
-        if (i < 0 || (st == ENG_HANDSHAKE && t - l->cur_since_ms < DEV_LOBBY_PREEMPT_MS))
+        int i = pick(d, t, st == ENG_FULL ? eota_lobby_victim(&d->ota) : -1);
+        if (i < 0)
             break;
-        if (st == ENG_HANDSHAKE)
-            cut(d, t);
-        taken += hand(d, i);
+        taken += hand(d, i, t);
     }
     return taken;
 }
@@ -222,7 +252,9 @@ long dev_lobby_timeout_ms(dev_device *d)
         if (b > 0)
             best = nearer(best, (long)b);
     }
-    if (l->n > 0 && engine_state(d) == ENG_HANDSHAKE && pick(l, t, 1, l->cur_key) >= 0)
-        best = nearer(best, until(l->cur_since_ms + DEV_LOBBY_PREEMPT_MS, t));
     return best;
 }
+
+const char *dev_lobby_key(const dev_device *d) { return d->lobby.place_key[eota_lobby_current(&d->ota)]; }
+
+const char *dev_lobby_peer(const dev_device *d) { return d->lobby.place_peer[eota_lobby_current(&d->ota)]; }

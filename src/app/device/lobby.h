@@ -1,26 +1,25 @@
 /*
- * lobby.h: the waiting room of the OTA port. The engine serves one session
- * at a time; every accepted connection waits here until the engine can take
- * it, so that no stranger holds the owner out:
+ * lobby.h: the waiting room of the OTA port. The engine (eota/lobby.h)
+ * runs EOTA_LOBBY_PLACES handshakes at once and one upload; every accepted
+ * connection waits here until the engine can take it, so that no stranger
+ * holds the owner out:
  *
- *  - a connection whose 5 magic bytes have arrived is "ready"; when the
- *    engine holds a session that has not reached the upload (no size yet:
- *    unauthenticated, or idle, or trickling) for DEV_LOBBY_PREEMPT_MS, that
- *    session gives way to a ready waiter (another address first);
- *  - when the engine is free, the oldest ready waiter goes first (then the
+ *  - a connection whose 5 magic bytes have arrived is "ready"; when every
+ *    handshake place is taken, a ready waiter gets one at once: the oldest
+ *    handshake not yet authenticated gives way to it (the engine's choice),
+ *    unless the waiter's address holds a place already (one address cannot
+ *    push the others out); a waiter of another address goes first;
+ *  - when a place is free, the oldest ready waiter goes first (then the
  *    oldest idle one, so slow but honest clients are served as before);
  *  - while an upload runs, waiters are turned away at once, as before;
  *    a web upload whose body stopped gives way to a ready waiter
  *    (eota_web_yield);
  *  - an address whose password was wrong, or whose handshake had to give
- *    way, waits its backoff delay (backoff.h) before the engine takes it
- *    again: its guesses slow down, other addresses are not slowed;
+ *    way after DEV_LOBBY_SLOW_MS without getting anywhere, waits its
+ *    backoff delay (backoff.h) before the engine takes it again: its
+ *    guesses slow down, other addresses are not slowed;
  *  - the room is small; when full, the address with the most waiters loses
  *    its oldest; a waiter gives up after the handshake timeout.
- *
- * What stays for the core (issue 17, next session): several handshakes at
- * once inside the engine, so that a ready newcomer need not wait for the
- * preemption delay.
  */
 #ifndef EOTA_APP_DEVICE_LOBBY_H
 #define EOTA_APP_DEVICE_LOBBY_H
@@ -30,9 +29,10 @@
 #include <sys/socket.h>
 
 #include "backoff.h"
+#include "eota/lobby.h"
 
 #define DEV_LOBBY_MAX 16
-#define DEV_LOBBY_PREEMPT_MS 1000u  /* a session without a size gives way after this */
+#define DEV_LOBBY_SLOW_MS 1000u     /* a handshake cut after this counts against its address */
 #define DEV_LOBBY_WAIT_MS 20000u    /* a waiter gives up after this */
 
 typedef struct dev_waiter {
@@ -47,11 +47,11 @@ typedef struct dev_lobby {
     dev_waiter w[DEV_LOBBY_MAX];
     int n;
     backoff guesses;              /* wrong passwords, handshakes cut */
-    /* the session the engine holds (or held last) */
-    char cur_key[BACKOFF_KEY_LEN];
-    char cur_peer[80];
-    uint64_t cur_since_ms;
-    int cutting;                  /* the lobby cancels a session right now */
+    /* the session each handshake place holds (or held last) */
+    char place_key[EOTA_LOBBY_PLACES][BACKOFF_KEY_LEN];
+    char place_peer[EOTA_LOBBY_PLACES][80];
+    uint64_t place_since_ms[EOTA_LOBBY_PLACES];
+    int cutting;                  /* a handshake gives way right now */
 } dev_lobby;
 
 struct dev_device;
@@ -66,6 +66,10 @@ int dev_lobby_run(struct dev_device *d);
 int dev_lobby_pollfds(const struct dev_device *d, struct pollfd *pfd, int room);
 /* When dev_lobby_run has work without I/O, in ms; -1 never. */
 long dev_lobby_timeout_ms(struct dev_device *d);
+/* The address and the "address:port" of the session whose event or log
+ * line the engine reports now (eota_lobby_current). */
+const char *dev_lobby_key(const struct dev_device *d);
+const char *dev_lobby_peer(const struct dev_device *d);
 /* Close every waiter (the device stops). */
 void dev_lobby_close(dev_lobby *l);
 

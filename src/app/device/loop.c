@@ -1,6 +1,6 @@
 /*
  * loop.c: the one poll loop of `eota device`: it waits on the signalfd,
- * the listeners, the running session's socket and the web server's
+ * the listeners, the engine's sessions' sockets and the web server's
  * descriptors, for at most the nearest of their deadlines; then the engine,
  * the new clients, the shell actions' timeouts, the web server and the
  * boot timers get their turn.
@@ -12,7 +12,7 @@
 #include "device.h"
 #include "log.h"
 
-#define DEV_MAX_POLLFDS (DEV_MAX_LISTEN + 2 + EOTA_WEB_MAX_FDS + DEV_LOBBY_MAX + EOTA_PULL_MAX_FDS + EOTA_MDNS_MAX_FDS)
+#define DEV_MAX_POLLFDS (DEV_MAX_LISTEN + 1 + EOTA_LOBBY_PLACES + EOTA_WEB_MAX_FDS + DEV_LOBBY_MAX + EOTA_PULL_MAX_FDS + EOTA_MDNS_MAX_FDS)
 
 /* The nearer of two timeouts, -1 meaning none. */
 static long nearer(long a, long b) { return b >= 0 && (a < 0 || b < a) ? b : a; }
@@ -25,14 +25,16 @@ static int fill_pollfds(dev_device *d, struct pollfd *pfd)
     /* A session that only says goodbye ends within a second: a new
      * client waits in the backlog for it instead of being turned away
      * (often it is the same uploader, back for another image). */
-    short lev = eota_server_finishing(&d->srv) ? 0 : POLLIN;
+    short lev = eota_lobby_finishing(&d->ota) ? 0 : POLLIN;
     for (int i = 0; i < d->nlisten; i++)
         pfd[n++] = (struct pollfd){d->listen_fd[i], lev, 0};
-    const eota_posix_conn *cur = d->conns[0].fd >= 0 ? &d->conns[0] : &d->conns[1];
-    if (eota_server_busy(&d->srv) && cur->fd >= 0) {
-        unsigned w = eota_server_wants(&d->srv);
+    for (int i = 0; i < EOTA_LOBBY_PLACES; i++) { /* each handshake place's session */
+        const eota_posix_conn *c = eota_lobby_conn(&d->ota, i);
+        if (!c || c->fd < 0)
+            continue;
+        unsigned w = eota_server_wants(eota_lobby_place(&d->ota, i));
         short ev = (short)(((w & EOTA_WANT_READ) ? POLLIN : 0) | ((w & EOTA_WANT_WRITE) ? POLLOUT : 0));
-        pfd[n++] = (struct pollfd){cur->fd, ev, 0};
+        pfd[n++] = (struct pollfd){c->fd, ev, 0};
     }
     n += dev_lobby_pollfds(d, pfd + n, DEV_LOBBY_MAX);
     n += eota_pull_pollfds(d->pull, pfd + n, EOTA_PULL_MAX_FDS);
@@ -44,7 +46,7 @@ static int fill_pollfds(dev_device *d, struct pollfd *pfd)
 /* How long poll may wait, in ms, capped at a minute; -1: until I/O. */
 static int wait_ms(dev_device *d)
 {
-    long timeout = eota_server_timeout_ms(&d->srv);
+    long timeout = eota_lobby_timeout_ms(&d->ota);
     timeout = nearer(timeout, sup_next_timeout_ms(&d->autos.shells));
     timeout = nearer(timeout, sup_next_timeout_ms(&d->app.procs)); /* a stop's deadline */
     timeout = nearer(timeout, eota_safe_mode_timeout_ms(&d->sm, dev_now32()));
@@ -60,7 +62,7 @@ static int wait_ms(dev_device *d)
 /* A step of the engine; its successful upload reboots the device. */
 static void run_engine(dev_device *d)
 {
-    if (eota_server_poll(&d->srv) == EOTA_SERVER_REBOOT)
+    if (eota_lobby_poll(&d->ota) == EOTA_SERVER_REBOOT)
         dev_reboot(d);
 }
 
@@ -92,9 +94,9 @@ static void after_wait(dev_device *d, const struct pollfd *pfd, int n)
 /* An orderly shutdown: the boot counts as good, as on a stock device. */
 static void shut_down(dev_device *d)
 {
-    if (eota_server_busy(&d->srv)) {
+    if (eota_lobby_busy(&d->ota)) {
         LOGW(DEV_TAG, "Upload in progress discarded by the shutdown");
-        eota_server_cancel(&d->srv);
+        eota_lobby_cancel(&d->ota);
     }
     dev_lobby_close(&d->lobby);
     dev_app_stop(&d->app);

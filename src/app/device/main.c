@@ -136,7 +136,7 @@ static void tear_down(dev_device *d)
         close(d->listen_fd[i]);
     if (d->sig_fd >= 0)
         close(d->sig_fd);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < DEV_CONNS; i++)
         if (d->conns[i].fd >= 0)
             close(d->conns[i].fd);
     eota_posix_hash_free(&d->hash); /* a no-op on the zeroed struct */
@@ -167,7 +167,8 @@ int eota_cmd_device(int argc, char **argv)
         fprintf(stderr, "eota device: out of memory\n");
         return 1;
     }
-    d->conns[0].fd = d->conns[1].fd = -1;
+    for (int i = 0; i < DEV_CONNS; i++)
+        d->conns[i].fd = -1;
     d->slots.ff.fd = -1;
     d->sig_fd = -1;
     int rc = dev_options_parse(&d->opt, argc, argv);

@@ -37,7 +37,7 @@ const char *dev_noise_mode(const eota_config *c)
 int dev_set_password(void *ctx, const char *password)
 {
     dev_device *d = ctx;
-    return eota_server_set_password(&d->srv, password) == EOTA_OK ? 0 : -1;
+    return eota_lobby_set_password(&d->ota, password) == EOTA_OK ? 0 : -1;
 }
 
 void dev_reload(dev_device *d)
@@ -49,14 +49,14 @@ void dev_reload(dev_device *d)
         return;
     }
     const char *pw = dev_effective_password(&fresh);
-    if (eota_server_set_password(&d->srv, pw) != EOTA_OK) {
+    if (eota_lobby_set_password(&d->ota, pw) != EOTA_OK) {
         LOGE("config", "Reload refused: the password is longer than %d bytes", EOTA_PASSWORD_MAX);
         eota_config_free(&fresh);
         return;
     }
     bool required = false;
     const uint8_t *key = eota_config_noise_key(&fresh, &required);
-    if (eota_server_set_noise_key(&d->srv, key, required) != EOTA_OK) {
+    if (eota_lobby_set_noise_key(&d->ota, key, required) != EOTA_OK) {
         LOGE("config", "Reload refused: the encryption key cannot be used");
         eota_config_free(&fresh);
         return;
