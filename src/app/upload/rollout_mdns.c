@@ -59,7 +59,8 @@ static watch_end judge(up_run *r, size_t i, const up_devinfo *d)
         if (!is_new && ((fresh && back && !x->back0) || x->saw_new))
             return W_ROLLED_BACK;
         x->saw_new |= is_new && fresh;
-        if (is_new && (!r->opt.wait_confirmed || !strcmp(d->state, "confirmed")))
+        int booted = !strcmp(d->state, "trial") || !strcmp(d->state, "confirmed");
+        if (is_new && booted && (!r->opt.wait_confirmed || !strcmp(d->state, "confirmed")))
             return W_OK;
     }
     return up_now_ms() >= r->jobs[i].probe_deadline ? W_TIMEOUT : W_WAIT;
