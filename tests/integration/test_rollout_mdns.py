@@ -239,6 +239,15 @@ def test_fleet_of_50_killed_and_resumed_from_its_journal(net, tmp):
         p.wait()
         sent_before = [k for k in range(50) if fleet.updates(k) == 1]
         assert 20 <= len(sent_before) < 50, sent_before
+        # the kill may land between a 45 and its record: as if it had, for
+        # three devices recorded installed and for every one recorded sent
+        with open(journal) as f:
+            doc = json.load(f)
+        installed = [d for d in doc["devices"] if d["outcome"] == "installed"]
+        dropped = {d["device"] for d in installed[:3]} | {d["device"] for d in doc["devices"] if d["outcome"] == "sent"}
+        doc["devices"] = [d for d in doc["devices"] if d["device"] not in dropped]
+        with open(journal, "w") as f:
+            json.dump(doc, f)
         recorded = journal_outcomes(journal)
         installed_before = [k for k in range(50) if recorded.get(fleet.spec(k)) == "installed"]
         # the run goes on: no device is sent the image twice, all end on v1
@@ -252,8 +261,40 @@ def test_fleet_of_50_killed_and_resumed_from_its_journal(net, tmp):
         assert all(ends[fleet.spec(k)]["state"] == "skipped" for k in installed_before)
         assert set(journal_outcomes(journal).values()) == {"installed"}
         by_mdns = [k for k in sent_before if "already running this image" in (ends[fleet.spec(k)]["reason"] or "")]
-        print("killed after %d device(s) had the image (%d recorded installed); the second run skipped %d by the "
-              "journal, %d by mDNS" % (len(sent_before), len(installed_before), len(installed_before),
-                                        len(by_mdns)))
+        # every device that had it without an installed record: skipped by its TXT
+        assert by_mdns == [k for k in sent_before if k not in installed_before], (by_mdns, installed_before)
+        assert dropped <= {fleet.spec(k) for k in by_mdns}, (by_mdns, dropped)
+        print("killed after %d device(s) had the image (%d recorded installed after 3 records dropped, %d "
+              "recorded sent); the second run skipped %d by the journal, %d by mDNS"
+              % (len(sent_before), len(installed_before), len(dropped) - 3, len(installed_before), len(by_mdns)))
     finally:
         fleet.close()
+
+
+def test_wait_online_tries_a_device_when_it_announces_itself(net, tmp):
+    fleet = Fleet(net, 1)
+    late = []
+    try:
+        cmd = upload_cmd(firmware(tmp, "v1"), fleet, [0, 1], "--wait-online", "60", "--retries", "0")
+        p = net.popen(2, cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # dev01 is offline meanwhile, tried at about 1.5, 3.5, 7.5 and 15.5 s:
+        # it appears between two tries, and is tried when it announces itself
+        time.sleep(8.5)
+        marker = tempfile.mktemp(prefix="eota-marker-")
+        d = NsDevice(net, 1, name="dev01", extra=APP % (marker, "1s"), port=BASE_PORT + 1)
+        d.marker = marker
+        late.append(d)
+        out, err = p.communicate(timeout=90)
+        assert p.returncode == 0, err
+        evs = [json.loads(x) for x in out.splitlines() if x.startswith('{"event"')]
+        states = [e["state"] for e in evs if e["device"] == fleet.spec(1)]
+        assert states[:2] == ["uploading", "offline"] and states[-1] == "installed", states
+        assert "%s: it announced itself on mDNS; trying it now" % fleet.spec(1) in err, err
+        assert "waiting for its _eota._tcp to show the new image" in err
+        assert d.log().count("Update complete:") == 1
+    finally:
+        fleet.close()
+        for d in late:
+            d.cleanup()
+            if os.path.exists(d.marker):
+                os.unlink(d.marker)

@@ -18,7 +18,8 @@
 
 #define REBOOT_GRACE_MS 1000u /* before the first probe */
 #define PROBE_EVERY_MS 1000u
-#define OFFLINE_EVERY_MS 2000u
+#define OFFLINE_FIRST_MS 2000u /* then doubled, up to: */
+#define OFFLINE_MAX_MS 8000u
 
 static volatile sig_atomic_t interrupts;
 
@@ -300,18 +301,22 @@ int up_rollout_offline(up_run *r, up_job *j)
 {
     up_rollout *ro = r->ro;
     size_t i = ro_index(r, j);
-    if (!r->opt.wait_online_ms || j->res.all_sent || j->probing || ro->stopping ||
-        up_now_ms() + OFFLINE_EVERY_MS >= ro->t0 + r->opt.wait_online_ms)
+    uint64_t now = up_now_ms(), end = ro->t0 + r->opt.wait_online_ms;
+    if (!r->opt.wait_online_ms || j->res.all_sent || j->probing || ro->stopping || now + OFFLINE_FIRST_MS >= end)
         return 0;
+    ro_job *x = &ro->jx[i];
     if (ro->state[i] != RO_OFFLINE) {
-        up_say(&r->con, "%s: offline; trying again every %u s until --wait-online ends", j->spec,
-               OFFLINE_EVERY_MS / 1000);
+        up_say(&r->con, "%s: offline; trying again in %u s, then less often (every %u s at most), and at once when "
+                        "it announces itself on mDNS, until --wait-online ends",
+               j->spec, OFFLINE_FIRST_MS / 1000, OFFLINE_MAX_MS / 1000);
         ro_emit(r, i, RO_OFFLINE, NULL);
+        x->every = OFFLINE_FIRST_MS;
     }
     const up_devinfo *d = up_devstate_find(ro->watch, j);
-    ro->jx[i].seen = d ? d->seen_ms : 0;
+    x->seen = d ? d->seen_ms : 0;
     j->st = UP_JOB_WAIT;
-    j->next_try = up_now_ms() + OFFLINE_EVERY_MS;
+    j->next_try = now + x->every < end ? now + x->every : end - 1;
+    x->every = x->every * 2 < OFFLINE_MAX_MS ? x->every * 2 : OFFLINE_MAX_MS;
     return 1;
 }
 

@@ -22,8 +22,9 @@
  *             image's SHA-256 (journal.h); a device recorded as installed
  *             with this image is skipped (--force sends anyway);
  *   offline   with --wait-online D, a device that cannot be reached is
- *             tried again every few seconds, and at once when it announces
- *             itself on mDNS, until D has passed, instead of failing;
+ *             tried again every few seconds (2 s, doubling up to 8 s), and
+ *             at once when it announces itself on mDNS, until D has
+ *             passed, instead of failing;
  *   signals   the first SIGINT or SIGTERM stops beginning devices, the
  *             second cuts those in flight (they keep their old image).
  *

@@ -26,6 +26,7 @@ typedef struct ro_job {
     uint8_t mdns_skip;   /* its TXT showed the image before we began */
     unsigned gen0;       /* its TXT's generation at the 45 */
     uint64_t seen;       /* offline: the last announcement acted on */
+    uint32_t every;      /* offline: ms until the next periodic try */
 } ro_job;
 
 typedef enum ro_state {
