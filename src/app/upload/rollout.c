@@ -98,6 +98,8 @@ void ro_journal_write(up_run *r, const up_job *j, const char *outcome, const cha
 /* setup                                                               */
 /* ------------------------------------------------------------------ */
 
+/* The image's SHA-256 (the journal's key; its first 12 digits are what
+ * _eota._tcp shows), then the journal if one is asked for. */
 static int open_journal(up_run *r)
 {
     up_rollout *ro = r->ro;
@@ -330,6 +332,7 @@ void up_rollout_finished(up_run *r, up_job *j)
         return;
     }
     int was_offline = ro->state[i] == RO_OFFLINE, back = ro->jx[i].rolled_back;
+    ro->jx[i].still_offline = was_offline && !ro->cut;
     ro_emit(r, i, back ? RO_ROLLED_BACK : RO_FAILED, j->msg);
     ro_journal_write(r, j, ro->cut ? "interrupted" : back ? "rolled_back" : was_offline ? "offline" : "failed",
                      j->msg);
@@ -388,11 +391,16 @@ void up_rollout_tick(up_run *r)
 int up_rollout_summary(up_run *r)
 {
     up_rollout *ro = r->ro;
-    size_t n[RO_NSTATES] = {0};
-    for (size_t i = 0; i < r->njobs; i++)
+    size_t n[RO_NSTATES] = {0}, offline = 0;
+    char still[48] = "";
+    for (size_t i = 0; i < r->njobs; i++) {
         n[ro->state[i]]++;
-    up_shout(&r->con, "rollout: %zu installed, %zu skipped, %zu failed, %zu rolled back, %zu not attempted%s%s",
-             n[RO_INSTALLED], n[RO_SKIPPED], n[RO_FAILED], n[RO_ROLLED_BACK], n[RO_NOT_ATTEMPTED],
+        offline += ro->jx[i].still_offline;
+    }
+    if (offline) /* failed: they never answered before --wait-online ended */
+        snprintf(still, sizeof still, " (%zu of them still offline)", offline);
+    up_shout(&r->con, "rollout: %zu installed, %zu skipped, %zu failed%s, %zu rolled back, %zu not attempted%s%s",
+             n[RO_INSTALLED], n[RO_SKIPPED], n[RO_FAILED], still, n[RO_ROLLED_BACK], n[RO_NOT_ATTEMPTED],
              ro->halted ? "; halted" : "", ro->stopping ? "; interrupted" : "");
     for (size_t i = 0; i < r->njobs; i++)
         if (ro->state[i] == RO_FAILED || ro->state[i] == RO_ROLLED_BACK)

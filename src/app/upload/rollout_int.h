@@ -24,6 +24,7 @@ typedef struct ro_job {
     uint8_t rolled_back; /* it went back to its old image */
     uint8_t back0;       /* its TXT said rolled_back already at the 45 */
     uint8_t mdns_skip;   /* its TXT showed the image before we began */
+    uint8_t still_offline; /* it failed unreachable after --wait-online */
     unsigned gen0;       /* its TXT's generation at the 45 */
     uint64_t seen;       /* offline: the last announcement acted on */
     uint32_t every;      /* offline: ms until the next periodic try */
