@@ -159,13 +159,30 @@ def test_rolled_back_skipped_and_wait_confirmed(net, tmp):
         # an application that crashes: dev01 rolls back, named as such
         # (--wait-confirmed: an image on trial may still roll back)
         bad = firmware(tmp, "bad", CRASH)
-        rc, evs, err = rollout(net, bad, fleet, [1], "--max-failures", "1", "--wait-confirmed")
+        journal = os.path.join(tmp, "journal.json")
+        args = ("--max-failures", "1", "--wait-confirmed", "--journal", journal)
+        rc, evs, err = rollout(net, bad, fleet, [1], *args)
         assert rc == 3, err  # halted at one failure
         e = last_events(evs)[fleet.spec(1)]
         assert e["state"] == "rolled_back", evs
         assert "rolled back" in e["reason"] and "the image on trial was never confirmed" in e["reason"], e
         assert "1 rolled back" in err and "  rolled back: %s: rolled back" % fleet.spec(1) in err, err
         wait_running(fleet, 1, "v1")
+        with open(journal) as f:
+            doc = json.load(f)
+        (rec,) = doc["devices"]
+        assert rec["outcome"] == "rolled_back" and "never confirmed" in rec["reason"], rec
+        # as if the run had been killed while it waited: the journal says sent;
+        # run again, the device's TXT says it rolled back: named so, not sent again
+        rec["outcome"] = "sent"
+        with open(journal, "w") as f:
+            json.dump(doc, f)
+        updates = fleet.updates(1)
+        rc, evs, err = rollout(net, bad, fleet, [1], *args)
+        assert rc == 3, err
+        e = last_events(evs)[fleet.spec(1)]
+        assert e["state"] == "rolled_back" and "an earlier run sent it this image" in e["reason"], evs
+        assert fleet.updates(1) == updates
         del v2
     finally:
         fleet.close()

@@ -218,6 +218,8 @@ up_gate up_rollout_gate(up_run *r, size_t i)
     if (ro->wave_of[i] > ro->wave)
         return UP_GATE_LATER;
     up_job *j = &r->jobs[i];
+    if (ro_mdns_resumed_rolled_back(r, j))
+        return UP_GATE_NEVER; /* finished: it is done with this image */
     if (ro->jx[i].verify_only && r->tp == &up_transport_native) {
         /* an earlier run saw its 45 but not its return: probe only */
         j->probing = 1;
@@ -236,6 +238,8 @@ void up_rollout_not_attempted(up_run *r, up_job *j)
     size_t i = ro_index(r, j);
     up_rollout *ro = r->ro;
     int skipped = ro->state[i] == RO_SKIPPED;
+    if (j->st == UP_JOB_DONE)
+        return; /* the gate finished it (ro_mdns_resumed_rolled_back) */
     j->st = UP_JOB_DONE;
     j->ok = skipped;
     snprintf(j->msg, sizeof j->msg, "%s",

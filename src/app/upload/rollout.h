@@ -20,7 +20,9 @@
  *             reported as not attempted;
  *   journal   --journal FILE records every device's outcome with the
  *             image's SHA-256 (journal.h); a device recorded as installed
- *             with this image is skipped (--force sends anyway);
+ *             with this image is skipped (--force sends anyway); one
+ *             recorded as sent is only verified (an eota device showing
+ *             that it rolled back is named so at once);
  *   offline   with --wait-online D, a device that cannot be reached is
  *             tried again every few seconds (2 s, doubling up to 8 s), and
  *             at once when it announces itself on mDNS, until D has

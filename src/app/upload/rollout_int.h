@@ -73,5 +73,8 @@ void ro_journal_write(up_run *r, const up_job *j, const char *outcome, const cha
 void ro_mdns_skips(up_run *r);
 int ro_mdns_verify_begin(up_run *r, up_job *j);
 void ro_mdns_tick(up_run *r);
+/* A job the journal has as sent whose device shows that it rolled back
+ * (its old image, last_update=rolled_back): finished as rolled back, 1. */
+int ro_mdns_resumed_rolled_back(up_run *r, up_job *j);
 
 #endif

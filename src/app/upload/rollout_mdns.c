@@ -66,6 +66,32 @@ static watch_end judge(up_run *r, size_t i, const up_devinfo *d)
     return up_now_ms() >= r->jobs[i].probe_deadline ? W_TIMEOUT : W_WAIT;
 }
 
+/* Job i's device went back to its old image (d says so): the failure's
+ * sentence; the rollout names it rolled back (rollout_int.h). */
+static void rolled_back(up_run *r, size_t i, const up_devinfo *d, const char *earlier)
+{
+    up_job *j = &r->jobs[i];
+    r->ro->jx[i].rolled_back = 1;
+    j->res.err = EOTA_CLIENT_ERR_TIMEOUT;
+    j->res.error = "rolled_back";
+    snprintf(j->note, sizeof j->note, "rolled back: %sit runs its previous image again (sha256 %s); the device says: %s",
+             earlier, d->sha256, d->why[0] ? d->why : "no reason given");
+}
+
+int ro_mdns_resumed_rolled_back(up_run *r, up_job *j)
+{
+    up_rollout *ro = r->ro;
+    size_t i = ro_index(r, j);
+    const up_devinfo *d = up_devstate_find(ro->watch, j);
+    if (!ro->jx[i].verify_only || !d || strcmp(d->last_update, "rolled_back") || !strcmp(d->sha256, ro->sha12))
+        return 0;
+    j->t_begin = up_now_ms();
+    up_result_blank(&j->res);
+    rolled_back(r, i, d, "an earlier run sent it this image (the journal says so) and ");
+    up_job_finish(r, j, 0);
+    return 1;
+}
+
 static void end_watch(up_run *r, size_t i, watch_end how, const up_devinfo *d)
 {
     up_rollout *ro = r->ro;
@@ -81,10 +107,7 @@ static void end_watch(up_run *r, size_t i, watch_end how, const up_devinfo *d)
     }
     j->res.err = EOTA_CLIENT_ERR_TIMEOUT;
     if (how == W_ROLLED_BACK) {
-        ro->jx[i].rolled_back = 1;
-        j->res.error = "rolled_back";
-        snprintf(j->note, sizeof j->note, "rolled back: it runs its previous image again (sha256 %s); the device "
-                 "says: %s", d->sha256, d->why[0] ? d->why : "no reason given");
+        rolled_back(r, i, d, "");
     } else {
         snprintf(j->note, sizeof j->note, "installed, but its _eota._tcp did not show the new image (sha256 %s)%s "
                  "within --verify-timeout (%.0f s)", ro->sha12, r->opt.wait_confirmed ? " confirmed" : "",
