@@ -105,7 +105,7 @@ def test_halt_at_exactly_the_threshold(tmp_path):
             assert devs[i].active_image(expect=data) == data
         for i in range(6, 10):
             assert devs[i].active_image() is None
-        assert "rollout: 3 installed, 0 skipped, 3 failed, 4 not attempted; halted" in err, err
+        assert "rollout: 3 installed, 0 skipped, 3 failed, 0 rolled back, 4 not attempted; halted" in err, err
     finally:
         stop_all(devs)
 

@@ -60,7 +60,7 @@ static void describe_failure(up_run *r, up_job *j, char *out, size_t outlen)
         snprintf(out + n, outlen - n, " (after %zu attempts)", j->attempts);
 }
 
-static void finish(up_run *r, up_job *j, int ok)
+void up_job_finish(up_run *r, up_job *j, int ok)
 {
     if (ok && r->ro && up_rollout_verify_begin(r, j))
         return; /* the rollout probes it first */
@@ -94,7 +94,7 @@ void up_job_abort(up_run *r, up_job *j, const char *why)
         r->tp->job_free(r, j);
     j->res.err = EOTA_CLIENT_ERR_CANCELLED;
     snprintf(j->note, sizeof j->note, "%s", why);
-    finish(r, j, 0);
+    up_job_finish(r, j, 0);
 }
 
 /* An attempt at address addr_i; counts: it is a network attempt (a
@@ -165,13 +165,13 @@ void up_job_attempt_ended(up_run *r, up_job *j)
         j->good_addr = (long)j->addr_i;
     if (j->probing) {
         if (!up_rollout_probe_ended(r, j))
-            finish(r, j, j->res.err == EOTA_CLIENT_OK);
+            up_job_finish(r, j, j->res.err == EOTA_CLIENT_OK);
         return;
     }
     if (j->res.err == EOTA_CLIENT_OK)
-        finish(r, j, 1);
+        up_job_finish(r, j, 1);
     else if (!next_password(r, j) && !retry(r, j))
-        finish(r, j, 0);
+        up_job_finish(r, j, 0);
 }
 
 void up_job_tick(up_run *r, up_job *j, uint64_t now)
@@ -191,7 +191,7 @@ static void resolved(up_run *r, up_job *j)
         return;
     if (j->naddrs == 0) {
         j->res.err = EOTA_CLIENT_ERR_RESOLVE;
-        finish(r, j, 0);
+        up_job_finish(r, j, 0);
         return;
     }
     j->max_attempts = j->naddrs + (size_t)r->opt.retries;
@@ -204,7 +204,7 @@ void up_job_begin(up_run *r, up_job *j)
     j->good_addr = -1;
     up_result_blank(&j->res);
     if (r->tp->job_init(r, j) != 0) {
-        finish(r, j, 0);
+        up_job_finish(r, j, 0);
         return;
     }
     j->say_resolve = r->opt.verbose || j->ntargets > 1;

@@ -100,6 +100,10 @@ double up_job_seconds(const up_job *j);
 
 void up_job_free(struct up_run *r, up_job *j);
 
+/* The job is done (ok or not): its message, the report, the rollout's
+ * part (a rollout may first verify a success: the job then waits). */
+void up_job_finish(struct up_run *r, up_job *j, int ok);
+
 /* End a running or waiting job now, as failed for the reason given (its
  * transport state freed: the connection closes). */
 void up_job_abort(struct up_run *r, up_job *j, const char *why);

@@ -21,9 +21,10 @@ typedef struct waitset {
     size_t *job;  /* the job of each descriptor */
     size_t n;     /* the jobs' descriptors; the resolver's follow them */
     int nres;
+    int nro;      /* the rollout's (its mDNS watch), after the resolver's */
 } waitset;
 
-#define RES_FDS (UP_RESOLVE_MAX_FDS + EOTA_MDNS_MAX_FDS)
+#define RES_FDS (UP_RESOLVE_MAX_FDS + 2 * EOTA_MDNS_MAX_FDS)
 
 /* Begin jobs while fewer than --jobs run; returns how many have begun, and
  * in *unfinished how many are not done. */
@@ -66,13 +67,18 @@ static long gather(up_run *r, size_t begun, waitset *w)
     }
     w->nres = r->resolver ? up_resolver_pollfds(r->resolver, w->pfd + w->n, RES_FDS) : 0;
     long tr = r->resolver ? up_resolver_timeout_ms(r->resolver) : -1;
-    return tr >= 0 && tr < timeout ? tr : timeout;
+    if (tr >= 0 && tr < timeout)
+        timeout = tr;
+    w->nro = r->ro ? up_rollout_pollfds(r, w->pfd + w->n + w->nres, EOTA_MDNS_MAX_FDS, &tr) : 0;
+    return r->ro && tr >= 0 && tr < timeout ? tr : timeout;
 }
 
 static void dispatch(up_run *r, size_t begun, const waitset *w, int ready)
 {
     if (r->resolver) /* may begin attempts: before the jobs' turn */
         up_resolver_run(r->resolver, r, w->pfd + w->n, ready > 0 ? w->nres : 0);
+    if (r->ro)
+        up_rollout_run(r, w->pfd + w->n + w->nres, ready > 0 ? w->nro : 0);
     for (size_t k = 0; k < w->n; k++) {
         up_job *j = &r->jobs[w->job[k]];
         if (j->st == UP_JOB_RUNNING)
@@ -89,14 +95,14 @@ static void dispatch(up_run *r, size_t begun, const waitset *w, int ready)
 
 void up_loop_run(up_run *r)
 {
-    waitset w = {up_xcalloc(r->njobs + RES_FDS, sizeof *w.pfd), up_xcalloc(r->njobs, sizeof *w.job), 0, 0};
+    waitset w = {up_xcalloc(r->njobs + RES_FDS, sizeof *w.pfd), up_xcalloc(r->njobs, sizeof *w.job), 0, 0, 0};
     size_t begun = 0, unfinished;
     for (;;) {
         begun = begin_jobs(r, begun, &unfinished);
         if (unfinished == 0)
             break;
         long timeout = gather(r, begun, &w);
-        int ready = r->tp->wait(r, w.pfd, w.n + (size_t)w.nres, timeout);
+        int ready = r->tp->wait(r, w.pfd, w.n + (size_t)w.nres + (size_t)w.nro, timeout);
         if (ready < 0 && errno != EINTR) {
             up_shout(&r->con, "eota upload: poll: %s", strerror(errno));
             break;

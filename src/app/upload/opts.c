@@ -289,6 +289,7 @@ static const optdef defs[] = {
      .want = "seconds above 0"},
     {OPT("journal", LONG_ONLY + 45, 1), .set = set_string, AT(journal)},
     {OPT("force", LONG_ONLY + 46, 0), .set = set_flag, AT(force)},
+    {OPT("wait-confirmed", LONG_ONLY + 47, 0), .set = set_flag, AT(wait_confirmed)},
 };
 
 #define NDEFS (sizeof defs / sizeof defs[0])

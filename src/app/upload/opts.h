@@ -72,6 +72,7 @@ typedef struct up_opts {
     uint32_t wait_online_ms;  /* --wait-online, 0: off */
     const char *journal;
     int force;
+    int wait_confirmed;       /* --wait-confirmed */
 } up_opts;
 
 /* The defaults. */

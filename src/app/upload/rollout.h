@@ -6,18 +6,27 @@
  *   waves     --canary N devices first, then waves of --wave N (or P%);
  *             a wave begins only when every device of the one before has
  *             been verified or has failed;
- *   verify    after a device's 45, it must answer an OTA handshake again
- *             (the protocol's probe, closed before the type) within
- *             --verify-timeout: it rebooted into the image and came back;
+ *   verify    after a device's 45, within --verify-timeout: an eota
+ *             device (it publishes _eota._tcp, devstate.h) must show the
+ *             new image in its TXT (with --wait-confirmed: confirmed), and
+ *             one that shows its old image back is "rolled back", with the
+ *             reason it gives; a stock device must answer an OTA handshake
+ *             again (the protocol's probe, closed before the type);
+ *   skip      devices recorded as installed in the journal, and eota
+ *             devices whose _eota._tcp already shows the image (the
+ *             rollout listens RO_LISTEN_MS first), unless --force;
  *   halt      once more than --max-failures N (or P%) devices failed, no
  *             new device is begun; those in flight finish; the rest are
  *             reported as not attempted;
  *   journal   --journal FILE records every device's outcome with the
  *             image's SHA-256 (journal.h); a device recorded as installed
- *             with this image is skipped (--force sends anyway);
+ *             with this image is skipped (--force sends anyway); one
+ *             recorded as sent is only verified (an eota device showing
+ *             that it rolled back is named so at once);
  *   offline   with --wait-online D, a device that cannot be reached is
- *             tried again every few seconds until D has passed, instead of
- *             failing;
+ *             tried again every few seconds (2 s, doubling up to 8 s), and
+ *             at once when it announces itself on mDNS, until D has
+ *             passed, instead of failing;
  *   signals   the first SIGINT or SIGTERM stops beginning devices, the
  *             second cuts those in flight (they keep their old image).
  *
@@ -27,6 +36,7 @@
 #ifndef EOTA_APP_UPLOAD_ROLLOUT_H
 #define EOTA_APP_UPLOAD_ROLLOUT_H
 
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +83,12 @@ void up_rollout_finished(struct up_run *r, struct up_job *j);
 
 /* Once a loop turn: waves that ended, signals that came. */
 void up_rollout_tick(struct up_run *r);
+
+/* The descriptors of its mDNS watch (devstate.h) into pfd (at most max),
+ * how many; in *timeout the ms until it needs a turn (-1: none). */
+int up_rollout_pollfds(struct up_run *r, struct pollfd *pfd, int max, long *timeout);
+/* Its turn after poll (pfd/n as up_rollout_pollfds filled them). */
+void up_rollout_run(struct up_run *r, const struct pollfd *pfd, int n);
 
 /* The summary on stderr; the exit code. */
 int up_rollout_summary(struct up_run *r);
