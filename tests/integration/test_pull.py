@@ -5,43 +5,15 @@ an access log the tests read), installs newer releases through the same
 ingest as uploads, and names every failure in its log.
 """
 
-import contextlib
 import json
 import os
 import re
-import tempfile
 import time
 
 import pytest
 
-from conftest import expect_clean_stop
-from devicelib import Device, app_image, free_port
-from pulllib import CutProxy, Nginx, StallServer, publish, pull_body
-
-
-@pytest.fixture
-def www():
-    d = tempfile.mkdtemp(prefix="eota-www-")
-    os.chmod(d, 0o755)
-    yield d
-    os.system("rm -rf '%s'" % d)
-
-
-@pytest.fixture
-def nginx(www):
-    n = Nginx(www)
-    yield n
-    n.stop()
-
-
-@contextlib.contextmanager
-def device(body, **kw):
-    dev = Device(body, **kw)
-    try:
-        yield dev
-        expect_clean_stop(dev)
-    finally:
-        dev.cleanup()
+from devicelib import app_image, free_port
+from pulllib import CutProxy, Nginx, StallServer, device, nginx, publish, pull_body, www  # noqa: F401
 
 
 def ok_publish(*args):

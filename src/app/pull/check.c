@@ -4,7 +4,8 @@
  * so that a check that finds nothing new costs the server one 304; then
  * the decision: a version newer than the installed one (semver, or
  * ESPHome's plain inequality with compare: string), not the release a
- * rollback rejected, starts the download.
+ * rollback rejected, not one the signature check would refuse (trust.c)
+ * or refused already, starts the download.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "internal.h"
 #include "log.h"
+#include "sign/sig_stack.h"
 
 /* Copy a header's value (trimmed) into dst when its name is name. */
 static int header_value(const char *line, size_t len, const char *name, char *dst, size_t cap)
@@ -139,8 +141,21 @@ static int newer(eota_pull *p, const char *avail, const char *have)
     return c == -2 ? -1 : c > 0;
 }
 
+/* A release the device will not fetch: why (in buf), or NULL. */
+static const char *skip_reason(eota_pull *p, char *buf, size_t len)
+{
+    eota_sig_running run;
+    if (p->refused_md5[0] && !strcmp(p->refused_md5, p->rel.md5)) {
+        snprintf(buf, len, "its image (md5 %s) was refused by the signature check already", p->rel.md5);
+        return buf;
+    }
+    eota_sig_stack_slot_record(p->o.slots, p->o.slots->active, &run);
+    return pull_trust_refusal(p->o.cfg, &p->rel, p->trusted, p->ntrusted, &run, buf, len);
+}
+
 static void decide(eota_pull *p)
 {
+    char why[400];
     pull_record cur, other;
     const char *rejected, *have = installed(p, &cur, &other, &rejected);
     const char *avail = p->rel.version;
@@ -156,6 +171,8 @@ static void decide(eota_pull *p)
     if (!nw) {
         LOGD(PULL_TAG, "Up to date: the manifest has %s, installed %s", avail, have);
         pull_schedule_ok(p);
+    } else if (skip_reason(p, why, sizeof why)) {
+        pull_skip(p, "version %s is not downloaded: %s", avail, why);
     } else if (p->o.upload_busy && p->o.upload_busy(p->o.ctx)) {
         pull_fail(p, "version %s is available but an upload is in progress", avail);
     } else {

@@ -131,8 +131,13 @@ int pull_commit_step(eota_pull *p)
     int st = eota_ingest_finish(&p->ingest);
     if (st == EOTA_AGAIN)
         return 0;
+    if (st == EOTA_ESIGNATURE || st == EOTA_EDOWNGRADE) /* the image's own verdict: not fetched again */
+        snprintf(p->refused_md5, sizeof p->refused_md5, "%s", p->rel.md5);
     if (st != EOTA_OK) {
-        pull_fail(p, "committing version %s failed (see the error above)", p->rel.version);
+        pull_fail(p, "version %s was refused%s (see the error above)", p->rel.version,
+                  st == EOTA_ESIGNATURE   ? " by the signature check"
+                  : st == EOTA_EDOWNGRADE ? " as a downgrade"
+                                          : ": committing it failed");
         return 0;
     }
     eota_ingest_completed(&p->ingest);

@@ -3,6 +3,8 @@
  *   version.c   semantic version comparison
  *   record.c    the version installed, kept beside the slots
  *   manifest.c  reading manifest.json (cJSON), finding this chip's build
+ *   trust.c     a signed release checked against ota signature: before
+ *               the download (key ids, security counter, version)
  *   http.c      libcurl's multi interface in the device's poll loop
  *   check.c     the conditional manifest request and the decision
  *   download.c  the image into the ingest, resumed with Range/If-Range
@@ -18,6 +20,8 @@
 
 #include "eota/ingest.h"
 #include "eota/posix.h"
+#include "eota/sig_layer.h"
+#include "eota/signature.h"
 #include "pull.h"
 
 #define PULL_TAG "update"
@@ -44,16 +48,39 @@ void pull_record_read(const char *dir, char slot, pull_record *r);
 int pull_record_write(const char *dir, const pull_record *r);
 
 /* ---- manifest.c ---- */
+#define PULL_KEY_ID_LEN 16         /* hex digits: 8 bytes of a key hash, as eota verify shows */
+/* ota.signature: what the image's trailer says, as eota publish copied it. */
+typedef struct pull_signature {
+    int present;
+    unsigned nkeys;
+    char key_ids[EOTA_SIG_MAX_SIGS][PULL_KEY_ID_LEN + 1];
+    char version[EOTA_SIG_VERSION_MAX + 1];
+    uint32_t counter;
+    uint32_t payload_size;
+} pull_signature;
+
 typedef struct pull_release {
     char version[PULL_VERSION_LEN];
     char url[2048];            /* the image, resolved against the manifest's URL */
     char md5[33];
     char sha256[65];           /* "" when the manifest has none */
     int64_t size;              /* -1 when the manifest has none */
+    pull_signature sig;
 } pull_release;
 /* 0, or -1 with the reason in err. */
 int pull_manifest_parse(const char *text, size_t len, const char *base_url, const char *family,
                         pull_release *rel, char *err, size_t errlen);
+
+/* ---- trust.c ---- */
+/* The ids of the trusted keys (cfg signature:), into out; how many. */
+size_t pull_trusted_ids(const eota_config *cfg, char out[][PULL_KEY_ID_LEN + 1], size_t max);
+/* NULL when the release may be downloaded; else why it is skipped (in
+ * buf): with signature: configured, no signature data while signatures
+ * are required, no trusted key among the signers, a lower security
+ * counter than the running image's, a lower version (allow_downgrade:
+ * false). running: the running image's record (known 0: none). */
+const char *pull_trust_refusal(const eota_config *cfg, const pull_release *rel, char ids[][PULL_KEY_ID_LEN + 1],
+                               size_t nids, const eota_sig_running *running, char *buf, size_t len);
 
 /* ---- http.c ---- */
 typedef struct pull_http {
@@ -115,6 +142,9 @@ struct eota_pull {
     int checked;               /* size and hashes checked before the commit */
     int write_failed;          /* the backend refused: the ingest told the events */
     char family[32];           /* the device's chipFamily */
+    char trusted[EOTA_SIG_KEYS_MAX][PULL_KEY_ID_LEN + 1]; /* ids of signature: keys */
+    size_t ntrusted;
+    char refused_md5[33];      /* the signature check refused this image: not fetched again */
     struct curl_slist *headers;
 };
 
@@ -139,6 +169,8 @@ int pull_commit_step(eota_pull *p);
 /* pull.c: the next check after a good one / a failure (logged, in status). */
 void pull_schedule_ok(eota_pull *p);
 void pull_fail(eota_pull *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A release not taken (logged, in status), the next check at the interval. */
+void pull_skip(eota_pull *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t pull_now_ms(void);
 
 #endif

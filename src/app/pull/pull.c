@@ -38,6 +38,18 @@ void pull_schedule_ok(eota_pull *p)
     LOGD(PULL_TAG, "Next check in %.1f s", (double)(p->next_at - pull_now_ms()) / 1000.0);
 }
 
+void pull_skip(eota_pull *p, const char *fmt, ...)
+{
+    char msg[sizeof p->status.last_error];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pull_schedule_ok(p);
+    snprintf(p->status.last_error, sizeof p->status.last_error, "%s", msg);
+    LOGW(PULL_TAG, "Update skipped: %s", msg);
+}
+
 void pull_fail(eota_pull *p, const char *fmt, ...)
 {
     va_list ap;
@@ -105,6 +117,7 @@ int eota_pull_start(eota_pull **out, const eota_pull_opts *o)
         return -1;
     }
     chip_family(o->cfg, p->family, sizeof p->family);
+    p->ntrusted = pull_trusted_ids(o->cfg, p->trusted, EOTA_SIG_KEYS_MAX);
     uint32_t first = u->update_interval_ms < FIRST_SPREAD_MS ? u->update_interval_ms : FIRST_SPREAD_MS;
     p->next_at = pull_now_ms() + arc4random_uniform(first + 1);
     LOGI(PULL_TAG, "Pull updates from %s every %.1f s (chip family %s, compare %s, TLS checks %s); first check in %.1f s",
