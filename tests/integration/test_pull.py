@@ -8,11 +8,12 @@ ingest as uploads, and names every failure in its log.
 import json
 import os
 import re
+import subprocess
 import time
 
 import pytest
 
-from devicelib import app_image, free_port
+from devicelib import app_image, eota_bin, free_port
 from pulllib import CutProxy, Nginx, StallServer, device, nginx, publish, pull_body, www  # noqa: F401
 
 
@@ -255,3 +256,36 @@ def test_error_is_named_and_nothing_installed(nginx, www, kind):
     finally:
         if stall:
             stall.stop()
+
+
+# ------------------------------------------------------------ status in mDNS
+
+def discover_txt(name, want, timeout=20.0):
+    """The _eota._tcp TXT of device `name` as `eota discover` reads it, once
+    want(txt) holds."""
+    end, txt = time.monotonic() + timeout, None
+    while time.monotonic() < end:
+        p = subprocess.run([eota_bin(), "discover", "--timeout", "2", "--json"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        found = [d["txt"] for d in json.loads(p.stdout or "[]") if d.get("txt", {}).get("name") == name]
+        txt = found[0] if found else None
+        if txt and want(txt):
+            return txt
+    raise AssertionError("no TXT of %s with what was wanted; last: %r" % (name, txt))
+
+
+def test_pull_state_in_the_eota_txt(nginx, www):
+    name = "pulltxt%d" % os.getpid()
+    ok_publish(app_image("1.0.0", 3000), "1.0.0", www)
+    with device(pull_body(nginx.url("manifest.json")), name=name, args=("--mdns", "embedded")) as dev:
+        if not re.search(r"Publishing %s\.local" % name, dev.log()):
+            pytest.skip("mDNS does not start here (no multicast interface)")
+        assert dev.running_version(timeout=20, expect="1.0.0") == "1.0.0"
+        txt = discover_txt(name, lambda t: t.get("pull_available") == "1.0.0" and t.get("pull_error") == "none")
+        assert abs(int(txt["pull_checked"]) - time.time()) < 60, txt
+        print("after an install:", {k: v for k, v in txt.items() if k.startswith("pull_")})
+        os.unlink(os.path.join(www, "manifest.json"))
+        dev.wait_log(r"Update check failed: .*HTTP 404", 10)
+        txt = discover_txt(name, lambda t: t.get("pull_error", "").startswith("HTTP 404"))
+        assert txt["pull_error"] == "HTTP 404 (not found)" and txt["last_update"] == "installed", txt
+        print("after a 404:", {k: v for k, v in txt.items() if k.startswith("pull_")})

@@ -1,7 +1,8 @@
 /*
  * mdns.c: `eota device` on mDNS (src/app/mdns): NAME.local and the
  * _eota._tcp service whose TXT records say what the device runs and how
- * its last update went; _http._tcp with the web server. The TXT records
+ * its last update went (and, with pull updates, its last check); _http._tcp
+ * with the web server. The TXT records
  * are rebuilt after every turn of the loop and announced when they change.
  */
 #include <openssl/evp.h>
@@ -77,6 +78,7 @@ static void build_txt(dev_device *d, eota_mdns_txt *t)
             eota_mdns_txt_add(t, "last_update_why", "%s", d->mdns_last_why);
     }
     eota_mdns_txt_add(t, "encryption", "none");
+    eota_pull_status_txt(eota_pull_get_status(d->pull), t); /* with pull updates only */
 }
 
 void dev_mdns_note_event(dev_device *d, const eota_event *ev)

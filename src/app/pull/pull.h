@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "eota/events.h"
+#include "mdns/mdns.h"
 #include "slots.h"
 #include "storage.h"
 
@@ -52,5 +53,10 @@ int eota_pull_run(eota_pull *p);
 /* A download holds the backend. */
 int eota_pull_busy(const eota_pull *p);
 const eota_pull_status *eota_pull_get_status(const eota_pull *p); /* NULL without pull */
+/* s as TXT items (status.c): pull_checked (Unix seconds, or "never"),
+ * pull_available (the manifest's version, or "unknown"), pull_error
+ * ("none", or the last error, at most 80 characters). Nothing when s is
+ * NULL (no pull updates). */
+void eota_pull_status_txt(const eota_pull_status *s, eota_mdns_txt *t);
 
 #endif
