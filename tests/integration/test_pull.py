@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 import time
 
 import pytest
@@ -176,6 +177,38 @@ def test_cut_download_resumes_with_range(nginx, www):
                   % (start, SIZE, second["body_bytes"]))
             assert dev.log().count("Starting update of") == 1
     finally:
+        proxy.stop()
+
+
+def test_download_resumes_after_a_restart(nginx, www):
+    """Half the image arrives, the connection hangs, the device is stopped
+    and started again: it feeds the bytes it kept through the ingest and
+    asks nginx for the rest only (Range, If-Range with the ETag)."""
+    ok_publish(app_image("2.5.0", SIZE), "2.5.0", www, "--image-name", "fw.bin")
+    release = threading.Event()
+    proxy = CutProxy(nginx.port, "fw.bin", on_cut=lambda: release.wait(60))
+    try:
+        src = "http://127.0.0.1:%d/manifest.json" % proxy.port
+        with device(pull_body(src)) as dev:
+            wait_for(lambda: proxy.cuts == 1, 20, "the cut")
+            time.sleep(0.5)  # the half on its way
+            dev.stop()
+            assert "kept: it resumes after the restart" in dev.log(), dev.log()[-3000:]
+            kept = os.path.getsize(os.path.join(dev.state, "pull_partial.bin"))
+            assert 0 < kept < SIZE
+            release.set()
+            dev.start()
+            assert dev.running_version(timeout=30, expect="2.5.0") == "2.5.0", dev.log()[-3000:]
+            assert "Resuming the download of version 2.5.0 kept from before the restart" in dev.log()
+            rows = [r for r in nginx.log() if r["uri"] == "/fw.bin"]
+            assert [r["status"] for r in rows] == [200, 206], rows
+            assert rows[1]["range"] == "bytes=%d-" % kept and rows[1]["if_range"].startswith('"'), rows
+            assert rows[1]["body_bytes"] == SIZE - kept, rows
+            assert not os.path.exists(os.path.join(dev.state, "pull_partial.bin"))
+            print("stopped after %d of %d bytes; after the restart the Range request fetched the other %d"
+                  % (kept, SIZE, rows[1]["body_bytes"]))
+    finally:
+        release.set()
         proxy.stop()
 
 

@@ -9,6 +9,7 @@
  *   check.c     the conditional manifest request and the decision
  *   download.c  the image into the ingest, resumed with Range/If-Range
  *   commit.c    the end of a transfer: resume, start over, checks, install
+ *   partial.c   the bytes of a download kept for a resume after a restart
  *   pull.c      the schedule (jitter, backoff), the states, the status
  */
 #ifndef EOTA_APP_PULL_INTERNAL_H
@@ -108,7 +109,8 @@ typedef enum pull_state {
     PULL_CHECKING,             /* the manifest request runs */
     PULL_DOWNLOADING,          /* the image request runs */
     PULL_RESUME_WAIT,          /* cut; the Range request at next_at */
-    PULL_COMMITTING            /* the backend's end said AGAIN */
+    PULL_COMMITTING,           /* the backend's end said AGAIN */
+    PULL_REPLAYING             /* the bytes kept before a restart go into the ingest */
 } pull_state;
 
 struct eota_pull {
@@ -146,6 +148,7 @@ struct eota_pull {
     size_t ntrusted;
     char refused_md5[33];      /* the signature check refused this image: not fetched again */
     struct curl_slist *headers;
+    int partial_fd;            /* pull_partial.bin, -1: none (partial.c) */
 };
 
 /* check.c */
@@ -161,11 +164,24 @@ void pull_check_done(eota_pull *p);
 void pull_download_start(eota_pull *p, int resume);
 /* The backend's turn: 0, or -1 when it failed (write_failed). */
 int pull_download_pump(eota_pull *p);
+/* Bytes of the image (in p->buf) into the hash and the ingest: 0 or -1. */
+int pull_feed(eota_pull *p, const uint8_t *data, size_t len);
 void pull_download_abort(eota_pull *p);
 /* commit.c: the transfer ended: resume, start over, fail or go on to
  * commit; and the commit's steps: 1 when installed (reboot). */
 void pull_download_ended(eota_pull *p);
 int pull_commit_step(eota_pull *p);
+/* The download failed: the ingest told, the kept bytes dropped, logged. */
+void pull_fail_download(eota_pull *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* partial.c */
+void pull_partial_open(eota_pull *p);   /* a fresh 200: keep what follows */
+void pull_partial_write(eota_pull *p, const uint8_t *data, size_t len);
+void pull_partial_close(eota_pull *p);  /* keep the files (a shutdown) */
+void pull_partial_drop(eota_pull *p);   /* remove them */
+/* 1 when bytes of this very release were kept (ready to replay). */
+int pull_partial_find(eota_pull *p);
+/* One turn of feeding them: 0 more to come, 1 all fed, -1 failed. */
+int pull_partial_replay(eota_pull *p);
 /* pull.c: the next check after a good one / a failure (logged, in status). */
 void pull_schedule_ok(eota_pull *p);
 void pull_fail(eota_pull *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

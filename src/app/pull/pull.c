@@ -111,6 +111,7 @@ int eota_pull_start(eota_pull **out, const eota_pull_opts *o)
         return -1;
     }
     p->o = *o;
+    p->partial_fd = -1;
     if (init(p) != 0) {
         fprintf(stderr, "eota device: pull updates: out of memory (or no OpenSSL hash, no curl)\n");
         eota_pull_stop(p);
@@ -132,9 +133,11 @@ void eota_pull_stop(eota_pull *p)
     if (!p)
         return;
     if (eota_pull_busy(p)) {
-        LOGW(PULL_TAG, "Download of version %s discarded by the shutdown", p->rel.version);
+        LOGW(PULL_TAG, "Download of version %s stopped by the shutdown after %llu bytes%s", p->rel.version,
+             (unsigned long long)p->received, p->partial_fd >= 0 ? " (kept: it resumes after the restart)" : "");
         pull_download_abort(p);
     }
+    pull_partial_close(p);
     pull_http_free(&p->http);
     curl_slist_free_all(p->headers);
     eota_posix_hash_free(&p->md5);
@@ -161,6 +164,8 @@ long eota_pull_timeout_ms(eota_pull *p)
         return 0; /* the transfer ended inside a perform: its end is handled at once */
     if (p->state == PULL_COMMITTING || eota_ingest_pending(&p->ingest) > 0)
         return BUSY_RETRY_MS;
+    if (p->state == PULL_REPLAYING)
+        return 0;
     if (p->state == PULL_CHECKING || p->state == PULL_DOWNLOADING) {
         long t = -1;
         curl_multi_timeout(p->http.multi, &t);
@@ -168,6 +173,15 @@ long eota_pull_timeout_ms(eota_pull *p)
     }
     uint64_t now = pull_now_ms();
     return p->next_at > now ? (long)(p->next_at - now) : 0;
+}
+
+static void replay(eota_pull *p)
+{
+    int r = pull_partial_replay(p);
+    if (r > 0)
+        pull_download_start(p, 1);
+    else if (r < 0)
+        pull_fail_download(p, "the bytes kept from before the restart could not be used");
 }
 
 int eota_pull_run(eota_pull *p)
@@ -196,13 +210,15 @@ int eota_pull_run(eota_pull *p)
             pull_download_ended(p);
         break;
     case PULL_COMMITTING: return pull_commit_step(p);
+    case PULL_REPLAYING: replay(p); break;
     }
     return 0;
 }
 
 int eota_pull_busy(const eota_pull *p)
 {
-    return p && (p->state == PULL_DOWNLOADING || p->state == PULL_RESUME_WAIT || p->state == PULL_COMMITTING);
+    return p && (p->state == PULL_DOWNLOADING || p->state == PULL_RESUME_WAIT || p->state == PULL_COMMITTING ||
+                 p->state == PULL_REPLAYING);
 }
 
 const eota_pull_status *eota_pull_get_status(const eota_pull *p) { return p ? &p->status : NULL; }
