@@ -257,6 +257,29 @@ static void test_config_keys(void **state)
     eota_config_free(&cfg);
 }
 
+#define FLASH_BOOT(keys) "esphome:\n  name: dev\n  on_boot:\n    - ota.http_request.flash:\n" keys "host:\n"
+
+static void test_config_flash_and_trigger(void **state)
+{
+    (void)state;
+    eota_config cfg;
+    load_ok(FLASH_BOOT("        url: https://h/fw.bin\n        md5_url: https://h/fw.md5\n"
+                       "        sha256: " MD5 MD5 "\n")
+                "ota:\n  - platform: http_request\nupdate:\n  - platform: http_request\n    source: http://x/m.json\n"
+                "    on_update_available:\n      - logger.log: seen\n",
+            &cfg);
+    assert_int_equal(cfg.on_boot.count, 1);
+    const eota_action *a = &cfg.on_boot.actions[0];
+    assert_int_equal(a->type, EOTA_ACTION_HTTP_FLASH);
+    assert_string_equal(a->url, "https://h/fw.bin");
+    assert_string_equal(a->md5_url, "https://h/fw.md5");
+    assert_null(a->md5);
+    assert_string_equal(a->sha256, MD5 MD5);
+    assert_int_equal(cfg.update.on_update_available.count, 1);
+    assert_string_equal(cfg.update.on_update_available.actions[0].format, "seen");
+    eota_config_free(&cfg);
+}
+
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -268,6 +291,16 @@ static void test_config_errors(void **state)
                  ":8:13: key 'update[0].source': expected an http:// or https:// URL of a manifest.json");
     expect_error(BASE "ota:\n  - platform: http_request\nupdate:\n  - platform: http_request\n",
                  ":7:5: key 'update[0].source': required key missing");
+    expect_error(FLASH_BOOT("        url: https://h/fw.bin\n        md5: " MD5 "\n"),
+                 ":4:7: key 'esphome.on_boot[0].ota.http_request.flash': ota.http_request.flash needs 'ota: - "
+                 "platform: http_request' (as in ESPHome)");
+    expect_error(FLASH_BOOT("        url: https://h/fw.bin\n") "ota:\n  - platform: http_request\n",
+                 ":5:9: key 'esphome.on_boot[0].ota.http_request.flash': give one of 'md5:' and 'md5_url:' "
+                 "(as in ESPHome)");
+    expect_error(FLASH_BOOT("        url: ftp://h/fw.bin\n        md5: " MD5 "\n") "ota:\n  - platform: http_request\n",
+                 ":5:14: key 'esphome.on_boot[0].ota.http_request.flash.url': expected an http:// or https:// URL");
+    expect_error(FLASH_BOOT("        url: https://h/fw.bin\n        md5: abc\n") "ota:\n  - platform: http_request\n",
+                 ":6:14: key 'esphome.on_boot[0].ota.http_request.flash.md5': expected 32 hex digits");
 }
 
 int main(void)
@@ -279,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_status_txt),
         cmocka_unit_test_setup(test_config_keys, cfg_test_setup),
         cmocka_unit_test_setup(test_config_errors, cfg_test_setup),
+        cmocka_unit_test_setup(test_config_flash_and_trigger, cfg_test_setup),
     };
     return cmocka_run_group_tests(tests, cfg_group_setup, cfg_group_teardown);
 }

@@ -48,7 +48,7 @@ size_t pull_on_header(char *data, size_t size, size_t n, void *ctx)
     return len;
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *ctx)
+size_t pull_on_body(char *data, size_t size, size_t n, void *ctx)
 {
     eota_pull *p = ctx;
     size_t len = size * n;
@@ -89,7 +89,7 @@ void pull_check_start(eota_pull *p)
         snprintf(h, sizeof h, "If-None-Match: %s", p->etag);
     else if (p->last_modified[0])
         snprintf(h, sizeof h, "If-Modified-Since: %s", p->last_modified);
-    CURL *e = pull_request(p, src, h, NULL, on_body);
+    CURL *e = pull_request(p, src, h, NULL, pull_on_body);
     if (!e) {
         pull_fail(p, "out of memory for a request");
         return;
@@ -167,6 +167,13 @@ static void decide(eota_pull *p)
     if (nw && *rejected && newer(p, avail, rejected) != 1) {
         LOGI(PULL_TAG, "Version %s was rolled back on this device: skipped until a newer one appears", avail);
         nw = 0;
+    }
+    if (nw && strcmp(p->announced, avail) != 0) { /* ESPHome's trigger, once a version */
+        snprintf(p->announced, sizeof p->announced, "%s", avail);
+        if (p->o.update_available)
+            p->o.update_available(p->o.ctx, avail);
+        if (p->state != PULL_IDLE)
+            return; /* its automation started ota.http_request.flash: that download instead */
     }
     if (!nw) {
         LOGD(PULL_TAG, "Up to date: the manifest has %s, installed %s", avail, have);

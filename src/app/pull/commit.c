@@ -66,8 +66,9 @@ void pull_download_ended(eota_pull *p)
         pull_fail_download(p, "the image is longer than the manifest's size, %lld bytes", (long long)p->rel.size);
     } else if (rc == CURLE_OK && (code == 200 || code == 206)) {
         p->state = PULL_COMMITTING;
-    } else if (rc == CURLE_OK) {
-        pull_fail_download(p, "%s: HTTP %ld%s", p->rel.url, code, code == 206 ? " from another offset than asked" : "");
+    } else if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && code != 200 && code != 206)) {
+        /* (an error page's body is refused by on_image: the status says it) */
+        pull_fail_download(p, "%s: HTTP %ld%s", p->rel.url, code, code == 206 ? " from another offset than asked" : code == 404 ? " (not found)" : "");
     } else {
         pull_http_why(p->o.cfg, rc, p->rel.url, why, sizeof why);
         if (!resumable(rc) || !try_resume(p, curl_easy_strerror(rc)))
@@ -106,6 +107,8 @@ static int check_image(eota_pull *p)
 static void record(eota_pull *p)
 {
     pull_record r;
+    if (p->flash) /* no version to record: the manifest's decides again */
+        return;
     memset(&r, 0, sizeof r);
     for (int s = 0; s < 2; s++) {
         eota_slot_info info;

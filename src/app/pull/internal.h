@@ -10,6 +10,7 @@
  *   download.c  the image into the ingest, resumed with Range/If-Range
  *   commit.c    the end of a transfer: resume, start over, checks, install
  *   partial.c   the bytes of a download kept for a resume after a restart
+ *   flash.c     the ota.http_request.flash action through the same path
  *   pull.c      the schedule (jitter, backoff), the states, the status
  */
 #ifndef EOTA_APP_PULL_INTERNAL_H
@@ -110,7 +111,8 @@ typedef enum pull_state {
     PULL_DOWNLOADING,          /* the image request runs */
     PULL_RESUME_WAIT,          /* cut; the Range request at next_at */
     PULL_COMMITTING,           /* the backend's end said AGAIN */
-    PULL_REPLAYING             /* the bytes kept before a restart go into the ingest */
+    PULL_REPLAYING,            /* the bytes kept before a restart go into the ingest */
+    PULL_FETCHING_MD5          /* ota.http_request.flash's md5_url */
 } pull_state;
 
 struct eota_pull {
@@ -149,6 +151,8 @@ struct eota_pull {
     char refused_md5[33];      /* the signature check refused this image: not fetched again */
     struct curl_slist *headers;
     int partial_fd;            /* pull_partial.bin, -1: none (partial.c) */
+    int flash;                 /* the download is a flash action's (flash.c) */
+    char announced[PULL_VERSION_LEN]; /* on_update_available fired for it */
 };
 
 /* check.c */
@@ -158,6 +162,8 @@ size_t pull_on_header(char *data, size_t size, size_t n, void *ctx);
  * the body to on_data; NULL when memory ran out. */
 CURL *pull_request(eota_pull *p, const char *url, const char *h1, const char *h2,
                    size_t (*on_data)(char *, size_t, size_t, void *));
+/* The manifest's (and md5_url's) body callback. */
+size_t pull_on_body(char *data, size_t size, size_t n, void *ctx);
 void pull_check_start(eota_pull *p);
 void pull_check_done(eota_pull *p);
 /* download.c */
@@ -173,6 +179,8 @@ void pull_download_ended(eota_pull *p);
 int pull_commit_step(eota_pull *p);
 /* The download failed: the ingest told, the kept bytes dropped, logged. */
 void pull_fail_download(eota_pull *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* flash.c: md5_url's answer arrived. */
+void pull_flash_md5_done(eota_pull *p);
 /* partial.c */
 void pull_partial_open(eota_pull *p);   /* a fresh 200: keep what follows */
 void pull_partial_write(eota_pull *p, const uint8_t *data, size_t len);
