@@ -83,6 +83,8 @@ void pull_flash_md5_done(eota_pull *p)
         pull_fail(p, "ota.http_request.flash: %s: HTTP %ld", url, code);
     } else if (md5_of_body(p) != 0) {
         pull_fail(p, "ota.http_request.flash: %s does not begin with an MD5 (32 hex digits)", url);
+    } else if (p->o.upload_busy && p->o.upload_busy(p->o.ctx)) {
+        pull_fail(p, "ota.http_request.flash: an upload began meanwhile: not started");
     } else {
         pull_download_start(p, 0);
     }
