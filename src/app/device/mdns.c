@@ -68,6 +68,7 @@ static void build_txt(dev_device *d, eota_mdns_txt *t)
     eota_mdns_txt_add(t, "board", "%s", c->board ? c->board : "");
     eota_mdns_txt_add(t, "eota_version", "%s", EOTA_CLI_VERSION);
     add_image(d, t);
+    eota_pull_status_txt(eota_pull_get_status(d->pull), t); /* with pull updates only */
     eota_mdns_txt_add(t, "safe_mode", "%s", d->dec.safe_mode ? "yes" : "no");
     if (d->dec.rolled_back) {
         eota_mdns_txt_add(t, "last_update", "rolled_back");
@@ -78,7 +79,6 @@ static void build_txt(dev_device *d, eota_mdns_txt *t)
             eota_mdns_txt_add(t, "last_update_why", "%s", d->mdns_last_why);
     }
     eota_mdns_txt_add(t, "encryption", "none");
-    eota_pull_status_txt(eota_pull_get_status(d->pull), t); /* with pull updates only */
 }
 
 void dev_mdns_note_event(dev_device *d, const eota_event *ev)
