@@ -11,6 +11,7 @@ nothing installed, and not fetched again.
 import hashlib
 import json
 import os
+import re
 import tempfile
 
 import signlib as sl
@@ -80,6 +81,7 @@ def skipped(dev, nginx, version, why):
     dev.wait_log(r"Update skipped: version %s is not downloaded: .*%s" % (version.replace(".", r"\."), why), 15,
                  count=2)
     assert image_requests(nginx, version) == [], "the image of %s was requested" % version
+    print(re.findall(r"\[W\]\[update\]: Update skipped: version %s .*" % re.escape(version), dev.log())[0])
 
 
 def test_signed_installs_and_what_would_be_refused_is_not_downloaded(nginx, www):
@@ -113,6 +115,7 @@ def test_tampered_image_is_refused_and_not_fetched_again(nginx, www):
         ok_publish(bytes(bad), "1.1.0", www)
         dev.wait_log(r"version 1\.1\.0 was refused by the signature check", 15)
         dev.wait_log(r"was refused by the signature check already", 10, count=2)
+        print("\n".join(re.findall(r"\[E\]\[(?:ota|update)\]: Update (?:failed|check failed): .*", dev.log())[-2:]))
         assert len(image_requests(nginx, "1.1.0")) == 1  # fetched once, never again
         assert dev.active_image() == before and dev.running_version() == "1.0.0"
         assert dev.boot_state()["installs"] == "1"
