@@ -5,6 +5,7 @@ stalls; and `eota publish`. Standard library only (nginx from Debian's
 nginx-light, scripts/deps.sh).
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -13,7 +14,10 @@ import tempfile
 import threading
 import time
 
-from devicelib import eota_bin, free_port
+import pytest
+
+from conftest import expect_clean_stop
+from devicelib import Device, eota_bin, free_port
 
 LOG_FIELDS = ("method", "uri", "status", "body_bytes", "bytes_sent", "request_length", "range",
               "if_range", "if_none_match", "if_modified_since")
@@ -229,3 +233,33 @@ class StallServer:
         self.sock.close()
         for c in self.conns:
             c.close()
+
+
+# ------------------------------------------------------------ fixtures
+# (imported by the test_pull*.py files)
+
+@pytest.fixture
+def www():
+    """The directory nginx serves."""
+    d = tempfile.mkdtemp(prefix="eota-www-")
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def nginx(www):
+    n = Nginx(www)
+    yield n
+    n.stop()
+
+
+@contextlib.contextmanager
+def device(body, **kw):
+    """A Device that must stop cleanly, removed afterwards."""
+    dev = Device(body, **kw)
+    try:
+        yield dev
+        expect_clean_stop(dev)
+    finally:
+        dev.cleanup()

@@ -5,43 +5,17 @@ an access log the tests read), installs newer releases through the same
 ingest as uploads, and names every failure in its log.
 """
 
-import contextlib
 import json
 import os
 import re
-import tempfile
+import subprocess
+import threading
 import time
 
 import pytest
 
-from conftest import expect_clean_stop
-from devicelib import Device, app_image, free_port
-from pulllib import CutProxy, Nginx, StallServer, publish, pull_body
-
-
-@pytest.fixture
-def www():
-    d = tempfile.mkdtemp(prefix="eota-www-")
-    os.chmod(d, 0o755)
-    yield d
-    os.system("rm -rf '%s'" % d)
-
-
-@pytest.fixture
-def nginx(www):
-    n = Nginx(www)
-    yield n
-    n.stop()
-
-
-@contextlib.contextmanager
-def device(body, **kw):
-    dev = Device(body, **kw)
-    try:
-        yield dev
-        expect_clean_stop(dev)
-    finally:
-        dev.cleanup()
+from devicelib import app_image, eota_bin, free_port
+from pulllib import CutProxy, Nginx, StallServer, device, nginx, publish, pull_body, www  # noqa: F401
 
 
 def ok_publish(*args):
@@ -206,6 +180,38 @@ def test_cut_download_resumes_with_range(nginx, www):
         proxy.stop()
 
 
+def test_download_resumes_after_a_restart(nginx, www):
+    """Half the image arrives, the connection hangs, the device is stopped
+    and started again: it feeds the bytes it kept through the ingest and
+    asks nginx for the rest only (Range, If-Range with the ETag)."""
+    ok_publish(app_image("2.5.0", SIZE), "2.5.0", www, "--image-name", "fw.bin")
+    release = threading.Event()
+    proxy = CutProxy(nginx.port, "fw.bin", on_cut=lambda: release.wait(60))
+    try:
+        src = "http://127.0.0.1:%d/manifest.json" % proxy.port
+        with device(pull_body(src)) as dev:
+            wait_for(lambda: proxy.cuts == 1, 20, "the cut")
+            time.sleep(0.5)  # the half on its way
+            dev.stop()
+            assert "kept: it resumes after the restart" in dev.log(), dev.log()[-3000:]
+            kept = os.path.getsize(os.path.join(dev.state, "pull_partial.bin"))
+            assert 0 < kept < SIZE
+            release.set()
+            dev.start()
+            assert dev.running_version(timeout=30, expect="2.5.0") == "2.5.0", dev.log()[-3000:]
+            assert "Resuming the download of version 2.5.0 kept from before the restart" in dev.log()
+            rows = [r for r in nginx.log() if r["uri"] == "/fw.bin"]
+            assert [r["status"] for r in rows] == [200, 206], rows
+            assert rows[1]["range"] == "bytes=%d-" % kept and rows[1]["if_range"].startswith('"'), rows
+            assert rows[1]["body_bytes"] == SIZE - kept, rows
+            assert not os.path.exists(os.path.join(dev.state, "pull_partial.bin"))
+            print("stopped after %d of %d bytes; after the restart the Range request fetched the other %d"
+                  % (kept, SIZE, rows[1]["body_bytes"]))
+    finally:
+        release.set()
+        proxy.stop()
+
+
 def test_changed_image_restarts_download(nginx, www):
     ok_publish(app_image("3.0.0", SIZE), "3.0.0", www, "--image-name", "fw.bin")
     changed = app_image("3.0.1", SIZE + 1000)
@@ -283,3 +289,36 @@ def test_error_is_named_and_nothing_installed(nginx, www, kind):
     finally:
         if stall:
             stall.stop()
+
+
+# ------------------------------------------------------------ status in mDNS
+
+def discover_txt(name, want, timeout=20.0):
+    """The _eota._tcp TXT of device `name` as `eota discover` reads it, once
+    want(txt) holds."""
+    end, txt = time.monotonic() + timeout, None
+    while time.monotonic() < end:
+        p = subprocess.run([eota_bin(), "discover", "--timeout", "2", "--json"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        found = [d["txt"] for d in json.loads(p.stdout or "[]") if d.get("txt", {}).get("name") == name]
+        txt = found[0] if found else None
+        if txt and want(txt):
+            return txt
+    raise AssertionError("no TXT of %s with what was wanted; last: %r" % (name, txt))
+
+
+def test_pull_state_in_the_eota_txt(nginx, www):
+    name = "pulltxt%d" % os.getpid()
+    ok_publish(app_image("1.0.0", 3000), "1.0.0", www)
+    with device(pull_body(nginx.url("manifest.json")), name=name, args=("--mdns", "embedded")) as dev:
+        if not re.search(r"Publishing %s\.local" % name, dev.log()):
+            pytest.skip("mDNS does not start here (no multicast interface)")
+        assert dev.running_version(timeout=20, expect="1.0.0") == "1.0.0"
+        txt = discover_txt(name, lambda t: t.get("pull_available") == "1.0.0" and t.get("pull_error") == "none")
+        assert abs(int(txt["pull_checked"]) - time.time()) < 60, txt
+        print("after an install:", {k: v for k, v in txt.items() if k.startswith("pull_")})
+        os.unlink(os.path.join(www, "manifest.json"))
+        dev.wait_log(r"Update check failed: .*HTTP 404", 10)
+        txt = discover_txt(name, lambda t: t.get("pull_error", "").startswith("HTTP 404"))
+        assert txt["pull_error"] == "HTTP 404 (not found)" and txt["last_update"] == "installed", txt
+        print("after a 404:", {k: v for k, v in txt.items() if k.startswith("pull_")})

@@ -97,7 +97,7 @@ static void test_action_errors(void **state)
                  "'ota.set_auth_password: {id: ..., password: ...}' instead");
     expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      - delay: 1s\n",
                  ":7:9: key 'ota[0].on_end[0].delay': unknown action; supported actions: "
-                 "logger.log, shell, ota.set_auth_password");
+                 "logger.log, shell, ota.set_auth_password, ota.http_request.flash");
     expect_error(BASE "ota:\n  - platform: esphome\n    on_end:\n      logger.log: a\n"
                       "      shell: b\n",
                  ":8:7: key 'ota[0].on_end.shell': an action is a mapping with one key "

@@ -2,7 +2,9 @@
  * test_pull.c: the parts of pull updates that need no network
  * (src/app/pull, src/app/config/http_request.c, update.c): semantic
  * version order, manifests read by ESPHome's rules with each way they can
- * be wrong, the installed-version record, and the config keys.
+ * be wrong, eota's ota.signature and the decisions it drives (trust.c),
+ * the TXT items of the status, the installed-version record, and the
+ * config keys.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -99,6 +101,108 @@ static void test_manifest_errors(void **state)
     }
 }
 
+#define SIGNED(sig)                                                                                     \
+    "{\"version\":\"2.0.0\",\"builds\":[{\"chipFamily\":\"HOST\",\"ota\":{\"path\":\"a\",\"md5\":\"" MD5 \
+    "\",\"signature\":" sig "}}]}"
+#define ID_A "0123456789abcdef"
+#define ID_B "fedcba9876543210"
+
+static void test_manifest_signature(void **state)
+{
+    (void)state;
+    pull_release rel;
+    char err[600] = "";
+    assert_int_equal(parse(SIGNED("{\"key_ids\":[\"" ID_A "\",\"" ID_B "\"],\"version\":\"2.0.0\","
+                                  "\"security_counter\":5,\"payload_size\":1234}"),
+                           &rel, err),
+                     0);
+    assert_true(rel.sig.present);
+    assert_int_equal(rel.sig.nkeys, 2);
+    assert_string_equal(rel.sig.key_ids[1], ID_B);
+    assert_string_equal(rel.sig.version, "2.0.0");
+    assert_int_equal(rel.sig.counter, 5);
+    assert_int_equal(rel.sig.payload_size, 1234);
+    static const char *const bad[][2] = {
+        {SIGNED("[]"), "is not an object"},
+        {SIGNED("{\"key_ids\":[],\"version\":\"1\",\"security_counter\":0,\"payload_size\":1}"), "lacks key_ids"},
+        {SIGNED("{\"key_ids\":[\"xyz\"],\"version\":\"1\",\"security_counter\":0,\"payload_size\":1}"),
+         "has a key id that is not 16 hex digits"},
+        {SIGNED("{\"key_ids\":[\"" ID_A "\"],\"security_counter\":0,\"payload_size\":1}"), "lacks version"},
+        {SIGNED("{\"key_ids\":[\"" ID_A "\"],\"version\":\"1\",\"security_counter\":-1,\"payload_size\":1}"),
+         "lacks security_counter"},
+        {SIGNED("{\"key_ids\":[\"" ID_A "\"],\"version\":\"1\",\"security_counter\":0}"), "lacks payload_size"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(parse(bad[i][0], &rel, err), -1);
+        assert_non_null(strstr(err, "the build's ota.signature "));
+        assert_non_null(strstr(err, bad[i][1]));
+    }
+}
+
+/* The refusal of rel (NULL: downloaded) for a device with these settings. */
+static const char *refusal(pull_release *rel, int present, int required, int allow_downgrade,
+                           const eota_sig_running *run, char *buf)
+{
+    eota_config cfg;
+    char ids[2][PULL_KEY_ID_LEN + 1] = {ID_A, "1111111111111111"};
+    memset(&cfg, 0, sizeof cfg);
+    cfg.signature.present = present;
+    cfg.signature.required = required;
+    cfg.signature.allow_downgrade = allow_downgrade;
+    return pull_trust_refusal(&cfg, rel, ids, 2, run, buf, 400);
+}
+
+static void test_trust_decisions(void **state)
+{
+    (void)state;
+    char buf[400];
+    pull_release rel;
+    eota_sig_running none = {0}, run = {1, 5, 3, "1.5.0"};
+    memset(&rel, 0, sizeof rel);
+    assert_null(refusal(&rel, 0, 1, 0, &none, buf));  /* no signature: configured: not judged */
+    assert_null(refusal(&rel, 1, 0, 0, &none, buf));  /* unsigned, not required */
+    assert_non_null(strstr(refusal(&rel, 1, 1, 0, &none, buf), "has no signature data"));
+    rel.sig = (pull_signature){1, 1, {ID_B}, "2.0.0", 3, 100};
+    assert_string_equal(refusal(&rel, 1, 1, 0, &none, buf), "signed by key " ID_B ", none of them trusted here");
+    rel.sig = (pull_signature){1, 2, {ID_B, ID_A}, "2.0.0", 3, 100};
+    assert_null(refusal(&rel, 1, 1, 0, &run, buf)); /* counter equal, version higher */
+    rel.sig.counter = 2;
+    assert_string_equal(refusal(&rel, 1, 1, 1, &run, buf),
+                        "its security counter 2 is lower than the running image's 3 (a downgrade)");
+    rel.sig.counter = 4;
+    snprintf(rel.sig.version, sizeof rel.sig.version, "1.4.9");
+    assert_non_null(strstr(refusal(&rel, 1, 1, 0, &run, buf), "signed version 1.4.9 is lower"));
+    assert_null(refusal(&rel, 1, 1, 1, &run, buf)); /* allow_downgrade: true takes a lower version */
+}
+
+static void test_status_txt(void **state)
+{
+    (void)state;
+    eota_mdns_txt t;
+    eota_pull_status s;
+    memset(&t, 0, sizeof t);
+    eota_pull_status_txt(NULL, &t);
+    assert_int_equal(t.n, 0);
+    memset(&s, 0, sizeof s);
+    eota_pull_status_txt(&s, &t);
+    assert_int_equal(t.n, 3);
+    assert_string_equal(t.item[0], "pull_checked=never");
+    assert_string_equal(t.item[1], "pull_available=unknown");
+    assert_string_equal(t.item[2], "pull_error=none");
+    s.last_check = 1765000000;
+    snprintf(s.available, sizeof s.available, "2.1.0");
+    snprintf(s.last_error, sizeof s.last_error,
+             "http://h.example/m.json: the server is unreachable (curl: Could not connect to server; "
+             "timeout 4500 ms, at most 3 redirects)");
+    memset(&t, 0, sizeof t);
+    eota_pull_status_txt(&s, &t);
+    assert_string_equal(t.item[0], "pull_checked=1765000000");
+    assert_string_equal(t.item[1], "pull_available=2.1.0");
+    assert_string_equal(t.item[2], "pull_error=the server is unreachable (curl: Could not connect to server; "
+                                   "timeout 4500 ms...");
+    assert_true(strlen(t.item[2]) == strlen("pull_error=") + 80);
+}
+
 static void test_record_round_trip(void **state)
 {
     (void)state;
@@ -153,6 +257,29 @@ static void test_config_keys(void **state)
     eota_config_free(&cfg);
 }
 
+#define FLASH_BOOT(keys) "esphome:\n  name: dev\n  on_boot:\n    - ota.http_request.flash:\n" keys "host:\n"
+
+static void test_config_flash_and_trigger(void **state)
+{
+    (void)state;
+    eota_config cfg;
+    load_ok(FLASH_BOOT("        url: https://h/fw.bin\n        md5_url: https://h/fw.md5\n"
+                       "        sha256: " MD5 MD5 "\n")
+                "ota:\n  - platform: http_request\nupdate:\n  - platform: http_request\n    source: http://x/m.json\n"
+                "    on_update_available:\n      - logger.log: seen\n",
+            &cfg);
+    assert_int_equal(cfg.on_boot.count, 1);
+    const eota_action *a = &cfg.on_boot.actions[0];
+    assert_int_equal(a->type, EOTA_ACTION_HTTP_FLASH);
+    assert_string_equal(a->url, "https://h/fw.bin");
+    assert_string_equal(a->md5_url, "https://h/fw.md5");
+    assert_null(a->md5);
+    assert_string_equal(a->sha256, MD5 MD5);
+    assert_int_equal(cfg.update.on_update_available.count, 1);
+    assert_string_equal(cfg.update.on_update_available.actions[0].format, "seen");
+    eota_config_free(&cfg);
+}
+
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -164,6 +291,16 @@ static void test_config_errors(void **state)
                  ":8:13: key 'update[0].source': expected an http:// or https:// URL of a manifest.json");
     expect_error(BASE "ota:\n  - platform: http_request\nupdate:\n  - platform: http_request\n",
                  ":7:5: key 'update[0].source': required key missing");
+    expect_error(FLASH_BOOT("        url: https://h/fw.bin\n        md5: " MD5 "\n"),
+                 ":4:7: key 'esphome.on_boot[0].ota.http_request.flash': ota.http_request.flash needs 'ota: - "
+                 "platform: http_request' (as in ESPHome)");
+    expect_error(FLASH_BOOT("        url: https://h/fw.bin\n") "ota:\n  - platform: http_request\n",
+                 ":5:9: key 'esphome.on_boot[0].ota.http_request.flash': give one of 'md5:' and 'md5_url:' "
+                 "(as in ESPHome)");
+    expect_error(FLASH_BOOT("        url: ftp://h/fw.bin\n        md5: " MD5 "\n") "ota:\n  - platform: http_request\n",
+                 ":5:14: key 'esphome.on_boot[0].ota.http_request.flash.url': expected an http:// or https:// URL");
+    expect_error(FLASH_BOOT("        url: https://h/fw.bin\n        md5: abc\n") "ota:\n  - platform: http_request\n",
+                 ":6:14: key 'esphome.on_boot[0].ota.http_request.flash.md5': expected 32 hex digits");
 }
 
 int main(void)
@@ -171,8 +308,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_semver_order),      cmocka_unit_test(test_manifest_paths),
         cmocka_unit_test(test_manifest_errors),   cmocka_unit_test(test_record_round_trip),
+        cmocka_unit_test(test_manifest_signature), cmocka_unit_test(test_trust_decisions),
+        cmocka_unit_test(test_status_txt),
         cmocka_unit_test_setup(test_config_keys, cfg_test_setup),
         cmocka_unit_test_setup(test_config_errors, cfg_test_setup),
+        cmocka_unit_test_setup(test_config_flash_and_trigger, cfg_test_setup),
     };
     return cmocka_run_group_tests(tests, cfg_group_setup, cfg_group_teardown);
 }

@@ -1,7 +1,8 @@
 /*
  * actions.c: the actions an automation may hold (blocks.h): logger.log,
  * shell and ota.set_auth_password, each written short (a text) or long (a
- * mapping), as ESPHome accepts them. Lambdas are refused with a pointer to
+ * mapping), as ESPHome accepts them, and ota.http_request.flash (url:,
+ * md5: or md5_url:, and eota's sha256:). Lambdas are refused with a pointer to
  * ota.set_auth_password, the one thing they were mostly used for here.
  */
 #include <stddef.h>
@@ -16,6 +17,8 @@ static const schema_key log_keys[] = {KEY("format", K_CUSTOM), KEY("args", K_CUS
 static const schema_key shell_keys[] = {KEY("command", K_CUSTOM), KEY("timeout", K_CUSTOM),
                                         KEND};
 static const schema_key setpw_keys[] = {KEY("id", K_CUSTOM), KEY("password", K_CUSTOM), KEND};
+static const schema_key flash_keys[] = {KEY("url", K_CUSTOM), KEY("md5", K_CUSTOM), KEY("md5_url", K_CUSTOM),
+                                        KEY("sha256", K_CUSTOM), KEND};
 
 /* A new action of type appended to au, for the action's value n (whose
  * tag is checked) written at at, with its defaults; NULL after an
@@ -159,6 +162,61 @@ static int read_setpw(cfg_reader *r, yaml_node_t *n, yaml_node_t *at, const char
     return schema_get_str(c, v, p, SCHEMA_SENSITIVE | SCHEMA_EMPTY_OK, &a->password);
 }
 
+static int is_hex_len(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (s[i] && strchr("0123456789abcdefABCDEF", s[i]))
+        i++;
+    return i == n && !s[i];
+}
+
+/* A URL key of ota.http_request.flash, when given (required: must be). */
+static int read_url(schema_ctx *c, yaml_node_t *n, const char *path, const char *key, bool required, char **dst)
+{
+    char p[SCHEMA_PATH_LEN];
+    yaml_node_t *v = required ? schema_require(c, n, path, key, p) : schema_map_get(c, n, key);
+    if (!v)
+        return required ? -1 : 0;
+    schema_path_key(p, path, key);
+    if (schema_get_str(c, v, p, 0, dst))
+        return -1;
+    if (strncmp(*dst, "http://", 7) && strncmp(*dst, "https://", 8))
+        return FAIL(c, v, p, "expected an http:// or https:// URL");
+    return 0;
+}
+
+/* md5: or sha256: (hex of len digits), when given. */
+static int read_hex(schema_ctx *c, yaml_node_t *n, const char *path, const char *key, size_t len, char **dst)
+{
+    char p[SCHEMA_PATH_LEN];
+    yaml_node_t *v = schema_map_get(c, n, key);
+    if (!v)
+        return 0;
+    schema_path_key(p, path, key);
+    if (schema_get_str(c, v, p, 0, dst))
+        return -1;
+    return is_hex_len(*dst, len) ? 0 : FAIL(c, v, p, "expected %zu hex digits", len);
+}
+
+static int read_flash(cfg_reader *r, yaml_node_t *n, yaml_node_t *at, const char *path, eota_automation *au)
+{
+    schema_ctx *c = &r->s;
+    if (schema_expect(c, n, path, YAML_MAPPING_NODE, false, "a mapping with 'url:' and 'md5:' or 'md5_url:'"))
+        return -1;
+    eota_action *a = new_action(c, au, n, at, path, EOTA_ACTION_HTTP_FLASH);
+    if (!a || schema_apply(c, n, path, flash_keys) || read_url(c, n, path, "url", true, &a->url) ||
+        read_url(c, n, path, "md5_url", false, &a->md5_url) || read_hex(c, n, path, "md5", 32, &a->md5) ||
+        read_hex(c, n, path, "sha256", 64, &a->sha256))
+        return -1;
+    if (!a->md5 == !a->md5_url)
+        return FAIL(c, n, path, "give one of 'md5:' and 'md5_url:' (as in ESPHome)");
+    if (r->nflash++ == 0) {
+        r->flash.mark = at->start_mark;
+        snprintf(r->flash.path, SCHEMA_PATH_LEN, "%s", path);
+    }
+    return 0;
+}
+
 /* The action's name (its one key) into *key, with its path in p. */
 static int action_name(schema_ctx *c, yaml_node_t *n, const char *path, char *p,
                        yaml_node_t **key)
@@ -204,14 +262,19 @@ int cfg_read_action(cfg_reader *r, yaml_node_t *n, const char *path, eota_automa
         return read_form(&r->s, au, v, n, p, &shell_form);
     if (strcmp(name, "ota.set_auth_password") == 0)
         return read_setpw(r, v, n, p, au);
+    if (strcmp(name, "ota.http_request.flash") == 0)
+        return read_flash(r, v, n, p, au);
     return FAIL(&r->s, k, p, "unknown action; supported actions: logger.log, shell, "
-                             "ota.set_auth_password");
+                             "ota.set_auth_password, ota.http_request.flash");
 }
 
 int cfg_check_pending_ids(cfg_reader *r)
 {
     char sh[SCHEMA_SHOW_LEN];
     const char *ota_id = r->cfg->ota.id;
+    if (r->nflash && !r->cfg->ota_http_request)
+        return schema_failx(&r->s, EOTA_EINVAL, r->s.file, &r->flash.mark, r->flash.path,
+                            "ota.http_request.flash needs 'ota: - platform: http_request' (as in ESPHome)");
     for (size_t i = 0; i < r->npending; i++) {
         pending_id *pi = &r->pending[i];
         if (!ota_id || strcmp(ota_id, pi->id) != 0)

@@ -109,7 +109,7 @@ int cfg_append_automation(schema_ctx *c, eota_automation *dst, eota_automation *
 
 static void free_action(eota_action *a)
 {
-    char *strings[] = {a->format, a->tag, a->command, a->id};
+    char *strings[] = {a->format, a->tag, a->command, a->id, a->url, a->md5, a->md5_url, a->sha256};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         free(strings[i]);
     for (size_t i = 0; i < a->nargs; i++)

@@ -42,6 +42,8 @@ typedef struct cfg_reader {
     eota_config *cfg;
     pending_id *pending;
     size_t npending;
+    size_t nflash;      /* ota.http_request.flash actions; the first at: */
+    pending_id flash;   /* (they need ota: - platform: http_request) */
 } cfg_reader;
 
 /* The blocks; n is the block's value. Each returns 0 or -1 (the message is

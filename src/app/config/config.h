@@ -53,7 +53,8 @@ const char *eota_config_level_name(eota_config_level level);
 typedef enum eota_action_type {
     EOTA_ACTION_LOGGER_LOG = 1,      /* logger.log */
     EOTA_ACTION_SHELL = 2,           /* shell */
-    EOTA_ACTION_SET_AUTH_PASSWORD = 3 /* ota.set_auth_password */
+    EOTA_ACTION_SET_AUTH_PASSWORD = 3, /* ota.set_auth_password */
+    EOTA_ACTION_HTTP_FLASH = 4       /* ota.http_request.flash (src/app/pull) */
 } eota_action_type;
 
 typedef struct eota_action {
@@ -74,6 +75,12 @@ typedef struct eota_action {
      * ("" turns auth off) */
     char *id;
     char *password;
+    /* ota.http_request.flash: the image's URL, its MD5 (md5: hex, or
+     * md5_url: a file whose first 32 characters are it) and eota's sha256 */
+    char *url;
+    char *md5;
+    char *md5_url;
+    char *sha256;
 } eota_action;
 
 typedef struct eota_automation {
@@ -204,6 +211,7 @@ typedef struct eota_update_config {
     char *chip_family;         /* eota: NULL = from the platform block */
     char *id;
     char *name;
+    eota_automation on_update_available; /* a newer version is seen */
 } eota_update_config;
 
 typedef struct eota_config {

@@ -69,5 +69,6 @@ void cfg_free_pull(eota_config *cfg)
     free(cfg->update.chip_family);
     free(cfg->update.id);
     free(cfg->update.name);
+    cfg_free_automation(&cfg->update.on_update_available);
     free(cfg->project_version);
 }

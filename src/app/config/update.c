@@ -3,7 +3,8 @@
  * takes one entry, `platform: http_request`: source: (the manifest's URL,
  * http or https), update_interval: (default 6 h), and eota's compare:
  * (semver, the default, or string: ESPHome's "any other version") and
- * chip_family: (default: from the platform block). As in ESPHome, it needs
+ * chip_family: (default: from the platform block), and ESPHome's
+ * on_update_available: automation. As in ESPHome, it needs
  * `ota: - platform: http_request`.
  */
 #include <string.h>
@@ -18,7 +19,7 @@ static const schema_key update_keys[] = {
     KSTR_TO("name", update.name),     KEY("icon", K_STR),
     KEY("internal", K_BOOL),          KEY("disabled_by_default", K_BOOL),
     KEY("entity_category", K_STR),    KEY("device_class", K_STR),
-    KEY("web_server", K_ANY_MAP),     KEY("on_update_available", K_ANY),
+    KEY("web_server", K_ANY_MAP),     KEY("on_update_available", K_CUSTOM),
     KEND};
 
 static int read_entry(cfg_reader *r, yaml_node_t *e, const char *p)
@@ -43,6 +44,9 @@ static int read_entry(cfg_reader *r, yaml_node_t *e, const char *p)
     if ((v = schema_map_get(c, e, "compare")) &&
         schema_get_choice(c, v, schema_path_key(p2, p, "compare"), compares, &which) == 0)
         u->compare = (eota_update_compare)which;
+    if ((v = schema_map_get(c, e, "on_update_available")) &&
+        cfg_read_automation(r, v, schema_path_key(p2, p, "on_update_available"), &u->on_update_available, false))
+        return -1;
     if (!r->cfg->ota_http_request)
         return FAIL(c, e, p, "'update: - platform: http_request' needs 'ota: - platform: http_request' (as in ESPHome)");
     u->present = true;

@@ -153,6 +153,9 @@ void dev_automation_run(dev_automations *a, const eota_automation *au, const dev
             run_shell(a, act, v);
         } else if (act->type == EOTA_ACTION_SET_AUTH_PASSWORD) {
             set_auth_password(a, act, v);
+        } else if (act->type == EOTA_ACTION_HTTP_FLASH) {
+            if (!a->flash || a->flash(a->flash_ctx, act) != 0)
+                LOGE("automation", "%s: ota.http_request.flash did not start", v->trigger);
         }
     }
 }

@@ -2,7 +2,8 @@
  * automation.h: the automations of `eota device`: the config's OTA
  * triggers (on_begin, on_progress, on_end, on_abort, on_error,
  * on_state_change), esphome's on_boot and safe_mode's on_safe_mode, with
- * their logger.log, shell and ota.set_auth_password actions.
+ * their logger.log, shell, ota.set_auth_password and ota.http_request.flash
+ * actions.
  *
  * Nothing here blocks the caller: shell actions run in the background as
  * children of the automations' own supervisor table (supervisor.h); the
@@ -39,6 +40,9 @@ typedef struct dev_automations {
     const char *ota_id; /* the ota: entry's id, which set_auth_password names */
     dev_set_password_fn set_password; /* NULL: the action is logged, not done */
     void *set_password_ctx;
+    /* ota.http_request.flash (src/app/pull): NULL: logged, not done */
+    int (*flash)(void *ctx, const eota_action *act);
+    void *flash_ctx;
 } dev_automations;
 
 /* The environment of a shell action: EOTA_TRIGGER, EOTA_X, EOTA_STATE,

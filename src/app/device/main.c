@@ -97,6 +97,15 @@ static void log_banner(const dev_device *d, uint16_t port, const char *pw)
              (unsigned long long)c->simulate.flash_write_speed, (int)c->simulate.fail_at, c->simulate.fail_code);
 }
 
+/* update: on_update_available (pull updates saw a newer version). */
+static void pull_update_available(void *ctx, const char *version)
+{
+    dev_device *d = ctx;
+    dev_auto_vars v = {"on_update_available", 0, 0, 0, 0, d->cfg.name};
+    (void)version;
+    dev_automation_run(&d->autos, &d->cfg.update.on_update_available, &v);
+}
+
 /* Everything before the first boot. 0, or the exit code. */
 static int set_up(dev_device *d)
 {
@@ -115,9 +124,11 @@ static int set_up(dev_device *d)
     dev_mdns_start(d, port);
     if (dev_setup_engine(d, port, pw) != 0)
         return 1;
-    eota_pull_opts po = {&d->cfg, &d->slots, &d->storage, dev_on_event, dev_push_busy, d};
+    eota_pull_opts po = {&d->cfg, &d->slots, &d->storage, dev_on_event, dev_push_busy, d, pull_update_available};
     if (eota_pull_start(&d->pull, &po) != 0)
         return 1;
+    d->autos.flash = eota_pull_flash_action;
+    d->autos.flash_ctx = d->pull;
     d->autos.ota_id = d->cfg.ota.id;
     d->autos.set_password = dev_set_password;
     d->autos.set_password_ctx = d;

@@ -1,7 +1,8 @@
 /*
  * mdns.c: `eota device` on mDNS (src/app/mdns): NAME.local and the
  * _eota._tcp service whose TXT records say what the device runs and how
- * its last update went; _http._tcp with the web server. The TXT records
+ * its last update went (and, with pull updates, its last check); _http._tcp
+ * with the web server. The TXT records
  * are rebuilt after every turn of the loop and announced when they change.
  */
 #include <openssl/evp.h>
@@ -67,6 +68,7 @@ static void build_txt(dev_device *d, eota_mdns_txt *t)
     eota_mdns_txt_add(t, "board", "%s", c->board ? c->board : "");
     eota_mdns_txt_add(t, "eota_version", "%s", EOTA_CLI_VERSION);
     add_image(d, t);
+    eota_pull_status_txt(eota_pull_get_status(d->pull), t); /* with pull updates only */
     eota_mdns_txt_add(t, "safe_mode", "%s", d->dec.safe_mode ? "yes" : "no");
     if (d->dec.rolled_back) {
         eota_mdns_txt_add(t, "last_update", "rolled_back");

@@ -36,7 +36,10 @@ static void help(FILE *f)
             "\n"
             "A manifest has one version: publishing another chip family at the same\n"
             "version adds its build; a new version drops the builds of other versions.\n"
-            "The image is written first and the manifest last, each by rename.\n");
+            "The image is written first and the manifest last, each by rename.\n"
+            "A signed image (eota sign) gets ota.signature in the manifest (key ids,\n"
+            "version, security counter), which devices with ota signature: check\n"
+            "before they download it.\n");
 }
 
 /* The firmware's file name without .bin, into img->base. */
@@ -119,6 +122,8 @@ static int publish(const pub_opts *o, pub_image *img)
     snprintf(mpath, sizeof mpath, "%s/manifest.json", o->dir);
     char *old = NULL, *text;
     size_t len;
+    struct stat st;
+    time_t old_mtime = stat(mpath, &st) == 0 ? st.st_mtime : 0;
     if (pub_read_file(mpath, &old, &len, err, sizeof err) < 0)
         goto fail;
     text = pub_manifest_update(old, o, img, err, sizeof err);
@@ -128,8 +133,14 @@ static int publish(const pub_opts *o, pub_image *img)
         goto fail;
     }
     free(text);
+    pub_mtime_after(mpath, old_mtime);
     printf("published %s %s for %s: %s (%zu bytes, md5 %s) and %s\n", o->name ? o->name : img->base, o->version,
            o->chip_family, img->path, img->size, img->md5, mpath);
+    if (img->is_signed)
+        printf("signed: version %.*s, security counter %u, %u signature(s): in the manifest's ota.signature\n",
+               img->sig.version_len, img->sig.version, img->sig.counter, img->sig.nsigs);
+    else
+        printf("unsigned: devices with ota signature: required refuse it (eota sign, docs/signed-images.md)\n");
     return 0;
 fail:
     fprintf(stderr, "eota publish: %s\n", err);

@@ -5,9 +5,13 @@
  *   {"name": N, "version": V,
  *    "builds": [{"chipFamily": F,
  *                "ota": {"path": P, "md5": HEX, "summary": S, "release_url": U,
- *                        "size": BYTES, "sha256": HEX}}]}
+ *                        "size": BYTES, "sha256": HEX,
+ *                        "signature": {"key_ids": [ID, ...], "version": V,
+ *                                      "security_counter": N, "payload_size": BYTES}}}]}
  *
- * size and sha256 are eota's (ESPHome ignores keys it does not know). A
+ * size, sha256 and signature (a signed image's trailer: the ids of the keys
+ * that signed it, as eota verify shows them, its version, security counter
+ * and payload length) are eota's; ESPHome ignores keys it does not know. A
  * manifest has one version for all its builds: publishing F at version V
  * replaces F's build (its other keys, such as esp-web-tools' parts, stay)
  * and keeps the other families' builds only when they are at V too.
@@ -19,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "publish.h"
+#include "sign/sign.h"
 
 /* The old manifest's object, or a new empty one; NULL with err. */
 static cJSON *old_root(const char *old_text, char *err, size_t errlen)
@@ -43,6 +48,22 @@ static void set_item(cJSON *obj, const char *key, cJSON *value)
         cJSON_AddItemToObject(obj, key, value);
 }
 
+/* The signature data a device checks before it downloads the image. */
+static cJSON *signature_object(const eota_sig_info *in)
+{
+    cJSON *sig = cJSON_CreateObject(), *ids = cJSON_AddArrayToObject(sig, "key_ids");
+    char id[SIGN_KEY_ID_LEN + 1], version[EOTA_SIG_VERSION_MAX + 1];
+    for (uint8_t i = 0; i < in->nsigs; i++) {
+        sign_key_id(in->keyhash[i], id);
+        cJSON_AddItemToArray(ids, cJSON_CreateString(id));
+    }
+    snprintf(version, sizeof version, "%.*s", in->version_len, in->version);
+    cJSON_AddStringToObject(sig, "version", version);
+    cJSON_AddNumberToObject(sig, "security_counter", (double)in->counter);
+    cJSON_AddNumberToObject(sig, "payload_size", (double)in->payload_len);
+    return sig;
+}
+
 static cJSON *ota_object(const pub_opts *o, const pub_image *img)
 {
     cJSON *ota = cJSON_CreateObject();
@@ -52,6 +73,8 @@ static cJSON *ota_object(const pub_opts *o, const pub_image *img)
     cJSON_AddStringToObject(ota, "release_url", o->release_url ? o->release_url : "");
     cJSON_AddNumberToObject(ota, "size", (double)img->size);
     cJSON_AddStringToObject(ota, "sha256", img->sha256);
+    if (img->is_signed)
+        cJSON_AddItemToObject(ota, "signature", signature_object(&img->sig));
     return ota;
 }
 

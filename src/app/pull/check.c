@@ -4,7 +4,8 @@
  * so that a check that finds nothing new costs the server one 304; then
  * the decision: a version newer than the installed one (semver, or
  * ESPHome's plain inequality with compare: string), not the release a
- * rollback rejected, starts the download.
+ * rollback rejected, not one the signature check would refuse (trust.c)
+ * or refused already, starts the download.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "internal.h"
 #include "log.h"
+#include "sign/sig_stack.h"
 
 /* Copy a header's value (trimmed) into dst when its name is name. */
 static int header_value(const char *line, size_t len, const char *name, char *dst, size_t cap)
@@ -46,7 +48,7 @@ size_t pull_on_header(char *data, size_t size, size_t n, void *ctx)
     return len;
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *ctx)
+size_t pull_on_body(char *data, size_t size, size_t n, void *ctx)
 {
     eota_pull *p = ctx;
     size_t len = size * n;
@@ -87,7 +89,7 @@ void pull_check_start(eota_pull *p)
         snprintf(h, sizeof h, "If-None-Match: %s", p->etag);
     else if (p->last_modified[0])
         snprintf(h, sizeof h, "If-Modified-Since: %s", p->last_modified);
-    CURL *e = pull_request(p, src, h, NULL, on_body);
+    CURL *e = pull_request(p, src, h, NULL, pull_on_body);
     if (!e) {
         pull_fail(p, "out of memory for a request");
         return;
@@ -139,8 +141,21 @@ static int newer(eota_pull *p, const char *avail, const char *have)
     return c == -2 ? -1 : c > 0;
 }
 
+/* A release the device will not fetch: why (in buf), or NULL. */
+static const char *skip_reason(eota_pull *p, char *buf, size_t len)
+{
+    eota_sig_running run;
+    if (p->refused_md5[0] && !strcmp(p->refused_md5, p->rel.md5)) {
+        snprintf(buf, len, "its image (md5 %s) was refused by the signature check already", p->rel.md5);
+        return buf;
+    }
+    eota_sig_stack_slot_record(p->o.slots, p->o.slots->active, &run);
+    return pull_trust_refusal(p->o.cfg, &p->rel, p->trusted, p->ntrusted, &run, buf, len);
+}
+
 static void decide(eota_pull *p)
 {
+    char why[400];
     pull_record cur, other;
     const char *rejected, *have = installed(p, &cur, &other, &rejected);
     const char *avail = p->rel.version;
@@ -153,9 +168,18 @@ static void decide(eota_pull *p)
         LOGI(PULL_TAG, "Version %s was rolled back on this device: skipped until a newer one appears", avail);
         nw = 0;
     }
+    if (nw && strcmp(p->announced, avail) != 0) { /* ESPHome's trigger, once a version */
+        snprintf(p->announced, sizeof p->announced, "%s", avail);
+        if (p->o.update_available)
+            p->o.update_available(p->o.ctx, avail);
+        if (p->state != PULL_IDLE)
+            return; /* its automation started ota.http_request.flash: that download instead */
+    }
     if (!nw) {
         LOGD(PULL_TAG, "Up to date: the manifest has %s, installed %s", avail, have);
         pull_schedule_ok(p);
+    } else if (skip_reason(p, why, sizeof why)) {
+        pull_skip(p, "version %s is not downloaded: %s", avail, why);
     } else if (p->o.upload_busy && p->o.upload_busy(p->o.ctx)) {
         pull_fail(p, "version %s is available but an upload is in progress", avail);
     } else {

@@ -29,6 +29,7 @@ static int check_response(eota_pull *p)
         return -1;
     snprintf(p->img_etag, sizeof p->img_etag, "%s", p->hdr_etag);
     snprintf(p->img_last_modified, sizeof p->img_last_modified, "%s", p->hdr_lm);
+    pull_partial_open(p);
     return 0;
 }
 
@@ -48,11 +49,17 @@ static size_t on_image(char *data, size_t size, size_t n, void *ctx)
         return 0;
     }
     memcpy(p->buf, data, len);
-    p->sha_seam.ops->update(p->sha_seam.ctx, p->buf, len);
-    p->received += len;
-    if (eota_ingest_feed(&p->ingest, p->buf, len) != EOTA_OK || pull_download_pump(p) != 0)
+    if (pull_feed(p, p->buf, len) != 0)
         return 0;
+    pull_partial_write(p, p->buf, len);
     return len;
+}
+
+int pull_feed(eota_pull *p, const uint8_t *data, size_t len)
+{
+    p->sha_seam.ops->update(p->sha_seam.ctx, data, len);
+    p->received += len;
+    return eota_ingest_feed(&p->ingest, data, len) == EOTA_OK && pull_download_pump(p) == 0 ? 0 : -1;
 }
 
 static int begin_ingest(eota_pull *p)
@@ -82,6 +89,10 @@ void pull_download_start(eota_pull *p, int resume)
 {
     if (!resume && begin_ingest(p) != 0)
         return;
+    if (!resume && pull_partial_find(p)) {
+        p->state = PULL_REPLAYING; /* then the rest, with a Range request */
+        return;
+    }
     char range[64] = "", if_range[400] = "";
     if (resume) {
         snprintf(range, sizeof range, "Range: bytes=%llu-", (unsigned long long)p->received);

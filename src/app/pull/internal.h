@@ -3,10 +3,14 @@
  *   version.c   semantic version comparison
  *   record.c    the version installed, kept beside the slots
  *   manifest.c  reading manifest.json (cJSON), finding this chip's build
+ *   trust.c     a signed release checked against ota signature: before
+ *               the download (key ids, security counter, version)
  *   http.c      libcurl's multi interface in the device's poll loop
  *   check.c     the conditional manifest request and the decision
  *   download.c  the image into the ingest, resumed with Range/If-Range
  *   commit.c    the end of a transfer: resume, start over, checks, install
+ *   partial.c   the bytes of a download kept for a resume after a restart
+ *   flash.c     the ota.http_request.flash action through the same path
  *   pull.c      the schedule (jitter, backoff), the states, the status
  */
 #ifndef EOTA_APP_PULL_INTERNAL_H
@@ -18,6 +22,8 @@
 
 #include "eota/ingest.h"
 #include "eota/posix.h"
+#include "eota/sig_layer.h"
+#include "eota/signature.h"
 #include "pull.h"
 
 #define PULL_TAG "update"
@@ -44,16 +50,39 @@ void pull_record_read(const char *dir, char slot, pull_record *r);
 int pull_record_write(const char *dir, const pull_record *r);
 
 /* ---- manifest.c ---- */
+#define PULL_KEY_ID_LEN 16         /* hex digits: 8 bytes of a key hash, as eota verify shows */
+/* ota.signature: what the image's trailer says, as eota publish copied it. */
+typedef struct pull_signature {
+    int present;
+    unsigned nkeys;
+    char key_ids[EOTA_SIG_MAX_SIGS][PULL_KEY_ID_LEN + 1];
+    char version[EOTA_SIG_VERSION_MAX + 1];
+    uint32_t counter;
+    uint32_t payload_size;
+} pull_signature;
+
 typedef struct pull_release {
     char version[PULL_VERSION_LEN];
     char url[2048];            /* the image, resolved against the manifest's URL */
     char md5[33];
     char sha256[65];           /* "" when the manifest has none */
     int64_t size;              /* -1 when the manifest has none */
+    pull_signature sig;
 } pull_release;
 /* 0, or -1 with the reason in err. */
 int pull_manifest_parse(const char *text, size_t len, const char *base_url, const char *family,
                         pull_release *rel, char *err, size_t errlen);
+
+/* ---- trust.c ---- */
+/* The ids of the trusted keys (cfg signature:), into out; how many. */
+size_t pull_trusted_ids(const eota_config *cfg, char out[][PULL_KEY_ID_LEN + 1], size_t max);
+/* NULL when the release may be downloaded; else why it is skipped (in
+ * buf): with signature: configured, no signature data while signatures
+ * are required, no trusted key among the signers, a lower security
+ * counter than the running image's, a lower version (allow_downgrade:
+ * false). running: the running image's record (known 0: none). */
+const char *pull_trust_refusal(const eota_config *cfg, const pull_release *rel, char ids[][PULL_KEY_ID_LEN + 1],
+                               size_t nids, const eota_sig_running *running, char *buf, size_t len);
 
 /* ---- http.c ---- */
 typedef struct pull_http {
@@ -81,7 +110,9 @@ typedef enum pull_state {
     PULL_CHECKING,             /* the manifest request runs */
     PULL_DOWNLOADING,          /* the image request runs */
     PULL_RESUME_WAIT,          /* cut; the Range request at next_at */
-    PULL_COMMITTING            /* the backend's end said AGAIN */
+    PULL_COMMITTING,           /* the backend's end said AGAIN */
+    PULL_REPLAYING,            /* the bytes kept before a restart go into the ingest */
+    PULL_FETCHING_MD5          /* ota.http_request.flash's md5_url */
 } pull_state;
 
 struct eota_pull {
@@ -115,7 +146,13 @@ struct eota_pull {
     int checked;               /* size and hashes checked before the commit */
     int write_failed;          /* the backend refused: the ingest told the events */
     char family[32];           /* the device's chipFamily */
+    char trusted[EOTA_SIG_KEYS_MAX][PULL_KEY_ID_LEN + 1]; /* ids of signature: keys */
+    size_t ntrusted;
+    char refused_md5[33];      /* the signature check refused this image: not fetched again */
     struct curl_slist *headers;
+    int partial_fd;            /* pull_partial.bin, -1: none (partial.c) */
+    int flash;                 /* the download is a flash action's (flash.c) */
+    char announced[PULL_VERSION_LEN]; /* on_update_available fired for it */
 };
 
 /* check.c */
@@ -125,20 +162,39 @@ size_t pull_on_header(char *data, size_t size, size_t n, void *ctx);
  * the body to on_data; NULL when memory ran out. */
 CURL *pull_request(eota_pull *p, const char *url, const char *h1, const char *h2,
                    size_t (*on_data)(char *, size_t, size_t, void *));
+/* The manifest's (and md5_url's) body callback. */
+size_t pull_on_body(char *data, size_t size, size_t n, void *ctx);
 void pull_check_start(eota_pull *p);
 void pull_check_done(eota_pull *p);
 /* download.c */
 void pull_download_start(eota_pull *p, int resume);
 /* The backend's turn: 0, or -1 when it failed (write_failed). */
 int pull_download_pump(eota_pull *p);
+/* Bytes of the image (in p->buf) into the hash and the ingest: 0 or -1. */
+int pull_feed(eota_pull *p, const uint8_t *data, size_t len);
 void pull_download_abort(eota_pull *p);
 /* commit.c: the transfer ended: resume, start over, fail or go on to
  * commit; and the commit's steps: 1 when installed (reboot). */
 void pull_download_ended(eota_pull *p);
 int pull_commit_step(eota_pull *p);
+/* The download failed: the ingest told, the kept bytes dropped, logged. */
+void pull_fail_download(eota_pull *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* flash.c: md5_url's answer arrived. */
+void pull_flash_md5_done(eota_pull *p);
+/* partial.c */
+void pull_partial_open(eota_pull *p);   /* a fresh 200: keep what follows */
+void pull_partial_write(eota_pull *p, const uint8_t *data, size_t len);
+void pull_partial_close(eota_pull *p);  /* keep the files (a shutdown) */
+void pull_partial_drop(eota_pull *p);   /* remove them */
+/* 1 when bytes of this very release were kept (ready to replay). */
+int pull_partial_find(eota_pull *p);
+/* One turn of feeding them: 0 more to come, 1 all fed, -1 failed. */
+int pull_partial_replay(eota_pull *p);
 /* pull.c: the next check after a good one / a failure (logged, in status). */
 void pull_schedule_ok(eota_pull *p);
 void pull_fail(eota_pull *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A release not taken (logged, in status), the next check at the interval. */
+void pull_skip(eota_pull *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t pull_now_ms(void);
 
 #endif

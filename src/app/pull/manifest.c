@@ -3,7 +3,8 @@
  * "version" and "builds" are required, the build whose "chipFamily" is the
  * device's must have "ota" with "path" and "md5"; "path" is a full URL, an
  * absolute path on the manifest's host, or relative to the manifest.
- * eota's "size" and "sha256" are checked when present. Every way a
+ * eota's "size" and "sha256" are checked when present, and its "signature"
+ * (key_ids, version, security_counter, payload_size) read for trust.c. Every way a
  * manifest can be wrong has its own message.
  */
 #include <ctype.h>
@@ -72,6 +73,52 @@ static int resolve(const char *base, const char *path, char *out, size_t len, ch
     return ok ? 0 : -1;
 }
 
+/* A number from 0 (or 1) to 2^32-1 at key of o, into *out. */
+static int read_u32(const cJSON *o, const char *key, double min, uint32_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v) || v->valuedouble < min || v->valuedouble > 4294967295.0 ||
+        v->valuedouble != (double)(uint32_t)v->valuedouble)
+        return -1;
+    *out = (uint32_t)v->valuedouble;
+    return 0;
+}
+
+/* ota.signature, when there is one (eota publish of a signed image). */
+static int read_signature(const cJSON *ota, pull_signature *s, char *err, size_t errlen)
+{
+    const cJSON *sig = cJSON_GetObjectItemCaseSensitive(ota, "signature"), *id;
+    if (!sig)
+        return 0;
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(sig, "key_ids");
+    const char *version = str_of(sig, "version");
+    int n = cJSON_GetArraySize(ids);
+    const char *bad = !cJSON_IsObject(sig)                                  ? "is not an object"
+                      : !cJSON_IsArray(ids) || n < 1 || n > (int)EOTA_SIG_MAX_SIGS ? "lacks key_ids (1 to 3 key ids)"
+                      : !version || !*version || strlen(version) > EOTA_SIG_VERSION_MAX || !printable(version)
+                          ? "lacks version (1 to 32 printable characters)"
+                      : read_u32(sig, "security_counter", 0, &s->counter) ? "lacks security_counter (a number)"
+                      : read_u32(sig, "payload_size", 1, &s->payload_size) ? "lacks payload_size (a number)"
+                                                                            : NULL;
+    const cJSON *list = bad ? NULL : ids;
+    cJSON_ArrayForEach(id, list)
+    {
+        const char *v = cJSON_GetStringValue(id);
+        if (!v || !is_hex(v, PULL_KEY_ID_LEN)) {
+            bad = "has a key id that is not 16 hex digits";
+            break;
+        }
+        snprintf(s->key_ids[s->nkeys++], sizeof s->key_ids[0], "%s", v);
+    }
+    if (bad) {
+        snprintf(err, errlen, "the build's ota.signature %s", bad);
+        return -1;
+    }
+    snprintf(s->version, sizeof s->version, "%s", version);
+    s->present = 1;
+    return 0;
+}
+
 static int read_ota(const cJSON *ota, const char *base, pull_release *rel, char *err, size_t errlen)
 {
     const char *path = str_of(ota, "path"), *md5 = str_of(ota, "md5"), *sha = str_of(ota, "sha256");
@@ -92,6 +139,8 @@ static int read_ota(const cJSON *ota, const char *base, pull_release *rel, char 
     snprintf(rel->md5, sizeof rel->md5, "%s", md5);
     snprintf(rel->sha256, sizeof rel->sha256, "%s", sha ? sha : "");
     rel->size = size ? (int64_t)size->valuedouble : -1;
+    if (read_signature(ota, &rel->sig, err, errlen) != 0)
+        return -1;
     return resolve(base, path, rel->url, sizeof rel->url, err, errlen);
 }
 

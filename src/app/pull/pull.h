@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "eota/events.h"
+#include "mdns/mdns.h"
 #include "slots.h"
 #include "storage.h"
 
@@ -31,6 +32,9 @@ typedef struct eota_pull_opts {
     void (*on_event)(void *ctx, const eota_event *ev);
     int (*upload_busy)(void *ctx); /* a native or web upload holds the backend */
     void *ctx;
+    /* Optional: a newer version is seen (once a version): the update
+     * entry's on_update_available. */
+    void (*update_available)(void *ctx, const char *version);
 } eota_pull_opts;
 
 /* What the device tells about its pull updates (for the log, the TXT). */
@@ -41,8 +45,9 @@ typedef struct eota_pull_status {
     char last_error[256];      /* "" after a good check */
 } eota_pull_status;
 
-/* Start polling when the config has update: http_request (else *out is
- * NULL). 0, or -1 after saying why. */
+/* Start when the config has ota: - platform: http_request (else *out is
+ * NULL), polling when it has update: - platform: http_request. 0, or -1
+ * after saying why. */
 int eota_pull_start(eota_pull **out, const eota_pull_opts *o);
 void eota_pull_stop(eota_pull *p);   /* NULL is fine */
 int eota_pull_pollfds(eota_pull *p, struct pollfd *pfd, int max);
@@ -52,5 +57,15 @@ int eota_pull_run(eota_pull *p);
 /* A download holds the backend. */
 int eota_pull_busy(const eota_pull *p);
 const eota_pull_status *eota_pull_get_status(const eota_pull *p); /* NULL without pull */
+/* ESPHome's ota.http_request.flash action a (ctx: the eota_pull, NULL
+ * when off): its image through the pull download (flash.c); the device
+ * reboots into it once installed (eota_pull_run). 0 when started, -1
+ * after a log line. */
+int eota_pull_flash_action(void *ctx, const eota_action *a);
+/* s as TXT items (status.c): pull_checked (Unix seconds, or "never"),
+ * pull_available (the manifest's version, or "unknown"), pull_error
+ * ("none", or the last error, at most 80 characters). Nothing when s is
+ * NULL (no pull updates). */
+void eota_pull_status_txt(const eota_pull_status *s, eota_mdns_txt *t);
 
 #endif
