@@ -345,6 +345,11 @@ int eota_noise_send(eota_noise *nz, const uint8_t *data, size_t len)
     return EOTA_OK;
 }
 
+/* Reads of at least BULK_MIN bytes (room for a largest frame beside the
+ * part of one that rx may hold, and the alignment) go the bulk way. */
+#define BULK_ALIGN 64u
+#define BULK_MIN (2u * EOTA_NOISE_FRAME_MAX + BULK_ALIGN)
+
 /* Decrypt a transport frame's payload (len bytes: ciphertext, then the
  * tag) in place: EOTA_OK, or the failed session's status. */
 static int open_payload(eota_noise *nz, uint8_t *p, size_t len)
@@ -371,12 +376,12 @@ static int rx_next(eota_noise *nz)
     return 1;
 }
 
-/* The whole frames of buf[0..have): decrypted in place, their plaintexts
- * moved together at the front. Their size, or the failed session's
- * status; *used says how many bytes of frames were taken. */
-static long open_frames(eota_noise *nz, uint8_t *buf, size_t have, size_t *used)
+/* The whole frames of buf[at..have): decrypted in place, their plaintexts
+ * moved together to the front of buf. Their size, or the failed session's
+ * status; *used says where the frames taken end. */
+static long open_frames(eota_noise *nz, uint8_t *buf, size_t at, size_t have, size_t *used)
 {
-    size_t at = 0, out = 0;
+    size_t out = 0;
     for (;;) {
         long f = frame_at(buf + at, have - at, EOTA_AEAD_TAG_LEN + 1, EOTA_NOISE_MAX_PAYLOAD);
         if (f < 0)
@@ -395,6 +400,13 @@ static long open_frames(eota_noise *nz, uint8_t *buf, size_t have, size_t *used)
     return (long)out;
 }
 
+/* Where the connection's bytes go in a bulk read: at a 64-byte boundary
+ * (the kernel's copy is faster there), with room for part bytes before. */
+static size_t bulk_skip(const uint8_t *buf, size_t part)
+{
+    return (size_t)(0u - ((uintptr_t)(buf + part))) & (BULK_ALIGN - 1);
+}
+
 /* The bulk way in, for a read with room for a largest frame and nothing
  * whole in rx: the part of a frame that rx holds and what the connection
  * has go to the caller's buffer, whose frames are decrypted there, and
@@ -405,12 +417,13 @@ static long open_frames(eota_noise *nz, uint8_t *buf, size_t have, size_t *used)
 static long rx_bulk(eota_noise *nz, uint8_t *buf, size_t len)
 {
     size_t part = (size_t)(nz->rx_end - nz->rx_start), used = 0;
-    long n = nz->transport->read(nz->conn, buf + part, len - part);
+    size_t skip = bulk_skip(buf, part), start = skip + part;
+    long n = nz->transport->read(nz->conn, buf + start, len - start);
     if (n <= 0)
         return rx_none(nz, n) == 0 ? EOTA_AGAIN : nz->err;
-    memcpy(buf, nz->rx + nz->rx_start, part);
-    size_t have = part + ((size_t)n < len - part ? (size_t)n : len - part);
-    long out = open_frames(nz, buf, have, &used);
+    memcpy(buf + skip, nz->rx + nz->rx_start, part);
+    size_t have = start + ((size_t)n < len - start ? (size_t)n : len - start);
+    long out = open_frames(nz, buf, skip, have, &used);
     if (out < 0)
         return out;
     memcpy(nz->rx, buf + used, have - used);
@@ -443,7 +456,7 @@ static long nz_read(void *conn, uint8_t *buf, size_t len)
             got += n;
             continue;
         }
-        if (len - got >= EOTA_NOISE_FRAME_MAX && !rx_whole(nz)) {
+        if (len - got >= BULK_MIN && !rx_whole(nz)) {
             long b = rx_bulk(nz, buf + got, len - got);
             if (b > 0)
                 return (long)(got + (size_t)b); /* the connection had no more, most likely */
