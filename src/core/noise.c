@@ -7,8 +7,10 @@
  *
  * rx holds bytes read from the connection: rx_start..rx_end not parsed
  * yet; a transport frame is decrypted in place, and its plaintext
- * (plain_pos..plain_end, before rx_start) is handed out by read. tx holds
- * whole frames (tx_pos..tx_len not yet taken by the connection).
+ * (plain_pos..plain_end, before rx_start) is handed out by read. A large
+ * read goes the bulk way (rx_bulk): many frames read and decrypted in the
+ * caller's buffer, rx keeping only the unfinished frame at the end. tx
+ * holds whole frames (tx_pos..tx_len not yet taken by the connection).
  */
 #include "eota/noise.h"
 
