@@ -45,12 +45,16 @@
  *   - eota_noise_send(nz, data, len) makes exactly one frame of len bytes
  *     (1..1024), for a control field that must not be cut or merged.
  * Frames wait in the session's tx buffer until the connection takes them:
- * eota_noise_flush (called by read, write and handshake too) pushes them,
- * and eota_noise_tx_pending says whether some remain (an engine must not
- * close before they left, nor count its reply as sent).
+ * eota_noise_flush pushes them (the handshake calls it too, write only
+ * when tx is full: an engine flushes after its writes, so that several
+ * frames leave in one system call), and eota_noise_tx_pending says whether
+ * some remain (an engine must not close before they left, nor count its
+ * reply as sent).
  *
  * Reading: eota_noise_transport.read(nz, buf, len) returns decrypted
- * plaintext, any number of bytes up to len across frame boundaries,
+ * plaintext, any number of bytes up to len across frame boundaries (a
+ * read with room for a few frames uses all of buf as scratch space: the
+ * connection's bytes are read and decrypted there in place),
  * EOTA_AGAIN, EOTA_CLOSED, or EOTA_EIO after a bad frame (wrong tag, bad
  * length or type: eota_noise_failure says which), which ends the session.
  *

@@ -689,10 +689,15 @@ static int refill(eota_client *c)
     return 1;
 }
 
-static void took(eota_client *c, size_t n)
+static void advance(eota_client *c, size_t n)
 {
     c->buf_pos += n;
     c->sent += (uint32_t)n;
+}
+
+static void took(eota_client *c, size_t n)
+{
+    advance(c, n);
     c->activity_ms = now(c);
 }
 
@@ -739,9 +744,11 @@ static int noise_data_write(eota_client *c)
             noise_broke(c, st);
             return 0;
         }
-        took(c, n);
+        advance(c, n);
         moved = 1;
     }
+    if (moved)
+        c->activity_ms = now(c); /* once a step, not once a frame */
     return moved;
 }
 #endif

@@ -7,8 +7,10 @@
  *
  * rx holds bytes read from the connection: rx_start..rx_end not parsed
  * yet; a transport frame is decrypted in place, and its plaintext
- * (plain_pos..plain_end, before rx_start) is handed out by read. tx holds
- * whole frames (tx_pos..tx_len not yet taken by the connection).
+ * (plain_pos..plain_end, before rx_start) is handed out by read. A large
+ * read goes the bulk way (rx_bulk): many frames read and decrypted in the
+ * caller's buffer, rx keeping only the unfinished frame at the end. tx
+ * holds whole frames (tx_pos..tx_len not yet taken by the connection).
  */
 #include "eota/noise.h"
 
@@ -145,6 +147,19 @@ size_t eota_noise_tx_pending(const eota_noise *nz) { return (size_t)(nz->tx_len 
 
 /* --- frames in --- */
 
+/* The size of the whole frame (header and payload) at p when the avail
+ * bytes there hold it, 0 when more are needed, EOTA_EFORMAT for a bad type
+ * or a payload length out of min..max. */
+static long frame_at(const uint8_t *p, size_t avail, size_t min, size_t max)
+{
+    if (avail < EOTA_NOISE_FRAME_HEADER_LEN)
+        return 0;
+    size_t n = ((size_t)p[1] << 8) | p[2];
+    if (p[0] != EOTA_NOISE_FRAME_TYPE || n < min || n > max)
+        return EOTA_EFORMAT;
+    return avail < EOTA_NOISE_FRAME_HEADER_LEN + n ? 0 : (long)(EOTA_NOISE_FRAME_HEADER_LEN + n);
+}
+
 /* The length of the frame at rx_start once its header is in, else 0. */
 static size_t rx_frame_len(const eota_noise *nz)
 {
@@ -159,17 +174,13 @@ static size_t rx_frame_len(const eota_noise *nz)
  * type or a length out of min..max. */
 static int rx_parse(eota_noise *nz, uint8_t **payload, size_t *len, size_t min, size_t max)
 {
-    if (nz->rx_end - nz->rx_start < (int)EOTA_NOISE_FRAME_HEADER_LEN)
-        return 0;
     uint8_t *p = nz->rx + nz->rx_start;
-    size_t n = rx_frame_len(nz);
-    if (p[0] != EOTA_NOISE_FRAME_TYPE || n < min || n > max)
-        return EOTA_EFORMAT;
-    if ((size_t)(nz->rx_end - nz->rx_start) < EOTA_NOISE_FRAME_HEADER_LEN + n)
-        return 0;
+    long f = frame_at(p, (size_t)(nz->rx_end - nz->rx_start), min, max);
+    if (f <= 0)
+        return (int)f;
     *payload = p + EOTA_NOISE_FRAME_HEADER_LEN;
-    *len = n;
-    nz->rx_start = (uint16_t)(nz->rx_start + EOTA_NOISE_FRAME_HEADER_LEN + n);
+    *len = (size_t)f - EOTA_NOISE_FRAME_HEADER_LEN;
+    nz->rx_start = (uint16_t)(nz->rx_start + (size_t)f);
     return 1;
 }
 
@@ -193,6 +204,15 @@ static long rx_fill(eota_noise *nz)
     return n;
 }
 
+/* What a read of the connection that brought nothing means: 0 (would
+ * block) or the failed session's status. */
+static int rx_none(eota_noise *nz, long n)
+{
+    if (n == EOTA_AGAIN)
+        return 0;
+    return fail(nz, EOTA_NOISE_FAIL_IO, n == 0 ? EOTA_CLOSED : (int)n);
+}
+
 /* The next whole frame (1), or 0 (would block), or a negative status
  * (the session has failed). */
 static int rx_frame(eota_noise *nz, uint8_t **payload, size_t *len, size_t min, size_t max)
@@ -202,10 +222,8 @@ static int rx_frame(eota_noise *nz, uint8_t **payload, size_t *len, size_t min, 
         if (r != 0)
             return r < 0 ? fail(nz, EOTA_NOISE_FAIL_FRAME, EOTA_EIO) : 1;
         long n = rx_fill(nz);
-        if (n == EOTA_AGAIN)
-            return 0;
         if (n <= 0)
-            return fail(nz, EOTA_NOISE_FAIL_IO, n == 0 ? EOTA_CLOSED : (int)n);
+            return rx_none(nz, n);
     }
 }
 
@@ -329,7 +347,23 @@ int eota_noise_send(eota_noise *nz, const uint8_t *data, size_t len)
     return EOTA_OK;
 }
 
-/* Decrypt the next frame in place: 1, 0 (would block) or negative. */
+/* Reads of at least BULK_MIN bytes (room for a largest frame beside the
+ * part of one that rx may hold, and the alignment) go the bulk way. */
+#define BULK_ALIGN 64u
+#define BULK_MIN (2u * EOTA_NOISE_FRAME_MAX + BULK_ALIGN)
+
+/* Decrypt a transport frame's payload (len bytes: ciphertext, then the
+ * tag) in place: EOTA_OK, or the failed session's status. */
+static int open_payload(eota_noise *nz, uint8_t *p, size_t len)
+{
+    size_t plain = len - EOTA_AEAD_TAG_LEN;
+    if (nz->crypto.ops->aead_open(nz->crypto.ctx, nz->rx_cs.k, nz->rx_cs.n, NULL, 0, p, plain, p) != EOTA_OK)
+        return fail(nz, EOTA_NOISE_FAIL_TAG, EOTA_EIO);
+    nz->rx_cs.n++;
+    return EOTA_OK;
+}
+
+/* Decrypt the next frame in place in rx: 1, 0 (would block) or negative. */
 static int rx_next(eota_noise *nz)
 {
     uint8_t *p = NULL;
@@ -337,13 +371,76 @@ static int rx_next(eota_noise *nz)
     int r = rx_frame(nz, &p, &len, EOTA_AEAD_TAG_LEN + 1, EOTA_NOISE_MAX_PAYLOAD);
     if (r <= 0)
         return r;
-    size_t plain = len - EOTA_AEAD_TAG_LEN;
-    if (nz->crypto.ops->aead_open(nz->crypto.ctx, nz->rx_cs.k, nz->rx_cs.n, NULL, 0, p, plain, p) != EOTA_OK)
-        return fail(nz, EOTA_NOISE_FAIL_TAG, EOTA_EIO);
-    nz->rx_cs.n++;
+    if (open_payload(nz, p, len) != EOTA_OK)
+        return nz->err;
     nz->plain_pos = (uint16_t)(p - nz->rx);
-    nz->plain_end = (uint16_t)(nz->plain_pos + plain);
+    nz->plain_end = (uint16_t)(nz->plain_pos + len - EOTA_AEAD_TAG_LEN);
     return 1;
+}
+
+/* The whole frames of buf[at..have): decrypted in place, their plaintexts
+ * moved together to the front of buf. Their size, or the failed session's
+ * status; *used says where the frames taken end. */
+static long open_frames(eota_noise *nz, uint8_t *buf, size_t at, size_t have, size_t *used)
+{
+    size_t out = 0;
+    for (;;) {
+        long f = frame_at(buf + at, have - at, EOTA_AEAD_TAG_LEN + 1, EOTA_NOISE_MAX_PAYLOAD);
+        if (f < 0)
+            return fail(nz, EOTA_NOISE_FAIL_FRAME, EOTA_EIO);
+        if (f == 0)
+            break;
+        uint8_t *payload = buf + at + EOTA_NOISE_FRAME_HEADER_LEN;
+        size_t len = (size_t)f - EOTA_NOISE_FRAME_HEADER_LEN;
+        if (open_payload(nz, payload, len) != EOTA_OK)
+            return nz->err;
+        memmove(buf + out, payload, len - EOTA_AEAD_TAG_LEN);
+        out += len - EOTA_AEAD_TAG_LEN;
+        at += (size_t)f;
+    }
+    *used = at;
+    return (long)out;
+}
+
+/* Where the connection's bytes go in a bulk read: at a 64-byte boundary
+ * (the kernel's copy is faster there), with room for part bytes before. */
+static size_t bulk_skip(const uint8_t *buf, size_t part)
+{
+    return (size_t)(0u - ((uintptr_t)(buf + part))) & (BULK_ALIGN - 1);
+}
+
+/* The bulk way in, for a read with room for a largest frame and nothing
+ * whole in rx: the part of a frame that rx holds and what the connection
+ * has go to the caller's buffer, whose frames are decrypted there, and
+ * the unfinished frame at the end goes back to rx (it fits: less than a
+ * frame). One system call for many frames, and no copy of the plaintext.
+ * Plaintext bytes at buf (0 when no frame was finished), EOTA_AGAIN, or
+ * the failed session's status. */
+static long rx_bulk(eota_noise *nz, uint8_t *buf, size_t len)
+{
+    size_t part = (size_t)(nz->rx_end - nz->rx_start), used = 0;
+    size_t skip = bulk_skip(buf, part), start = skip + part;
+    long n = nz->transport->read(nz->conn, buf + start, len - start);
+    if (n <= 0)
+        return rx_none(nz, n) == 0 ? EOTA_AGAIN : nz->err;
+    memcpy(buf + skip, nz->rx + nz->rx_start, part);
+    size_t have = start + ((size_t)n < len - start ? (size_t)n : len - start);
+    long out = open_frames(nz, buf, skip, have, &used);
+    if (out < 0)
+        return out;
+    memcpy(nz->rx, buf + used, have - used);
+    nz->rx_start = 0;
+    nz->rx_end = (uint16_t)(have - used);
+    nz->plain_pos = nz->plain_end = 0;
+    return out;
+}
+
+/* 1 when rx holds a whole transport frame, or a bad header: what rx_next
+ * takes without reading the connection. Else rx holds less than a frame. */
+static int rx_whole(const eota_noise *nz)
+{
+    return frame_at(nz->rx + nz->rx_start, (size_t)(nz->rx_end - nz->rx_start), EOTA_AEAD_TAG_LEN + 1,
+                    EOTA_NOISE_MAX_PAYLOAD) != 0;
 }
 
 static long nz_read(void *conn, uint8_t *buf, size_t len)
@@ -360,6 +457,14 @@ static long nz_read(void *conn, uint8_t *buf, size_t len)
             nz->plain_pos = (uint16_t)(nz->plain_pos + n);
             got += n;
             continue;
+        }
+        if (len - got >= BULK_MIN && !rx_whole(nz)) {
+            long b = rx_bulk(nz, buf + got, len - got);
+            if (b > 0)
+                return (long)(got + (size_t)b); /* the connection had no more, most likely */
+            if (b == 0)
+                continue;
+            return got > 0 ? (long)got : b; /* a failure shows at the next read */
         }
         int r = rx_next(nz);
         if (r <= 0) {
@@ -384,10 +489,7 @@ static long nz_write(void *conn, const uint8_t *buf, size_t len)
     }
     if (st != EOTA_OK)
         return st == EOTA_AGAIN ? EOTA_AGAIN : EOTA_EIO;
-    int f = eota_noise_flush(nz);
-    if (f < 0)
-        return fail(nz, EOTA_NOISE_FAIL_IO, f);
-    return (long)n;
+    return (long)n; /* the frame leaves with the next flush: several in one system call */
 }
 
 void eota_noise_wipe(eota_noise *nz)
@@ -426,9 +528,8 @@ const eota_transport_ops eota_noise_transport = {
 size_t eota_noise_rx_buffered(const eota_noise *nz)
 {
     size_t plain = (size_t)(nz->plain_end - nz->plain_pos);
-    size_t raw = (size_t)(nz->rx_end - nz->rx_start);
-    if (plain == 0 && raw >= EOTA_NOISE_FRAME_HEADER_LEN && raw >= EOTA_NOISE_FRAME_HEADER_LEN + rx_frame_len(nz))
-        return 1; /* a whole frame waits to be decrypted */
+    if (plain == 0 && rx_whole(nz))
+        return 1; /* a whole frame waits to be decrypted (or a bad one, to fail) */
     return plain;
 }
 

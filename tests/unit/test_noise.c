@@ -138,6 +138,11 @@ static void test_responder_message2_vector(void **state)
     mem_pipe_transport.write(&pipe.end[0], vec_up_size, sizeof vec_up_size);
     assert_int_equal(eota_noise_handshake(&res), EOTA_OK);
     assert_int_equal(eota_noise_transport.write(&res, (const uint8_t *)"\x41\x42", 2), 1); /* one byte a frame */
+    /* The frame waits for the engine's flush, so that replies made in one
+     * step leave in one system call. */
+    assert_int_equal(eota_noise_tx_pending(&res), sizeof vec_dev_41);
+    assert_int_equal(eota_noise_flush(&res), 1);
+    assert_int_equal(eota_noise_tx_pending(&res), 0);
     uint8_t got[sizeof vec_frame2 + sizeof vec_dev_41 + 1];
     assert_int_equal(mem_pipe_transport.read(&pipe.end[0], got, sizeof got), (long)(sizeof vec_frame2 + sizeof vec_dev_41));
     assert_memory_equal(got, vec_frame2, sizeof vec_frame2);
@@ -260,7 +265,7 @@ static void test_responder_bad_handshake_frames(void **state)
 
 /* After the handshake: a frame with a changed tag, a tag alone, a too
  * long frame and a bad type each end the session on read. */
-static void transport_refuses(const uint8_t *frame, size_t len, eota_noise_failure_kind kind)
+static void transport_refuses_read(const uint8_t *frame, size_t len, eota_noise_failure_kind kind, size_t want)
 {
     pair p;
     int ri, rr;
@@ -268,13 +273,21 @@ static void transport_refuses(const uint8_t *frame, size_t len, eota_noise_failu
     pair_handshake(&p, &ri, &rr);
     assert_int_equal(rr, EOTA_OK);
     mem_pipe_transport.write(&p.pipe.end[0], frame, len);
-    uint8_t b[8];
-    assert_int_equal(eota_noise_transport.read(&p.res, b, sizeof b), EOTA_EIO);
+    static uint8_t b[4096];
+    assert_int_equal(eota_noise_transport.read(&p.res, b, want), EOTA_EIO);
     assert_int_equal(eota_noise_failure(&p.res), kind);
-    assert_int_equal(eota_noise_transport.read(&p.res, b, sizeof b), EOTA_EIO); /* sticky */
+    assert_int_equal(eota_noise_transport.read(&p.res, b, want), EOTA_EIO); /* sticky */
     eota_noise_transport.close(&p.ini);
     eota_noise_transport.close(&p.res);
     mem_pipe_free(&p.pipe);
+}
+
+/* Both ways in: a small read (frame by frame through the session's
+ * buffer) and a large one (the bulk way, in the caller's buffer). */
+static void transport_refuses(const uint8_t *frame, size_t len, eota_noise_failure_kind kind)
+{
+    transport_refuses_read(frame, len, kind, 8);
+    transport_refuses_read(frame, len, kind, 4096);
 }
 
 static void test_transport_bad_frames(void **state)

@@ -5,7 +5,8 @@
  * from RFC 8439 appendix A.5 (whose nonce has Noise's shape: four zero
  * bytes and a 64-bit little-endian counter), SHA-256 of "abc" (FIPS 180-2)
  * in two parts, HMAC-SHA256 against a value of Python's hmac module, and
- * the refusals: a changed tag, AAD or ciphertext does not open.
+ * the refusals: a changed tag, AAD or ciphertext does not open; an
+ * instance that changes keys between calls gives what a fresh one gives.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -219,6 +220,36 @@ static void test_aead_empty_plaintext(void **state)
     assert_int_equal(seam.ops->aead_open(seam.ctx, a5_key, 0, a5_aad, sizeof a5_aad, tag, 0, back), EOTA_ECRYPTO);
 }
 
+/* The instance keeps a key from call to call (only the nonce changes):
+ * switching keys back and forth, and a key that differs in its last byte
+ * only, gives what a fresh instance gives, and a frame does not open
+ * under the key held from the call before. */
+static void test_aead_key_changes(void **state)
+{
+    (void)state;
+    uint8_t k[2][32], out[2][40], want[40], pt[24];
+    memcpy(k[0], a5_key, 32);
+    memcpy(k[1], a5_key, 32);
+    k[1][31] ^= 1;
+    memset(pt, 0x5a, sizeof pt);
+    for (int i = 0; i < 6; i++) {
+        int w = i % 3 == 2 ? 0 : i % 2;
+        eota_posix_noise_crypto fresh;
+        assert_int_equal(eota_posix_noise_crypto_init(&fresh), EOTA_OK);
+        eota_noise_crypto fs = eota_posix_noise_crypto_seam(&fresh);
+        assert_int_equal(fs.ops->aead_seal(fs.ctx, k[w], (uint64_t)i, NULL, 0, pt, sizeof pt, want), EOTA_OK);
+        eota_posix_noise_crypto_free(&fresh);
+        assert_int_equal(seam.ops->aead_seal(seam.ctx, k[w], (uint64_t)i, NULL, 0, pt, sizeof pt, out[w]), EOTA_OK);
+        assert_memory_equal(out[w], want, sizeof pt + 16);
+        uint8_t back[24];
+        assert_int_equal(seam.ops->aead_open(seam.ctx, k[w], (uint64_t)i, NULL, 0, out[w], sizeof pt, back), EOTA_OK);
+        assert_memory_equal(back, pt, sizeof pt);
+        assert_int_equal(seam.ops->aead_open(seam.ctx, k[!w], (uint64_t)i, NULL, 0, out[w], sizeof pt, back),
+                         EOTA_ECRYPTO);
+    }
+    assert_memory_not_equal(out[0], out[1], sizeof pt + 16);
+}
+
 static void test_sha256_two_parts(void **state)
 {
     (void)state;
@@ -254,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_aead_rfc8439_a5_seal),
         cmocka_unit_test(test_aead_refuses_changes),
         cmocka_unit_test(test_aead_empty_plaintext),
+        cmocka_unit_test(test_aead_key_changes),
         cmocka_unit_test(test_sha256_two_parts),
         cmocka_unit_test(test_hmac_sha256),
     };

@@ -4,8 +4,11 @@
  * "connection reset" rather than "I/O error"), and, for encrypted runs, a
  * cork: the engine's small writes (a Noise frame is 1043 bytes at most)
  * gather in a buffer that leaves in one send when it is full and each time
- * the engine has done what it could (up_nat_conn_flush). The bytes and
- * their order are the engine's; only the number of system calls changes.
+ * the engine has done what it could (up_nat_conn_flush). The buffer is
+ * filled to the byte (a frame may straddle two sends), so that sends of
+ * 16 KiB keep the stream aligned in the kernel's buffers and the copies
+ * on both ends fast. The bytes and their order are the engine's; only the
+ * number of system calls changes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -62,18 +65,19 @@ static long conn_write(void *c, const uint8_t *b, size_t n)
         return raw_write(u, b, n);
     if (u->cork_err)
         return u->cork_err;
-    if (u->cork_len + n > CORK_SIZE) {
+    if (u->cork_len == CORK_SIZE) {
         long f = up_nat_conn_flush(u);
         if (f < 0)
             return f;
         if (u->cork_len > 0)
             return EOTA_AGAIN;
-        if (n > CORK_SIZE)
-            return raw_write(u, b, n);
     }
-    memcpy(u->cork + u->cork_len, b, n);
-    u->cork_len += n;
-    return (long)n;
+    size_t take = n < CORK_SIZE - u->cork_len ? n : CORK_SIZE - u->cork_len;
+    memcpy(u->cork + u->cork_len, b, take);
+    u->cork_len += take;
+    if (u->cork_len == CORK_SIZE)
+        (void)up_nat_conn_flush(u); /* a failure shows at the next write */
+    return (long)take;
 }
 
 static void conn_close(void *c)

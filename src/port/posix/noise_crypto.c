@@ -6,6 +6,7 @@
 #include "eota/noise_posix.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <string.h>
 
@@ -53,15 +54,34 @@ static void noise_iv(uint8_t iv[12], uint64_t n)
         iv[4 + i] = (uint8_t)(n >> (8 * i));
 }
 
-/* Key, nonce and associated data into c (for either direction). */
-static int aead_start(EVP_CIPHER_CTX *c, const uint8_t *key, uint64_t nonce, const uint8_t *ad, size_t ad_len)
+/* Nonce, the key only when it is not the one c holds already (OpenSSL
+ * keeps its state in c), params (the tag to check, for open) and the
+ * associated data into c. held/keyed: the key c holds. */
+static int aead_start(EVP_CIPHER_CTX *c, uint8_t held[EOTA_AEAD_KEY_LEN], uint8_t *keyed, const uint8_t *key,
+                      uint64_t nonce, const OSSL_PARAM *params, const uint8_t *ad, size_t ad_len)
 {
     uint8_t iv[12];
     int outl = 0;
+    int same = *keyed && CRYPTO_memcmp(held, key, EOTA_AEAD_KEY_LEN) == 0;
     noise_iv(iv, nonce);
-    if (EVP_CipherInit_ex2(c, NULL, key, iv, -1, NULL) != 1)
+    if (EVP_CipherInit_ex2(c, NULL, same ? NULL : key, iv, -1, params) != 1) {
+        *keyed = 0;
         return 0;
+    }
+    if (!same) {
+        memcpy(held, key, EOTA_AEAD_KEY_LEN);
+        *keyed = 1;
+    }
     return ad_len == 0 || EVP_CipherUpdate(c, NULL, &outl, ad, (int)ad_len) == 1;
+}
+
+/* The text through c, then Final (which checks the tag when opening). */
+static int aead_run(EVP_CIPHER_CTX *c, const uint8_t *in, size_t len, uint8_t *out)
+{
+    int outl = 0, fin = 0;
+    if (len > 0 && EVP_CipherUpdate(c, out, &outl, in, (int)len) != 1)
+        return 0;
+    return EVP_CipherFinal_ex(c, out + outl, &fin) == 1 && (size_t)(outl + fin) == len;
 }
 
 static int nc_aead_seal(void *ctx, const uint8_t key[32], uint64_t nonce, const uint8_t *ad, size_t ad_len,
@@ -69,31 +89,23 @@ static int nc_aead_seal(void *ctx, const uint8_t key[32], uint64_t nonce, const 
 {
     eota_posix_noise_crypto *nc = ctx;
     EVP_CIPHER_CTX *c = nc->seal_ctx;
-    int outl = 0, fin = 0;
-    if (len > 0x7fffffff || !aead_start(c, key, nonce, ad, ad_len))
+    OSSL_PARAM tag[] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, out + len, EOTA_AEAD_TAG_LEN),
+                        OSSL_PARAM_END};
+    if (len > 0x7fffffff || !aead_start(c, nc->seal_key, &nc->seal_keyed, key, nonce, NULL, ad, ad_len) ||
+        !aead_run(c, in, len, out))
         return EOTA_ECRYPTO;
-    if (len > 0 && EVP_CipherUpdate(c, out, &outl, in, (int)len) != 1)
-        return EOTA_ECRYPTO;
-    if (EVP_CipherFinal_ex(c, out + outl, &fin) != 1 || (size_t)(outl + fin) != len)
-        return EOTA_ECRYPTO;
-    return EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, EOTA_AEAD_TAG_LEN, out + len) == 1 ? EOTA_OK
-                                                                                            : EOTA_ECRYPTO;
+    return EVP_CIPHER_CTX_get_params(c, tag) == 1 ? EOTA_OK : EOTA_ECRYPTO;
 }
 
 static int nc_aead_open(void *ctx, const uint8_t key[32], uint64_t nonce, const uint8_t *ad, size_t ad_len,
                         const uint8_t *in, size_t len, uint8_t *out)
 {
     eota_posix_noise_crypto *nc = ctx;
-    EVP_CIPHER_CTX *c = nc->open_ctx;
-    uint8_t tag[EOTA_AEAD_TAG_LEN];
-    int outl = 0, fin = 0;
-    memcpy(tag, in + len, sizeof tag); /* out may overwrite in */
-    if (len > 0x7fffffff || !aead_start(c, key, nonce, ad, ad_len) ||
-        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, EOTA_AEAD_TAG_LEN, tag) != 1)
-        return EOTA_ECRYPTO;
-    if (len > 0 && EVP_CipherUpdate(c, out, &outl, in, (int)len) != 1)
-        return EOTA_ECRYPTO;
-    if (EVP_CipherFinal_ex(c, out + outl, &fin) != 1 || (size_t)(outl + fin) != len)
+    uint8_t t[EOTA_AEAD_TAG_LEN];
+    memcpy(t, in + len, sizeof t); /* out may overwrite in */
+    OSSL_PARAM tag[] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, t, sizeof t), OSSL_PARAM_END};
+    if (len > 0x7fffffff || !aead_start(nc->open_ctx, nc->open_key, &nc->open_keyed, key, nonce, tag, ad, ad_len) ||
+        !aead_run(nc->open_ctx, in, len, out))
         return EOTA_ECRYPTO;
     return EOTA_OK;
 }
@@ -164,7 +176,7 @@ void eota_posix_noise_crypto_free(eota_posix_noise_crypto *nc)
     EVP_CIPHER_CTX_free(nc->open_ctx);
     EVP_CIPHER_CTX_free(nc->seal_ctx);
     EVP_CIPHER_free(nc->cipher);
-    memset(nc, 0, sizeof *nc);
+    OPENSSL_cleanse(nc, sizeof *nc); /* the keys the contexts held */
 }
 
 eota_noise_crypto eota_posix_noise_crypto_seam(eota_posix_noise_crypto *nc)
