@@ -76,7 +76,7 @@ typedef struct up_job {
     /* a rollout's (rollout.h) */
     int probing;            /* the attempts are probes: did it come back? */
     uint64_t probe_deadline;
-    char note[256];         /* the failure's sentence when the rollout has one */
+    char note[512];         /* the failure's sentence when the rollout has one */
 } up_job;
 
 /* A result with nothing known: every number null, nothing sent. */
