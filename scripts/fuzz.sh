@@ -8,7 +8,8 @@
 # least 10); fuzz_noise, the encrypted path (PROTOCOL.md section 10:
 # handshake, frames, bad tags, bad lengths; seeds in tests/fuzz/corpus_noise),
 # for half of SECONDS (at least 10); fuzz_mdns, the mDNS packet guard, the
-# responder and the querier (seeds from tests/support/mdns_packets.c), for
+# responder and the querier (seeds from tests/support/mdns_packets.c and the
+# inputs that once crashed it, tests/fuzz/corpus_mdns), for
 # half of SECONDS (at least 20).
 
 # Exits non-zero on any crash, leak, sanitizer report or broken invariant;
@@ -96,5 +97,5 @@ mkdir -p "$bdir/mdns-seeds" "$bdir/mdns-corpus"
 echo "fuzz: running fuzz_mdns for ${msecs}s"
 "$bdir/tests/fuzz/fuzz_mdns" -max_total_time="$msecs" -max_len=9000 -timeout=10 \
   -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/mdns-" \
-  "${extra[@]+"${extra[@]}"}" "$bdir/mdns-corpus" "$bdir/mdns-seeds"
+  "${extra[@]+"${extra[@]}"}" "$bdir/mdns-corpus" "$bdir/mdns-seeds" "$root/tests/fuzz/corpus_mdns"
 echo "fuzz: fuzz_mdns: no crash in ${msecs}s"

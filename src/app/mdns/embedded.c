@@ -50,7 +50,7 @@ static int filter(void *ctx, const struct message *m)
 {
     if (!m->header.qr)
         return 1;
-    for (int i = 0; i < m->ancount; i++)
+    for (int i = 0; m->an && i < m->ancount; i++) /* an is NULL when libmdnsd could not parse them */
         check_answer(ctx, &m->an[i]);
     return 0;
 }

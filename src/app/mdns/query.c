@@ -35,7 +35,9 @@ static int on_answer(mdns_answer_t *a, void *arg)
 static int additional(void *ctx, const struct message *m)
 {
     eota_mdns_query *q = ctx;
-    for (int i = 0; m->header.qr && i < m->arcount; i++) {
+    /* libmdnsd leaves ar NULL when it could not parse the records the
+     * header counts (found by fuzz_mdns) */
+    for (int i = 0; m->header.qr && m->ar && i < m->arcount; i++) {
         const struct resource *r = &m->ar[i];
         eota_mdns_answer out = {.name = r->name, .type = r->type, .ttl = r->ttl, .rdata = r->rdata,
                                 .rdlen = r->rdlength};
