@@ -190,15 +190,22 @@ def guesses(a, port):
             a.times.append(time.monotonic())
 
 
-@pytest.mark.device(OTA_PW + "    on_error:\n      - logger.log: \"ON_ERROR_FIRED\"\n")
-def test_backoff_wrong_passwords(dev):
-    before = steady(dev)
+def guessing(guesser, port):
+    """A stranger guessing in a thread (guesser(a, port)), given 1.5 s of a
+    head start; returns the attack and when it began."""
     a = Attack.__new__(Attack)
     a.halt, a.socks, a.count, a.times = threading.Event(), [], 0, []
-    a.t = threading.Thread(target=guesses, args=(a, dev.port), daemon=True)
+    a.t = threading.Thread(target=guesser, args=(a, port), daemon=True)
     t0 = time.monotonic()
     a.t.start()
     time.sleep(1.5)
+    return a, t0
+
+
+@pytest.mark.device(OTA_PW + "    on_error:\n      - logger.log: \"ON_ERROR_FIRED\"\n")
+def test_backoff_wrong_passwords(dev):
+    before = steady(dev)
+    a, t0 = guessing(guesses, dev.port)
     took = owner_upload(dev, "v2")
     time.sleep(6)
     a.stop()
@@ -239,12 +246,7 @@ def test_backoff_wrong_noise_keys(dev):
     once a burst; the owner's key from another address gets in at once."""
     import noise_uploader
     before = steady(dev)
-    a = Attack.__new__(Attack)
-    a.halt, a.socks, a.count, a.times = threading.Event(), [], 0, []
-    a.t = threading.Thread(target=key_guesses, args=(a, dev.port), daemon=True)
-    t0 = time.monotonic()
-    a.t.start()
-    time.sleep(1.5)
+    a, t0 = guessing(key_guesses, dev.port)
     img = app_image("v2")
     t1 = time.monotonic()
     res = noise_uploader.upload("127.0.0.1", dev.port, img, KEY_OWNER, timeout=25)
