@@ -208,10 +208,32 @@ static void test_exec_failure_exits_127(void **state)
     assert_true(WIFEXITED(f->s.status) && WEXITSTATUS(f->s.status) == 127);
 }
 
+/* A shell running script once it runs: it touches f->path first, and the
+ * test waits for that, so that a signal meets the script and not a child
+ * still between fork and exec (under valgrind a signal that comes then can
+ * stay blocked in the new program). */
+static pid_t spawn_running(fx *f, const char *script)
+{
+    char line[300];
+    snprintf(line, sizeof line, "touch %s; %s", f->path, script);
+    pid_t pid = spawn_sh(f, line, 0);
+    struct stat st;
+    for (int i = 0; i < 500 && stat(f->path, &st) != 0; i++)
+        sleep_ms(10);
+    assert_int_equal(stat(f->path, &st), 0);
+    return pid;
+}
+
+/* A child that ignores SIGTERM, once it runs. */
+static pid_t spawn_ignoring_sigterm(fx *f)
+{
+    return spawn_running(f, "trap '' TERM; while :; do sleep 0.05; done");
+}
+
 static void test_full_table_starts_nothing(void **state)
 {
     fx *f = *state;
-    pid_t first = spawn_sh(f, "sleep 5", 0);
+    pid_t first = spawn_running(f, "sleep 5");
     assert_int_equal(spawn_plain(f, "true", NULL), 0);
     assert_int_equal(sup_running(&f->t), 1);
     /* a pid that is not the table's is not taken */
@@ -250,24 +272,11 @@ static void test_deadline_kills_the_group(void **state)
 static void test_stop_with_sigterm(void **state)
 {
     fx *f = *state;
-    pid_t pid = spawn_sh(f, "sleep 5", 0);
+    pid_t pid = spawn_running(f, "sleep 5");
     uint64_t t0 = eota_posix_now_ms64();
     assert_int_equal(sup_stop(&f->t, pid, 3000), 0);
     assert_true(eota_posix_now_ms64() - t0 < 2000);
     assert_int_equal(kill(pid, 0), -1);
-}
-
-/* A child that ignores SIGTERM, once it runs (it touches f->path). */
-static pid_t spawn_ignoring_sigterm(fx *f)
-{
-    char script[256];
-    snprintf(script, sizeof script, "trap '' TERM; touch %s; while :; do sleep 0.05; done", f->path);
-    pid_t pid = spawn_sh(f, script, 0);
-    struct stat st;
-    for (int i = 0; i < 500 && stat(f->path, &st) != 0; i++)
-        sleep_ms(10);
-    assert_int_equal(stat(f->path, &st), 0);
-    return pid;
 }
 
 static void test_stop_kills_a_child_ignoring_sigterm(void **state)
