@@ -50,12 +50,21 @@ int mdns_io_feed(mdns_io *io, const unsigned char *buf, size_t len, struct in_ad
     return 1;
 }
 
+/* Zero the buffer past a packet of len bytes (libmdnsd reads past its
+ * end): only what earlier packets left there, not the whole 65 KiB. */
+static void zero_past(mdns_io *io, size_t len)
+{
+    if (io->dirty > len)
+        memset(io->buf + len, 0, io->dirty - len);
+    io->dirty = len;
+}
+
 int mdns_io_feed_copy(mdns_io *io, const unsigned char *pkt, size_t len, struct in_addr from, uint16_t port)
 {
     if (len > EOTA_MDNS_MAX_PACKET)
         return 0;
     memcpy(io->buf, pkt, len);
-    memset(io->buf + len, 0, MDNS_IO_BUF - len);
+    zero_past(io, len);
     return mdns_io_feed(io, io->buf, len, from, port);
 }
 
@@ -78,8 +87,10 @@ void mdns_io_run(mdns_io *io, const struct pollfd *pfd, int n)
         readable |= pfd[i].fd == io->sock.fd && (pfd[i].revents & POLLIN);
     struct sockaddr_in from;
     long len;
-    while (readable && (len = mdns_sock_recv(&io->sock, io->buf, MDNS_IO_BUF, &from)) > 0)
+    while (readable && (len = mdns_sock_recv(&io->sock, io->buf, MDNS_IO_BUF, &from, &io->dirty)) > 0) {
+        zero_past(io, (size_t)len);
         mdns_io_feed(io, io->buf, (size_t)len, from.sin_addr, ntohs(from.sin_port));
+    }
     mdns_io_flush(io);
 }
 

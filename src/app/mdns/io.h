@@ -21,6 +21,7 @@ typedef struct mdns_io {
     mdns_sock sock;
     mdns_daemon_t *d;
     unsigned char *buf;
+    size_t dirty;           /* buf holds zeros from here on */
     struct message *msg;
     mdns_io_filter filter;  /* NULL: every packet goes in */
     mdns_io_filter after;   /* sees each packet the daemon took, after it */

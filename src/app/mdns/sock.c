@@ -112,15 +112,17 @@ void mdns_sock_send(mdns_sock *s, const unsigned char *pkt, size_t len, struct i
     }
 }
 
-long mdns_sock_recv(const mdns_sock *s, unsigned char *buf, size_t len, struct sockaddr_in *from)
+long mdns_sock_recv(const mdns_sock *s, unsigned char *buf, size_t len, struct sockaddr_in *from,
+                    size_t *written)
 {
     socklen_t fl = sizeof *from;
     ssize_t n;
-    do
+    do {
         n = recvfrom(s->fd, buf, len, 0, (struct sockaddr *)from, &fl);
-    while (n > 0 && is_echo(s, buf, (size_t)n));
+        if (n > 0 && (size_t)n > *written)
+            *written = (size_t)n;
+    } while (n > 0 && is_echo(s, buf, (size_t)n));
     if (n < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
-    memset(buf + n, 0, len - (size_t)n);
     return (long)n;
 }

@@ -38,8 +38,10 @@ void mdns_sock_close(mdns_sock *s);
  * every joined interface. */
 void mdns_sock_send(mdns_sock *s, const unsigned char *pkt, size_t len, struct in_addr ip, uint16_t port);
 /* One datagram into buf (len >= EOTA_MDNS_MAX_PACKET + 1): its length, 0
- * when none waits, -1 on error; the rest of buf up to len zeroed. Our own
- * packets coming back are skipped. */
-long mdns_sock_recv(const mdns_sock *s, unsigned char *buf, size_t len, struct sockaddr_in *from);
+ * when none waits, -1 on error. Our own packets coming back are skipped.
+ * *written is raised to the most bytes any datagram read here wrote into
+ * buf, so that the caller can zero what they left past the packet. */
+long mdns_sock_recv(const mdns_sock *s, unsigned char *buf, size_t len, struct sockaddr_in *from,
+                    size_t *written);
 
 #endif
