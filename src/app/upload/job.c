@@ -27,8 +27,7 @@ double up_job_seconds(const up_job *j)
     return (double)(end - j->t_begin) / 1000.0;
 }
 
-/* Network errors: the device may not have heard us at all. */
-static int retryable(eota_client_error e)
+int up_job_network_error(eota_client_error e)
 {
     switch (e) {
     case EOTA_CLIENT_ERR_CLOSED:
@@ -56,7 +55,7 @@ static void describe_failure(up_run *r, up_job *j, char *out, size_t outlen)
         snprintf(out + n, outlen - n,
                  "; the whole image had been sent, so it was not retried (the device may have installed it: "
                  "check before uploading again)");
-    else if (retryable(e) && j->attempts > 1)
+    else if (up_job_network_error(e) && j->attempts > 1)
         snprintf(out + n, outlen - n, " (after %zu attempts)", j->attempts);
 }
 
@@ -141,7 +140,7 @@ static int next_password(up_run *r, up_job *j)
  * it is not to be retried. */
 static int retry(up_run *r, up_job *j)
 {
-    if (!retryable(j->res.err) || j->res.all_sent)
+    if (!up_job_network_error(j->res.err) || j->res.all_sent)
         return 0;
     if (j->attempts >= j->max_attempts)
         return r->ro && up_rollout_offline(r, j);

@@ -79,6 +79,10 @@ typedef struct up_job {
     char note[512];         /* the failure's sentence when the rollout has one */
 } up_job;
 
+/* A network error (closed, timeout, I/O, refused, unreachable): the device
+ * may not have heard us at all, so the attempt may be made again. */
+int up_job_network_error(eota_client_error e);
+
 /* A result with nothing known: every number null, nothing sent. */
 void up_result_blank(up_result *res);
 

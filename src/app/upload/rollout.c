@@ -280,9 +280,7 @@ int up_rollout_verify_begin(up_run *r, up_job *j)
 int up_rollout_probe_ended(up_run *r, up_job *j)
 {
     size_t i = ro_index(r, j);
-    int network = j->res.err == EOTA_CLIENT_ERR_REFUSED || j->res.err == EOTA_CLIENT_ERR_UNREACHABLE ||
-                  j->res.err == EOTA_CLIENT_ERR_CLOSED || j->res.err == EOTA_CLIENT_ERR_TIMEOUT ||
-                  j->res.err == EOTA_CLIENT_ERR_IO;
+    int network = up_job_network_error(j->res.err);
     if (network && up_now_ms() + PROBE_EVERY_MS < j->probe_deadline) {
         j->st = UP_JOB_WAIT;
         j->next_try = up_now_ms() + PROBE_EVERY_MS;
