@@ -15,6 +15,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "eota/slotrecord.h" /* eota_fsync_dir_of */
+
 #define JOURNAL_FORMAT 1
 
 /* The whole file into a string; NULL when it does not exist (errno ENOENT)
@@ -164,22 +166,6 @@ static cJSON *make_record(const char *device, const char *sha256_hex, const char
     return rec;
 }
 
-/* fsync the folder holding path, so that the rename in it is durable. */
-static int fsync_dir_of(const char *path)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *(slash == dir ? slash + 1 : slash) = '\0';
-    int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int r = fsync(fd);
-    close(fd);
-    return r;
-}
-
 /* Tests only: EOTA_TEST_JOURNAL_CUT=N ends the process like a power cut on
  * the Nth write of this run, after the new journal is written and before
  * it is renamed into place. */
@@ -208,7 +194,7 @@ static int write_through(up_journal *jr, const char *text, char *err, size_t err
     jr->saves++;
     if (ok)
         maybe_cut(jr);
-    if (!ok || rename(tmp, jr->path) != 0 || fsync_dir_of(jr->path) != 0) {
+    if (!ok || rename(tmp, jr->path) != 0 || eota_fsync_dir_of(jr->path) != 0) {
         snprintf(err, errlen, "cannot write the journal %s: %s", jr->path, strerror(errno));
         unlink(tmp);
         return -1;
