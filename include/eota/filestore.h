@@ -5,7 +5,9 @@
  *
  *   open     the slot file and its record removed (the boot state says
  *            the slot is EMPTY already: an update needs room for two
- *            images, not three), SLOT.part created
+ *            images, not three; the old file's blocks are freed by a
+ *            thread that closes its last descriptor, joined before a write
+ *            that finds the disk full is tried again), SLOT.part created
  *   write    into the .part file (all of it, or an error: EOTA_EWRITE)
  *   finish   fsync and close the .part file, rename it over the slot file,
  *            fsync the directory (EOTA_ECOMMIT on failure)
@@ -24,6 +26,7 @@
 #ifndef EOTA_FILESTORE_H
 #define EOTA_FILESTORE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +49,8 @@ typedef struct eota_filestore {
     int EOTA_PRIVATE(fd);               /* its .part file, or -1 */
     uint64_t EOTA_PRIVATE(written);     /* bytes written to it */
     uint64_t EOTA_PRIVATE(flushed);     /* bytes whose write-back was started */
+    pthread_t EOTA_PRIVATE(reaper);     /* closes the old image's file (its blocks freed) */
+    int EOTA_PRIVATE(reaping);          /* reaper runs and is to be joined */
     char EOTA_PRIVATE(why)[EOTA_FILESTORE_PATH_MAX + 256];
 } eota_filestore;
 

@@ -36,6 +36,12 @@ int eota_slot_record_remove(const char *slot_path, char *err, size_t errlen);
 /* Check that the file holds exactly `size` bytes with this CRC-32: 1 yes,
  * 0 no (err says what differs), -1 unreadable (err says why). */
 int eota_slot_file_check(const char *path, uint32_t size, uint32_t crc, char *err, size_t errlen);
+/* This process wrote path (fsync'd) and computed its CRC-32 while writing:
+ * until the file changes in any way (its device, inode, size, modification
+ * or change time), eota_slot_file_check of it compares the size and this
+ * CRC without reading the file again (a read would come from the page
+ * cache). A new process vouches for nothing. 0, or -1 (stat failed). */
+int eota_slot_file_vouch(const char *path, uint32_t crc);
 
 /* fsync the directory holding path, so that a rename in it is durable.
  * 0, or -1 (errno). */

@@ -7,7 +7,8 @@
  * .part; a failing open,
  * write, fsync or rename is reported with the file and the system's error
  * (the failures are real: a missing directory, /dev/full, /dev/null, a
- * directory in the slot file's place).
+ * directory in the slot file's place); a file this process installed is
+ * checked without a second read until it changes (the vouched files).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,9 +95,19 @@ static int write_text(fx *x, const char *text)
 
 static const char *why(fx *x) { return x->m.ops->why(x->m.ctx); }
 
+/* Descriptors this process has open. */
+static int open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        n += fcntl(fd, F_GETFD) != -1;
+    return n;
+}
+
 static void test_commit_replaces_the_slot_file(void **state)
 {
     fx *x = *state;
+    int fds = open_fds();
     put_file(x->a, "old image");
     assert_int_equal(x->m.ops->capacity(x->m.ctx, 0), 1000);
     assert_int_equal(x->m.ops->capacity(x->m.ctx, 1), 1000);
@@ -110,6 +122,7 @@ static void test_commit_replaces_the_slot_file(void **state)
     assert_int_equal(write_text(x, "image"), EOTA_OK);
     assert_true(exists(x->part_a));
     assert_int_equal(x->m.ops->finish(x->m.ctx), EOTA_OK);
+    assert_int_equal(open_fds(), fds); /* the old image's descriptor closed by its thread, joined */
     assert_file(x->a, "new image");
     assert_false(exists(x->part_a));
     /* verify: the record of the size and CRC the slot store computed in
@@ -262,6 +275,41 @@ static void test_init_and_crc(void **state)
         }
 }
 
+/* The check of a vouched file compares the vouched CRC without reading
+ * the file (a CRC the file does not have passes, so nothing was read); any
+ * change to the file (its times, its bytes) ends the vouch, and the real
+ * CRC decides again. An install vouches for its slot file. */
+static void test_vouched_file_not_read_again(void **state)
+{
+    fx *x = *state;
+    char err[512];
+    put_file(x->a, "image bytes");
+    uint32_t real = eota_crc32(0, "image bytes", 11);
+    assert_int_equal(eota_slot_file_vouch(x->a, 0x12345678u), 0);
+    assert_int_equal(eota_slot_file_check(x->a, 11, 0x12345678u, err, sizeof err), 1);
+    assert_int_equal(eota_slot_file_check(x->a, 11, real, err, sizeof err), 1); /* not the vouched CRC: read, and right */
+    assert_int_equal(eota_slot_file_check(x->a, 12, 0x12345678u, err, sizeof err), 0);
+    struct timespec ts[2] = {{1, 0}, {1, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, x->a, ts, 0), 0); /* touched: the vouch is gone */
+    assert_int_equal(eota_slot_file_check(x->a, 11, 0x12345678u, err, sizeof err), 0);
+    assert_int_equal(eota_slot_file_check(x->a, 11, real, err, sizeof err), 1);
+    assert_int_equal(eota_slot_file_vouch(x->b, 1), -1); /* missing */
+
+    /* an install vouches; a byte changed in place ends it */
+    assert_int_equal(x->m.ops->open(x->m.ctx, 1), EOTA_OK);
+    assert_int_equal(write_text(x, "new image"), EOTA_OK);
+    assert_int_equal(x->m.ops->finish(x->m.ctx), EOTA_OK);
+    uint32_t crc = eota_crc32(0, "new image", 9);
+    assert_int_equal(x->m.ops->verify(x->m.ctx, 9, crc), EOTA_OK);
+    assert_int_equal(eota_slot_file_check(x->b, 9, crc, err, sizeof err), 1);
+    usleep(50000); /* past the file system's timestamp tick (ext4: the kernel's coarse clock) */
+    int fd = open(x->b, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "N", 1, 0), 1);
+    close(fd);
+    assert_int_equal(eota_slot_file_check(x->b, 9, crc, err, sizeof err), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -274,6 +322,7 @@ int main(void)
         T(test_fsync_failure),
         T(test_rename_failure),
         T(test_init_and_crc),
+        T(test_vouched_file_not_read_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

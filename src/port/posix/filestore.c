@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,41 @@ static uint32_t fs_capacity(void *ctx, int slot)
     return slot >= 0 && slot < EOTA_BOOT_SLOTS ? fs->capacity : 0;
 }
 
+/* The old image's last descriptor closes on a thread of its own: on ext4
+ * that close frees the image's blocks, tens of milliseconds for a large
+ * one, which the upload need not wait for. The name goes at once. */
+static void *close_on_reaper(void *arg)
+{
+    close((int)(intptr_t)arg);
+    return NULL;
+}
+
+/* Wait for the old image's blocks to be free (before a retry on a full
+ * disk, and before the store opens or closes again). */
+static void join_reaper(eota_filestore *fs)
+{
+    if (fs->reaping)
+        pthread_join(fs->reaper, NULL);
+    fs->reaping = 0;
+}
+
+static int unlink_image(eota_filestore *fs, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (unlink(path) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        errno = e;
+        return -1;
+    }
+    if (fd >= 0 && pthread_create(&fs->reaper, NULL, close_on_reaper, (void *)(intptr_t)fd) != 0)
+        close(fd); /* no thread: freed here */
+    else
+        fs->reaping = fd >= 0;
+    return 0;
+}
+
 /* The target slot holds nothing bootable (the boot state says so): its
  * record and its old image go before the new one is written, so that an
  * update needs room for two images (the running one and the new one). */
@@ -43,7 +79,7 @@ static int free_slot(eota_filestore *fs, int slot)
 {
     if (eota_slot_record_remove(fs->path[slot], fs->why, sizeof fs->why) != 0)
         return EOTA_EPREPARE;
-    if (unlink(fs->path[slot]) != 0 && errno != ENOENT)
+    if (unlink_image(fs, fs->path[slot]) != 0 && errno != ENOENT)
         return fs_fail(fs, EOTA_EPREPARE, "removing %s: %s", fs->path[slot], strerror(errno));
     return EOTA_OK;
 }
@@ -89,8 +125,10 @@ static int fs_write(void *ctx, const uint8_t *data, size_t len, size_t *taken)
     size_t done = 0;
     while (done < len) {
         ssize_t w = write(fs->fd, data + done, len - done);
-        if (w < 0 && errno == EINTR)
+        if (w < 0 && (errno == EINTR || (errno == ENOSPC && fs->reaping))) {
+            join_reaper(fs); /* full: the old image's blocks may not be free yet */
             continue;
+        }
         if (w < 0)
             return fs_fail(fs, EOTA_EWRITE, "%s: %s", fs->part, strerror(errno));
         done += (size_t)w;
@@ -106,6 +144,7 @@ static int fs_finish(void *ctx)
 {
     eota_filestore *fs = ctx;
     const char *final = fs->path[fs->slot];
+    join_reaper(fs);
     int r = fsync(fs->fd);
     if (close(fs->fd) != 0)
         r = -1;
@@ -136,6 +175,7 @@ static int fs_verify(void *ctx, uint32_t size, uint32_t crc)
         r.install = other.install + 1u;
     if (eota_slot_record_write(final, &r, err, sizeof err) != 0)
         return fs_fail(fs, EOTA_ECOMMIT, "%s", err);
+    eota_slot_file_vouch(final, crc); /* the boot that follows need not read it again */
     return EOTA_OK;
 }
 
@@ -172,6 +212,7 @@ eota_slot_medium eota_filestore_medium(eota_filestore *fs)
 
 void eota_filestore_close(eota_filestore *fs)
 {
+    join_reaper(fs);
     if (fs->fd >= 0) {
         close(fs->fd);
         fs->fd = -1;
