@@ -36,6 +36,7 @@
 #include "eota/lobby.h"
 #include "eota/safemode.h"
 #include "eota/server.h"
+#include "image_sha.h"
 #include "lobby.h"
 #include "mdns/mdns.h"
 #include "options.h"
@@ -80,8 +81,7 @@ typedef struct dev_device {
     int mdns_pfd;              /* its first descriptor in the loop's pollfds */
     char mdns_last[16];        /* the last update: "installed", "failed", "" */
     char mdns_last_why[48];
-    char mdns_sha[16];         /* the running image's short SHA-256 */
-    unsigned mdns_sha_key;
+    dev_image_sha mdns_sha[2]; /* each slot's image's short SHA-256 */
     eota_pull *pull;           /* update: http_request (pull/pull.h); NULL without */
 } dev_device;
 
@@ -123,6 +123,9 @@ uint32_t dev_now32(void);
 void dev_mdns_start(dev_device *d, uint16_t port);
 void dev_mdns_refresh(dev_device *d);
 void dev_mdns_note_event(dev_device *d, const eota_event *ev);
+/* 0 while the running image's hash is under way and no upload runs (the
+ * loop goes on at once), else -1. */
+long dev_mdns_timeout_ms(const dev_device *d);
 void dev_mdns_stop(dev_device *d);
 
 /* events.c: the engine's event and log seams, and web.c's busy check */

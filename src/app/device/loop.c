@@ -55,6 +55,7 @@ static int wait_ms(dev_device *d)
     timeout = nearer(timeout, eota_web_timeout_ms(d->web));
     timeout = nearer(timeout, dev_lobby_timeout_ms(d));
     timeout = nearer(timeout, eota_mdns_timeout_ms(d->mdns));
+    timeout = nearer(timeout, dev_mdns_timeout_ms(d)); /* the image's hash goes on */
     timeout = nearer(timeout, eota_pull_timeout_ms(d->pull));
     return timeout < 0 ? -1 : (int)(timeout > 60000 ? 60000 : timeout);
 }

@@ -5,7 +5,7 @@
  * with the web server. The TXT records
  * are rebuilt after every turn of the loop and announced when they change.
  */
-#include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,32 +14,24 @@
 #include "log.h"
 
 /* The first 12 hex digits of the SHA-256 of the running image (the
- * size the boot state recorded), computed once per installed image. */
+ * size the boot state recorded), one hash per slot (a rollback finds its
+ * slot's hash kept), worked a slice at a time on the loop's idle turns
+ * (dev_mdns_refresh); "pending" until done. */
 static const char *running_sha(dev_device *d, const eota_slot_info *si, int slot)
 {
-    unsigned key = si->image_seq * 2u + (unsigned)slot;
-    if (d->mdns_sha_key == key && d->mdns_sha[0])
-        return d->mdns_sha;
-    d->mdns_sha_key = key;
-    snprintf(d->mdns_sha, sizeof d->mdns_sha, "unknown");
     char path[4200];
-    FILE *f = fopen(eota_slots_path(&d->slots, eota_slot_letter(slot), path, sizeof path), "rb");
-    if (!f)
-        return d->mdns_sha;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    unsigned char buf[16384], md[32];
-    size_t left = si->size, n;
-    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-    while (left && (n = fread(buf, 1, left < sizeof buf ? left : sizeof buf, f)) > 0) {
-        EVP_DigestUpdate(c, buf, n);
-        left -= n;
-    }
-    EVP_DigestFinal_ex(c, md, NULL);
-    EVP_MD_CTX_free(c);
-    fclose(f);
-    for (int i = 0; i < 6; i++)
-        snprintf(d->mdns_sha + 2 * i, 3, "%02x", md[i]);
-    return d->mdns_sha;
+    dev_image_sha_want(&d->mdns_sha[slot], si->image_seq + 1u,
+                       eota_slots_path(&d->slots, eota_slot_letter(slot), path, sizeof path), si->size);
+    return dev_image_sha_hex(&d->mdns_sha[slot]);
+}
+
+/* The slot whose hash is under way, or -1. */
+static int hashing_slot(const dev_device *d)
+{
+    for (int i = 0; i < 2; i++)
+        if (dev_image_sha_busy(&d->mdns_sha[i]))
+            return i;
+    return -1;
 }
 
 /* slot, state, sha256 of the image this boot runs. */
@@ -103,6 +95,11 @@ void dev_mdns_start(dev_device *d, uint16_t port)
     }
     eota_mdns_txt t;
     build_txt(d, &t);
+    int h = hashing_slot(d);
+    if (h >= 0) { /* the first announcement says what runs: hashed at once */
+        dev_image_sha_step(&d->mdns_sha[h], SIZE_MAX);
+        build_txt(d, &t);
+    }
     /* the web server runs for either block (web/server.c) */
     int has_web = d->cfg.web_server.present || d->cfg.ota_web_server;
     uint16_t web = !has_web ? 0 : d->opt.web_port ? (uint16_t)d->opt.web_port : d->cfg.web_server.port;
@@ -110,17 +107,33 @@ void dev_mdns_start(dev_device *d, uint16_t port)
     d->mdns = eota_mdns_start(&mc, &t);
 }
 
+/* The slice of the image's hash one idle turn takes: a few milliseconds. */
+#define SHA_SLICE_BYTES (4u << 20)
+
+/* The TXT records waits for the running image's hash: never "pending" on
+ * the network, only a few idle turns late. */
 void dev_mdns_refresh(dev_device *d)
 {
     if (!d->mdns)
         return;
     eota_mdns_txt t;
     build_txt(d, &t);
-    eota_mdns_set_txt(d->mdns, &t);
+    int h = hashing_slot(d);
+    if (h >= 0 && !eota_lobby_uploading(&d->ota) && dev_image_sha_step(&d->mdns_sha[h], SHA_SLICE_BYTES) == 0)
+        build_txt(d, &t);
+    if (hashing_slot(d) < 0)
+        eota_mdns_set_txt(d->mdns, &t);
+}
+
+long dev_mdns_timeout_ms(const dev_device *d)
+{
+    return d->mdns && hashing_slot(d) >= 0 && !eota_lobby_uploading(&d->ota) ? 0 : -1;
 }
 
 void dev_mdns_stop(dev_device *d)
 {
     eota_mdns_stop(d->mdns);
     d->mdns = NULL;
+    for (int i = 0; i < 2; i++)
+        dev_image_sha_free(&d->mdns_sha[i]);
 }
