@@ -68,7 +68,7 @@ targets=(
 app_roots="server ingest bootstate safemode slotstore flash_backend"
 nodesc="-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_DESCRIPTIONS=0 -DEOTA_WITH_LOG_TEXT=0 -DEOTA_WITH_MD5_AUTH=0 -DEOTA_WITH_CRC_TABLE=0 -DEOTA_WITH_SIGNATURE=0 -DEOTA_WITH_NOISE=0"
 variants=(
-  "full||bootstate client crc32 flash flash_backend lobby noise protocol safemode server status signature sig_layer|"
+  "full||bootstate client client_data client_hs client_noise client_poll client_words crc32 flash flash_backend lobby noise protocol safemode server status signature sig_layer|"
   "device|-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_SIGNATURE=0 -DEOTA_WITH_NOISE=0|$app_roots|eota_boot"
   "device-noise|-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_SIGNATURE=0|$app_roots|eota_boot"
   "device-signed|-DEOTA_WITH_CLIENT=0 -DEOTA_WITH_NOISE=0|$app_roots sig_layer|eota_boot"

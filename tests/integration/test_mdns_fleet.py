@@ -61,7 +61,7 @@ def test_upload_to_name_local_without_nss_mdns(net, devices, tmp):
 
 
 def test_last_good_address_when_the_name_does_not_answer(net, devices, tmp):
-    os.makedirs(os.path.join(tmp, "cache", "eota"))
+    os.makedirs(os.path.join(tmp, "cache", "eota"), mode=0o700)
     with open(os.path.join(tmp, "cache", "eota", "addresses"), "w") as f:
         f.write("quiet.local %s\n" % net.addr[1])
     start(devices, net, 1, name="quiet", mdns="off")

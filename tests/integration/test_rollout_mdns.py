@@ -288,6 +288,22 @@ def test_fleet_of_50_killed_and_resumed_from_its_journal(net, tmp):
         fleet.close()
 
 
+def late_device(net, k, late):
+    """dev<k> started now, after the fleet (kept in late for close_late)."""
+    marker = tempfile.mktemp(prefix="eota-marker-")
+    d = NsDevice(net, 1, name="dev%02d" % k, extra=APP % (marker, "1s"), port=BASE_PORT + k)
+    d.marker = marker
+    late.append(d)
+    return d
+
+
+def close_late(late):
+    for d in late:
+        d.cleanup()
+        if os.path.exists(d.marker):
+            os.unlink(d.marker)
+
+
 def test_wait_online_tries_a_device_when_it_announces_itself(net, tmp):
     fleet = Fleet(net, 1)
     late = []
@@ -298,10 +314,7 @@ def test_wait_online_tries_a_device_when_it_announces_itself(net, tmp):
         # dev01 is offline meanwhile, tried at about 1.5, 3.5, 7.5 and 15.5 s:
         # it appears between two tries, and is tried when it announces itself
         time.sleep(8.5)
-        marker = tempfile.mktemp(prefix="eota-marker-")
-        d = NsDevice(net, 1, name="dev01", extra=APP % (marker, "1s"), port=BASE_PORT + 1)
-        d.marker = marker
-        late.append(d)
+        d = late_device(net, 1, late)
         out, err = p.communicate(timeout=90)
         assert p.returncode == 1, err
         assert "rollout: 2 installed, 0 skipped, 1 failed (1 of them still offline), 0 rolled back" in err, err
@@ -313,7 +326,42 @@ def test_wait_online_tries_a_device_when_it_announces_itself(net, tmp):
         assert d.log().count("Update complete:") == 1
     finally:
         fleet.close()
-        for d in late:
-            d.cleanup()
-            if os.path.exists(d.marker):
-                os.unlink(d.marker)
+        close_late(late)
+
+
+def test_wait_online_waits_for_a_name_that_does_not_resolve_yet(net, tmp):
+    """Under --wait-online a name that does not resolve is a device not
+    online yet: dev01.local, whose responder starts only once the rollout
+    has called it offline, is resolved again and installed; nobody.local,
+    which never answers, fails once --wait-online has passed, saying why."""
+    fleet = Fleet(net, 1)
+    late = []
+    try:
+        cmd = [eota_bin(), "upload", firmware(tmp, "v1"), "--json", "--verify-timeout", "40", "--max-failures",
+               "100%", "--wait-online", "20", "--retries", "0", "--device", "dev00.local:%d" % BASE_PORT,
+               "--device", "dev01.local:%d" % (BASE_PORT + 1), "--device", "nobody.local:3399"]
+        env = dict(os.environ, EOTA_CACHE_DIR="off")  # no last good address to fall back to
+        p = net.popen(2, cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        said = []
+        while not any(line.startswith("dev01.local:3301: offline (") for line in said):
+            line = p.stderr.readline()
+            assert line, "the rollout ended without calling dev01 offline:\n" + "".join(said)
+            said.append(line)
+        t_offline = time.monotonic()
+        d = late_device(net, 1, late)
+        out, rest = p.communicate(timeout=120)
+        err = "".join(said) + rest
+        assert p.returncode == 1, err
+        assert "dev01.local:3301: offline (cannot resolve 'dev01.local': no answer to mDNS within 5.0 s" in err, err
+        assert "rollout: 2 installed, 0 skipped, 1 failed (1 of them still offline), 0 rolled back" in err, err
+        assert "nobody.local:3399: FAILED: cannot resolve 'nobody.local': no answer to mDNS within 5.0 s" in err, err
+        evs = [json.loads(x) for x in out.splitlines() if x.startswith('{"event"')]
+        states = {s: [e["state"] for e in evs if e["device"] == s] for s in ("dev01.local:3301", "nobody.local:3399")}
+        assert states["dev01.local:3301"][:2] == ["uploading", "offline"], states
+        assert states["dev01.local:3301"][-1] == "installed", states
+        assert states["nobody.local:3399"] == ["uploading", "offline", "failed"], states
+        assert d.log().count("Update complete:") == 1
+        assert time.monotonic() - t_offline < 60
+    finally:
+        fleet.close()
+        close_late(late)

@@ -18,6 +18,15 @@ typedef struct disc_opts {
     int json, watch;
 } disc_opts;
 
+/* In the order of disc_kind. */
+static const char *const types[] = {"_esphomelib._tcp.local.", "_eota._tcp.local."};
+
+typedef struct disc_state {
+    eota_mdns_query *q;
+    eota_mdns_browse *b;
+    char shown[DISC_MAX][2048]; /* what --watch printed last of each slot */
+} disc_state;
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: eota discover [--timeout SECONDS] [--json] [--watch]\n"
@@ -74,16 +83,27 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* What --watch says of a device now shown as line, last shown as shown:
+ * NULL for nothing new. */
+static const char *event_of(const disc_dev *d, const char *line, const char *shown)
+{
+    if (d->gone)
+        return "removed";
+    if (!shown[0])
+        return "added";
+    return strcmp(line, shown) ? "changed" : NULL;
+}
+
 /* --watch: what changed since the last turn. */
 static void print_changes(disc_state *s, int json)
 {
     for (size_t i = 0; i < DISC_MAX; i++) {
-        disc_dev *d = &s->dev[i];
-        char line[sizeof d->shown];
-        if (!disc_complete(d))
+        const disc_dev *d = eota_mdns_browse_get(s->b, i);
+        char line[sizeof s->shown[i]];
+        if (!d || !eota_mdns_service_complete(d))
             continue;
         disc_line(d, line, sizeof line);
-        const char *ev = d->gone ? "removed" : !d->shown[0] ? "added" : strcmp(line, d->shown) ? "changed" : NULL;
+        const char *ev = event_of(d, line, s->shown[i]);
         if (!ev)
             continue;
         if (json) {
@@ -93,39 +113,43 @@ static void print_changes(disc_state *s, int json)
         } else
             printf("%-7s %s\n", ev, line);
         fflush(stdout);
-        snprintf(d->shown, sizeof d->shown, "%s", line);
-        if (d->gone)
-            memset(d, 0, sizeof *d);
+        snprintf(s->shown[i], sizeof s->shown[i], "%s", line);
+        if (d->gone) {
+            eota_mdns_browse_forget(s->b, i);
+            s->shown[i][0] = '\0';
+        }
     }
 }
 
 static int by_instance(const void *a, const void *b)
 {
-    return strcmp(((const disc_dev *)a)->instance, ((const disc_dev *)b)->instance);
+    return strcmp((*(const disc_dev *const *)a)->instance, (*(const disc_dev *const *)b)->instance);
 }
 
 static void print_all(disc_state *s, int json)
 {
-    qsort(s->dev, DISC_MAX, sizeof s->dev[0], by_instance);
+    const disc_dev *found[DISC_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < DISC_MAX; i++) {
+        const disc_dev *d = eota_mdns_browse_get(s->b, i);
+        if (d && eota_mdns_service_complete(d) && !d->gone)
+            found[n++] = d;
+    }
+    qsort(found, n, sizeof found[0], by_instance);
     if (json)
         printf("[");
     else
         disc_header();
-    int first = 1;
-    for (size_t i = 0; i < DISC_MAX; i++) {
-        const disc_dev *d = &s->dev[i];
-        char line[sizeof d->shown];
-        if (!disc_complete(d) || d->gone)
-            continue;
+    for (size_t i = 0; i < n; i++) {
+        char line[sizeof s->shown[0]];
         if (json) {
-            char *j = disc_json(d, NULL);
-            printf("%s%s", first ? "" : ",\n", j);
+            char *j = disc_json(found[i], NULL);
+            printf("%s%s", i ? ",\n" : "", j);
             free(j);
         } else {
-            disc_line(d, line, sizeof line);
+            disc_line(found[i], line, sizeof line);
             printf("%s\n", line);
         }
-        first = 0;
     }
     if (json)
         printf("]\n");
@@ -153,15 +177,20 @@ int eota_cmd_discover(int argc, char **argv)
     if (rc >= 0)
         return rc;
     disc_state *s = calloc(1, sizeof *s);
-    if (!s || !(s->q = eota_mdns_query_new(disc_on_answer, s))) {
+    if (s)
+        s->b = eota_mdns_browse_new(types, 2, DISC_MAX, NULL, NULL);
+    if (!s || !s->b || !(s->q = eota_mdns_query_new(eota_mdns_browse_answer, s->b))) {
         fprintf(stderr, "eota discover: cannot listen for mDNS (see above)\n");
+        if (s)
+            eota_mdns_browse_free(s->b);
         free(s);
         return 1;
     }
-    disc_browse_start(s);
+    eota_mdns_browse_start(s->b, s->q);
     listen_loop(s, &o);
     print_all(s, o.json);
     eota_mdns_query_free(s->q);
+    eota_mdns_browse_free(s->b);
     free(s);
     return 0;
 }

@@ -11,7 +11,7 @@
 
 #include "discover.h"
 
-static const char *kind_name(const disc_dev *d) { return d->kind == DISC_EOTA ? "eota" : "esphome"; }
+static const char *kind_name(const disc_dev *d) { return d->type == DISC_EOTA ? "eota" : "esphome"; }
 
 /* "kitchen.local" of "kitchen.local." */
 static void host_of(const disc_dev *d, char *out, size_t len)
@@ -61,7 +61,7 @@ void disc_line(const disc_dev *d, char *out, size_t len)
     char host[256], spec[300];
     host_of(d, host, sizeof host);
     snprintf(spec, sizeof spec, "%s:%u", host, d->port);
-    int n = snprintf(out, len, "%-32s # %-7s address=%s", spec, kind_name(d), d->addr[0] ? d->addr : "-");
+    int n = snprintf(out, len, "%-32s # %-7s address=%s", spec, kind_name(d), d->addr[0][0] ? d->addr[0] : "-");
     line_ctx c = {out, len, n > 0 ? (size_t)n : 0};
     each_pair(d, line_pair, &c);
 }
@@ -83,8 +83,8 @@ char *disc_json(const disc_dev *d, const char *event)
     cJSON_AddStringToObject(o, "spec", spec);
     cJSON_AddStringToObject(o, "host", host);
     cJSON_AddNumberToObject(o, "port", d->port);
-    if (d->addr[0])
-        cJSON_AddStringToObject(o, "address", d->addr);
+    if (d->addr[0][0])
+        cJSON_AddStringToObject(o, "address", d->addr[0]);
     else
         cJSON_AddNullToObject(o, "address");
     cJSON *t = cJSON_AddObjectToObject(o, "txt");

@@ -15,7 +15,8 @@
  * Files: mdns.h (this), responder.c (the backend choice and the common
  * front), embedded.c, avahi.c, avahi_poll.c, query.c, sock.c (the
  * multicast sockets), guard.c (packets checked by libresolv before
- * libmdnsd sees them), txt.c (TXT records), addrs.c (our addresses).
+ * libmdnsd sees them), txt.c (TXT records), addrs.c (our addresses),
+ * browse.c (DNS-SD browsing over the querier, browse.h).
  */
 #ifndef EOTA_APP_MDNS_MDNS_H
 #define EOTA_APP_MDNS_MDNS_H

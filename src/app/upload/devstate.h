@@ -4,8 +4,9 @@
  * records (docs/internals/mdns.md): the SHA-256 prefix of the image it
  * runs, whether that image is on trial or confirmed, and how its last
  * update went (installed, failed, rolled_back, with a reason). The watch
- * browses _eota._tcp with the querier of src/app/mdns on the upload's own
- * poll loop (nothing here blocks) and keeps the latest of each device.
+ * browses _eota._tcp with the shared browser of src/app/mdns (browse.h) on
+ * the upload's own poll loop (nothing here blocks) and keeps the latest of
+ * each device.
  *
  * A job is matched to a device by name (a target NAME.local against the
  * SRV's host) or by address and port (a target or the job's address
@@ -24,11 +25,7 @@ struct up_job;
 #define UP_DEVSTATE_MAX 1024
 
 typedef struct up_devinfo {
-    char instance[128];     /* "kitchen._eota._tcp.local." */
-    char host[128];         /* the SRV's target, "kitchen.local." */
-    uint16_t port;          /* the SRV's port */
-    char addr[4][46];       /* its A records */
-    int have_srv, have_txt;
+    int have_txt;
     char sha256[16];        /* TXT sha256: 12 hex digits of the running image */
     char state[16];         /* TXT state: trial, confirmed, none */
     char last_update[16];   /* TXT last_update */

@@ -1,10 +1,9 @@
 /*
  * digest_cache.c: the MD5 of firmware files kept between runs
- * (digest_cache.h).
+ * (digest_cache.h), in the folder cache_dir.h chooses.
  */
 #include "upload/digest_cache.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,45 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RACY_SECONDS 2
+#include "upload/cache_dir.h"
 
-/* The cache folder into out (created if missing); 0, or -1 when off. */
-static int cache_dir(char *out, size_t len)
-{
-    const char *dir = getenv("EOTA_CACHE_DIR");
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    if (dir && *dir)
-        n = strcmp(dir, "off") == 0 ? -1 : snprintf(out, len, "%s", dir);
-    else if (xdg && *xdg)
-        n = snprintf(out, len, "%s/eota", xdg);
-    else if (home && *home)
-        n = snprintf(out, len, "%s/.cache/eota", home);
-    else
-        return -1;
-    if (n < 0 || (size_t)n >= len)
-        return -1;
-    if (mkdir(out, 0700) != 0 && errno != EEXIST) {
-        /* $XDG_CACHE_HOME/eota under a missing ~/.cache: make the parent */
-        char parent[512];
-        snprintf(parent, sizeof parent, "%s", out);
-        char *slash = strrchr(parent, '/');
-        if (!slash || slash == parent)
-            return -1;
-        *slash = '\0';
-        if (mkdir(parent, 0700) != 0 && errno != EEXIST)
-            return -1;
-        if (mkdir(out, 0700) != 0 && errno != EEXIST)
-            return -1;
-    }
-    return 0;
-}
+#define RACY_SECONDS 2
 
 static int entry_path(const struct stat *st, char *out, size_t len)
 {
     char dir[512];
-    if (cache_dir(dir, sizeof dir) != 0)
+    if (up_cache_dir(dir, sizeof dir) != 0)
         return -1;
     int n = snprintf(out, len, "%s/md5-%jx-%jx", dir, (uintmax_t)st->st_dev, (uintmax_t)st->st_ino);
     return n < 0 || (size_t)n >= len ? -1 : 0;

@@ -14,9 +14,9 @@
  * device refuse the image (it checks the MD5 itself); nothing is installed
  * on the strength of a cached digest.
  *
- * The folder: $EOTA_CACHE_DIR, else $XDG_CACHE_HOME/eota, else
- * ~/.cache/eota. EOTA_CACHE_DIR=off (or an unwritable folder) turns the
- * cache off; failures to read or write it are silent, never an error.
+ * The folder is cache_dir.h's ($EOTA_CACHE_DIR, else $XDG_CACHE_HOME/eota,
+ * else ~/.cache/eota; EOTA_CACHE_DIR=off turns the cache off). Failures to
+ * read or write an entry are silent, never an error.
  */
 #ifndef EOTA_APP_UPLOAD_DIGEST_CACHE_H
 #define EOTA_APP_UPLOAD_DIGEST_CACHE_H

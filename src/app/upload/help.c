@@ -163,9 +163,12 @@ static void help_transfer(FILE *f)
 "  Durations are seconds, or take a unit: 500ms, 2s, 1min. A web upload\n"
 "  uses --handshake-timeout for the TCP connect and --data-timeout for the\n"
 "  longest silence from then on.\n"
-"  The MD5 of an image is remembered (by its inode, size and times) in\n"
-"  $EOTA_CACHE_DIR, else $XDG_CACHE_HOME/eota or ~/.cache/eota, so that\n"
-"  sending it again starts at once; EOTA_CACHE_DIR=off turns that off.\n"
+"  The MD5 of an image is remembered (by its inode, size and times), so\n"
+"  that sending it again starts at once, and each name's last good address\n"
+"  is kept for when it does not resolve: both in $EOTA_CACHE_DIR, else\n"
+"  $XDG_CACHE_HOME/eota or ~/.cache/eota (created 0700; a folder of another\n"
+"  user's, or one others can write to, is refused); EOTA_CACHE_DIR=off\n"
+"  turns both off.\n"
 "\n",
             UP_DEFAULT_WINDOW, EOTA_CLIENT_MAX_WINDOW, UP_DEFAULT_JOBS);
 }
@@ -198,7 +201,8 @@ static void help_rollout(FILE *f)
 "      --force             send to devices the journal has as done, and to\n"
 "                          eota devices whose _eota._tcp shows this image\n"
 "                          (else \"skipped (already running this image)\")\n"
-"      --wait-online D     a device that cannot be reached is tried again\n"
+"      --wait-online D     a device that cannot be reached, or whose name\n"
+"                          does not resolve yet, is tried again\n"
 "                          after 2 s, then less often (every 8 s at most),\n"
 "                          and at once when it announces itself on mDNS,\n"
 "                          until D has passed, not failed\n"

@@ -177,20 +177,28 @@ void up_job_tick(up_run *r, up_job *j, uint64_t now)
 {
     if (j->st != UP_JOB_WAIT || now < j->next_try)
         return;
+    if (j->naddrs == 0) { /* its names did not resolve (--wait-online): again */
+        j->st = UP_JOB_RESOLVING;
+        up_resolver_begin(r->resolver, r, j);
+        return;
+    }
     /* After every address was tried once: the one that last took a
      * connection (the device lives there; it may have been busy), else
      * round the list. */
     attempt(r, j, j->good_addr >= 0 ? (size_t)j->good_addr : j->attempts % j->naddrs, 1);
 }
 
-/* The names are settled: the first attempt, or the failure. */
+/* The names are settled: the first attempt, or the failure (with
+ * --wait-online, a name that does not resolve yet is a device not online
+ * yet: the rollout has the job wait and resolve again). */
 static void resolved(up_run *r, up_job *j)
 {
     if (j->st != UP_JOB_RESOLVING)
         return;
     if (j->naddrs == 0) {
         j->res.err = EOTA_CLIENT_ERR_RESOLVE;
-        up_job_finish(r, j, 0);
+        if (!r->ro || !up_rollout_offline(r, j))
+            up_job_finish(r, j, 0);
         return;
     }
     j->max_attempts = j->naddrs + (size_t)r->opt.retries;

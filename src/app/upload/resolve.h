@@ -9,8 +9,8 @@
  *     the first to answer wins;
  *   - other names: c-ares.
  * A name that gets no answer falls back to its last good address, kept in
- * $XDG_CACHE_HOME/eota/addresses (~/.cache/eota/addresses): one "NAME
- * ADDRESS" line per name, written when an upload to it succeeded. A name
+ * the file `addresses` of the cache folder (cache_dir.h: $EOTA_CACHE_DIR,
+ * else $XDG_CACHE_HOME/eota, else ~/.cache/eota): one "NAME ADDRESS" line per name, written when an upload to it succeeded. A name
  * that fails fails only its own device.
  *
  * Files: resolve.c (the lookups of a run), resolve_sys.c (c-ares and

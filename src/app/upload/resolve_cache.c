@@ -1,14 +1,16 @@
 /*
  * resolve_cache.c: the last good address of each device name (resolve.h),
- * in $XDG_CACHE_HOME/eota/addresses or ~/.cache/eota/addresses: "NAME
+ * in the file `addresses` of the folder cache_dir.h chooses: "NAME
  * ADDRESS" lines, replaced whole (write to a temporary file, rename).
+ * With the caches off nothing is read or written.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
+#include "upload/cache_dir.h"
 #include "upload/resolve.h"
 #include "upload/util.h"
 
@@ -26,23 +28,15 @@ struct up_addr_cache {
     int dirty;
 };
 
-static void cache_dir(char *out, size_t len)
-{
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (xdg && *xdg)
-        snprintf(out, len, "%s/eota", xdg);
-    else
-        snprintf(out, len, "%s/.cache/eota", home && *home ? home : "/tmp");
-}
-
 up_addr_cache *up_addr_cache_load(void)
 {
     up_addr_cache *c = up_xcalloc(1, sizeof *c);
     c->e = up_xcalloc(CACHE_MAX, sizeof *c->e);
     char dir[4000];
-    cache_dir(dir, sizeof dir);
+    if (up_cache_dir(dir, sizeof dir) != 0)
+        return c; /* off: no path, nothing read or written */
     snprintf(c->path, sizeof c->path, "%s/addresses", dir);
-    FILE *f = fopen(c->path, "r");
+    FILE *f = fopen(c->path, "re");
     char line[512];
     while (f && c->n < CACHE_MAX && fgets(line, sizeof line, f)) {
         cache_entry *e = &c->e[c->n];
@@ -81,25 +75,17 @@ void up_addr_cache_put(up_addr_cache *c, const char *host, const char *ip)
 
 void up_addr_cache_save(up_addr_cache *c)
 {
-    if (!c->dirty)
+    if (!c->dirty || !c->path[0])
         return;
-    char dir[4000], tmp[4200];
-    cache_dir(dir, sizeof dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", c->path);
-    char *slash = strrchr(dir, '/');
-    if (slash) { /* the parent (~/.cache) first */
-        *slash = 0;
-        mkdir(dir, 0700);
-        *slash = '/';
-    }
-    mkdir(dir, 0700);
-    FILE *f = fopen(tmp, "w");
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", c->path, (long)getpid());
+    FILE *f = fopen(tmp, "we");
     if (!f)
         return;
     for (size_t i = 0; i < c->n; i++)
         fprintf(f, "%s %s\n", c->e[i].host, c->e[i].ip);
-    if (fclose(f) == 0)
-        rename(tmp, c->path);
+    if (fclose(f) != 0 || rename(tmp, c->path) != 0)
+        unlink(tmp);
 }
 
 const char *up_addr_cache_path(const up_addr_cache *c) { return c->path; }

@@ -310,9 +310,11 @@ int up_rollout_offline(up_run *r, up_job *j)
         return 0;
     ro_job *x = &ro->jx[i];
     if (ro->state[i] != RO_OFFLINE) {
-        up_say(&r->con, "%s: offline; trying again in %u s, then less often (every %u s at most), and at once when "
-                        "it announces itself on mDNS, until --wait-online ends",
-               j->spec, OFFLINE_FIRST_MS / 1000, OFFLINE_MAX_MS / 1000);
+        int unresolved = j->res.err == EOTA_CLIENT_ERR_RESOLVE;
+        up_say(&r->con, "%s: offline%s%s%s; trying again in %u s, then less often (every %u s at most), and at once "
+                        "when it announces itself on mDNS, until --wait-online ends",
+               j->spec, unresolved ? " (" : "", unresolved ? j->resolve_msg : "", unresolved ? ")" : "",
+               OFFLINE_FIRST_MS / 1000, OFFLINE_MAX_MS / 1000);
         ro_emit(r, i, RO_OFFLINE, NULL);
         x->every = OFFLINE_FIRST_MS;
     }

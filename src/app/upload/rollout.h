@@ -23,10 +23,11 @@
  *             with this image is skipped (--force sends anyway); one
  *             recorded as sent is only verified (an eota device showing
  *             that it rolled back is named so at once);
- *   offline   with --wait-online D, a device that cannot be reached is
- *             tried again every few seconds (2 s, doubling up to 8 s), and
- *             at once when it announces itself on mDNS, until D has
- *             passed, instead of failing;
+ *   offline   with --wait-online D, a device that cannot be reached, or
+ *             whose name does not resolve yet (mDNS, DNS), is tried again
+ *             every few seconds (2 s, doubling up to 8 s), and at once
+ *             when it announces itself on mDNS, until D has passed,
+ *             instead of failing;
  *   signals   the first SIGINT or SIGTERM stops beginning devices, the
  *             second cuts those in flight (they keep their old image).
  *
@@ -74,8 +75,10 @@ int up_rollout_verify_begin(struct up_run *r, struct up_job *j);
  * set to wait), 0 when the job is to finish with j->res. */
 int up_rollout_probe_ended(struct up_run *r, struct up_job *j);
 
-/* A network failure of j before anything was sent: 1 when --wait-online
- * keeps it waiting (the job was set to wait). */
+/* A network failure of j before anything was sent, or a name of it that
+ * did not resolve (EOTA_CLIENT_ERR_RESOLVE: not online yet): 1 when
+ * --wait-online keeps it waiting (the job was set to wait; after a name
+ * that did not resolve, the wait ends in a new lookup). */
 int up_rollout_offline(struct up_run *r, struct up_job *j);
 
 /* j is done (ok or not): the counts, the halt, the journal, the event. */
