@@ -205,30 +205,28 @@ int eota_server_set_password(eota_server *srv, const char *password)
 {
     if (!eota_wire_password_fits(password, EOTA_PASSWORD_MAX))
         return EOTA_EINVAL;
-    srv->cfg.password = password;
+    srv->cfg.password = password ? password : ""; /* never NULL from here */
     srv->secrets_gen++;
     return EOTA_OK;
 }
 
 int eota_server_set_noise_key(eota_server *srv, const uint8_t *key, int required)
 {
-    if (!key) {
-        srv->noise_mode = NOISE_NONE;
-        srv->cfg.noise_key = NULL;
-        srv->secrets_gen++;
-        return EOTA_OK;
-    }
+    uint8_t mode = NOISE_NONE;
+    if (key) {
 #if EOTA_WITH_NOISE
-    if (eota_noise_key_is_zero(key) || !srv->cfg.noise_crypto.ops)
+        if (!srv->cfg.noise_crypto.ops || eota_noise_key_is_zero(key))
+            return EOTA_EINVAL;
+        mode = required ? NOISE_REQUIRED : NOISE_OFFERED;
+#else
+        (void)required;
         return EOTA_EINVAL;
+#endif
+    }
     srv->cfg.noise_key = key;
-    srv->noise_mode = required ? NOISE_REQUIRED : NOISE_OFFERED;
+    srv->noise_mode = mode;
     srv->secrets_gen++;
     return EOTA_OK;
-#else
-    (void)required;
-    return EOTA_EINVAL;
-#endif
 }
 
 int eota_server_accept(eota_server *srv, void *conn)
@@ -419,7 +417,7 @@ static void on_features(eota_server *s)
         s->phase = PH_NOISE; /* the key authenticates both sides: no password step */
         return;
     }
-    if (!s->cfg.password || !s->cfg.password[0]) {
+    if (s->cfg.password[0] == '\0') {
         after_auth(s);
         return;
     }
@@ -449,38 +447,30 @@ static void on_features(eota_server *s)
     expect(s, PH_AUTH, 2 * hexlen);
 }
 
-/* The response the password gives to our nonce and the client's cnonce,
- * as lowercase hex in want (hexlen / 2 digest bytes). 0: the hash seam
- * failed. The password is the one in force now: it may have changed since
- * the challenge (then after_auth refuses the session anyway). */
-static int expected_response(eota_server *s, eota_hash_alg alg, size_t hexlen, char *want)
-{
-    const eota_hash *h = &s->cfg.hash;
-    const char *pw = s->cfg.password ? s->cfg.password : "";
-    uint8_t digest[EOTA_SHA256_DIGEST_LEN];
-    if (h->ops->begin(h->ctx, alg) != EOTA_OK)
-        return 0;
-    h->ops->update(h->ctx, (const uint8_t *)pw, strlen(pw));
-    h->ops->update(h->ctx, (const uint8_t *)s->nonce, hexlen);
-    h->ops->update(h->ctx, s->wire.in, hexlen); /* cnonce, exactly as received */
-    int ok = h->ops->finish(h->ctx, digest) == EOTA_OK;
-    if (ok)
-        eota_hex_encode(want, digest, hexlen / 2);
-    eota_wire_wipe(digest, sizeof digest); /* derived from the password */
-    return ok;
-}
-
+/* The password is the one in force now: it may have changed since the
+ * challenge (after_auth refuses the session then anyway). */
 static void on_auth(eota_server *s)
 {
     eota_hash_alg alg = s->auth_kind == EOTA_AUTH_SHA256 ? EOTA_HASH_SHA256 : EOTA_HASH_MD5;
     size_t hexlen = s->wire.in_need / 2;
+    uint8_t digest[EOTA_SHA256_DIGEST_LEN];
     char want[EOTA_SHA256_HEX_LEN];
-    if (!expected_response(s, alg, hexlen, want)) {
-        eota_wire_wipe(want, sizeof want);
+    const eota_hash *h = &s->cfg.hash;
+
+    if (h->ops->begin(h->ctx, alg) != EOTA_OK) {
         fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("hash seam failed"));
         return;
     }
+    h->ops->update(h->ctx, (const uint8_t *)s->cfg.password, strlen(s->cfg.password));
+    h->ops->update(h->ctx, (const uint8_t *)s->nonce, hexlen);
+    h->ops->update(h->ctx, s->wire.in, hexlen); /* cnonce, exactly as received */
+    if (h->ops->finish(h->ctx, digest) != EOTA_OK) {
+        fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("hash seam failed"));
+        return;
+    }
+    eota_hex_encode(want, digest, hexlen / 2);
     int ok = hex_equal_ct(s->wire.in + hexlen, want, hexlen);
+    eota_wire_wipe(digest, sizeof digest); /* derived from the password */
     eota_wire_wipe(want, sizeof want);
     if (!ok) {
         fail(s, EOTA_RESP_ERROR_AUTH_INVALID, EOTA_LOG_TEXT("authentication failed: wrong password"));

@@ -9,7 +9,11 @@ libraries' data; /proc/PID/maps and /proc/PID/mem, as root) is searched and
 the occurrences printed: the OTA password in force exactly once, the old one
 never, the web password once, the key's 32 raw bytes at most once and its
 base64 text never. Freed buffers count too: the config reader's file and
-parser buffers, the authentication's, the old password after the reload.
+parser buffers, the authentication's, the old password after the reload;
+and fragments (a secret's tail without the rest: a freed block loses its
+first bytes to the allocator) must be none. A third run has the password
+set by an on_boot ota.set_auth_password action: it once, the ota: entry's
+(never in force) never.
 
 Mappings larger than 1 GiB are not read: a sanitizer build's shadow memory
 (shadow bytes, not data); each skipped one is printed.
@@ -18,7 +22,7 @@ import base64
 import os
 import signal
 
-from devicelib import app_image
+from devicelib import Device, app_image
 import espota_stock as stock
 import noise_uploader as nup
 from weblib import WebDevice, curl
@@ -191,3 +195,29 @@ def test_one_copy_required_key_and_digest_web():
     assert c["old key, 32 raw bytes"] == (0, 0), c
     assert c["old key, base64 text"] == (0, 0), c
     assert c["web password"] == (1, 0), c
+
+
+# An esphome: on_boot: ota.set_auth_password action sets the password in
+# force: the engine refers to the action's own text (it stays in the config:
+# the action may run again); the ota: entry's password, never in force, is
+# wiped.
+ACTION_PW = "ActPw-Vb6Np1Qs4Xe-Zk9Hd2Lm7Gc3Rw"
+ACTION = ("ota:\n  - platform: esphome\n    id: main_ota\n    password: !secret ota_pw\n"
+          "wifi:\n  ap:\n    password: *act\n")
+ACTION_BOOT = ("  on_boot:\n    then:\n      - ota.set_auth_password:\n          id: main_ota\n"
+               "          password: &act %s" % ACTION_PW)
+
+
+def test_one_copy_with_set_auth_password_action():
+    dev = Device(ACTION, secrets="ota_pw: %s\n" % OTA_PW, name="itest\n" + ACTION_BOOT)
+    try:
+        dev.wait_log(r"OTA password changed")
+        assert plain(dev, "v1", OTA_PW)["result"] == "error"
+        assert plain(dev, "v2", ACTION_PW)["result"] == "ok"
+        c = search(dev, {"action's password (in force)": ACTION_PW.encode(),
+                         "ota: entry's password": OTA_PW.encode()})
+        dev.stop()
+    finally:
+        dev.cleanup()
+    assert c["action's password (in force)"] == (1, 0), c
+    assert c["ota: entry's password"] == (0, 0), c
