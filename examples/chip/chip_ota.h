@@ -43,7 +43,9 @@ typedef enum chip_ota_action {
 } chip_ota_action;
 
 /* Start for this boot: d is the bootloader's decision (board_handoff_read),
- * password the OTA password ("" or NULL: none). EOTA_OK or a status. */
+ * password the OTA password ("" or NULL: none), not copied: the engine
+ * refers to it, so it must outlive the engine (a literal, or static
+ * memory). EOTA_OK or a status. */
 int chip_ota_start(chip_ota *o, eota_flash flash, const eota_boot_decision *d, const char *password);
 
 /* One turn: take a new client, serve the current one, run the safe-mode

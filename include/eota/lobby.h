@@ -3,7 +3,8 @@
  * that a stranger's idle or slow connection never holds the device.
  *
  * An eota_lobby holds EOTA_LOBBY_PLACES engines (eota/server.h), the
- * handshake places, all over the same config and the one transfer buffer.
+ * handshake places, all over the same config, the one transfer buffer and
+ * the caller's one copy of the password and the Noise key.
  * Each place runs one connection's handshake with its own wire and Noise
  * state. Only an authenticated session (the password or the Noise key;
  * without either, one that has sent its size) takes the single upload slot;
@@ -48,7 +49,10 @@ typedef struct eota_lobby {
  * uses it). EOTA_OK or EOTA_EINVAL, as eota_server_init. */
 int eota_lobby_init(eota_lobby *l, const eota_server_config *cfg, uint8_t *buf, size_t buf_size);
 
-/* eota_server_set_password / _set_noise_key for every place. */
+/* eota_server_set_password / _set_noise_key for every place. The places
+ * hold no copy of the password or the key: all refer to the caller's one
+ * copy (server.h, "One copy of each secret"), and a change ends every
+ * handshake in progress that has not passed authentication yet. */
 int eota_lobby_set_password(eota_lobby *l, const char *password);
 int eota_lobby_set_noise_key(eota_lobby *l, const uint8_t *key, int required);
 

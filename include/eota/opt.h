@@ -11,8 +11,8 @@
  * every option here. An installed library (cmake --install) has decided
  * already: its eota/opt_build.h, written at its build, fixes the options it
  * was built with, so that a program compiled against it cannot lay out
- * eota_server or eota_client differently from the library (EOTA_PASSWORD_MAX
- * sizes arrays in both) or believe in code the library left out. A program
+ * eota_client differently from the library (EOTA_PASSWORD_MAX sizes an
+ * array in it) or believe in code the library left out. A program
  * that sets an option to another value than the installed library's gets a
  * compile error that names it. In the source tree eota/opt_build.h is empty.
  */
@@ -24,8 +24,9 @@
 #endif
 #include "eota/opt_build.h"
 
-/* Longest password the engines store, in bytes (eota_server keeps two
- * copies, eota_client one: RAM is 2 x (EOTA_PASSWORD_MAX + 1) per server). */
+/* Longest password the engines take, in bytes (eota_server refers to the
+ * caller's and keeps no copy; eota_client keeps one: EOTA_PASSWORD_MAX + 1
+ * bytes of its RAM). */
 #ifndef EOTA_PASSWORD_MAX
 #define EOTA_PASSWORD_MAX 128
 #endif

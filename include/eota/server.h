@@ -47,7 +47,11 @@ typedef struct eota_server_config {
     eota_hash hash;
     eota_backend backend;
     eota_events events;        /* optional callbacks */
-    const char *password;      /* NULL or "" = no authentication */
+    const char *password;      /* NULL or "" = no authentication. Not
+                                  copied: the engine refers to the caller's
+                                  string, the device's one copy of it, which
+                                  must stay valid while the engine uses it
+                                  (see eota_server_set_password) */
     uint8_t version;           /* 1 or 2; 0 means 2 */
     uint8_t allow_md5_auth;    /* 1: answer clients without SHA-256 with
                                   the legacy MD5 challenge (opt-in; a build
@@ -72,8 +76,9 @@ typedef struct eota_server_config {
                                   EOTA_RESP_ERROR_ESP32_NOT_ENOUGH_SPACE */
     /* Noise (PROTOCOL.md section 10; a build with EOTA_WITH_NOISE). */
     const uint8_t *noise_key;  /* NULL: no Noise; else the 32-byte key
-                                  (copied; all zero is refused). With a key
-                                  the device offers Noise (server flag 04) */
+                                  (not copied, as the password; all zero is
+                                  refused). With a key the device offers
+                                  Noise (server flag 04) */
     uint8_t noise_required;    /* 1: it requires Noise: a client that does
                                   not set 0x0C gets 94 after its feature
                                   byte. With Noise the password step is
@@ -125,6 +130,8 @@ typedef struct eota_server {
     uint32_t EOTA_PRIVATE(size);
     uint32_t EOTA_PRIVATE(received);      /* wire bytes received in the data phase */
     uint32_t EOTA_PRIVATE(acked);         /* bytes covered by CHUNK_OKs already queued */
+    uint32_t EOTA_PRIVATE(secrets_gen);   /* counts the changes of password and key */
+    uint32_t EOTA_PRIVATE(session_gen);   /* secrets_gen when the session was accepted */
     /* Set by an eota_lobby (eota/lobby.h) that owns this engine: asked
      * whether the session may take the upload slot; NULL: always. */
     int (*EOTA_PRIVATE(claim))(void *ctx, struct eota_server *srv);
@@ -135,29 +142,45 @@ typedef struct eota_server {
     uint8_t *EOTA_PRIVATE(buf);
     size_t EOTA_PRIVATE(buf_size);
     char EOTA_PRIVATE(nonce)[EOTA_SHA256_HEX_LEN + 1];
-    char EOTA_PRIVATE(password)[EOTA_PASSWORD_MAX + 1];
-    char EOTA_PRIVATE(session_password)[EOTA_PASSWORD_MAX + 1];
 #if EOTA_WITH_NOISE
-    uint8_t EOTA_PRIVATE(noise_key)[EOTA_NOISE_PSK_LEN];
     eota_noise EOTA_PRIVATE(noise);       /* the session's Noise state */
 #endif
 } eota_server;
 
-/* Set up an engine. The config is copied; the password is copied too.
- * buf (at least EOTA_SERVER_MIN_BUFFER bytes; 4 KiB or more is better) stays
- * the caller's and must live as long as the engine. Returns EOTA_OK or
- * EOTA_EINVAL. */
+/* Set up an engine. The config is copied, but not the secrets it names
+ * (cfg.password, cfg.noise_key): the engine refers to them. buf (at least
+ * EOTA_SERVER_MIN_BUFFER bytes; 4 KiB or more is better) stays the caller's
+ * and must live as long as the engine. Returns EOTA_OK or EOTA_EINVAL. */
 int eota_server_init(eota_server *srv, const eota_server_config *cfg, uint8_t *buf, size_t buf_size);
 
-/* Change the password (the seed's set_auth_password). Takes effect from the
- * next connection; NULL or "" turns authentication off. EOTA_EINVAL when the
- * password is longer than EOTA_PASSWORD_MAX (the old one stays). */
+/* One copy of each secret. The engine keeps no copy of the password or
+ * the Noise key: it refers to the caller's (an eota_lobby's places all refer
+ * to the same one), reads them when a handshake needs them, and wipes what
+ * it computed from them (the expected response) at once. The caller keeps
+ * the memory valid and unchanged until it names other memory here, and
+ * wipes it when it is done with it. To change a secret in place, write the
+ * new one and call the setter (with the same pointer) before the next
+ * eota_server_poll.
+ *
+ * A change reaches the handshakes in progress: a session accepted before
+ * a call of eota_server_set_password or eota_server_set_noise_key (even one
+ * that sets the same value) cannot pass authentication. It ends as a wrong
+ * password or key would, with 0x82 (EOTA_RESP_ERROR_AUTH_INVALID): after
+ * its response to the challenge, or right after its feature byte when the
+ * device asks for no password, or inside its Noise session once the
+ * handshake is done (a Noise handshake with a key the session does not
+ * hold gets the reject frame first, as any wrong key). The uploader tries
+ * again under the new setting. A session already authenticated carries on
+ * (tests/unit/test_server.c, test_server_noise.c, test_lobby.c). */
+
+/* Change the password (the seed's set_auth_password); NULL or "" turns
+ * authentication off. EOTA_EINVAL when the password is longer than
+ * EOTA_PASSWORD_MAX (the old one stays). */
 int eota_server_set_password(eota_server *srv, const char *password);
 
-/* Change the Noise key and mode (a reload). Takes effect from the next
- * connection; key NULL turns Noise off. EOTA_EINVAL for an all-zero key,
- * a key without cfg.noise_crypto, or any key in a build without
- * EOTA_WITH_NOISE (the old setting stays). */
+/* Change the Noise key (32 bytes) and mode (a reload); key NULL turns Noise
+ * off. EOTA_EINVAL for an all-zero key, a key without cfg.noise_crypto, or
+ * any key in a build without EOTA_WITH_NOISE (the old setting stays). */
 int eota_server_set_noise_key(eota_server *srv, const uint8_t *key, int required);
 
 /* Hand a newly accepted connection to the engine. When an upload is already

@@ -184,7 +184,6 @@ int eota_server_init(eota_server *srv, const eota_server_config *cfg, uint8_t *b
         srv->cfg.data_timeout_ms = EOTA_DEVICE_DATA_TIMEOUT_MS;
     if (srv->cfg.final_ack_timeout_ms == 0)
         srv->cfg.final_ack_timeout_ms = EOTA_DEVICE_FINAL_ACK_TIMEOUT_MS;
-    srv->cfg.password = NULL; /* kept in our own copy below */
     srv->wire.transport = cfg->transport;
     eota_ingest_config ic = {cfg->backend, cfg->clock, cfg->events, cfg->hash, cfg->too_big_code};
     if (eota_ingest_init(&srv->ingest, &ic) != EOTA_OK)
@@ -193,37 +192,41 @@ int eota_server_init(eota_server *srv, const eota_server_config *cfg, uint8_t *b
     srv->buf_size = buf_size;
     if (eota_server_set_password(srv, cfg->password) != EOTA_OK)
         return EOTA_EINVAL;
-    srv->cfg.noise_key = NULL; /* kept in our own copy */
     if ((cfg->noise_required && !cfg->noise_key) ||
         eota_server_set_noise_key(srv, cfg->noise_key, cfg->noise_required) != EOTA_OK)
         return EOTA_EINVAL;
     return EOTA_OK;
 }
 
+/* The secrets are the caller's, referred to, never copied (server.h): a
+ * change only moves the pointers and counts itself, so that a handshake
+ * that began before it cannot pass authentication (after_auth). */
 int eota_server_set_password(eota_server *srv, const char *password)
 {
-    return eota_wire_set_password(srv->password, sizeof srv->password, password);
+    if (!eota_wire_password_fits(password, EOTA_PASSWORD_MAX))
+        return EOTA_EINVAL;
+    srv->cfg.password = password ? password : ""; /* never NULL from here */
+    srv->secrets_gen++;
+    return EOTA_OK;
 }
 
 int eota_server_set_noise_key(eota_server *srv, const uint8_t *key, int required)
 {
-    if (!key) {
-        srv->noise_mode = NOISE_NONE;
+    uint8_t mode = NOISE_NONE;
+    if (key) {
 #if EOTA_WITH_NOISE
-        memset(srv->noise_key, 0, sizeof srv->noise_key);
-#endif
-        return EOTA_OK;
-    }
-#if EOTA_WITH_NOISE
-    if (eota_noise_key_is_zero(key) || !srv->cfg.noise_crypto.ops)
-        return EOTA_EINVAL;
-    memcpy(srv->noise_key, key, sizeof srv->noise_key);
-    srv->noise_mode = required ? NOISE_REQUIRED : NOISE_OFFERED;
-    return EOTA_OK;
+        if (!srv->cfg.noise_crypto.ops || eota_noise_key_is_zero(key))
+            return EOTA_EINVAL;
+        mode = required ? NOISE_REQUIRED : NOISE_OFFERED;
 #else
-    (void)required;
-    return EOTA_EINVAL;
+        (void)required;
+        return EOTA_EINVAL;
 #endif
+    }
+    srv->cfg.noise_key = key;
+    srv->noise_mode = mode;
+    srv->secrets_gen++;
+    return EOTA_OK;
 }
 
 int eota_server_accept(eota_server *srv, void *conn)
@@ -238,7 +241,7 @@ int eota_server_accept(eota_server *srv, void *conn)
         return EOTA_EBUSY;
     }
     eota_wire_open(&srv->wire, conn);
-    memcpy(srv->session_password, srv->password, sizeof srv->password);
+    srv->session_gen = srv->secrets_gen;
     srv->phase_start_ms = srv->last_activity_ms = now(srv);
     srv->client_features = srv->server_flags = 0;
     srv->auth_kind = EOTA_AUTH_NONE;
@@ -294,6 +297,11 @@ static int take_slot(eota_server *s)
 
 static void after_auth(eota_server *s)
 {
+    if (s->session_gen != s->secrets_gen) {
+        fail(s, EOTA_RESP_ERROR_AUTH_INVALID,
+             EOTA_LOG_TEXT("authentication refused: the password or key changed during the handshake"));
+        return;
+    }
     /* Authenticated by the password or the key: the upload slot is its. */
     if ((s->auth_kind != EOTA_AUTH_NONE || s->encrypted) && !take_slot(s))
         return;
@@ -318,7 +326,7 @@ static int noise_wanted(const eota_server *s, uint8_t f)
  * written through the Noise session, the responder over the connection. */
 static int noise_begin(eota_server *s)
 {
-    eota_noise_config nc = {EOTA_NOISE_RESPONDER, s->noise_key, s->cfg.noise_crypto, s->cfg.random, 1};
+    eota_noise_config nc = {EOTA_NOISE_RESPONDER, s->cfg.noise_key, s->cfg.noise_crypto, s->cfg.random, 1};
     uint8_t pro[EOTA_NOISE_PROLOGUE_LEN];
     eota_noise_prologue(pro, s->cfg.version, s->client_features, s->server_flags);
     if (eota_noise_init(&s->noise, &nc) != EOTA_OK)
@@ -409,7 +417,7 @@ static void on_features(eota_server *s)
         s->phase = PH_NOISE; /* the key authenticates both sides: no password step */
         return;
     }
-    if (s->session_password[0] == '\0') {
+    if (s->cfg.password[0] == '\0') {
         after_auth(s);
         return;
     }
@@ -439,6 +447,8 @@ static void on_features(eota_server *s)
     expect(s, PH_AUTH, 2 * hexlen);
 }
 
+/* The password is the one in force now: it may have changed since the
+ * challenge (after_auth refuses the session then anyway). */
 static void on_auth(eota_server *s)
 {
     eota_hash_alg alg = s->auth_kind == EOTA_AUTH_SHA256 ? EOTA_HASH_SHA256 : EOTA_HASH_MD5;
@@ -451,7 +461,7 @@ static void on_auth(eota_server *s)
         fail(s, EOTA_RESP_ERROR_UNKNOWN, EOTA_LOG_TEXT("hash seam failed"));
         return;
     }
-    h->ops->update(h->ctx, (const uint8_t *)s->session_password, strlen(s->session_password));
+    h->ops->update(h->ctx, (const uint8_t *)s->cfg.password, strlen(s->cfg.password));
     h->ops->update(h->ctx, (const uint8_t *)s->nonce, hexlen);
     h->ops->update(h->ctx, s->wire.in, hexlen); /* cnonce, exactly as received */
     if (h->ops->finish(h->ctx, digest) != EOTA_OK) {
@@ -460,8 +470,8 @@ static void on_auth(eota_server *s)
     }
     eota_hex_encode(want, digest, hexlen / 2);
     int ok = hex_equal_ct(s->wire.in + hexlen, want, hexlen);
-    memset(digest, 0, sizeof digest);
-    memset(want, 0, sizeof want);
+    eota_wire_wipe(digest, sizeof digest); /* derived from the password */
+    eota_wire_wipe(want, sizeof want);
     if (!ok) {
         fail(s, EOTA_RESP_ERROR_AUTH_INVALID, EOTA_LOG_TEXT("authentication failed: wrong password"));
         return;

@@ -1,7 +1,8 @@
 /*
  * wire.c: the I/O helpers both engines share (see wire.h): the exact reads
  * that make any fragmentation give the same result, and the ordered queue
- * of replies that leave whenever the transport takes them.
+ * of replies that leave whenever the transport takes them; the password
+ * and wipe helpers.
  */
 #include "wire.h"
 
@@ -94,4 +95,19 @@ int eota_wire_set_password(char *dst, size_t cap, const char *password)
         memcpy(dst, password, n);
     memset(dst + n, 0, cap - n);
     return EOTA_OK;
+}
+
+int eota_wire_password_fits(const char *password, size_t max)
+{
+    for (size_t n = 0; password && n <= max; n++)
+        if (password[n] == '\0')
+            return 1;
+    return !password;
+}
+
+void eota_wire_wipe(void *p, size_t n)
+{
+    volatile uint8_t *v = p;
+    while (n--)
+        *v++ = 0;
 }

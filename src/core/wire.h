@@ -2,7 +2,7 @@
  * wire.h (internal, not installed): the I/O helpers the device engine
  * (server.c) and the uploader engine (client.c) share, over the eota_wire
  * both embed (eota/wire.h). Exact reads of fixed-size fields, an ordered
- * queue of bytes for the peer, and small time and password helpers.
+ * queue of bytes for the peer, and small time, password and wipe helpers.
  */
 #ifndef EOTA_CORE_WIRE_H
 #define EOTA_CORE_WIRE_H
@@ -42,5 +42,10 @@ long eota_wire_remaining(uint32_t start, uint32_t limit, uint32_t t);
 /* Copy a password into dst (cap bytes, the terminator included), clearing
  * the rest. EOTA_OK, or EOTA_EINVAL when it is too long (dst unchanged). */
 int eota_wire_set_password(char *dst, size_t cap, const char *password);
+/* 1 when password (NULL is "") has at most max bytes; reads no further. */
+int eota_wire_password_fits(const char *password, size_t max);
+/* Zero n bytes at p through a volatile pointer, so that the compiler keeps
+ * the stores even into memory it sees dying (a secret's stack copy). */
+void eota_wire_wipe(void *p, size_t n);
 
 #endif

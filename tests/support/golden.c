@@ -299,6 +299,8 @@ static void settle(golden_run *r)
 void golden_begin(golden_run *r, const golden_config *c, const char *comment)
 {
     memset(r, 0, sizeof *r);
+    r->cfg = *c;
+    c = &r->cfg;
     r->h = calloc(1, sizeof *r->h);
     if (!r->h)
         abort();

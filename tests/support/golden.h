@@ -84,6 +84,7 @@ void golden_config_default(golden_config *c);
 
 typedef struct golden_run {
     eota_harness *h;
+    golden_config cfg;   /* the engine refers to its password (not copied) */
     gbuf text;
     size_t out_seen;     /* device bytes already written as D lines */
     int version_seen;    /* the first reply (00 VV) was tokenized */

@@ -351,6 +351,49 @@ static void test_password_everywhere(void **state)
     assert_int_equal(eota_lobby_timeout_ms(&f->lobby), -1);
 }
 
+/* The places share the caller's one copy of the password (lobby.h): a
+ * change reaches every place, also the handshakes in progress, which it
+ * ends with 82 (a wrong password's reply) whatever they answer; then each
+ * place authenticates against the new password, read where the caller
+ * keeps it. */
+static void test_password_change_reaches_every_place(void **state)
+{
+    fixture *f = *state;
+    char pw[16] = "before";
+    start(f, pw);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(accept_conn(f, i), i);
+        c_magic(&f->c[i]);
+        c_byte(&f->c[i], EOTA_FEATURES_STOCK_CLIENT);
+    }
+    drive(f, 3);
+    memcpy(pw, "after", 6); /* changed in place, then named again */
+    assert_int_equal(eota_lobby_set_password(&f->lobby, pw), EOTA_OK);
+    for (int i = 0; i < N; i++) {
+        c_auth(&f->c[i], i % 2 ? "after" : "before");
+        f->c[i].eof = 1; /* it closes once it has read the verdict */
+    }
+    drive(f, 50);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(f->c[i].out[f->c[i].out_len - 1], EOTA_RESP_ERROR_AUTH_INVALID);
+        assert_int_equal(f->c[i].closed, 1);
+    }
+    assert_false(eota_lobby_busy(&f->lobby));
+    for (int i = 0; i < N; i++) { /* each place, the new password */
+        fake_conn_free(&f->c[i]);
+        fake_conn_init(&f->c[i]);
+        assert_int_equal(eota_server_accept(eota_lobby_place(&f->lobby, i), &f->c[i]), EOTA_OK);
+        c_magic(&f->c[i]);
+        c_byte(&f->c[i], EOTA_FEATURES_STOCK_CLIENT);
+        drive(f, 3);
+        c_auth(&f->c[i], "after");
+        drive(f, 3);
+        assert_true(eota_lobby_uploading(&f->lobby));
+        assert_int_equal(f->c[i].out[f->c[i].out_len - 1], EOTA_RESP_AUTH_OK);
+        eota_lobby_cancel(&f->lobby);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +405,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_random_interleaving, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stock_exchange, setup, teardown),
         cmocka_unit_test_setup_teardown(test_password_everywhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_password_change_reaches_every_place, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

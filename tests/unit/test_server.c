@@ -1356,62 +1356,98 @@ static void test_second_connection_turned_away(void **state)
 
 /* ---------- runtime password ---------- */
 
-static void test_set_password_next_connection(void **state)
+/* The engine refers to the caller's password (server.h: one copy of each
+ * secret): a change reaches the handshakes in progress, and a session
+ * accepted before it cannot pass authentication: 82, as a wrong password,
+ * whatever it answers; the next session authenticates against the new one. */
+static void test_set_password_mid_handshake(void **state)
 {
     eota_harness *h = *state;
+    static const char *const n0 = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    static const char *const n1 = "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f";
     h->cfg.password = "old";
     start(h);
     c_magic(&h->conn);
     srvt_run_until_stall(h);
-    /* changed mid-session: this session keeps the old one */
     assert_int_equal(eota_server_set_password(&h->srv, "new"), EOTA_OK);
-    upl u = {.features = 0x07, .size = 10, .pw = "old"};
-    c_byte(&h->conn, u.features);
+    c_byte(&h->conn, 0x07);
     c_auth(h, EOTA_HASH_SHA256, "old", 0);
+    assert_int_equal(finish(h), 0);
+    ASSERT_OUT(h, "00 02 48 00 02 \"%s\" 82", n0);
+    assert_event(h, 0, EOTA_STATE_ERROR, EOTA_RESP_ERROR_AUTH_INVALID, 0, 0);
+    assert_int_equal(h->mem.begun, 0);
+
+    /* the right answer for the new password does not help a session that
+     * began before the change; the next session's does */
+    reconnect(h);
+    c_magic(&h->conn);
+    srvt_run_until_stall(h);
+    assert_int_equal(eota_server_set_password(&h->srv, "new"), EOTA_OK); /* the same value: a change */
+    upl u = {.features = 0x07, .size = 10, .pw = "new"};
+    c_byte(&h->conn, u.features);
+    c_auth(h, EOTA_HASH_SHA256, "new", 0);
+    assert_int_equal(finish(h), 0);
+    ASSERT_OUT(h, "00 02 48 00 02 \"%s\" 82", n1);
+    reconnect(h);
+    push_upload(h, &u);
+    assert_int_equal(finish(h), 1);
+    reconnect(h);
+    u.pw = "old";
+    push_upload(h, &u);
+    h->conn.eof = 1;
+    assert_int_equal(finish(h), 0);
+    assert_int_equal(h->conn.out[h->conn.out_len - 1], EOTA_RESP_ERROR_AUTH_INVALID);
+
+    /* turned off between the challenge and the response: refused */
+    reconnect(h);
+    c_magic(&h->conn);
+    c_byte(&h->conn, 0x07);
+    srvt_run_until_stall(h);
+    assert_int_equal(eota_server_set_password(&h->srv, NULL), EOTA_OK);
+    c_auth(h, EOTA_HASH_SHA256, "new", 0);
+    assert_int_equal(finish(h), 0);
+    assert_int_equal(h->conn.out[h->conn.out_len - 1], EOTA_RESP_ERROR_AUTH_INVALID);
+    /* without a password, a change before the feature byte: 82 at once */
+    reconnect(h);
+    c_magic(&h->conn);
+    srvt_run_until_stall(h);
+    assert_int_equal(eota_server_set_password(&h->srv, ""), EOTA_OK);
+    c_byte(&h->conn, 0x07);
+    assert_int_equal(finish(h), 0);
+    ASSERT_OUT(h, "00 02 48 00 82");
+    reconnect(h);
+    u.pw = NULL;
+    push_upload(h, &u);
+    assert_int_equal(finish(h), 1);
+    ASSERT_OUT(h, "00 02 48 00 41 42 43 47 44 45");
+}
+
+/* A session already authenticated carries on across a change; the password
+ * is read where the caller keeps it (changed in place, then named again). */
+static void test_set_password_after_auth_and_in_place(void **state)
+{
+    eota_harness *h = *state;
+    char pw[16] = "first";
+    h->cfg.password = pw;
+    start(h);
+    c_magic(&h->conn);
+    c_byte(&h->conn, 0x07);
+    c_auth(h, EOTA_HASH_SHA256, "first", 0);
+    srvt_run_until_stall(h);
+    assert_true(eota_server_authenticated(&h->srv));
+    memcpy(pw, "second", 7);
+    assert_int_equal(eota_server_set_password(&h->srv, pw), EOTA_OK);
     c_byte(&h->conn, 0);
     c_size(&h->conn, 10);
     c_md5(&h->conn, 10);
     c_data(&h->conn, 10, 0);
     c_byte(&h->conn, 0);
     assert_int_equal(finish(h), 1);
-    ASSERT_OUT(h, "00 02 48 00 02 \"%s\" 41 42 43 47 44 45",
-               "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
-
-    /* the next connection: old refused, new accepted */
+    assert_committed_pattern(h, 10);
     reconnect(h);
-    push_upload(h, &u);
-    h->conn.eof = 1;
-    assert_int_equal(finish(h), 0);
-    ASSERT_OUT(h, "00 02 48 00 02 \"%s\" 82",
-               "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f");
-    reconnect(h);
-    u.pw = "new";
+    upl u = {.features = 0x07, .size = 10, .pw = "second"};
     push_upload(h, &u);
     assert_int_equal(finish(h), 1);
-
-    /* empty turns auth off from the next connection; a session that began
-     * with a password still needs it */
-    reconnect(h);
-    c_magic(&h->conn);
-    srvt_run_until_stall(h);
-    assert_int_equal(eota_server_set_password(&h->srv, ""), EOTA_OK);
-    c_byte(&h->conn, 0x07);
-    srvt_run_until_stall(h);
-    ASSERT_OUT(h, "00 02 48 00 02 \"%s\"", "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f");
-    eota_server_cancel(&h->srv);
-    reconnect(h);
-    u.pw = NULL;
-    push_upload(h, &u);
-    assert_int_equal(finish(h), 1);
-    ASSERT_OUT(h, "00 02 48 00 41 42 43 47 44 45");
-
-    /* NULL too; then a password again */
-    assert_int_equal(eota_server_set_password(&h->srv, "again"), EOTA_OK);
-    assert_int_equal(eota_server_set_password(&h->srv, NULL), EOTA_OK);
-    reconnect(h);
-    push_upload(h, &u);
-    assert_int_equal(finish(h), 1);
-    ASSERT_OUT(h, "00 02 48 00 41 42 43 47 44 45");
 }
 
 static void test_set_password_too_long(void **state)
@@ -1995,7 +2031,8 @@ int main(void)
         T(test_handshake_timeout_after_size),
         T(test_data_timeout),
         T(test_second_connection_turned_away),
-        T(test_set_password_next_connection),
+        T(test_set_password_mid_handshake),
+        T(test_set_password_after_auth_and_in_place),
         T(test_set_password_too_long),
         T(test_cancel),
         T(test_slow_backend),

@@ -192,8 +192,8 @@ static void up_flush(nrun *r, uploader *u)
     u->cap.out.len = 0;
 }
 
-/* Magic, features 0F, the handshake. 1 when the session is up. */
-static int up_handshake(nrun *r, uploader *u, unsigned key_first)
+/* Magic and features 0F, the initiator set up with the key. */
+static void up_preamble(nrun *r, uploader *u, unsigned key_first)
 {
     key_of(u->key, key_first);
     u->eph = 0x11;
@@ -202,6 +202,11 @@ static int up_handshake(nrun *r, uploader *u, unsigned key_first)
     assert_int_equal(eota_noise_init(&u->nz, &cfg), EOTA_OK);
     client_bytes(r, (const uint8_t *)"\x6C\x26\xF7\x5C\x45", 5);
     client_bytes(r, (const uint8_t *)"\x0F", 1);
+}
+
+/* After the preamble: the Noise handshake. 1 when the session is up. */
+static int up_noise(nrun *r, uploader *u)
+{
     const fake_conn *c = &r->h->conn;
     if (c->out_len < 4 || c->out[2] != EOTA_RESP_FEATURE_FLAGS || !(c->out[3] & EOTA_SERVER_FLAG_NOISE))
         return 0;
@@ -212,6 +217,13 @@ static int up_handshake(nrun *r, uploader *u, unsigned key_first)
     u->cap.in = c->out + 4;
     u->cap.in_len = c->out_len - 4;
     return eota_noise_handshake(&u->nz) == EOTA_OK;
+}
+
+/* Magic, features 0F, the handshake. 1 when the session is up. */
+static int up_handshake(nrun *r, uploader *u, unsigned key_first)
+{
+    up_preamble(r, u, key_first);
+    return up_noise(r, u);
 }
 
 /* One field (or image frame) as one frame. */
@@ -636,6 +648,36 @@ static void test_password_skipped_inside_noise(void **state)
     free(finish(&r));
 }
 
+/* The engine refers to the caller's key (server.h): a change during a
+ * Noise handshake ends it as a wrong key would, whichever key the client
+ * holds: the old one completes the handshake the session began with (its
+ * Noise state took the key at the feature byte), then gets 82 inside it,
+ * and nothing is written. */
+static void test_key_change_mid_handshake(void **state)
+{
+    (void)state;
+    nconfig c = {1, 1};
+    nrun r;
+    uploader u;
+    for (int round = 0; round < 2; round++) {
+        memset(&u, 0, sizeof u);
+        begin(&r, &c, "key changed during the handshake");
+        up_preamble(&r, &u, 1);
+        key_of(r.key, round ? 1 : 2); /* round 1: the same key named again */
+        assert_int_equal(eota_server_set_noise_key(&r.h->srv, r.key, 1), EOTA_OK);
+        assert_true(up_noise(&r, &u)); /* the session's own copy: the old key */
+        eota_server_info info;
+        r.reboots += srvt_drive_idle(r.h, 1000, 100);
+        eota_server_get_info(&r.h->srv, &info);
+        assert_int_equal(info.encrypted, 1);
+        assert_int_equal(info.error_code, EOTA_RESP_ERROR_AUTH_INVALID);
+        assert_int_equal(r.h->mem.begun, 0);
+        assert_false(eota_server_busy(&r.h->srv));
+        up_free(&u);
+        free(finish(&r));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -645,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_fragmentation_gives_same_result),
         cmocka_unit_test(test_handshake_timeout),
         cmocka_unit_test(test_password_skipped_inside_noise),
+        cmocka_unit_test(test_key_change_mid_handshake),
     };
     return cmocka_run_group_tests(tests, noise_fixture_setup, noise_fixture_teardown);
 }

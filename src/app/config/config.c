@@ -122,7 +122,7 @@ int eota_config_load(const char *path, eota_config *out, char *err, size_t errle
         return r.s.status;
     if (schema_load(&r.s, path, &doc, "configuration file") == 0) {
         read_root(&r, yaml_document_get_root_node(&doc));
-        yaml_document_delete(&doc);
+        schema_doc_delete(&doc);
     }
     schema_release(&r.s);
     free(r.pending);

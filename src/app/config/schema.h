@@ -93,6 +93,9 @@ int schema_check_tag(schema_ctx *c, yaml_node_t *n, const char *path);
  * failure (nothing to delete). */
 int schema_load(schema_ctx *c, const char *path, yaml_document_t *doc, const char *what);
 
+/* Delete a document, its scalars wiped first (any may be a secret). */
+void schema_doc_delete(yaml_document_t *doc);
+
 /* Release what reading secrets took. */
 void schema_release(schema_ctx *c);
 

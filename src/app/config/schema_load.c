@@ -1,7 +1,10 @@
 /*
  * schema_load.c: YAML files for the schema engine (schema.h): one document
  * per file, libyaml's errors as FILE:LINE:COLUMN messages, and the values
- * of `!secret NAME` from secrets.yaml beside the config.
+ * of `!secret NAME` from secrets.yaml beside the config. A config holds
+ * passwords and keys: every buffer that held the file's text is wiped
+ * before it is freed (stdio's, libyaml's raw and decoded input, the
+ * documents' scalars); the values the config keeps are its one copy.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,7 +62,7 @@ static int load_one(schema_ctx *c, yaml_parser_t *p, FILE *f, const char *path,
     if (!yaml_parser_load(p, doc))
         return yaml_failure(c, p, f, path);
     if (!yaml_document_get_root_node(doc)) {
-        yaml_document_delete(doc);
+        schema_doc_delete(doc);
         if (ferror(f))
             return schema_failx(c, EOTA_EIO, path, NULL, NULL, "cannot read the %s: %s", what,
                                 strerror(errno));
@@ -69,16 +72,16 @@ static int load_one(schema_ctx *c, yaml_parser_t *p, FILE *f, const char *path,
     yaml_document_t extra;
     if (!yaml_parser_load(p, &extra)) {
         yaml_failure(c, p, f, path);
-        yaml_document_delete(doc);
+        schema_doc_delete(doc);
         return -1;
     }
     yaml_node_t *xroot = yaml_document_get_root_node(&extra);
     if (xroot) {
         schema_failx(c, EOTA_EINVAL, path, &xroot->start_mark, NULL,
                      "a second YAML document ('---'); the %s must hold one", what);
-        yaml_document_delete(doc);
+        schema_doc_delete(doc);
     }
-    yaml_document_delete(&extra);
+    schema_doc_delete(&extra);
     return xroot ? -1 : 0;
 }
 
@@ -94,6 +97,8 @@ int schema_load(schema_ctx *c, const char *path, yaml_document_t *doc, const cha
         return schema_failx(c, EOTA_EIO, path, NULL, NULL,
                             "cannot read the %s: it is a directory", what);
     }
+    char iobuf[BUFSIZ]; /* stdio's buffer: ours, so that it can be wiped */
+    setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) {
         fclose(f);
@@ -101,15 +106,27 @@ int schema_load(schema_ctx *c, const char *path, yaml_document_t *doc, const cha
     }
     yaml_parser_set_input_file(&p, f);
     int rc = load_one(c, &p, f, path, doc, what);
+    /* the text read and decoded (public fields of yaml_parser_t) */
+    explicit_bzero(p.raw_buffer.start, (size_t)(p.raw_buffer.end - p.raw_buffer.start));
+    explicit_bzero(p.buffer.start, (size_t)(p.buffer.end - p.buffer.start));
     yaml_parser_delete(&p);
     fclose(f);
+    explicit_bzero(iobuf, sizeof iobuf);
     return rc;
+}
+
+void schema_doc_delete(yaml_document_t *doc)
+{
+    for (yaml_node_t *n = doc->nodes.start; n && n < doc->nodes.top; n++)
+        if (n->type == YAML_SCALAR_NODE && n->data.scalar.value)
+            explicit_bzero(n->data.scalar.value, n->data.scalar.length);
+    yaml_document_delete(doc);
 }
 
 void schema_release(schema_ctx *c)
 {
     if (c->secrets_loaded)
-        yaml_document_delete(&c->secrets);
+        schema_doc_delete(&c->secrets);
     c->secrets_loaded = false;
     free(c->secrets_path);
     c->secrets_path = NULL;

@@ -16,7 +16,8 @@
  *   guard.c    the engine's events through the wrong-password backoff
  *   loop.c     the poll loop: what to wait for, and the work after a wait
  *   signals.c  signals through a signalfd: stop, reload, safe mode, children
- *   reload.c   the password and Noise key in force, and SIGHUP's reload of the config
+ *   reload.c   the password and Noise key in force (their one copy), and SIGHUP's
+ *              reload of the config
  *   boot.c     boot and reboot over the boot state, safe mode
  *   events.c   engine events -> log lines, automations, the web page
  *   app.c      the application, as a supervised child (app.h)
@@ -51,6 +52,15 @@
  * takes over a place whose failed session lingers for its error byte. */
 #define DEV_CONNS (EOTA_LOBBY_PLACES + 1)
 
+/* The OTA password and the Noise key the engine refers to: their one copy
+ * in the process (the engine keeps none, eota/server.h). Taken from the
+ * config, whose own copy is then wiped (d->cfg keeps whether they exist,
+ * not their value), and wiped when no longer in force (reload.c). */
+typedef struct dev_secrets {
+    char password[EOTA_PASSWORD_MAX + 1];
+    uint8_t key[EOTA_NOISE_PSK_LEN];
+} dev_secrets;
+
 typedef struct dev_device {
     dev_opts opt;
     eota_config cfg;
@@ -58,6 +68,10 @@ typedef struct dev_device {
     eota_slots slots;
     eota_storage storage;   /* the storage stack (storage.h) */
     eota_lobby ota;         /* the OTA engine: handshake places, one upload (eota/lobby.h) */
+    /* Two, so that a reload fills one while the engine still refers to the
+     * other; the one not in force is all zero. */
+    dev_secrets secrets[2];
+    int secrets_now;        /* the one in force */
     eota_posix_hash hash;
     eota_posix_noise_crypto noise; /* the Noise primitives (OpenSSL) */
     uint8_t *xfer;
@@ -103,6 +117,16 @@ void dev_signals_handle(dev_device *d);
 
 /* reload.c */
 const char *dev_effective_password(const eota_config *c);
+/* The slot of d->secrets not in force, filled with pw and key (NULL: none);
+ * NULL when pw is longer than the engine takes (nothing written). */
+dev_secrets *dev_secrets_fill(dev_device *d, const char *pw, const uint8_t *key);
+/* s is in force (the engine refers to it): the other slot is wiped. */
+void dev_secrets_commit(dev_device *d, dev_secrets *s);
+/* Wipe the config's copies of the OTA password and the Noise keys, once
+ * taken (c keeps whether they exist). */
+void dev_secrets_wipe_config(eota_config *c);
+/* At exit: both slots wiped. */
+void dev_secrets_forget(dev_device *d);
 /* reload.c: what the device does about Noise, for the log ("required ..."). */
 const char *dev_noise_mode(const eota_config *c);
 void dev_reload(dev_device *d);

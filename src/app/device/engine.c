@@ -4,15 +4,13 @@
  * simulate: behaviours), the OTA engine over POSIX seams, the listeners,
  * and the web server sharing the backend. The process holds passwords from
  * here on: it leaves no core dump and cannot be read by ptrace from another
- * process of the same user; the OTA password lives in the engine only.
+ * process of the same user; the OTA password and the Noise key have one
+ * copy, which the engine refers to (d->secrets, reload.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-
-#include <openssl/crypto.h>
 
 #include "device.h"
 
@@ -29,6 +27,28 @@ static void no_core_dumps(void)
     struct rlimit none = {0, 0};
     if (setrlimit(RLIMIT_CORE, &none) != 0 || SET_NOT_DUMPABLE() != 0)
         fprintf(stderr, "eota device: warning: core dumps could not be turned off\n");
+}
+
+/* The engine over sc, referring to the device's one copy of the password
+ * pw and of the config's Noise key (reload.c); the config's copies wiped. */
+static int start_engine(dev_device *d, eota_server_config *sc, const char *pw)
+{
+    bool required = false;
+    const uint8_t *key = eota_config_noise_key(&d->cfg, &required);
+    dev_secrets *s = dev_secrets_fill(d, pw, key);
+    if (s) {
+        sc->password = s->password;
+        sc->noise_key = key ? s->key : NULL;
+        sc->noise_required = required;
+    }
+    if (!s || eota_lobby_init(&d->ota, sc, d->xfer, DEV_XFER_SIZE) != EOTA_OK) {
+        fprintf(stderr, "eota device: the password is longer than %d bytes, or the encryption key cannot be used%s\n",
+                EOTA_PASSWORD_MAX, EOTA_WITH_NOISE ? "" : " (built without EOTA_WITH_NOISE)");
+        return -1;
+    }
+    dev_secrets_commit(d, s);
+    dev_secrets_wipe_config(&d->cfg);
+    return 0;
 }
 
 int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
@@ -57,7 +77,6 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
         .hash = eota_posix_hash_seam(&d->hash),
         .backend = d->storage.backend,
         .events = {dev_native_event, dev_native_log, d},
-        .password = pw,
         .version = d->cfg.ota.version,
         .allow_md5_auth = d->cfg.ota.allow_md5_auth,
         .too_big_code = d->cfg.profile->too_big_code, /* the chip's "not enough space" */
@@ -71,17 +90,8 @@ int dev_setup_engine(dev_device *d, uint16_t port, const char *pw)
         .progress_floor_bytes = d->cfg.ota.progress_floor_bytes,
         .progress_window_ms = d->cfg.ota.progress_window_ms,
     };
-    bool required = false;
-    sc.noise_key = eota_config_noise_key(&d->cfg, &required);
-    sc.noise_required = required;
-    if (eota_lobby_init(&d->ota, &sc, d->xfer, DEV_XFER_SIZE) != EOTA_OK) {
-        fprintf(stderr, "eota device: the password is longer than %d bytes, or the encryption key cannot be used%s\n",
-                EOTA_PASSWORD_MAX, EOTA_WITH_NOISE ? "" : " (built without EOTA_WITH_NOISE)");
+    if (start_engine(d, &sc, pw) != 0)
         return -1;
-    }
-    /* the engine keeps the password: the config's copy is wiped (one copy) */
-    if (d->cfg.ota.password)
-        OPENSSL_cleanse(d->cfg.ota.password, strlen(d->cfg.ota.password));
     if (dev_listen(d, port) != 0)
         return -1;
     eota_web_opts wo = {&d->cfg, &d->slots, &d->storage, d->opt.listen, d->opt.nlisten, (uint16_t)d->opt.web_port,

@@ -156,6 +156,7 @@ static void tear_down(dev_device *d)
     free(d->xfer);
     eota_slots_close(&d->slots);
     eota_config_free(&d->cfg);
+    dev_secrets_forget(d);
     free(d);
 }
 
