@@ -111,7 +111,8 @@ typedef enum eota_noise_failure_kind {
 
 typedef struct eota_noise_config {
     eota_noise_role role;
-    const uint8_t *psk;           /* 32 bytes, copied; all-zero is refused */
+    const uint8_t *psk;           /* 32 bytes, copied; all-zero is refused; the copy
+                                     is wiped once eota_noise_start has mixed it in */
     eota_noise_crypto crypto;
     eota_random random;           /* the ephemeral private key */
     uint16_t frame_limit;         /* most plaintext bytes write() puts in a

@@ -18,6 +18,7 @@
 
 #include "eota/protocol.h"
 #include "noise_hs.h"
+#include "wire.h"
 
 #if EOTA_WITH_NOISE
 
@@ -120,6 +121,7 @@ int eota_noise_start(eota_noise *nz, const eota_transport_ops *transport, void *
     nz->conn = conn;
     nz->state = NZ_HANDSHAKE;
     int st = eota_noise_hs_init(nz, prologue);
+    eota_wire_wipe(nz->psk, sizeof nz->psk); /* mixed into the chaining key: the session needs it no more */
     if (st == EOTA_OK && nz->role == EOTA_NOISE_INITIATOR)
         st = queue_handshake(nz);
     return st == EOTA_OK ? EOTA_OK : fail(nz, EOTA_NOISE_FAIL_CRYPTO, EOTA_ECRYPTO);
