@@ -261,7 +261,8 @@ def test_set_auth_password_in_a_trigger(dev):
     """ota.set_auth_password as an OTA trigger's action: a refused password
     (on_error) changes it, from the next connection on."""
     expect_code(up(dev, app_image("v1"), password="wrong"), 0x82)
-    dev.wait_log(r"on_error: OTA password changed \(effective from the next connection\)")
+    dev.wait_log(r"on_error: OTA password changed \(effective from the next connection; "
+                 r"a handshake in progress is refused\)")
     expect_code(up(dev, app_image("v1"), password="old-pw"), 0x82)
     expect_ok(up(dev, app_image("v1"), password="new-pw"))
 

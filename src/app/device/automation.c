@@ -137,8 +137,8 @@ static void set_auth_password(dev_automations *a, const eota_action *act, const 
         LOGE("automation", "%s: ota.set_auth_password could not set the password", v->trigger);
         return;
     }
-    LOGI("automation", "%s: OTA password %s (effective from the next connection)", v->trigger,
-         act->password && *act->password ? "changed" : "turned off");
+    LOGI("automation", "%s: OTA password %s (effective from the next connection; a handshake in progress is refused)",
+         v->trigger, act->password && *act->password ? "changed" : "turned off");
 }
 
 void dev_automation_run(dev_automations *a, const eota_automation *au, const dev_auto_vars *v)

@@ -113,7 +113,9 @@ void dev_reload(dev_device *d)
     }
     if (take_secrets(d, &fresh) == 0) {
         const char *pw = d->secrets[d->secrets_now].password;
-        LOGI("config", "Reloaded %s: password %s, encryption %s (effective from the next connection)",
+        LOGI("config",
+             "Reloaded %s: password %s, encryption %s (effective from the next connection; a handshake in progress "
+             "is refused)",
              d->opt.config_path, *pw ? "set" : "off", dev_noise_mode(&fresh));
         if (!d->opt.verbose)
             eota_log_set_level((int)fresh.log_level);
