@@ -67,35 +67,38 @@ if [ "$jobs" -gt 1 ]; then
 fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-echo "fuzz: running fuzz_server for ${secs}s (corpus: ${dirs[*]})"
-"$bdir/tests/fuzz/fuzz_server" -max_total_time="$secs" -max_len=4096 -timeout=20 \
-  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/" \
-  "${par[@]+"${par[@]}"}" "${extra[@]+"${extra[@]}"}" "${dirs[@]}"
-echo "fuzz: no crash in ${secs}s"
+# run_fuzzer NAME SECONDS MAX_LEN TIMEOUT ARTIFACT_PREFIX PARALLEL CORPUS...:
+# one libFuzzer target, its first corpus the one it grows; PARALLEL 1 passes
+# FUZZ_JOBS's -fork on.
+run_fuzzer() {
+  local name=$1 s=$2 max_len=$3 timeout=$4 prefix=$5 parallel=$6
+  shift 6
+  local fork=()
+  if [ "$parallel" -eq 1 ]; then
+    fork=("${par[@]+"${par[@]}"}")
+  fi
+  echo "fuzz: running $name for ${s}s (corpus: $*)"
+  "$bdir/tests/fuzz/$name" -max_total_time="$s" -max_len="$max_len" -timeout="$timeout" \
+    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$prefix" \
+    "${fork[@]+"${fork[@]}"}" "${extra[@]+"${extra[@]}"}" "$@"
+  echo "fuzz: no crash in $name in ${s}s"
+}
 
-sig_secs=$((secs / 3 > 10 ? secs / 3 : 10))
+run_fuzzer fuzz_server "$secs" 4096 20 "$bdir/artifacts/" 1 "${dirs[@]}"
+
 mkdir -p "$bdir/corpus_signature"
-echo "fuzz: running fuzz_signature for ${sig_secs}s"
-"$bdir/tests/fuzz/fuzz_signature" -max_total_time="$sig_secs" -max_len=2048 -timeout=20 \
-  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/" \
-  "${extra[@]+"${extra[@]}"}" "$bdir/corpus_signature" "$root/tests/fuzz/corpus_signature"
-echo "fuzz: no crash in fuzz_signature either"
-noise_secs=$((secs / 2 > 10 ? secs / 2 : 10))
+run_fuzzer fuzz_signature $((secs / 3 > 10 ? secs / 3 : 10)) 2048 20 "$bdir/artifacts/" 0 \
+  "$bdir/corpus_signature" "$root/tests/fuzz/corpus_signature"
+
 mkdir -p "$bdir/corpus_noise"
-echo "fuzz: running fuzz_noise for ${noise_secs}s (corpus: $bdir/corpus_noise $root/tests/fuzz/corpus_noise)"
-"$bdir/tests/fuzz/fuzz_noise" -max_total_time="$noise_secs" -max_len=4096 -timeout=20 \
-  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/" \
-  "${par[@]+"${par[@]}"}" "${extra[@]+"${extra[@]}"}" "$bdir/corpus_noise" "$root/tests/fuzz/corpus_noise"
-echo "fuzz: no crash in fuzz_noise in ${noise_secs}s"
+run_fuzzer fuzz_noise $((secs / 2 > 10 ? secs / 2 : 10)) 4096 20 "$bdir/artifacts/" 1 \
+  "$bdir/corpus_noise" "$root/tests/fuzz/corpus_noise"
+
 # The mDNS target (src/app/mdns): the packet guard, libmdnsd behind it, the
 # responder and the querier; seeds from tests/support/mdns_packets.c (good
 # packets, truncated, looping compression pointers, oversized).
-msecs=${FUZZ_MDNS_SECONDS:-$(( secs / 2 > 20 ? secs / 2 : 20 ))}
 rm -rf "$bdir/mdns-seeds"
 mkdir -p "$bdir/mdns-seeds" "$bdir/mdns-corpus"
 "$bdir/tests/fuzz/fuzz_mdns_seeds" "$bdir/mdns-seeds"
-echo "fuzz: running fuzz_mdns for ${msecs}s"
-"$bdir/tests/fuzz/fuzz_mdns" -max_total_time="$msecs" -max_len=9000 -timeout=10 \
-  -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$bdir/artifacts/mdns-" \
-  "${extra[@]+"${extra[@]}"}" "$bdir/mdns-corpus" "$bdir/mdns-seeds" "$root/tests/fuzz/corpus_mdns"
-echo "fuzz: fuzz_mdns: no crash in ${msecs}s"
+run_fuzzer fuzz_mdns "${FUZZ_MDNS_SECONDS:-$((secs / 2 > 20 ? secs / 2 : 20))}" 9000 10 "$bdir/artifacts/mdns-" 0 \
+  "$bdir/mdns-corpus" "$bdir/mdns-seeds" "$root/tests/fuzz/corpus_mdns"
