@@ -110,17 +110,17 @@ void dev_mdns_start(dev_device *d, uint16_t port)
 /* The slice of the image's hash one idle turn takes: a few milliseconds. */
 #define SHA_SLICE_BYTES (4u << 20)
 
-/* The TXT records waits for the running image's hash: never "pending" on
+/* The TXT record waits for the running image's hash: never "pending" on
  * the network, only a few idle turns late. */
 void dev_mdns_refresh(dev_device *d)
 {
     if (!d->mdns)
         return;
-    eota_mdns_txt t;
-    build_txt(d, &t);
     int h = hashing_slot(d);
-    if (h >= 0 && !eota_lobby_uploading(&d->ota) && dev_image_sha_step(&d->mdns_sha[h], SHA_SLICE_BYTES) == 0)
-        build_txt(d, &t);
+    if (h >= 0 && !eota_lobby_uploading(&d->ota))
+        dev_image_sha_step(&d->mdns_sha[h], SHA_SLICE_BYTES);
+    eota_mdns_txt t;
+    build_txt(d, &t); /* starts the hash of an image the boot state now names */
     if (hashing_slot(d) < 0)
         eota_mdns_set_txt(d->mdns, &t);
 }
