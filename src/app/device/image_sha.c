@@ -1,15 +1,16 @@
 /*
  * image_sha.c: the SHA-256 of a slot's image a slice at a time
- * (image_sha.h), over OpenSSL's EVP digest.
+ * (image_sha.h), through the port's hash seam (eota_posix_hash).
  */
 #include "image_sha.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "eota/status.h"
 
 static void stop(dev_image_sha *s)
 {
@@ -17,10 +18,11 @@ static void stop(dev_image_sha *s)
         close(s->fd);
     s->hashing = 0;
     s->fd = -1;
-    EVP_MD_CTX_free(s->md);
-    s->md = NULL;
+    eota_posix_hash_free(&s->hash);
     s->left = 0;
 }
+
+static eota_hash seam(dev_image_sha *s) { return eota_posix_hash_seam(&s->hash); }
 
 void dev_image_sha_want(dev_image_sha *s, unsigned key, const char *path, uint64_t size)
 {
@@ -33,8 +35,7 @@ void dev_image_sha_want(dev_image_sha *s, unsigned key, const char *path, uint64
     if (s->fd < 0)
         return;
     s->hashing = 1;
-    s->md = EVP_MD_CTX_new();
-    if (!s->md || EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1) {
+    if (eota_posix_hash_init(&s->hash) != EOTA_OK || seam(s).ops->begin(seam(s).ctx, EOTA_HASH_SHA256) != EOTA_OK) {
         stop(s);
         return;
     }
@@ -44,8 +45,8 @@ void dev_image_sha_want(dev_image_sha *s, unsigned key, const char *path, uint64
 
 static void finish(dev_image_sha *s)
 {
-    unsigned char md[32];
-    int ok = EVP_DigestFinal_ex(s->md, md, NULL) == 1;
+    uint8_t md[EOTA_SHA256_LEN];
+    int ok = seam(s).ops->finish(seam(s).ctx, md) == EOTA_OK;
     stop(s);
     if (!ok)
         return; /* hex stays "unknown" */
@@ -62,11 +63,12 @@ int dev_image_sha_step(dev_image_sha *s, size_t budget)
         ssize_t n = read(s->fd, buf, want);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0 || EVP_DigestUpdate(s->md, buf, (size_t)n) != 1) {
+        if (n <= 0) {
             stop(s);
             snprintf(s->hex, sizeof s->hex, "unknown"); /* unreadable, or shorter than recorded */
             return 0;
         }
+        seam(s).ops->update(seam(s).ctx, buf, (size_t)n);
         s->left -= (uint64_t)n;
         budget -= (size_t)n;
     }

@@ -11,13 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eota/posix.h"
+
 /* All zero is an idle one. */
 typedef struct dev_image_sha {
     unsigned key;        /* which image (the caller's number); 0: none yet */
     int hashing;         /* fd is open and md set (all zero: idle) */
     int fd;              /* the slot file being hashed */
     uint64_t left;       /* its bytes still to hash */
-    void *md;            /* the EVP_MD_CTX while hashing */
+    eota_posix_hash hash; /* while hashing */
     char hex[16];        /* the first 12 hex digits, "pending" or "unknown" */
 } dev_image_sha;
 
