@@ -3,9 +3,10 @@
  * digest (MD5, as ESPHome's), through libmicrohttpd; credentials compared
  * in constant time and wiped after use. The configured password is read
  * from the config (its one copy in the process); a basic header is decoded
- * here, so that no copy of what it holds is left in freed memory. Wrong credentials slow their
- * address down (backoff.h): after a few, its requests get 429 for a
- * growing delay without being checked; other addresses are not slowed.
+ * here, so that no copy of what it holds is left in freed memory. Wrong
+ * credentials slow their address down (backoff.h): after a few, its
+ * requests get 429 for a growing delay without being checked; other
+ * addresses are not slowed.
  */
 #include <limits.h>
 #include <stdio.h>
